@@ -1,0 +1,134 @@
+// Package rowcodec holds what the PostgreSQL and SQLite backends share about
+// rows: the compact text form in which a domain's nameservers and DS records
+// are aggregated into one column when streaming, and the JSON form of
+// findings. Keeping it in one place keeps both backends' semantics equal.
+package rowcodec
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/netip"
+	"strconv"
+	"strings"
+
+	"github.com/ptzone/ptzone/store"
+)
+
+// Aggregated form: entries separated by ',', fields by ' '. Host names,
+// addresses, numbers and hex digests never contain either separator.
+//
+//	nameservers: "ns1.exemplo.pt 192.0.2.1 2001:db8::53,ns.hosting.net"
+//	ds:          "12345 13 2 AB12...,54321 8 2 CD34..."
+
+// DecodeNameservers parses the aggregated nameserver column ("" for none).
+func DecodeNameservers(agg string) ([]store.Nameserver, error) {
+	if agg == "" {
+		return nil, nil
+	}
+	out := make([]store.Nameserver, 0, strings.Count(agg, ",")+1)
+	for entry := range strings.SplitSeq(agg, ",") {
+		fields := strings.Fields(entry)
+		if len(fields) == 0 {
+			return nil, fmt.Errorf("empty nameserver entry in %q", agg)
+		}
+		ns := store.Nameserver{Name: fields[0]}
+		if len(fields) > 1 {
+			ns.Addrs = make([]netip.Addr, 0, len(fields)-1)
+		}
+		for _, f := range fields[1:] {
+			a, err := netip.ParseAddr(f)
+			if err != nil {
+				return nil, fmt.Errorf("nameserver %s: %w", ns.Name, err)
+			}
+			ns.Addrs = append(ns.Addrs, a)
+		}
+		out = append(out, ns)
+	}
+	return out, nil
+}
+
+// DecodeDS parses the aggregated DS column ("" for none).
+func DecodeDS(agg string) ([]store.DS, error) {
+	if agg == "" {
+		return nil, nil
+	}
+	out := make([]store.DS, 0, strings.Count(agg, ",")+1)
+	for entry := range strings.SplitSeq(agg, ",") {
+		f := strings.Fields(entry)
+		if len(f) != 4 {
+			return nil, fmt.Errorf("malformed DS entry %q", entry)
+		}
+		tag, err1 := strconv.ParseUint(f[0], 10, 16)
+		alg, err2 := strconv.ParseUint(f[1], 10, 8)
+		typ, err3 := strconv.ParseUint(f[2], 10, 8)
+		if err1 != nil || err2 != nil || err3 != nil {
+			return nil, fmt.Errorf("malformed DS entry %q", entry)
+		}
+		out = append(out, store.DS{KeyTag: uint16(tag), Algorithm: uint8(alg), DigestType: uint8(typ), Digest: f[3]})
+	}
+	return out, nil
+}
+
+// JoinAddrs renders addresses as the backends store them in text: canonical
+// forms separated by single spaces.
+func JoinAddrs(addrs []netip.Addr) string {
+	var b strings.Builder
+	for i, a := range addrs {
+		if i > 0 {
+			b.WriteByte(' ')
+		}
+		b.WriteString(a.String())
+	}
+	return b.String()
+}
+
+// EncodeFindings renders findings as a JSON array ("[]" for none).
+func EncodeFindings(f []store.Finding) ([]byte, error) {
+	if f == nil {
+		f = []store.Finding{}
+	}
+	b, err := json.Marshal(f)
+	if err != nil {
+		return nil, fmt.Errorf("encoding findings: %w", err)
+	}
+	return b, nil
+}
+
+// DecodeFindings parses a JSON array of findings; empty means none.
+func DecodeFindings(b []byte) ([]store.Finding, error) {
+	if len(b) == 0 {
+		return nil, nil
+	}
+	var f []store.Finding
+	if err := json.Unmarshal(b, &f); err != nil {
+		return nil, fmt.Errorf("decoding findings: %w", err)
+	}
+	if len(f) == 0 {
+		return nil, nil
+	}
+	return f, nil
+}
+
+// CheckWritable validates a domain before a backend writes it and names
+// the domain in the error.
+func CheckWritable(d *store.Domain) error {
+	if errs := d.Validate(); len(errs) > 0 {
+		msgs := make([]string, len(errs))
+		for i, e := range errs {
+			msgs[i] = e.Error()
+		}
+		return fmt.Errorf("domain %q is not valid: %s", d.Name, strings.Join(msgs, "; "))
+	}
+	return nil
+}
+
+// Limit clamps a caller's row limit to a sane range.
+func Limit(n int) int {
+	switch {
+	case n <= 0:
+		return 100
+	case n > 10000:
+		return 10000
+	}
+	return n
+}

@@ -1,0 +1,215 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"iter"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/ptzone/ptzone/store"
+	"github.com/ptzone/ptzone/store/internal/rowcodec"
+)
+
+// maxConflictsReported bounds the conflicts a ConflictError lists.
+const maxConflictsReported = 20
+
+// Import implements store.DomainWriter. Records are COPYed into a staging
+// table first, so that conflicts can be reported by input line and the set
+// operations of ImportReplace run in SQL; then everything moves into the
+// registry tables within the same transaction.
+func (db *DB) Import(ctx context.Context, src iter.Seq2[store.ImportRecord, error], mode store.ImportMode) (store.ImportResult, error) {
+	var res store.ImportResult
+	err := db.inTx(ctx, pgx.TxOptions{}, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `
+			CREATE TEMP TABLE import_domains (
+				line integer NOT NULL, name text NOT NULL, zone text NOT NULL, status text NOT NULL,
+				registrar text NOT NULL, expires date NOT NULL, tech_email text NOT NULL, geo_authority boolean NOT NULL,
+				ns_hosts text[] NOT NULL, ns_addrs text[] NOT NULL,
+				ds_tags integer[] NOT NULL, ds_algs integer[] NOT NULL, ds_types integer[] NOT NULL, ds_digests text[] NOT NULL
+			) ON COMMIT DROP`); err != nil {
+			return fmt.Errorf("postgres: import: %w", err)
+		}
+		source := newCopySource(src)
+		defer source.stop()
+		if _, err := tx.CopyFrom(ctx, pgx.Identifier{"import_domains"}, importColumns, source); err != nil {
+			if source.err != nil {
+				return source.err
+			}
+			return fmt.Errorf("postgres: import: copying records: %w", err)
+		}
+		if err := checkStagedDuplicates(ctx, tx); err != nil {
+			return err
+		}
+		if mode == store.ImportInsert {
+			if err := checkConflicts(ctx, tx); err != nil {
+				return err
+			}
+		}
+		return moveStaged(ctx, tx, mode, &res)
+	})
+	if err != nil {
+		return store.ImportResult{}, err
+	}
+	return res, nil
+}
+
+var importColumns = []string{"line", "name", "zone", "status", "registrar", "expires", "tech_email", "geo_authority",
+	"ns_hosts", "ns_addrs", "ds_tags", "ds_algs", "ds_types", "ds_digests"}
+
+// copySource adapts an import sequence to pgx.CopyFromSource, validating
+// each record on the way.
+type copySource struct {
+	next func() (store.ImportRecord, error, bool)
+	stop func()
+	row  []any
+	err  error
+}
+
+func newCopySource(src iter.Seq2[store.ImportRecord, error]) *copySource {
+	next, stop := iter.Pull2(src)
+	return &copySource{next: next, stop: stop}
+}
+
+func (s *copySource) Next() bool {
+	rec, err, ok := s.next()
+	if !ok {
+		return false
+	}
+	if err != nil {
+		s.err = err
+		return false
+	}
+	d := &rec.Domain
+	if err := rowcodec.CheckWritable(d); err != nil {
+		s.err = fmt.Errorf("line %d: %w", rec.Line, err)
+		return false
+	}
+	hosts := make([]string, len(d.Nameservers))
+	addrs := make([]string, len(d.Nameservers))
+	for i, ns := range d.Nameservers {
+		hosts[i] = ns.Name
+		addrs[i] = rowcodec.JoinAddrs(ns.Addrs)
+	}
+	tags := make([]int32, len(d.DS))
+	algs := make([]int32, len(d.DS))
+	types := make([]int32, len(d.DS))
+	digests := make([]string, len(d.DS))
+	for i, ds := range d.DS {
+		tags[i], algs[i], types[i], digests[i] = int32(ds.KeyTag), int32(ds.Algorithm), int32(ds.DigestType), ds.Digest
+	}
+	s.row = []any{int32(rec.Line), d.Name, d.Zone, string(d.Status), d.Registrar, d.Expires, d.TechEmail, d.GeoAuthority,
+		hosts, addrs, tags, algs, types, digests}
+	return true
+}
+
+func (s *copySource) Values() ([]any, error) { return s.row, nil }
+
+func (s *copySource) Err() error { return s.err }
+
+func checkStagedDuplicates(ctx context.Context, tx pgx.Tx) error {
+	var name string
+	var first, second int
+	err := tx.QueryRow(ctx, `
+		SELECT name, min(line), max(line) FROM import_domains
+		GROUP BY name HAVING count(*) > 1 ORDER BY min(line) LIMIT 1`).Scan(&name, &first, &second)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("postgres: import: checking duplicates: %w", err)
+	}
+	return fmt.Errorf("line %d: %s is also on line %d", second, name, first)
+}
+
+func checkConflicts(ctx context.Context, tx pgx.Tx) error {
+	rows, err := tx.Query(ctx, `
+		SELECT i.line, i.name, count(*) OVER ()
+		FROM import_domains i JOIN domains d ON d.name = i.name
+		ORDER BY i.line LIMIT $1`, maxConflictsReported)
+	if err != nil {
+		return fmt.Errorf("postgres: import: checking conflicts: %w", err)
+	}
+	ce := &store.ConflictError{}
+	for rows.Next() {
+		var c store.Conflict
+		if err := rows.Scan(&c.Line, &c.Name, &ce.Total); err != nil {
+			rows.Close()
+			return fmt.Errorf("postgres: import: checking conflicts: %w", err)
+		}
+		ce.Conflicts = append(ce.Conflicts, c)
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("postgres: import: checking conflicts: %w", err)
+	}
+	if ce.Total > 0 {
+		return ce
+	}
+	return nil
+}
+
+// moveStaged writes the staged records into the registry tables.
+func moveStaged(ctx context.Context, tx pgx.Tx, mode store.ImportMode, res *store.ImportResult) error {
+	exec := func(what, sql string) (int, error) {
+		tag, err := tx.Exec(ctx, sql)
+		if err != nil {
+			return 0, fmt.Errorf("postgres: import: %s: %w", what, err)
+		}
+		return int(tag.RowsAffected()), nil
+	}
+	var err error
+	if res.RegistrarsCreated, err = exec("creating registrars", `
+		INSERT INTO registrars (id) SELECT DISTINCT registrar FROM import_domains ORDER BY 1
+		ON CONFLICT DO NOTHING`); err != nil {
+		return err
+	}
+	if mode == store.ImportReplace {
+		if _, err := exec("indexing staged names", `CREATE INDEX ON import_domains (name)`); err != nil {
+			return err
+		}
+		if res.Deleted, err = exec("deleting absent domains", `
+			DELETE FROM domains d WHERE NOT EXISTS (SELECT 1 FROM import_domains i WHERE i.name = d.name)`); err != nil {
+			return err
+		}
+		if res.Updated, err = exec("updating domains", `
+			UPDATE domains d SET zone = i.zone, status = i.status::domain_status, registrar_id = i.registrar,
+				expires = i.expires, tech_email = i.tech_email, geo_authority = i.geo_authority, updated = now()
+			FROM import_domains i WHERE i.name = d.name`); err != nil {
+			return err
+		}
+		// Every remaining domain is being imported: its records are replaced.
+		if _, err := exec("clearing nameservers", `DELETE FROM nameservers`); err != nil {
+			return err
+		}
+		if _, err := exec("clearing DS records", `DELETE FROM ds_records`); err != nil {
+			return err
+		}
+	}
+	if res.Inserted, err = exec("inserting domains", `
+		INSERT INTO domains (name, zone, status, registrar_id, expires, tech_email, geo_authority)
+		SELECT name, zone, status::domain_status, registrar, expires, tech_email, geo_authority
+		FROM import_domains i
+		WHERE NOT EXISTS (SELECT 1 FROM domains d WHERE d.name = i.name)
+		ORDER BY line`); err != nil {
+		return err
+	}
+	if _, err := exec("inserting nameservers", `
+		INSERT INTO nameservers (domain_id, position, host, addrs)
+		SELECT d.id, u.ord - 1, u.host, string_to_array(u.addrs, ' ')::inet[]
+		FROM import_domains i
+		JOIN domains d ON d.name = i.name
+		CROSS JOIN LATERAL unnest(i.ns_hosts, i.ns_addrs) WITH ORDINALITY AS u(host, addrs, ord)`); err != nil {
+		return err
+	}
+	if _, err := exec("inserting DS records", `
+		INSERT INTO ds_records (domain_id, position, key_tag, algorithm, digest_type, digest)
+		SELECT d.id, u.ord - 1, u.tag, u.alg, u.typ, u.digest
+		FROM import_domains i
+		JOIN domains d ON d.name = i.name
+		CROSS JOIN LATERAL unnest(i.ds_tags, i.ds_algs, i.ds_types, i.ds_digests) WITH ORDINALITY AS u(tag, alg, typ, digest, ord)
+		WHERE cardinality(i.ds_tags) > 0`); err != nil {
+		return err
+	}
+	return nil
+}

@@ -1,0 +1,263 @@
+// Package pgtest gives tests a real PostgreSQL database. It starts one
+// throwaway cluster per test binary from the installed server binaries
+// (initdb and pg_ctl on a temporary directory, Unix socket only, no TCP
+// port), or uses the server named by PTZONE_TEST_DATABASE_URL. Each test
+// gets a fresh database of its own.
+//
+// Without a server the test is skipped with a message; with CI=true it
+// fails instead, so that CI cannot pass by running nothing.
+package pgtest
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"os/exec"
+	"os/user"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// EnvURL names a server to use instead of a throwaway cluster. The role
+// must be allowed to create databases.
+const EnvURL = "PTZONE_TEST_DATABASE_URL"
+
+var (
+	mainCalled bool
+	once       sync.Once
+	shared     *cluster
+	sharedErr  error
+)
+
+// Main runs the package's tests and then stops the cluster if one was
+// started. Call it from TestMain: os.Exit(pgtest.Main(m)).
+func Main(m *testing.M) int {
+	mainCalled = true
+	code := m.Run()
+	if shared != nil {
+		if err := shared.stop(); err != nil {
+			fmt.Fprintln(os.Stderr, "pgtest:", err)
+			if code == 0 {
+				code = 1
+			}
+		}
+	}
+	return code
+}
+
+// NewDatabase creates an empty database for this test and returns its
+// postgres:// URL. The database is dropped when the test ends.
+func NewDatabase(t testing.TB) string {
+	t.Helper()
+	if !mainCalled {
+		t.Fatal("pgtest: the package's TestMain must call pgtest.Main, or the cluster would outlive the tests")
+	}
+	admin := os.Getenv(EnvURL)
+	if admin == "" {
+		once.Do(func() { shared, sharedErr = startCluster() })
+		if sharedErr != nil {
+			unavailable(t, sharedErr)
+		}
+		admin = shared.url("postgres")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	conn, err := pgx.Connect(ctx, admin)
+	if err != nil {
+		t.Fatalf("pgtest: connecting to %s: %v", redactURL(admin), err)
+	}
+	defer conn.Close(ctx)
+
+	var suffix [6]byte
+	rand.Read(suffix[:])
+	name := "ptzone_test_" + hex.EncodeToString(suffix[:])
+	if _, err := conn.Exec(ctx, "CREATE DATABASE "+name); err != nil {
+		t.Fatalf("pgtest: creating database: %v", err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		conn, err := pgx.Connect(ctx, admin)
+		if err != nil {
+			t.Errorf("pgtest: dropping %s: %v", name, err)
+			return
+		}
+		defer conn.Close(ctx)
+		if _, err := conn.Exec(ctx, "DROP DATABASE "+name+" WITH (FORCE)"); err != nil {
+			t.Errorf("pgtest: dropping %s: %v", name, err)
+		}
+	})
+	u, err := url.Parse(admin)
+	if err != nil {
+		t.Fatalf("pgtest: %s is not a URL: %v", EnvURL, err)
+	}
+	u.Path = "/" + name
+	return u.String()
+}
+
+func unavailable(t testing.TB, err error) {
+	t.Helper()
+	msg := fmt.Sprintf("pgtest: no PostgreSQL for this test: %v (install the postgresql package, or set %s)", err, EnvURL)
+	if os.Getenv("CI") == "true" {
+		t.Fatal(msg)
+	}
+	t.Skip(msg)
+}
+
+func redactURL(s string) string {
+	u, err := url.Parse(s)
+	if err != nil {
+		return "(unparsable URL)"
+	}
+	return u.Redacted()
+}
+
+// cluster is a PostgreSQL cluster in a temporary directory, listening only
+// on a Unix socket in that directory.
+type cluster struct {
+	bin  string
+	base string // socket directory; the data directory is base/data
+	cred *syscall.Credential
+}
+
+func (c *cluster) url(db string) string {
+	q := url.Values{"host": {c.base}, "sslmode": {"disable"}}
+	return (&url.URL{Scheme: "postgres", User: url.User("ptzone"), Path: "/" + db, RawQuery: q.Encode()}).String()
+}
+
+// findBinaries returns the directory holding initdb, pg_ctl and postgres:
+// pg_config's bindir, else the newest /usr/lib/postgresql/*/bin.
+func findBinaries() (string, error) {
+	var dirs []string
+	if out, err := exec.Command("pg_config", "--bindir").Output(); err == nil {
+		dirs = append(dirs, strings.TrimSpace(string(out)))
+	}
+	versioned, _ := filepath.Glob("/usr/lib/postgresql/*/bin")
+	sort.Slice(versioned, func(i, j int) bool { return versionOf(versioned[i]) > versionOf(versioned[j]) })
+	dirs = append(dirs, versioned...)
+	for _, d := range dirs {
+		ok := true
+		for _, b := range []string{"initdb", "pg_ctl", "postgres"} {
+			if _, err := os.Stat(filepath.Join(d, b)); err != nil {
+				ok = false
+			}
+		}
+		if ok {
+			return d, nil
+		}
+	}
+	return "", errors.New("no PostgreSQL server binaries (initdb, pg_ctl, postgres) in pg_config --bindir or /usr/lib/postgresql/*/bin")
+}
+
+func versionOf(binDir string) int {
+	v, _ := strconv.Atoi(filepath.Base(filepath.Dir(binDir)))
+	return v
+}
+
+// serverUser returns the credentials to run the server with: initdb refuses
+// to run as root, so root runs it as the postgres (or nobody) user.
+func serverUser() (*syscall.Credential, error) {
+	if os.Geteuid() != 0 {
+		return nil, nil
+	}
+	for _, name := range []string{"postgres", "nobody"} {
+		u, err := user.Lookup(name)
+		if err != nil {
+			continue
+		}
+		uid, _ := strconv.Atoi(u.Uid)
+		gid, _ := strconv.Atoi(u.Gid)
+		return &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid)}, nil
+	}
+	return nil, errors.New("running as root and there is neither a postgres nor a nobody user to run the server as")
+}
+
+func startCluster() (*cluster, error) {
+	bin, err := findBinaries()
+	if err != nil {
+		return nil, err
+	}
+	cred, err := serverUser()
+	if err != nil {
+		return nil, err
+	}
+	// A short path: Unix socket paths are limited to about 100 bytes.
+	base, err := os.MkdirTemp("/tmp", "ptzpg")
+	if err != nil {
+		return nil, err
+	}
+	c := &cluster{bin: bin, base: base, cred: cred}
+	if err := c.init(); err != nil {
+		os.RemoveAll(base)
+		return nil, err
+	}
+	return c, nil
+}
+
+func (c *cluster) init() error {
+	if err := os.Chmod(c.base, 0o755); err != nil {
+		return err
+	}
+	if c.cred != nil {
+		if err := os.Chown(c.base, int(c.cred.Uid), int(c.cred.Gid)); err != nil {
+			return err
+		}
+	}
+	data := filepath.Join(c.base, "data")
+	if out, err := c.run("initdb", "-D", data, "-U", "ptzone", "--auth=trust", "--no-sync", "-E", "UTF8", "--locale=C"); err != nil {
+		return fmt.Errorf("initdb: %v: %s", err, out)
+	}
+	// Throwaway data: durability is traded for speed.
+	conf := fmt.Sprintf("\nlisten_addresses = ''\nunix_socket_directories = '%s'\n"+
+		"fsync = off\nsynchronous_commit = off\nfull_page_writes = off\nmax_connections = 60\n", c.base)
+	f, err := os.OpenFile(filepath.Join(data, "postgresql.conf"), os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		return err
+	}
+	_, err = f.WriteString(conf)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return err
+	}
+	if out, err := c.run("pg_ctl", "-D", data, "-l", filepath.Join(c.base, "server.log"), "-w", "-t", "60", "start"); err != nil {
+		log, _ := os.ReadFile(filepath.Join(c.base, "server.log"))
+		return fmt.Errorf("pg_ctl start: %v: %s\n%s", err, out, log)
+	}
+	return nil
+}
+
+func (c *cluster) run(name string, args ...string) ([]byte, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, filepath.Join(c.bin, name), args...)
+	cmd.Dir = c.base
+	if c.cred != nil {
+		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: c.cred}
+	}
+	return cmd.CombinedOutput()
+}
+
+func (c *cluster) stop() error {
+	out, err := c.run("pg_ctl", "-D", filepath.Join(c.base, "data"), "-m", "immediate", "-w", "stop")
+	if rmErr := os.RemoveAll(c.base); rmErr != nil && err == nil {
+		err = rmErr
+	}
+	if err != nil {
+		return fmt.Errorf("stopping the test cluster: %v: %s", err, out)
+	}
+	return nil
+}

@@ -1,0 +1,235 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/ptzone/ptzone/store"
+	"github.com/ptzone/ptzone/store/internal/rowcodec"
+)
+
+const registrarColumns = `id, name, email, token_hash, created`
+
+func scanRegistrar(row pgx.Row) (store.Registrar, error) {
+	var r store.Registrar
+	err := row.Scan(&r.ID, &r.Name, &r.Email, &r.TokenHash, &r.Created)
+	r.Created = r.Created.UTC()
+	return r, err
+}
+
+// PutRegistrar implements store.RegistrarStore.
+func (db *DB) PutRegistrar(ctx context.Context, r store.Registrar) error {
+	_, err := db.pool.Exec(ctx, `
+		INSERT INTO registrars (id, name, email) VALUES ($1, $2, $3)
+		ON CONFLICT (id) DO UPDATE SET name = excluded.name, email = excluded.email`,
+		r.ID, r.Name, r.Email)
+	if err != nil {
+		return fmt.Errorf("postgres: writing registrar %s: %w", r.ID, err)
+	}
+	return nil
+}
+
+// SetRegistrarToken implements store.RegistrarStore.
+func (db *DB) SetRegistrarToken(ctx context.Context, id string, hash []byte) error {
+	tag, err := db.pool.Exec(ctx, `UPDATE registrars SET token_hash = $2 WHERE id = $1`, id, hash)
+	if err != nil {
+		return fmt.Errorf("postgres: setting token of registrar %s: %w", id, err)
+	}
+	if tag.RowsAffected() == 0 {
+		return fmt.Errorf("registrar %s: %w", id, store.ErrNotFound)
+	}
+	return nil
+}
+
+// Registrar implements store.RegistrarStore.
+func (db *DB) Registrar(ctx context.Context, id string) (store.Registrar, error) {
+	r, err := scanRegistrar(db.pool.QueryRow(ctx, `SELECT `+registrarColumns+` FROM registrars WHERE id = $1`, id))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return r, fmt.Errorf("registrar %s: %w", id, store.ErrNotFound)
+	}
+	if err != nil {
+		return r, fmt.Errorf("postgres: reading registrar %s: %w", id, err)
+	}
+	return r, nil
+}
+
+// RegistrarByTokenHash implements store.RegistrarStore.
+func (db *DB) RegistrarByTokenHash(ctx context.Context, hash []byte) (store.Registrar, error) {
+	r, err := scanRegistrar(db.pool.QueryRow(ctx, `SELECT `+registrarColumns+` FROM registrars WHERE token_hash = $1`, hash))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return r, fmt.Errorf("registrar token: %w", store.ErrNotFound)
+	}
+	if err != nil {
+		return r, fmt.Errorf("postgres: looking up registrar token: %w", err)
+	}
+	return r, nil
+}
+
+// Registrars implements store.RegistrarStore.
+func (db *DB) Registrars(ctx context.Context) ([]store.Registrar, error) {
+	rows, err := db.pool.Query(ctx, `SELECT `+registrarColumns+` FROM registrars ORDER BY id`)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: listing registrars: %w", err)
+	}
+	out, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (store.Registrar, error) { return scanRegistrar(row) })
+	if err != nil {
+		return nil, fmt.Errorf("postgres: listing registrars: %w", err)
+	}
+	return out, nil
+}
+
+// RecordCheck implements store.CheckStore.
+func (db *DB) RecordCheck(ctx context.Context, r store.CheckResult, s store.DelegationState) (int64, error) {
+	if !r.Verdict.Valid() || !s.LastVerdict.Valid() {
+		return 0, fmt.Errorf("postgres: check of %s: verdicts %q/%q are not valid", r.Domain, r.Verdict, s.LastVerdict)
+	}
+	if s.Domain != r.Domain {
+		return 0, fmt.Errorf("postgres: check of %s carries the state of %s", r.Domain, s.Domain)
+	}
+	resultFindings, err := rowcodec.EncodeFindings(r.Findings)
+	if err != nil {
+		return 0, err
+	}
+	stateFindings, err := rowcodec.EncodeFindings(s.Findings)
+	if err != nil {
+		return 0, err
+	}
+	var id int64
+	err = db.inTx(ctx, pgx.TxOptions{}, func(tx pgx.Tx) error {
+		var domainID int64
+		err := tx.QueryRow(ctx, `SELECT id FROM domains WHERE name = $1`, r.Domain).Scan(&domainID)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return fmt.Errorf("domain %s: %w", r.Domain, store.ErrNotFound)
+		}
+		if err != nil {
+			return fmt.Errorf("postgres: recording check of %s: %w", r.Domain, err)
+		}
+		err = tx.QueryRow(ctx, `
+			INSERT INTO check_results (domain_id, checked_at, duration_us, trigger, verdict, findings)
+			VALUES ($1, $2, $3, $4, $5, $6) RETURNING id`,
+			domainID, tsArg(r.Time), r.Duration.Microseconds(), r.Trigger, string(r.Verdict), resultFindings).Scan(&id)
+		if err != nil {
+			return fmt.Errorf("postgres: recording check of %s: %w", r.Domain, err)
+		}
+		_, err = tx.Exec(ctx, `
+			INSERT INTO delegation_state (domain_id, last_verdict, last_checked, last_passed, first_failure,
+				consecutive_failures, withheld, reason, findings, updated)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+			ON CONFLICT (domain_id) DO UPDATE SET last_verdict = excluded.last_verdict,
+				last_checked = excluded.last_checked, last_passed = excluded.last_passed,
+				first_failure = excluded.first_failure, consecutive_failures = excluded.consecutive_failures,
+				withheld = excluded.withheld, reason = excluded.reason, findings = excluded.findings,
+				updated = excluded.updated`,
+			domainID, string(s.LastVerdict), tsArg(s.LastChecked), tsArg(s.LastPassed), tsArg(s.FirstFailure),
+			s.ConsecutiveFailures, s.Withheld, s.Reason, stateFindings, tsArg(s.Updated))
+		if err != nil {
+			return fmt.Errorf("postgres: recording delegation state of %s: %w", r.Domain, err)
+		}
+		return nil
+	})
+	return id, err
+}
+
+// DelegationState implements store.CheckStore.
+func (db *DB) DelegationState(ctx context.Context, domain string) (store.DelegationState, error) {
+	var r candidateRow
+	var findings []byte
+	err := db.pool.QueryRow(ctx, `
+		SELECT st.last_verdict::text, st.last_checked, st.last_passed, st.first_failure,
+		       st.consecutive_failures, st.withheld, st.reason, st.updated, st.findings
+		FROM delegation_state st JOIN domains d ON d.id = st.domain_id
+		WHERE d.name = $1`, domain).Scan(&r.verdict, &r.lastChecked, &r.lastPassed, &r.firstFailure,
+		&r.failures, &r.withheld, &r.reason, &r.updated, &findings)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return store.DelegationState{}, fmt.Errorf("delegation state of %s: %w", domain, store.ErrNotFound)
+	}
+	if err != nil {
+		return store.DelegationState{}, fmt.Errorf("postgres: reading delegation state of %s: %w", domain, err)
+	}
+	r.name = domain
+	c, err := r.candidate()
+	if err != nil {
+		return store.DelegationState{}, err
+	}
+	if c.State.Findings, err = rowcodec.DecodeFindings(findings); err != nil {
+		return store.DelegationState{}, fmt.Errorf("postgres: delegation state of %s: %w", domain, err)
+	}
+	return *c.State, nil
+}
+
+// CheckHistory implements store.CheckStore.
+func (db *DB) CheckHistory(ctx context.Context, domain string, limit int) ([]store.CheckResult, error) {
+	rows, err := db.pool.Query(ctx, `
+		SELECT c.id, c.checked_at, c.duration_us, c.trigger, c.verdict::text, c.findings
+		FROM check_results c JOIN domains d ON d.id = c.domain_id
+		WHERE d.name = $1 ORDER BY c.checked_at DESC, c.id DESC LIMIT $2`, domain, rowcodec.Limit(limit))
+	if err != nil {
+		return nil, fmt.Errorf("postgres: reading check history of %s: %w", domain, err)
+	}
+	out, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (store.CheckResult, error) {
+		r := store.CheckResult{Domain: domain}
+		var us int64
+		var findings []byte
+		if err := row.Scan(&r.ID, &r.Time, &us, &r.Trigger, &r.Verdict, &findings); err != nil {
+			return r, err
+		}
+		r.Time = r.Time.UTC()
+		r.Duration = time.Duration(us) * time.Microsecond
+		var err error
+		r.Findings, err = rowcodec.DecodeFindings(findings)
+		return r, err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("postgres: reading check history of %s: %w", domain, err)
+	}
+	return out, nil
+}
+
+// RecordPublication implements store.PublicationLog.
+func (db *DB) RecordPublication(ctx context.Context, p store.Publication) (int64, error) {
+	if !p.Outcome.Valid() {
+		return 0, fmt.Errorf("postgres: publication of %s: %q is not an outcome", p.Zone, p.Outcome)
+	}
+	details := p.Details
+	if len(details) == 0 {
+		details = []byte("{}")
+	}
+	var id int64
+	err := db.pool.QueryRow(ctx, `
+		INSERT INTO publications (zone, serial, published_at, outcome, triggered_by, reason, records, delegations, digest, details)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id`,
+		p.Zone, int64(p.Serial), tsArg(p.Time), string(p.Outcome), p.TriggeredBy, p.Reason,
+		p.Records, p.Delegations, p.Digest, details).Scan(&id)
+	if err != nil {
+		return 0, fmt.Errorf("postgres: recording publication of %s serial %d: %w", p.Zone, p.Serial, err)
+	}
+	return id, nil
+}
+
+// Publications implements store.PublicationLog.
+func (db *DB) Publications(ctx context.Context, zone string, limit int) ([]store.Publication, error) {
+	rows, err := db.pool.Query(ctx, `
+		SELECT id, zone, serial, published_at, outcome::text, triggered_by, reason, records, delegations, digest, details
+		FROM publications WHERE $1 = '' OR zone = $1
+		ORDER BY id DESC LIMIT $2`, zone, rowcodec.Limit(limit))
+	if err != nil {
+		return nil, fmt.Errorf("postgres: reading publication log: %w", err)
+	}
+	out, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (store.Publication, error) {
+		var p store.Publication
+		var serial int64
+		err := row.Scan(&p.ID, &p.Zone, &serial, &p.Time, &p.Outcome, &p.TriggeredBy, &p.Reason,
+			&p.Records, &p.Delegations, &p.Digest, &p.Details)
+		p.Serial = uint32(serial)
+		p.Time = p.Time.UTC()
+		return p, err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("postgres: reading publication log: %w", err)
+	}
+	return out, nil
+}

@@ -1,0 +1,143 @@
+package store
+
+import (
+	"context"
+	"crypto/sha256"
+	"iter"
+	"time"
+)
+
+// Registry is everything a backend provides. Consumers should not ask for
+// all of it: they declare the small interface they use (often one of those
+// below) and a Registry satisfies it.
+type Registry interface {
+	DomainReader
+	DomainWriter
+	RegistrarStore
+	CheckStore
+	PublicationLog
+	// Zones lists the hierarchies the store accepts domains in, sorted.
+	Zones(ctx context.Context) ([]string, error)
+	Close() error
+}
+
+// DomainReader reads registered domains.
+type DomainReader interface {
+	// Domain returns one domain by its A-label name, or ErrNotFound.
+	Domain(ctx context.Context, name string) (Domain, error)
+	// Snapshot opens one consistent, read-only view of the registry.
+	Snapshot(ctx context.Context) (Snapshot, error)
+	// Counts returns how many domains each zone has in each status.
+	Counts(ctx context.Context) ([]ZoneCount, error)
+}
+
+// Filter selects domains from a snapshot. Zero fields select everything.
+type Filter struct {
+	Zone     string
+	Statuses []Status
+}
+
+// Candidate is a domain together with its delegation state, read in the same
+// snapshot. State is nil when the domain was never checked.
+type Candidate struct {
+	Domain Domain
+	State  *DelegationState
+}
+
+// Snapshot is one consistent read-only view of the registry: every Domains
+// call sees the registry as it was when the snapshot was opened, whatever is
+// written meanwhile. A snapshot holds one database connection; iterate one
+// Domains sequence at a time and Close it when done.
+type Snapshot interface {
+	// Time is the database's clock when the snapshot was taken.
+	Time() time.Time
+	// Domains streams the selected domains ordered by name, one row in
+	// memory at a time. Iteration stops at the first error, which is
+	// yielded with a zero Candidate.
+	Domains(ctx context.Context, f Filter) iter.Seq2[Candidate, error]
+	Close() error
+}
+
+// ImportMode says what an import does with names the store already holds.
+type ImportMode int
+
+const (
+	// ImportInsert adds new domains; any name already registered makes the
+	// whole import fail with a *ConflictError and writes nothing.
+	ImportInsert ImportMode = iota
+	// ImportReplace makes the registry equal to the input: new names are
+	// added, existing ones updated in place (keeping their delegation state
+	// and check history), names absent from the input deleted.
+	ImportReplace
+)
+
+// ImportRecord is one domain of an import and the input line it came from,
+// so that the store can name the line in a conflict.
+type ImportRecord struct {
+	Line   int
+	Domain Domain
+}
+
+// ImportResult counts what an import changed.
+type ImportResult struct {
+	Inserted          int
+	Updated           int
+	Deleted           int
+	RegistrarsCreated int
+}
+
+// DomainWriter changes registered domains. Every method is atomic.
+type DomainWriter interface {
+	// Import writes all records in one transaction: all or nothing. The
+	// records must already be valid (Domain.Validate); a record that is not
+	// fails the import. Registrars named by records and missing from the
+	// store are created without a name or token. An error yielded by src
+	// aborts the import.
+	Import(ctx context.Context, src iter.Seq2[ImportRecord, error], mode ImportMode) (ImportResult, error)
+	// PutDomain inserts d, or replaces the domain of that name.
+	PutDomain(ctx context.Context, d Domain) error
+	// SetStatus changes one domain's status; ErrNotFound if it does not exist.
+	SetStatus(ctx context.Context, name string, status Status) error
+}
+
+// RegistrarStore keeps registrars and their hashed API tokens.
+type RegistrarStore interface {
+	// PutRegistrar creates a registrar or updates its name and e-mail; the
+	// token hash is left as it is.
+	PutRegistrar(ctx context.Context, r Registrar) error
+	// SetRegistrarToken replaces the registrar's token hash; ErrNotFound if
+	// the registrar does not exist.
+	SetRegistrarToken(ctx context.Context, id string, hash []byte) error
+	Registrar(ctx context.Context, id string) (Registrar, error)
+	// RegistrarByTokenHash finds the registrar holding a token, or ErrNotFound.
+	RegistrarByTokenHash(ctx context.Context, hash []byte) (Registrar, error)
+	Registrars(ctx context.Context) ([]Registrar, error)
+}
+
+// CheckStore keeps delegation check results and per-domain delegation state.
+type CheckStore interface {
+	// RecordCheck stores a check result and the domain's new state in one
+	// transaction, and returns the result's ID. ErrNotFound if the domain
+	// does not exist.
+	RecordCheck(ctx context.Context, r CheckResult, s DelegationState) (int64, error)
+	// DelegationState returns the domain's state, or ErrNotFound if it was
+	// never checked.
+	DelegationState(ctx context.Context, domain string) (DelegationState, error)
+	// CheckHistory returns the domain's most recent results, newest first.
+	CheckHistory(ctx context.Context, domain string, limit int) ([]CheckResult, error)
+}
+
+// PublicationLog records every publication attempt.
+type PublicationLog interface {
+	RecordPublication(ctx context.Context, p Publication) (int64, error)
+	// Publications returns the newest entries first; zone "" means all zones.
+	Publications(ctx context.Context, zone string, limit int) ([]Publication, error)
+}
+
+// HashToken returns the digest under which an API token is stored. Tokens
+// are long random strings, so a plain SHA-256 is enough: there is nothing to
+// brute-force that a slow hash would protect.
+func HashToken(token string) []byte {
+	h := sha256.Sum256([]byte(token))
+	return h[:]
+}

@@ -1,0 +1,261 @@
+// Package store owns the registry's domain model (domains, nameservers, DS
+// records, registrars, delegation checks and state, the publication log) and
+// the interfaces through which the rest of ptzone reads and writes it.
+//
+// The package is pure: it holds types, structural validation and interfaces,
+// and does no I/O. The backends live in store/postgres (production) and
+// store/sqlite (the embedded default); store/storetest holds the conformance
+// suite both must pass. Whether a name is allowed by the .PT Rules is decided
+// by package policy, not here: store only guarantees that what it holds is
+// well formed.
+package store
+
+import (
+	"errors"
+	"fmt"
+	"net/netip"
+	"time"
+)
+
+// Status is a domain's registration status (Rules Art 4, 26, 35, 39).
+type Status string
+
+// The statuses a domain can be in. Only StatusActive domains are candidates
+// for delegation; policy.Publishable is the one place that says so.
+const (
+	// StatusReserved: registered without (correct) technical data; never
+	// delegated (Art 1.4, 4.2, 23.1).
+	StatusReserved Status = "reserved"
+	// StatusActive: registered, paid and technically valid (Art 4.1).
+	StatusActive Status = "active"
+	// StatusPendingDelete: not renewed, held for at most 30 days (Art 26.5).
+	StatusPendingDelete Status = "pending_delete"
+	// StatusSuspended: suspended by DNS.PT or by an arbitral injunction
+	// (Art 35, 39).
+	StatusSuspended Status = "suspended"
+	// StatusRemoved: removed (Art 22.4, 32, 33); kept for history.
+	StatusRemoved Status = "removed"
+)
+
+// Statuses lists every valid status, in lifecycle order.
+var Statuses = []Status{StatusReserved, StatusActive, StatusPendingDelete, StatusSuspended, StatusRemoved}
+
+// Valid reports whether s is one of Statuses.
+func (s Status) Valid() bool {
+	for _, v := range Statuses {
+		if s == v {
+			return true
+		}
+	}
+	return false
+}
+
+// Domain is one registered domain as the registry holds it.
+type Domain struct {
+	// Name is the fully qualified name in A-label form, lowercase, without
+	// the trailing dot: "exemplo.pt", "xn--aores-rta.com.pt".
+	Name string
+	// Zone is the hierarchy the domain is registered in: "pt", "com.pt", ...
+	Zone   string
+	Status Status
+	// Registrar is the registrar's identifier, e.g. "REG-1".
+	Registrar string
+	// Expires is the expiry date, at midnight UTC.
+	Expires time.Time
+	// TechEmail is the technical contact's mailbox (Art 5c); may be empty.
+	TechEmail string
+	// GeoAuthority marks a registrant recognised as the legitimate
+	// administrative authority for a geographic name (Art 11.b).
+	GeoAuthority bool
+	Nameservers  []Nameserver
+	DS           []DS
+}
+
+// Nameserver is one NS target of a delegation, with the addresses the
+// registry holds for it. Addresses are glue: required when the host is at or
+// below the domain itself, published only when the host is in a zone we serve.
+type Nameserver struct {
+	Name  string // A-label host name, lowercase, no trailing dot
+	Addrs []netip.Addr
+}
+
+// DS is one delegation signer record as submitted by the registrar. Any
+// algorithm and digest type is kept, legacy ones (5, 7, SHA-1) included:
+// whether a validator uses them is not the registry's call.
+type DS struct {
+	KeyTag     uint16
+	Algorithm  uint8
+	DigestType uint8
+	Digest     string // uppercase hexadecimal
+}
+
+// Registrar is an accredited registrar (Art 2a) with its API credentials.
+type Registrar struct {
+	ID    string
+	Name  string
+	Email string
+	// TokenHash is the SHA-256 of the registrar's API token; the token
+	// itself is never stored. Nil when no token was issued.
+	TokenHash []byte
+	Created   time.Time
+}
+
+// Verdict is the outcome of one delegation check.
+type Verdict string
+
+// Verdicts, from best to worst.
+const (
+	VerdictPass    Verdict = "pass"
+	VerdictWarning Verdict = "warning"
+	VerdictFail    Verdict = "fail"
+)
+
+// Valid reports whether v is a known verdict.
+func (v Verdict) Valid() bool {
+	return v == VerdictPass || v == VerdictWarning || v == VerdictFail
+}
+
+// Severity grades a finding.
+type Severity string
+
+// Severities, from mildest to worst.
+const (
+	SeverityNotice  Severity = "notice"
+	SeverityWarning Severity = "warning"
+	SeverityError   Severity = "error"
+)
+
+// Finding is one observation of the delegation checker, stored as data so
+// that registrars can be shown exactly what was seen.
+type Finding struct {
+	Code       string   `json:"code"`
+	Severity   Severity `json:"severity"`
+	Nameserver string   `json:"nameserver,omitempty"`
+	Address    string   `json:"address,omitempty"`
+	Article    string   `json:"article,omitempty"`
+	Message    string   `json:"message"`
+	MessagePT  string   `json:"message_pt,omitempty"`
+	Hint       string   `json:"hint,omitempty"`
+	HintPT     string   `json:"hint_pt,omitempty"`
+	Evidence   string   `json:"evidence,omitempty"`
+}
+
+// CheckResult is one completed delegation check of one domain.
+type CheckResult struct {
+	ID       int64
+	Domain   string
+	Time     time.Time
+	Duration time.Duration
+	// Trigger says what asked for the check: "sweep", "new", "registrar",
+	// "operator".
+	Trigger  string
+	Verdict  Verdict
+	Findings []Finding
+}
+
+// DelegationState is the gate's memory of one domain: what the last checks
+// said and whether its delegation is held back.
+type DelegationState struct {
+	Domain      string
+	LastVerdict Verdict
+	LastChecked time.Time
+	// LastPassed is the time of the last passing check; zero if the domain
+	// never passed one (Art 4.2: it then stays out of the zone).
+	LastPassed time.Time
+	// FirstFailure is the start of the current run of failures; zero while
+	// the domain passes.
+	FirstFailure        time.Time
+	ConsecutiveFailures int
+	// Withheld is set when the grace period ran out (Art 23.2).
+	Withheld bool
+	Reason   string
+	Findings []Finding
+	Updated  time.Time
+}
+
+// Outcome is what became of one publication attempt.
+type Outcome string
+
+// Publication outcomes.
+const (
+	OutcomePublished Outcome = "published"
+	OutcomeRefused   Outcome = "refused"
+	OutcomeFailed    Outcome = "failed"
+	OutcomeDryRun    Outcome = "dry_run"
+)
+
+// Valid reports whether o is a known outcome.
+func (o Outcome) Valid() bool {
+	switch o {
+	case OutcomePublished, OutcomeRefused, OutcomeFailed, OutcomeDryRun:
+		return true
+	}
+	return false
+}
+
+// Publication is one entry of the publication log.
+type Publication struct {
+	ID          int64
+	Zone        string
+	Serial      uint32
+	Time        time.Time
+	Outcome     Outcome
+	TriggeredBy string
+	Reason      string
+	Records     int
+	Delegations int
+	// Digest is the zone's ZONEMD (SHA-384) digest in hexadecimal.
+	Digest string
+	// Details is the build receipt as a JSON object (keys, snapshot time,
+	// policy version, guard verdict); opaque to the store.
+	Details []byte
+}
+
+// ZoneCount is the number of domains of one zone in one status.
+type ZoneCount struct {
+	Zone   string
+	Status Status
+	Count  int
+}
+
+// Errors the backends return where a caller must branch.
+var (
+	// ErrNotFound: the requested row does not exist.
+	ErrNotFound = errors.New("not found")
+	// ErrSchema: the database schema is missing or older than this binary
+	// expects; run "ptzone db migrate".
+	ErrSchema = errors.New("database schema is not current")
+)
+
+// Conflict is one imported name that already exists in the store.
+type Conflict struct {
+	Line int
+	Name string
+}
+
+// ConflictError reports names an insert-only import found already
+// registered. Nothing was written.
+type ConflictError struct {
+	Conflicts []Conflict // the first few, in line order
+	Total     int
+}
+
+func (e *ConflictError) Error() string {
+	if len(e.Conflicts) == 0 {
+		return fmt.Sprintf("%d names already registered", e.Total)
+	}
+	c := e.Conflicts[0]
+	if e.Total == 1 {
+		return fmt.Sprintf("line %d: %s is already registered", c.Line, c.Name)
+	}
+	return fmt.Sprintf("line %d: %s is already registered (and %d more names)", c.Line, c.Name, e.Total-1)
+}
+
+// TruncateTime rounds t down to the microsecond, the precision both
+// backends keep, and moves it to UTC.
+func TruncateTime(t time.Time) time.Time {
+	if t.IsZero() {
+		return t
+	}
+	return t.Truncate(time.Microsecond).UTC()
+}
