@@ -213,14 +213,23 @@ func testPutRejectsInvalid(t *testing.T, r store.Registry) {
 		func() store.Domain { d := sampleDomain("exemplo.pt", "com.pt"); return d }(),
 		func() store.Domain { d := sampleDomain("Exemplo.pt", "pt"); return d }(),
 		func() store.Domain { d := sampleDomain("exemplo.pt", "pt"); d.DS[0].Digest = "XYZ"; return d }(),
-		func() store.Domain { d := sampleDomain("exemplo.pt", "pt"); d.DS[0].DigestType = 2; d.DS[0].Digest = "ABCD"; return d }(),
+		func() store.Domain {
+			d := sampleDomain("exemplo.pt", "pt")
+			d.DS[0].DigestType = 2
+			d.DS[0].Digest = "ABCD"
+			return d
+		}(),
 		func() store.Domain { d := sampleDomain("exemplo.pt", "pt"); d.Nameservers[0].Addrs = nil; return d }(),
 		func() store.Domain {
 			d := sampleDomain("exemplo.pt", "pt")
 			d.Nameservers[1].Addrs = []netip.Addr{netip.MustParseAddr("0.0.0.0")}
 			return d
 		}(),
-		func() store.Domain { d := sampleDomain("exemplo.pt", "pt"); d.Nameservers[1].Name = d.Nameservers[0].Name; return d }(),
+		func() store.Domain {
+			d := sampleDomain("exemplo.pt", "pt")
+			d.Nameservers[1].Name = d.Nameservers[0].Name
+			return d
+		}(),
 		func() store.Domain { d := sampleDomain("exemplo.pt", "pt"); d.Expires = time.Time{}; return d }(),
 	}
 	for i, d := range bad {
