@@ -71,21 +71,25 @@ func (r *candidateRow) candidate() (store.Candidate, error) {
 	if d.DS, err = rowcodec.DecodeDS(r.dsAgg); err != nil {
 		return store.Candidate{}, fmt.Errorf("postgres: domain %s: %w", r.name, err)
 	}
-	c := store.Candidate{Domain: d}
-	if r.verdict.Valid {
-		c.State = &store.DelegationState{
-			Domain:              r.name,
-			LastVerdict:         store.Verdict(r.verdict.String),
-			LastChecked:         tsTime(r.lastChecked),
-			LastPassed:          tsTime(r.lastPassed),
-			FirstFailure:        tsTime(r.firstFailure),
-			ConsecutiveFailures: int(r.failures.Int32),
-			Withheld:            r.withheld.Bool,
-			Reason:              r.reason.String,
-			Updated:             tsTime(r.updated),
-		}
+	return store.Candidate{Domain: d, State: r.state()}, nil
+}
+
+// state returns the joined delegation state, nil when there is none.
+func (r *candidateRow) state() *store.DelegationState {
+	if !r.verdict.Valid {
+		return nil
 	}
-	return c, nil
+	return &store.DelegationState{
+		Domain:              r.name,
+		LastVerdict:         store.Verdict(r.verdict.String),
+		LastChecked:         tsTime(r.lastChecked),
+		LastPassed:          tsTime(r.lastPassed),
+		FirstFailure:        tsTime(r.firstFailure),
+		ConsecutiveFailures: int(r.failures.Int32),
+		Withheld:            r.withheld.Bool,
+		Reason:              r.reason.String,
+		Updated:             tsTime(r.updated),
+	}
 }
 
 func tsTime(t pgtype.Timestamptz) time.Time {

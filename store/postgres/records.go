@@ -151,14 +151,11 @@ func (db *DB) DelegationState(ctx context.Context, domain string) (store.Delegat
 		return store.DelegationState{}, fmt.Errorf("postgres: reading delegation state of %s: %w", domain, err)
 	}
 	r.name = domain
-	c, err := r.candidate()
-	if err != nil {
-		return store.DelegationState{}, err
-	}
-	if c.State.Findings, err = rowcodec.DecodeFindings(findings); err != nil {
+	st := r.state()
+	if st.Findings, err = rowcodec.DecodeFindings(findings); err != nil {
 		return store.DelegationState{}, fmt.Errorf("postgres: delegation state of %s: %w", domain, err)
 	}
-	return *c.State, nil
+	return *st, nil
 }
 
 // CheckHistory implements store.CheckStore.

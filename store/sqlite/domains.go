@@ -1,0 +1,354 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"iter"
+	"strings"
+	"time"
+
+	"github.com/ptzone/ptzone/store"
+	"github.com/ptzone/ptzone/store/internal/rowcodec"
+)
+
+const dateLayout = "2006-01-02"
+
+// domainSelect mirrors the PostgreSQL backend's: one row per domain with
+// nameservers and DS aggregated in rowcodec's format and the delegation
+// state joined.
+const domainSelect = `
+SELECT d.name, d.zone, d.status, d.registrar_id, d.expires, d.tech_email, d.geo_authority,
+       coalesce((SELECT group_concat(host || CASE WHEN addrs <> '' THEN ' ' || addrs ELSE '' END, ',' ORDER BY position)
+                 FROM nameservers WHERE domain_id = d.id), ''),
+       coalesce((SELECT group_concat(key_tag || ' ' || algorithm || ' ' || digest_type || ' ' || digest, ',' ORDER BY position)
+                 FROM ds_records WHERE domain_id = d.id), ''),
+       st.last_verdict, st.last_checked, st.last_passed, st.first_failure,
+       st.consecutive_failures, st.withheld, st.reason, st.updated
+FROM domains d
+LEFT JOIN delegation_state st ON st.domain_id = d.id`
+
+type candidateRow struct {
+	name, zone, status, registrar, expires, techEmail string
+	geo                                               bool
+	nsAgg, dsAgg                                      string
+	verdict, reason                                   sql.NullString
+	lastChecked, lastPassed, firstFailure, updated    sql.NullInt64
+	failures                                          sql.NullInt64
+	withheld                                          sql.NullBool
+}
+
+type scanner interface{ Scan(...any) error }
+
+func (r *candidateRow) scan(s scanner) error {
+	return s.Scan(&r.name, &r.zone, &r.status, &r.registrar, &r.expires, &r.techEmail, &r.geo,
+		&r.nsAgg, &r.dsAgg,
+		&r.verdict, &r.lastChecked, &r.lastPassed, &r.firstFailure,
+		&r.failures, &r.withheld, &r.reason, &r.updated)
+}
+
+func (r *candidateRow) candidate() (store.Candidate, error) {
+	exp, err := time.Parse(dateLayout, r.expires)
+	if err != nil {
+		return store.Candidate{}, fmt.Errorf("sqlite: domain %s: expiry %q: %w", r.name, r.expires, err)
+	}
+	d := store.Domain{
+		Name:         r.name,
+		Zone:         r.zone,
+		Status:       store.Status(r.status),
+		Registrar:    r.registrar,
+		Expires:      exp,
+		TechEmail:    r.techEmail,
+		GeoAuthority: r.geo,
+	}
+	if d.Nameservers, err = rowcodec.DecodeNameservers(r.nsAgg); err != nil {
+		return store.Candidate{}, fmt.Errorf("sqlite: domain %s: %w", r.name, err)
+	}
+	if d.DS, err = rowcodec.DecodeDS(r.dsAgg); err != nil {
+		return store.Candidate{}, fmt.Errorf("sqlite: domain %s: %w", r.name, err)
+	}
+	return store.Candidate{Domain: d, State: r.state()}, nil
+}
+
+// state returns the joined delegation state, nil when there is none.
+func (r *candidateRow) state() *store.DelegationState {
+	if !r.verdict.Valid {
+		return nil
+	}
+	return &store.DelegationState{
+		Domain:              r.name,
+		LastVerdict:         store.Verdict(r.verdict.String),
+		LastChecked:         fromNullMicros(r.lastChecked),
+		LastPassed:          fromNullMicros(r.lastPassed),
+		FirstFailure:        fromNullMicros(r.firstFailure),
+		ConsecutiveFailures: int(r.failures.Int64),
+		Withheld:            r.withheld.Bool,
+		Reason:              r.reason.String,
+		Updated:             fromNullMicros(r.updated),
+	}
+}
+
+// Domain implements store.DomainReader.
+func (db *DB) Domain(ctx context.Context, name string) (store.Domain, error) {
+	var r candidateRow
+	err := r.scan(db.db.QueryRowContext(ctx, domainSelect+` WHERE d.name = ?`, name))
+	if errors.Is(err, sql.ErrNoRows) {
+		return store.Domain{}, fmt.Errorf("domain %s: %w", name, store.ErrNotFound)
+	}
+	if err != nil {
+		return store.Domain{}, fmt.Errorf("sqlite: reading domain %s: %w", name, err)
+	}
+	c, err := r.candidate()
+	return c.Domain, err
+}
+
+// Counts implements store.DomainReader.
+func (db *DB) Counts(ctx context.Context) ([]store.ZoneCount, error) {
+	rows, err := db.db.QueryContext(ctx, `SELECT zone, status, count(*) FROM domains GROUP BY zone, status ORDER BY zone, status`)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: counting domains: %w", err)
+	}
+	defer rows.Close()
+	var out []store.ZoneCount
+	for rows.Next() {
+		var c store.ZoneCount
+		if err := rows.Scan(&c.Zone, &c.Status, &c.Count); err != nil {
+			return nil, fmt.Errorf("sqlite: counting domains: %w", err)
+		}
+		out = append(out, c)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("sqlite: counting domains: %w", err)
+	}
+	return out, nil
+}
+
+// snapshot is one read transaction on its own connection; in WAL mode it
+// sees the database as of its first read, whatever is committed later.
+type snapshot struct {
+	conn *sql.Conn
+	tx   *sql.Tx // nil once closed
+	at   time.Time
+}
+
+// Snapshot implements store.DomainReader.
+func (db *DB) Snapshot(ctx context.Context) (store.Snapshot, error) {
+	conn, err := db.db.Conn(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: snapshot: %w", err)
+	}
+	tx, err := conn.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		conn.Close()
+		return nil, fmt.Errorf("sqlite: snapshot: %w", err)
+	}
+	s := &snapshot{conn: conn, tx: tx, at: db.now().UTC()}
+	// A deferred transaction takes its snapshot at the first read: read now.
+	var n int
+	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM zones`).Scan(&n); err != nil {
+		s.Close()
+		return nil, fmt.Errorf("sqlite: snapshot: %w", err)
+	}
+	return s, nil
+}
+
+func (s *snapshot) Time() time.Time { return store.TruncateTime(s.at) }
+
+func (s *snapshot) Close() error {
+	if s.tx == nil {
+		return nil
+	}
+	err := s.tx.Rollback()
+	s.tx = nil
+	if cerr := s.conn.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("sqlite: closing snapshot: %w", err)
+	}
+	return nil
+}
+
+func (s *snapshot) Domains(ctx context.Context, f store.Filter) iter.Seq2[store.Candidate, error] {
+	return func(yield func(store.Candidate, error) bool) {
+		var where []string
+		var args []any
+		if f.Zone != "" {
+			where = append(where, "d.zone = ?")
+			args = append(args, f.Zone)
+		}
+		if len(f.Statuses) > 0 {
+			where = append(where, "d.status IN (?"+strings.Repeat(", ?", len(f.Statuses)-1)+")")
+			for _, st := range f.Statuses {
+				args = append(args, string(st))
+			}
+		}
+		q := domainSelect
+		if len(where) > 0 {
+			q += " WHERE " + strings.Join(where, " AND ")
+		}
+		q += " ORDER BY d.name"
+		rows, err := s.tx.QueryContext(ctx, q, args...)
+		if err != nil {
+			yield(store.Candidate{}, fmt.Errorf("sqlite: streaming domains: %w", err))
+			return
+		}
+		defer rows.Close()
+		var r candidateRow
+		for rows.Next() {
+			if err := r.scan(rows); err != nil {
+				yield(store.Candidate{}, fmt.Errorf("sqlite: streaming domains: %w", err))
+				return
+			}
+			c, err := r.candidate()
+			if !yield(c, err) || err != nil {
+				return
+			}
+		}
+		if err := rows.Err(); err != nil {
+			yield(store.Candidate{}, fmt.Errorf("sqlite: streaming domains: %w", err))
+		}
+	}
+}
+
+// domainWriter holds the prepared statements that write one domain; Import
+// reuses them for every record of a transaction.
+type domainWriter struct {
+	tx                                       *sql.Tx
+	now                                      int64
+	registrar, find, insert, update, clearNS *sql.Stmt
+	clearDS, insertNS, insertDS              *sql.Stmt
+	knownRegistrars                          map[string]bool
+	registrarsCreated, inserted, updated     int
+}
+
+func newDomainWriter(ctx context.Context, tx *sql.Tx, now time.Time) (*domainWriter, error) {
+	w := &domainWriter{tx: tx, now: micros(now), knownRegistrars: map[string]bool{}}
+	stmts := []struct {
+		dst **sql.Stmt
+		sql string
+	}{
+		{&w.registrar, `INSERT INTO registrars (id, created) VALUES (?, ?) ON CONFLICT DO NOTHING`},
+		{&w.find, `SELECT id FROM domains WHERE name = ?`},
+		{&w.insert, `INSERT INTO domains (name, zone, status, registrar_id, expires, tech_email, geo_authority, created, updated)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`},
+		{&w.update, `UPDATE domains SET zone = ?, status = ?, registrar_id = ?, expires = ?, tech_email = ?,
+			geo_authority = ?, updated = ? WHERE id = ?`},
+		{&w.clearNS, `DELETE FROM nameservers WHERE domain_id = ?`},
+		{&w.clearDS, `DELETE FROM ds_records WHERE domain_id = ?`},
+		{&w.insertNS, `INSERT INTO nameservers (domain_id, position, host, addrs) VALUES (?, ?, ?, ?)`},
+		{&w.insertDS, `INSERT INTO ds_records (domain_id, position, key_tag, algorithm, digest_type, digest) VALUES (?, ?, ?, ?, ?, ?)`},
+	}
+	for _, s := range stmts {
+		st, err := tx.PrepareContext(ctx, s.sql)
+		if err != nil {
+			w.close()
+			return nil, fmt.Errorf("sqlite: preparing statements: %w", err)
+		}
+		*s.dst = st
+	}
+	return w, nil
+}
+
+func (w *domainWriter) close() {
+	for _, st := range []*sql.Stmt{w.registrar, w.find, w.insert, w.update, w.clearNS, w.clearDS, w.insertNS, w.insertDS} {
+		if st != nil {
+			st.Close()
+		}
+	}
+}
+
+// existing returns the id of the domain named name, or 0.
+func (w *domainWriter) existing(ctx context.Context, name string) (int64, error) {
+	var id int64
+	err := w.find.QueryRowContext(ctx, name).Scan(&id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, nil
+	}
+	return id, err
+}
+
+// put inserts d, or updates the domain with id existingID when it is not 0.
+func (w *domainWriter) put(ctx context.Context, d *store.Domain, existingID int64) error {
+	if !w.knownRegistrars[d.Registrar] {
+		res, err := w.registrar.ExecContext(ctx, d.Registrar, w.now)
+		if err != nil {
+			return fmt.Errorf("registrar %s: %w", d.Registrar, err)
+		}
+		if n, _ := res.RowsAffected(); n > 0 {
+			w.registrarsCreated++
+		}
+		w.knownRegistrars[d.Registrar] = true
+	}
+	expires := d.Expires.Format(dateLayout)
+	id := existingID
+	if id == 0 {
+		if err := w.insert.QueryRowContext(ctx, d.Name, d.Zone, string(d.Status), d.Registrar, expires,
+			d.TechEmail, d.GeoAuthority, w.now, w.now).Scan(&id); err != nil {
+			return err
+		}
+		w.inserted++
+	} else {
+		if _, err := w.update.ExecContext(ctx, d.Zone, string(d.Status), d.Registrar, expires,
+			d.TechEmail, d.GeoAuthority, w.now, id); err != nil {
+			return err
+		}
+		if _, err := w.clearNS.ExecContext(ctx, id); err != nil {
+			return err
+		}
+		if _, err := w.clearDS.ExecContext(ctx, id); err != nil {
+			return err
+		}
+		w.updated++
+	}
+	for i, ns := range d.Nameservers {
+		if _, err := w.insertNS.ExecContext(ctx, id, i, ns.Name, rowcodec.JoinAddrs(ns.Addrs)); err != nil {
+			return err
+		}
+	}
+	for i, ds := range d.DS {
+		if _, err := w.insertDS.ExecContext(ctx, id, i, int(ds.KeyTag), int(ds.Algorithm), int(ds.DigestType), ds.Digest); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// PutDomain implements store.DomainWriter.
+func (db *DB) PutDomain(ctx context.Context, d store.Domain) error {
+	if err := rowcodec.CheckWritable(&d); err != nil {
+		return err
+	}
+	return db.inTx(ctx, func(tx *sql.Tx) error {
+		w, err := newDomainWriter(ctx, tx, db.now())
+		if err != nil {
+			return err
+		}
+		defer w.close()
+		id, err := w.existing(ctx, d.Name)
+		if err == nil {
+			err = w.put(ctx, &d, id)
+		}
+		if err != nil {
+			return fmt.Errorf("sqlite: writing domain %s: %w", d.Name, err)
+		}
+		return nil
+	})
+}
+
+// SetStatus implements store.DomainWriter.
+func (db *DB) SetStatus(ctx context.Context, name string, status store.Status) error {
+	if !status.Valid() {
+		return fmt.Errorf("sqlite: %q is not a status", status)
+	}
+	res, err := db.db.ExecContext(ctx, `UPDATE domains SET status = ?, updated = ? WHERE name = ?`,
+		string(status), micros(db.now()), name)
+	if err != nil {
+		return fmt.Errorf("sqlite: setting status of %s: %w", name, err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return fmt.Errorf("domain %s: %w", name, store.ErrNotFound)
+	}
+	return nil
+}

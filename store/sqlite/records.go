@@ -1,0 +1,249 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/ptzone/ptzone/store"
+	"github.com/ptzone/ptzone/store/internal/rowcodec"
+)
+
+const registrarColumns = `id, name, email, token_hash, created`
+
+func scanRegistrar(s scanner) (store.Registrar, error) {
+	var r store.Registrar
+	var created int64
+	err := s.Scan(&r.ID, &r.Name, &r.Email, &r.TokenHash, &created)
+	r.Created = fromMicros(created)
+	return r, err
+}
+
+// PutRegistrar implements store.RegistrarStore.
+func (db *DB) PutRegistrar(ctx context.Context, r store.Registrar) error {
+	_, err := db.db.ExecContext(ctx, `
+		INSERT INTO registrars (id, name, email, created) VALUES (?, ?, ?, ?)
+		ON CONFLICT (id) DO UPDATE SET name = excluded.name, email = excluded.email`,
+		r.ID, r.Name, r.Email, micros(db.now()))
+	if err != nil {
+		return fmt.Errorf("sqlite: writing registrar %s: %w", r.ID, err)
+	}
+	return nil
+}
+
+// SetRegistrarToken implements store.RegistrarStore.
+func (db *DB) SetRegistrarToken(ctx context.Context, id string, hash []byte) error {
+	res, err := db.db.ExecContext(ctx, `UPDATE registrars SET token_hash = ? WHERE id = ?`, hash, id)
+	if err != nil {
+		return fmt.Errorf("sqlite: setting token of registrar %s: %w", id, err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return fmt.Errorf("registrar %s: %w", id, store.ErrNotFound)
+	}
+	return nil
+}
+
+// Registrar implements store.RegistrarStore.
+func (db *DB) Registrar(ctx context.Context, id string) (store.Registrar, error) {
+	r, err := scanRegistrar(db.db.QueryRowContext(ctx, `SELECT `+registrarColumns+` FROM registrars WHERE id = ?`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return r, fmt.Errorf("registrar %s: %w", id, store.ErrNotFound)
+	}
+	if err != nil {
+		return r, fmt.Errorf("sqlite: reading registrar %s: %w", id, err)
+	}
+	return r, nil
+}
+
+// RegistrarByTokenHash implements store.RegistrarStore.
+func (db *DB) RegistrarByTokenHash(ctx context.Context, hash []byte) (store.Registrar, error) {
+	r, err := scanRegistrar(db.db.QueryRowContext(ctx, `SELECT `+registrarColumns+` FROM registrars WHERE token_hash = ?`, hash))
+	if errors.Is(err, sql.ErrNoRows) {
+		return r, fmt.Errorf("registrar token: %w", store.ErrNotFound)
+	}
+	if err != nil {
+		return r, fmt.Errorf("sqlite: looking up registrar token: %w", err)
+	}
+	return r, nil
+}
+
+// Registrars implements store.RegistrarStore.
+func (db *DB) Registrars(ctx context.Context) ([]store.Registrar, error) {
+	rows, err := db.db.QueryContext(ctx, `SELECT `+registrarColumns+` FROM registrars ORDER BY id`)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: listing registrars: %w", err)
+	}
+	defer rows.Close()
+	var out []store.Registrar
+	for rows.Next() {
+		r, err := scanRegistrar(rows)
+		if err != nil {
+			return nil, fmt.Errorf("sqlite: listing registrars: %w", err)
+		}
+		out = append(out, r)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("sqlite: listing registrars: %w", err)
+	}
+	return out, nil
+}
+
+// RecordCheck implements store.CheckStore.
+func (db *DB) RecordCheck(ctx context.Context, r store.CheckResult, s store.DelegationState) (int64, error) {
+	if !r.Verdict.Valid() || !s.LastVerdict.Valid() {
+		return 0, fmt.Errorf("sqlite: check of %s: verdicts %q/%q are not valid", r.Domain, r.Verdict, s.LastVerdict)
+	}
+	if s.Domain != r.Domain {
+		return 0, fmt.Errorf("sqlite: check of %s carries the state of %s", r.Domain, s.Domain)
+	}
+	resultFindings, err := rowcodec.EncodeFindings(r.Findings)
+	if err != nil {
+		return 0, err
+	}
+	stateFindings, err := rowcodec.EncodeFindings(s.Findings)
+	if err != nil {
+		return 0, err
+	}
+	var id int64
+	err = db.inTx(ctx, func(tx *sql.Tx) error {
+		var domainID int64
+		err := tx.QueryRowContext(ctx, `SELECT id FROM domains WHERE name = ?`, r.Domain).Scan(&domainID)
+		if errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("domain %s: %w", r.Domain, store.ErrNotFound)
+		}
+		if err != nil {
+			return fmt.Errorf("sqlite: recording check of %s: %w", r.Domain, err)
+		}
+		err = tx.QueryRowContext(ctx, `
+			INSERT INTO check_results (domain_id, checked_at, duration_us, trigger, verdict, findings)
+			VALUES (?, ?, ?, ?, ?, ?) RETURNING id`,
+			domainID, micros(r.Time), r.Duration.Microseconds(), r.Trigger, string(r.Verdict), string(resultFindings)).Scan(&id)
+		if err != nil {
+			return fmt.Errorf("sqlite: recording check of %s: %w", r.Domain, err)
+		}
+		_, err = tx.ExecContext(ctx, `
+			INSERT INTO delegation_state (domain_id, last_verdict, last_checked, last_passed, first_failure,
+				consecutive_failures, withheld, reason, findings, updated)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+			ON CONFLICT (domain_id) DO UPDATE SET last_verdict = excluded.last_verdict,
+				last_checked = excluded.last_checked, last_passed = excluded.last_passed,
+				first_failure = excluded.first_failure, consecutive_failures = excluded.consecutive_failures,
+				withheld = excluded.withheld, reason = excluded.reason, findings = excluded.findings,
+				updated = excluded.updated`,
+			domainID, string(s.LastVerdict), micros(s.LastChecked), nullMicros(s.LastPassed), nullMicros(s.FirstFailure),
+			s.ConsecutiveFailures, s.Withheld, s.Reason, string(stateFindings), micros(s.Updated))
+		if err != nil {
+			return fmt.Errorf("sqlite: recording delegation state of %s: %w", r.Domain, err)
+		}
+		return nil
+	})
+	return id, err
+}
+
+// DelegationState implements store.CheckStore.
+func (db *DB) DelegationState(ctx context.Context, domain string) (store.DelegationState, error) {
+	var r candidateRow
+	var findings string
+	err := db.db.QueryRowContext(ctx, `
+		SELECT st.last_verdict, st.last_checked, st.last_passed, st.first_failure,
+		       st.consecutive_failures, st.withheld, st.reason, st.updated, st.findings
+		FROM delegation_state st JOIN domains d ON d.id = st.domain_id
+		WHERE d.name = ?`, domain).Scan(&r.verdict, &r.lastChecked, &r.lastPassed, &r.firstFailure,
+		&r.failures, &r.withheld, &r.reason, &r.updated, &findings)
+	if errors.Is(err, sql.ErrNoRows) {
+		return store.DelegationState{}, fmt.Errorf("delegation state of %s: %w", domain, store.ErrNotFound)
+	}
+	if err != nil {
+		return store.DelegationState{}, fmt.Errorf("sqlite: reading delegation state of %s: %w", domain, err)
+	}
+	r.name = domain
+	st := r.state()
+	if st.Findings, err = rowcodec.DecodeFindings([]byte(findings)); err != nil {
+		return store.DelegationState{}, fmt.Errorf("sqlite: delegation state of %s: %w", domain, err)
+	}
+	return *st, nil
+}
+
+// CheckHistory implements store.CheckStore.
+func (db *DB) CheckHistory(ctx context.Context, domain string, limit int) ([]store.CheckResult, error) {
+	rows, err := db.db.QueryContext(ctx, `
+		SELECT c.id, c.checked_at, c.duration_us, c.trigger, c.verdict, c.findings
+		FROM check_results c JOIN domains d ON d.id = c.domain_id
+		WHERE d.name = ? ORDER BY c.checked_at DESC, c.id DESC LIMIT ?`, domain, rowcodec.Limit(limit))
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: reading check history of %s: %w", domain, err)
+	}
+	defer rows.Close()
+	var out []store.CheckResult
+	for rows.Next() {
+		r := store.CheckResult{Domain: domain}
+		var at, us int64
+		var findings string
+		if err := rows.Scan(&r.ID, &at, &us, &r.Trigger, &r.Verdict, &findings); err != nil {
+			return nil, fmt.Errorf("sqlite: reading check history of %s: %w", domain, err)
+		}
+		r.Time = fromMicros(at)
+		r.Duration = time.Duration(us) * time.Microsecond
+		if r.Findings, err = rowcodec.DecodeFindings([]byte(findings)); err != nil {
+			return nil, fmt.Errorf("sqlite: check history of %s: %w", domain, err)
+		}
+		out = append(out, r)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("sqlite: reading check history of %s: %w", domain, err)
+	}
+	return out, nil
+}
+
+// RecordPublication implements store.PublicationLog.
+func (db *DB) RecordPublication(ctx context.Context, p store.Publication) (int64, error) {
+	if !p.Outcome.Valid() {
+		return 0, fmt.Errorf("sqlite: publication of %s: %q is not an outcome", p.Zone, p.Outcome)
+	}
+	details := string(p.Details)
+	if details == "" {
+		details = "{}"
+	}
+	var id int64
+	err := db.db.QueryRowContext(ctx, `
+		INSERT INTO publications (zone, serial, published_at, outcome, triggered_by, reason, records, delegations, digest, details)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, json(?)) RETURNING id`,
+		p.Zone, int64(p.Serial), micros(p.Time), string(p.Outcome), p.TriggeredBy, p.Reason,
+		p.Records, p.Delegations, p.Digest, details).Scan(&id)
+	if err != nil {
+		return 0, fmt.Errorf("sqlite: recording publication of %s serial %d: %w", p.Zone, p.Serial, err)
+	}
+	return id, nil
+}
+
+// Publications implements store.PublicationLog.
+func (db *DB) Publications(ctx context.Context, zone string, limit int) ([]store.Publication, error) {
+	rows, err := db.db.QueryContext(ctx, `
+		SELECT id, zone, serial, published_at, outcome, triggered_by, reason, records, delegations, digest, details
+		FROM publications WHERE ? = '' OR zone = ?
+		ORDER BY id DESC LIMIT ?`, zone, zone, rowcodec.Limit(limit))
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: reading publication log: %w", err)
+	}
+	defer rows.Close()
+	var out []store.Publication
+	for rows.Next() {
+		var p store.Publication
+		var serial, at int64
+		var details string
+		if err := rows.Scan(&p.ID, &p.Zone, &serial, &at, &p.Outcome, &p.TriggeredBy, &p.Reason,
+			&p.Records, &p.Delegations, &p.Digest, &details); err != nil {
+			return nil, fmt.Errorf("sqlite: reading publication log: %w", err)
+		}
+		p.Serial = uint32(serial)
+		p.Time = fromMicros(at)
+		p.Details = []byte(details)
+		out = append(out, p)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("sqlite: reading publication log: %w", err)
+	}
+	return out, nil
+}
