@@ -17,7 +17,7 @@ RETURN coalesce((SELECT bool_and(x IS NOT NULL
    AND cardinality(a) <= 16;
 
 CREATE TABLE zones (
-    name   text PRIMARY KEY CHECK (ptz_is_hostname(name)),
+    name   text COLLATE "C" PRIMARY KEY CHECK (ptz_is_hostname(name)),
     legacy boolean NOT NULL DEFAULT false
 );
 -- Official hierarchies and the legacy ones (Rules Art 41.4).
@@ -39,8 +39,10 @@ CREATE TABLE registrars (
 
 CREATE TABLE domains (
     id            bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-    name          text NOT NULL UNIQUE CHECK (ptz_is_hostname(name)),
-    zone          text NOT NULL REFERENCES zones (name),
+    -- Byte order, as in SQLite and the DNS tools: exports are identical
+    -- whatever the database's locale.
+    name          text COLLATE "C" NOT NULL UNIQUE CHECK (ptz_is_hostname(name)),
+    zone          text COLLATE "C" NOT NULL REFERENCES zones (name),
     status        domain_status NOT NULL,
     registrar_id  text NOT NULL REFERENCES registrars (id),
     expires       date NOT NULL,
@@ -60,7 +62,7 @@ CREATE INDEX domains_registrar ON domains (registrar_id);
 CREATE TABLE nameservers (
     domain_id bigint NOT NULL REFERENCES domains (id) ON DELETE CASCADE,
     position  smallint NOT NULL CHECK (position BETWEEN 0 AND 12),
-    host      text NOT NULL CHECK (ptz_is_hostname(host) AND strpos(host, '.') > 0),
+    host      text COLLATE "C" NOT NULL CHECK (ptz_is_hostname(host) AND strpos(host, '.') > 0),
     addrs     inet[] NOT NULL DEFAULT '{}' CHECK (ptz_are_host_addrs(addrs)),
     PRIMARY KEY (domain_id, position),
     UNIQUE (domain_id, host)
