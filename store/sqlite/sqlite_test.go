@@ -119,4 +119,3 @@ func TestConstraints(t *testing.T) {
 		}
 	}
 }
-
