@@ -159,8 +159,12 @@ func (r *Reader) decode(raw []byte) (store.Domain, []*LineError) {
 	}
 
 	var problems []*LineError
+	// spoiled holds fields that failed to decode: checks of what remains
+	// of them would only repeat the problem.
+	var spoiled []string
 	add := func(field, format string, args ...any) {
 		problems = append(problems, r.errorf(field, format, args...))
+		spoiled = append(spoiled, field)
 	}
 	d := store.Domain{
 		Name:         rec.Name,
@@ -189,6 +193,7 @@ func (r *Reader) decode(raw []byte) (store.Domain, []*LineError) {
 			addr, err := netip.ParseAddr(a)
 			if err != nil {
 				add(fmt.Sprintf("nameservers[%d].addrs[%d]", i, k), "%q is not an IP address", a)
+				spoiled = append(spoiled, fmt.Sprintf("nameservers[%d].addrs", i))
 				continue
 			}
 			n.Addrs = append(n.Addrs, addr)
@@ -215,10 +220,22 @@ func (r *Reader) decode(raw []byte) (store.Domain, []*LineError) {
 		out.Digest = ds.Digest
 		d.DS = append(d.DS, out)
 	}
-	if len(problems) > 0 {
-		return d, problems
+	for _, p := range r.validate(&d) {
+		if !isSpoiled(p.Field, spoiled) {
+			problems = append(problems, p)
+		}
 	}
-	return d, r.validate(&d)
+	return d, problems
+}
+
+// isSpoiled reports whether field is, or lies within, a spoiled field.
+func isSpoiled(field string, spoiled []string) bool {
+	for _, s := range spoiled {
+		if field == s || strings.HasPrefix(field, s+".") || strings.HasPrefix(field, s+"[") {
+			return true
+		}
+	}
+	return false
 }
 
 // validate applies the Rules to the name and the store's structural checks

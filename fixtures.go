@@ -1,0 +1,13 @@
+// Package ptzone embeds the project's shared fixtures that the binary itself
+// needs, such as the sample registry the demo loads. The code lives in the
+// subpackages; see DESIGN.md for the map.
+package ptzone
+
+import _ "embed"
+
+// SampleRegistry is testdata/registry/sample.jsonl: a few hundred realistic
+// .pt domains in the interchange format, across every hierarchy and status,
+// with glue, IPv6 and DS records (legacy algorithms included).
+//
+//go:embed testdata/registry/sample.jsonl
+var SampleRegistry []byte
