@@ -302,6 +302,13 @@ func (c *nameCheck) checkLabel(label string) (ulabel, alabel string) {
 
 	alabel = ulabel
 	if !isASCII(ulabel) {
+		// Length first: IDNA2008 would refuse a long label without saying why.
+		if a, err := idna.Punycode.ToASCII(ulabel); err == nil && len(a) > 63 {
+			c.add(CodeLength, "Art 8.1",
+				fmt.Sprintf("the A-label of %q has %d octets; DNS allows at most 63", ulabel, len(a)),
+				fmt.Sprintf("o A-label de %q tem %d octetos; o DNS permite no máximo 63", ulabel, len(a)))
+			return "", ""
+		}
 		a, err := idnaRegistration.ToASCII(ulabel)
 		if err != nil {
 			c.add(CodeIDNA, "RFC 5891",
@@ -315,12 +322,6 @@ func (c *nameCheck) checkLabel(label string) (ulabel, alabel string) {
 		c.add(CodeIDNA, "RFC 5891",
 			fmt.Sprintf("%q is not the canonical A-label of %q, which is %q", label, ulabel, alabel),
 			fmt.Sprintf("%q não é o A-label canónico de %q, que é %q", label, ulabel, alabel))
-		return "", ""
-	}
-	if len(alabel) > 63 {
-		c.add(CodeLength, "Art 8.1",
-			fmt.Sprintf("the A-label %q has %d octets; DNS allows at most 63", alabel, len(alabel)),
-			fmt.Sprintf("o A-label %q tem %d octetos; o DNS permite no máximo 63", alabel, len(alabel)))
 		return "", ""
 	}
 	return ulabel, alabel

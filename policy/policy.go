@@ -172,16 +172,20 @@ func (l *List) Contains(name string) bool {
 	return ok
 }
 
+// exactKey turns a list entry into the A-label it is compared as.
 func exactKey(s string) (string, error) {
 	s = strings.ToLower(s)
-	if isASCII(s) {
-		return s, nil
+	if !isASCII(s) {
+		a, err := idnaRegistration.ToASCII(s)
+		if err != nil {
+			return "", fmt.Errorf("not a valid IDN label: %w", err)
+		}
+		s = a
 	}
-	a, err := idnaRegistration.ToASCII(s)
-	if err != nil {
-		return "", fmt.Errorf("not a valid IDN label: %w", err)
+	if len(s) > 63 || strings.Trim(s, "abcdefghijklmnopqrstuvwxyz0123456789-") != "" {
+		return "", fmt.Errorf("not a single DNS label of letters, digits and hyphens")
 	}
-	return a, nil
+	return s, nil
 }
 
 // Lists are the replaceable lists the name rules consult.

@@ -1,0 +1,319 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ptzone/ptzone"
+	"github.com/ptzone/ptzone/store"
+	"github.com/ptzone/ptzone/store/postgres/pgtest"
+	"github.com/ptzone/ptzone/store/sqlite"
+)
+
+func TestMain(m *testing.M) { os.Exit(pgtest.Main(m)) }
+
+type result struct {
+	stdout, stderr string
+	code           int
+}
+
+// cli runs one command line in-process with a private environment.
+func cli(t *testing.T, home string, args ...string) result {
+	t.Helper()
+	return cliIn(t, home, "", args...)
+}
+
+func cliIn(t *testing.T, home, stdin string, args ...string) result {
+	t.Helper()
+	var out, errb bytes.Buffer
+	e := &env{
+		stdin:  strings.NewReader(stdin),
+		stdout: &out,
+		stderr: &errb,
+		getenv: func(k string) string {
+			if k == "HOME" {
+				return home
+			}
+			return ""
+		},
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	code := run(ctx, e, args)
+	return result{out.String(), errb.String(), code}
+}
+
+func (r result) want(t *testing.T, code int) result {
+	t.Helper()
+	if r.code != code {
+		t.Fatalf("exit %d, want %d\nstdout:\n%s\nstderr:\n%s", r.code, code, r.stdout, r.stderr)
+	}
+	return r
+}
+
+// TestHelpEverywhere walks the command tree: every command answers --help
+// with its usage on stdout and exit 0; leaves list flags and exit codes.
+func TestHelpEverywhere(t *testing.T) {
+	var walk func(c *command, path []string)
+	walk = func(c *command, path []string) {
+		args := append(append([]string{}, path...), "--help")
+		r := cli(t, t.TempDir(), args...).want(t, exitOK)
+		if !strings.HasPrefix(r.stdout, "Usage: ptzone") {
+			t.Errorf("%v: help does not start with a usage line:\n%s", args, r.stdout)
+		}
+		if len(c.subs) == 0 && !strings.Contains(r.stdout, "Exit status:") {
+			t.Errorf("%v: help does not document the exit codes", args)
+		}
+		if c.summary == "" && len(path) > 0 {
+			t.Errorf("%v has no summary", path)
+		}
+		for _, s := range c.subs {
+			walk(s, append(append([]string{}, path...), s.name))
+		}
+	}
+	walk(rootCommand(), nil)
+}
+
+func TestUsageErrors(t *testing.T) {
+	home := t.TempDir()
+	for _, args := range [][]string{
+		{},
+		{"bogus"},
+		{"db"},
+		{"db", "bogus"},
+		{"names", "check"},
+		{"names", "check", "--bogus", "x"},
+		{"names", "check", "--zone", "co.pt", "x"},
+		{"names", "check", "--mode", "lenient", "x"},
+		{"db", "import"},
+		{"db", "import", "a", "b"},
+		{"db", "import", "/nonexistent/file.jsonl"},
+		{"db", "export", "--status", "gone"},
+		{"db", "export", "--db", "mysql://x"},
+		{"db", "generate"},
+		{"db", "generate", "--domains", "-5"},
+		{"db", "stats", "--db", "sqlite:"},
+		{"registrar", "token"},
+		{"version", "extra"},
+	} {
+		r := cli(t, home, args...)
+		if r.code != exitUsage {
+			t.Errorf("%v: exit %d, want %d\n%s", args, r.code, exitUsage, r.stderr)
+		}
+		if r.stderr == "" {
+			t.Errorf("%v: no message on stderr", args)
+		}
+	}
+}
+
+func TestNamesCheck(t *testing.T) {
+	home := t.TempDir()
+	r := cli(t, home, "names", "check", "açores-café.com.pt", "xn--caf-dma.pt").want(t, exitOK)
+	for _, s := range []string{"xn--aores-caf-q3a4a.com.pt", "açores-café.com.pt", "café.pt"} {
+		if !strings.Contains(r.stdout, s) {
+			t.Errorf("output lacks %s:\n%s", s, r.stdout)
+		}
+	}
+	r = cli(t, home, "names", "check", "exemplo.pt", "lisboa.pt").want(t, exitNegative)
+	if !strings.Contains(r.stdout, "Art 11.b") {
+		t.Errorf("the violation does not cite its article:\n%s", r.stdout)
+	}
+	r = cli(t, home, "names", "check", "--lang", "pt", "lisboa.pt").want(t, exitNegative)
+	if !strings.Contains(r.stdout, "nome geográfico") || !strings.Contains(r.stdout, "inválido") {
+		t.Errorf("Portuguese output:\n%s", r.stdout)
+	}
+	// Flags after names, and --geo-authority lifting Art 11.b.
+	cli(t, home, "names", "check", "lisboa", "--geo-authority").want(t, exitOK)
+	cli(t, home, "names", "check", "loja", "--zone", "com.pt").want(t, exitOK)
+	cli(t, home, "names", "check", "--mode", "existing", "exemplo.net.pt").want(t, exitOK)
+	cli(t, home, "names", "check", "exemplo.net.pt").want(t, exitNegative)
+
+	r = cli(t, home, "names", "check", "--json", "ab--cd", "café.pt").want(t, exitNegative)
+	var results []struct {
+		Input      string `json:"input"`
+		Name       string `json:"name"`
+		Unicode    string `json:"unicode"`
+		Valid      bool   `json:"valid"`
+		Violations []struct {
+			Code, Article, Message string
+		} `json:"violations"`
+	}
+	if err := json.Unmarshal([]byte(r.stdout), &results); err != nil {
+		t.Fatalf("--json output is not JSON: %v\n%s", err, r.stdout)
+	}
+	if len(results) != 2 || results[0].Valid || results[0].Violations[0].Article != "Art 9.1.e" ||
+		!results[1].Valid || results[1].Name != "xn--caf-dma.pt" || results[1].Unicode != "café.pt" {
+		t.Errorf("JSON results = %+v", results)
+	}
+	// Input that is not UTF-8 is a negative result with a message, not a crash.
+	r = cli(t, home, "names", "check", "\xff\xfe.pt").want(t, exitNegative)
+	if !strings.Contains(r.stdout, "not valid UTF-8") {
+		t.Errorf("output: %s", r.stdout)
+	}
+}
+
+// backends runs fn against the embedded store and a real PostgreSQL.
+func backends(t *testing.T, fn func(t *testing.T, home, dsn string)) {
+	t.Run("sqlite", func(t *testing.T) {
+		home := t.TempDir()
+		fn(t, home, "sqlite:"+filepath.Join(home, "registry.db"))
+	})
+	t.Run("postgres", func(t *testing.T) {
+		home := t.TempDir()
+		dsn := pgtest.NewDatabase(t)
+		// The schema is missing until "db migrate", which says so.
+		r := cli(t, home, "db", "stats", "--db", dsn).want(t, exitNegative)
+		if !strings.Contains(r.stderr, "ptzone db migrate") {
+			t.Errorf("an unmigrated database does not point to db migrate: %s", r.stderr)
+		}
+		cli(t, home, "db", "migrate", "--db", dsn).want(t, exitOK)
+		r = cli(t, home, "db", "migrate", "--db", dsn).want(t, exitOK)
+		if !strings.Contains(r.stdout, "already") {
+			t.Errorf("second migrate: %s", r.stdout)
+		}
+		fn(t, home, dsn)
+	})
+}
+
+func writeFile(t *testing.T, dir, name string, data []byte) string {
+	t.Helper()
+	p := filepath.Join(dir, name)
+	if err := os.WriteFile(p, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func TestImportExportRoundTrip(t *testing.T) {
+	backends(t, func(t *testing.T, home, dsn string) {
+		sample := writeFile(t, home, "sample.jsonl", ptzone.SampleRegistry)
+		r := cli(t, home, "db", "import", "--db", dsn, sample).want(t, exitOK)
+		if !strings.Contains(r.stdout, "imported 255 domains") {
+			t.Errorf("import summary: %s", r.stdout)
+		}
+		out := filepath.Join(home, "export.jsonl")
+		cli(t, home, "db", "export", "--db", dsn, "--output", out).want(t, exitOK)
+		got, err := os.ReadFile(out)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(got, ptzone.SampleRegistry) {
+			t.Fatal("export after import differs from the imported file")
+		}
+		// Filters; standard output.
+		r = cli(t, home, "db", "export", "--db", dsn, "--zone", "com.pt", "--status", "active,suspended").want(t, exitOK)
+		for _, line := range strings.Split(strings.TrimSpace(r.stdout), "\n") {
+			if !strings.Contains(line, `.com.pt","status":"active"`) && !strings.Contains(line, `.com.pt","status":"suspended"`) {
+				t.Errorf("filtered export has %s", line)
+			}
+		}
+		// Standard input as the source, in replace mode: nothing changes.
+		r = cliIn(t, home, string(ptzone.SampleRegistry), "db", "import", "--db", dsn, "--replace", "-").want(t, exitOK)
+		if !strings.Contains(r.stdout, "0 inserted, 255 updated, 0 deleted") {
+			t.Errorf("replace with the same file: %s", r.stdout)
+		}
+		r = cli(t, home, "db", "stats", "--db", dsn).want(t, exitOK)
+		if !strings.Contains(r.stdout, "255") {
+			t.Errorf("stats: %s", r.stdout)
+		}
+	})
+}
+
+// TestImportBadLineChangesNothing is the acceptance case: one bad line and
+// the store is left exactly as it was, with the line named.
+func TestImportBadLineChangesNothing(t *testing.T) {
+	backends(t, func(t *testing.T, home, dsn string) {
+		cli(t, home, "db", "import", "--db", dsn, writeFile(t, home, "sample.jsonl", ptzone.SampleRegistry)).want(t, exitOK)
+		before := cli(t, home, "db", "export", "--db", dsn).want(t, exitOK).stdout
+
+		var good []string
+		for i := range 9 {
+			good = append(good, `{"name":"novo-`+string(rune('a'+i))+`.pt","status":"active","registrar":"REG-NEW","expires":"2027-05-01","nameservers":[{"name":"ns1.dns.pt"},{"name":"ns2.dns.pt"}]}`)
+		}
+		// Line 7: a glue address that is not an address.
+		withBad := append(append(append([]string{}, good[:6]...),
+			`{"name":"estragado.pt","status":"active","registrar":"REG-NEW","expires":"2027-05-01","nameservers":[{"name":"ns1.estragado.pt","addrs":["192.0.2.300"]}]}`), good[6:]...)
+		r := cli(t, home, "db", "import", "--db", dsn, writeFile(t, home, "bad.jsonl", []byte(strings.Join(withBad, "\n")+"\n"))).want(t, exitUsage)
+		if !strings.Contains(r.stderr, "bad.jsonl:7: nameservers[0].addrs[0]: \"192.0.2.300\" is not an IP address") {
+			t.Errorf("the error does not name the line and field:\n%s", r.stderr)
+		}
+		// Line 4: a name already registered; only the store can tell.
+		withDup := append(append(append([]string{}, good[:3]...),
+			`{"name":"padaria-central.pt","status":"active","registrar":"REG-NEW","expires":"2027-05-01"}`), good[3:]...)
+		r = cli(t, home, "db", "import", "--db", dsn, writeFile(t, home, "dup.jsonl", []byte(strings.Join(withDup, "\n")+"\n"))).want(t, exitUsage)
+		if !strings.Contains(r.stderr, "dup.jsonl:4: name: padaria-central.pt is already registered") {
+			t.Errorf("the conflict does not name the line:\n%s", r.stderr)
+		}
+		after := cli(t, home, "db", "export", "--db", dsn).want(t, exitOK).stdout
+		if after != before {
+			t.Error("a refused import changed the registry")
+		}
+		r = cli(t, home, "registrar", "list", "--db", dsn).want(t, exitOK)
+		if strings.Contains(r.stdout, "REG-NEW") {
+			t.Error("a refused import created its registrar")
+		}
+		// The good lines alone import.
+		cli(t, home, "db", "import", "--db", dsn, writeFile(t, home, "good.jsonl", []byte(strings.Join(good, "\n")+"\n"))).want(t, exitOK)
+	})
+}
+
+func TestGenerate(t *testing.T) {
+	home := t.TempDir()
+	a := cli(t, home, "db", "generate", "--domains", "2000", "--seed", "9").want(t, exitOK).stdout
+	b := cli(t, home, "db", "generate", "--seed", "9", "--domains", "2000").want(t, exitOK).stdout
+	if a != b || strings.Count(a, "\n") != 2000 {
+		t.Fatalf("generate is not deterministic or not 2000 lines (%d)", strings.Count(a, "\n"))
+	}
+	out := filepath.Join(home, "synthetic.jsonl")
+	cli(t, home, "db", "generate", "--domains", "2000", "--seed", "9", "--output", out).want(t, exitOK)
+	cli(t, home, "db", "import", out).want(t, exitOK)
+	// The default store lives in the data directory under HOME.
+	if _, err := os.Stat(filepath.Join(home, ".local", "state", "ptzone", "registry.db")); err != nil {
+		t.Errorf("the default store is not in the data directory: %v", err)
+	}
+}
+
+func TestRegistrarToken(t *testing.T) {
+	home := t.TempDir()
+	dsn := filepath.Join(home, "r.db")
+	cli(t, home, "registrar", "add", "--db", "sqlite:"+dsn, "--name", "Registos Lda", "--email", "ops@registos.pt", "REG-9").want(t, exitOK)
+	token := strings.TrimSpace(cli(t, home, "registrar", "token", "--db", "sqlite:"+dsn, "REG-9").want(t, exitOK).stdout)
+	if !strings.HasPrefix(token, "ptz_") || len(token) < 40 {
+		t.Fatalf("token %q", token)
+	}
+	r, err := sqlite.Open(context.Background(), dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	reg, err := r.RegistrarByTokenHash(context.Background(), store.HashToken(token))
+	if err != nil || reg.ID != "REG-9" {
+		t.Errorf("the printed token does not authenticate REG-9: %+v %v", reg, err)
+	}
+	if got := cli(t, home, "registrar", "list", "--db", "sqlite:"+dsn).want(t, exitOK).stdout; !strings.Contains(got, "issued") || strings.Contains(got, token) {
+		t.Errorf("list: %s", got)
+	}
+	cli(t, home, "registrar", "token", "--db", "sqlite:"+dsn, "REG-404").want(t, exitNegative)
+	cli(t, home, "registrar", "add", "--db", "sqlite:"+dsn, "--email", "not-mail", "REG-9").want(t, exitUsage)
+}
+
+func TestDemo(t *testing.T) {
+	home := t.TempDir()
+	for range 2 { // running it again starts from the same sample
+		r := cli(t, home, "demo").want(t, exitOK)
+		for _, s := range []string{"Loaded 255 sample domains", "nome.pt (legacy)", "215 domains are active", "names check"} {
+			if !strings.Contains(r.stdout, s) {
+				t.Errorf("demo output lacks %q:\n%s", s, r.stdout)
+			}
+		}
+	}
+	if _, err := os.Stat(filepath.Join(home, ".local", "state", "ptzone", "demo", "registry.db")); err != nil {
+		t.Errorf("the demo store is not in DIR/demo: %v", err)
+	}
+}
