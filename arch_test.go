@@ -36,7 +36,7 @@ var layers = map[string][]string{
 	"store/postgres":          {"store", "store/internal/rowcodec"},
 	"store/postgres/pgtest":   {},
 	"store/sqlite":            {"store", "store/internal/rowcodec"},
-	"store/storetest":         {"store"},
+	"store/storetest":         {"store", "store/synth"},
 	"store/synth":             {"store", "policy"},
 	"zone":                    {},
 	"policy":                  {"store"},

@@ -14,8 +14,10 @@ import (
 	"io"
 	"iter"
 	"net/netip"
+	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/ptzone/ptzone/policy"
 	"github.com/ptzone/ptzone/store"
@@ -363,46 +365,146 @@ func Records(r io.Reader, file string, v Validator) iter.Seq2[store.ImportRecord
 // Writer encodes domains, one line each.
 type Writer struct {
 	bw  *bufio.Writer
-	enc *json.Encoder
+	buf []byte
 }
 
 // NewWriter writes to w; call Flush when done.
 func NewWriter(w io.Writer) *Writer {
-	bw := bufio.NewWriterSize(w, 64<<10)
-	enc := json.NewEncoder(bw)
-	enc.SetEscapeHTML(false)
-	return &Writer{bw: bw, enc: enc}
+	return &Writer{bw: bufio.NewWriterSize(w, 64<<10), buf: make([]byte, 0, 1024)}
 }
 
 // Write encodes one domain. Output is canonical: the same domain always
 // gives the same bytes, so export followed by import and export again
-// reproduces the file exactly.
+// reproduces the file exactly. The bytes are those encoding/json gives for
+// the record type with HTML escaping off (a test holds them equal); it is
+// written out by hand because exports stream millions of lines.
 func (w *Writer) Write(d store.Domain) error {
-	rec := record{
-		Name:         d.Name,
-		Status:       string(d.Status),
-		Registrar:    d.Registrar,
-		TechEmail:    d.TechEmail,
-		GeoAuthority: d.GeoAuthority,
+	b := w.buf[:0]
+	b = append(b, `{"name":`...)
+	b = appendString(b, d.Name)
+	b = append(b, `,"status":`...)
+	b = appendString(b, string(d.Status))
+	b = append(b, `,"registrar":`...)
+	b = appendString(b, d.Registrar)
+	b = append(b, `,"expires":`...)
+	if d.Expires.IsZero() {
+		b = append(b, `""`...)
+	} else {
+		b = append(b, '"')
+		b = d.Expires.AppendFormat(b, dateLayout)
+		b = append(b, '"')
 	}
-	if !d.Expires.IsZero() {
-		rec.Expires = d.Expires.Format(dateLayout)
+	if d.TechEmail != "" {
+		b = append(b, `,"tech_email":`...)
+		b = appendString(b, d.TechEmail)
 	}
-	for _, ns := range d.Nameservers {
-		n := nameserver{Name: ns.Name}
-		for _, a := range ns.Addrs {
-			n.Addrs = append(n.Addrs, a.String())
+	if d.GeoAuthority {
+		b = append(b, `,"geo_authority":true`...)
+	}
+	if len(d.Nameservers) > 0 {
+		b = append(b, `,"nameservers":[`...)
+		for i, ns := range d.Nameservers {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = append(b, `{"name":`...)
+			b = appendString(b, ns.Name)
+			if len(ns.Addrs) > 0 {
+				b = append(b, `,"addrs":[`...)
+				for k, a := range ns.Addrs {
+					if k > 0 {
+						b = append(b, ',')
+					}
+					b = append(b, '"')
+					b = a.AppendTo(b)
+					b = append(b, '"')
+				}
+				b = append(b, ']')
+			}
+			b = append(b, '}')
 		}
-		rec.Nameservers = append(rec.Nameservers, n)
+		b = append(b, ']')
 	}
-	for _, ds := range d.DS {
-		tag, alg, typ := int64(ds.KeyTag), int64(ds.Algorithm), int64(ds.DigestType)
-		rec.DS = append(rec.DS, dsRecord{KeyTag: &tag, Algorithm: &alg, DigestType: &typ, Digest: ds.Digest})
+	if len(d.DS) > 0 {
+		b = append(b, `,"ds":[`...)
+		for i, ds := range d.DS {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = append(b, `{"key_tag":`...)
+			b = strconv.AppendUint(b, uint64(ds.KeyTag), 10)
+			b = append(b, `,"algorithm":`...)
+			b = strconv.AppendUint(b, uint64(ds.Algorithm), 10)
+			b = append(b, `,"digest_type":`...)
+			b = strconv.AppendUint(b, uint64(ds.DigestType), 10)
+			b = append(b, `,"digest":`...)
+			b = appendString(b, ds.Digest)
+			b = append(b, '}')
+		}
+		b = append(b, ']')
 	}
-	if err := w.enc.Encode(&rec); err != nil {
-		return fmt.Errorf("encoding %s: %w", d.Name, err)
+	b = append(b, "}\n"...)
+	w.buf = b
+	if _, err := w.bw.Write(b); err != nil {
+		return fmt.Errorf("writing %s: %w", d.Name, err)
 	}
 	return nil
+}
+
+// appendString appends s as a JSON string the way encoding/json does with
+// HTML escaping off: short escapes for \b \f \n \r \t, \u00XX for other
+// control characters, \ufffd for invalid UTF-8, \u2028 and \u2029 escaped.
+func appendString(b []byte, s string) []byte {
+	const hexDigits = "0123456789abcdef"
+	b = append(b, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			if c >= 0x20 && c != '"' && c != '\\' {
+				i++
+				continue
+			}
+			b = append(b, s[start:i]...)
+			switch c {
+			case '"', '\\':
+				b = append(b, '\\', c)
+			case '\b':
+				b = append(b, '\\', 'b')
+			case '\f':
+				b = append(b, '\\', 'f')
+			case '\n':
+				b = append(b, '\\', 'n')
+			case '\r':
+				b = append(b, '\\', 'r')
+			case '\t':
+				b = append(b, '\\', 't')
+			default:
+				b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
+			}
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			b = append(b, s[start:i]...)
+			b = append(b, `\ufffd`...)
+			i += size
+			start = i
+			continue
+		}
+		if r == '\u2028' || r == '\u2029' {
+			b = append(b, s[start:i]...)
+			b = append(b, '\\', 'u', '2', '0', '2', hexDigits[r&0xf])
+			i += size
+			start = i
+			continue
+		}
+		i += size
+	}
+	b = append(b, s[start:]...)
+	return append(b, '"')
 }
 
 // Flush writes out buffered lines.

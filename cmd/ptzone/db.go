@@ -139,7 +139,7 @@ prohibitions added by later Rules do not reach back (Art 41.2-41.4). With
 				if more := rep.ErrorCount - len(rep.Errors); more > 0 {
 					fmt.Fprintf(e.stderr, "... and %d more problems\n", more)
 				}
-				return inputError(fmt.Errorf("%s: %d problems; nothing was imported", name, rep.ErrorCount))
+				return inputError(fmt.Errorf("%s: %s; nothing was imported", name, count(rep.ErrorCount, "problem", "problems")))
 			}
 
 			r, b, err := sf.open(ctx, e)
@@ -164,7 +164,8 @@ prohibitions added by later Rules do not reach back (Art 41.2-41.4). With
 				for _, c := range ce.Conflicts {
 					fmt.Fprintf(e.stderr, "%s:%d: name: %s is already registered\n", name, c.Line, c.Name)
 				}
-				return inputError(fmt.Errorf("%s: %d names are already registered (use --replace to replace the registry); nothing was imported", name, ce.Total))
+				return inputError(fmt.Errorf("%s: %s already registered (use --replace to replace the registry); nothing was imported",
+					name, count(ce.Total, "name is", "names are")))
 			case errors.As(err, &le):
 				return inputError(fmt.Errorf("%w (the file changed while importing?); nothing was imported", le))
 			case err != nil:
@@ -176,6 +177,14 @@ prohibitions added by later Rules do not reach back (Art 41.2-41.4). With
 			return nil
 		},
 	}
+}
+
+// count renders n with the singular or plural noun.
+func count(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return fmt.Sprintf("%d %s", n, many)
 }
 
 // importSource returns a path the import can read twice (validation, then

@@ -16,22 +16,15 @@ import (
 	"github.com/ptzone/ptzone/store/internal/rowcodec"
 )
 
-// domainSelect reads domains with their nameservers and DS records
-// aggregated into one text column each (rowcodec's format) and the
-// delegation state joined, so that one row is one whole candidate.
+// domainSelect reads whole candidates: each domain row carries its
+// nameservers and DS records (as generated text in rowcodec's format), and
+// the delegation state is joined.
 const domainSelect = `
 SELECT d.name, d.zone, d.status::text, d.registrar_id, d.expires, d.tech_email, d.geo_authority,
-       coalesce(n.agg, ''), coalesce(s.agg, ''),
+       d.ns_text, d.ds_text,
        st.last_verdict::text, st.last_checked, st.last_passed, st.first_failure,
        st.consecutive_failures, st.withheld, st.reason, st.updated
 FROM domains d
-LEFT JOIN LATERAL (
-    SELECT string_agg(host || CASE WHEN cardinality(addrs) > 0 THEN ' ' || array_to_string(addrs, ' ') ELSE '' END,
-                      ',' ORDER BY position) AS agg
-    FROM nameservers WHERE domain_id = d.id) n ON true
-LEFT JOIN LATERAL (
-    SELECT string_agg(key_tag || ' ' || algorithm || ' ' || digest_type || ' ' || digest, ',' ORDER BY position) AS agg
-    FROM ds_records WHERE domain_id = d.id) s ON true
 LEFT JOIN delegation_state st ON st.domain_id = d.id`
 
 // candidateRow holds one scanned row; its fields are reused across rows.
@@ -225,55 +218,49 @@ func (s *snapshot) Domains(ctx context.Context, f store.Filter) iter.Seq2[store.
 	}
 }
 
+// delegationArgs flattens nameservers and DS into the arrays that
+// ptz_make_nameservers and ptz_make_ds take.
+func delegationArgs(d *store.Domain) (hosts, addrs []string, tags, algs, types []int32, digests []string) {
+	hosts = make([]string, len(d.Nameservers))
+	addrs = make([]string, len(d.Nameservers))
+	for i, ns := range d.Nameservers {
+		hosts[i] = ns.Name
+		addrs[i] = rowcodec.JoinAddrs(ns.Addrs)
+	}
+	tags = make([]int32, len(d.DS))
+	algs = make([]int32, len(d.DS))
+	types = make([]int32, len(d.DS))
+	digests = make([]string, len(d.DS))
+	for i, ds := range d.DS {
+		tags[i], algs[i], types[i], digests[i] = int32(ds.KeyTag), int32(ds.Algorithm), int32(ds.DigestType), ds.Digest
+	}
+	return
+}
+
 // PutDomain implements store.DomainWriter.
 func (db *DB) PutDomain(ctx context.Context, d store.Domain) error {
 	if err := rowcodec.CheckWritable(&d); err != nil {
 		return err
 	}
+	hosts, addrs, tags, algs, types, digests := delegationArgs(&d)
 	return db.inTx(ctx, pgx.TxOptions{}, func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, `INSERT INTO registrars (id) VALUES ($1) ON CONFLICT DO NOTHING`, d.Registrar); err != nil {
 			return fmt.Errorf("postgres: registrar %s: %w", d.Registrar, err)
 		}
-		var id int64
-		err := tx.QueryRow(ctx, `
-			INSERT INTO domains (name, zone, status, registrar_id, expires, tech_email, geo_authority)
-			VALUES ($1, $2, $3, $4, $5, $6, $7)
+		_, err := tx.Exec(ctx, `
+			INSERT INTO domains (name, zone, status, registrar_id, expires, tech_email, geo_authority, nameservers, ds)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, ptz_make_nameservers($8, $9), ptz_make_ds($10, $11, $12, $13))
 			ON CONFLICT (name) DO UPDATE SET zone = excluded.zone, status = excluded.status,
 				registrar_id = excluded.registrar_id, expires = excluded.expires,
-				tech_email = excluded.tech_email, geo_authority = excluded.geo_authority, updated = now()
-			RETURNING id`,
-			d.Name, d.Zone, string(d.Status), d.Registrar, d.Expires, d.TechEmail, d.GeoAuthority).Scan(&id)
+				tech_email = excluded.tech_email, geo_authority = excluded.geo_authority,
+				nameservers = excluded.nameservers, ds = excluded.ds, updated = now()`,
+			d.Name, d.Zone, string(d.Status), d.Registrar, d.Expires, d.TechEmail, d.GeoAuthority,
+			hosts, addrs, tags, algs, types, digests)
 		if err != nil {
-			return fmt.Errorf("postgres: writing domain %s: %w", d.Name, err)
-		}
-		if _, err := tx.Exec(ctx, `DELETE FROM nameservers WHERE domain_id = $1`, id); err != nil {
-			return fmt.Errorf("postgres: writing domain %s: %w", d.Name, err)
-		}
-		if _, err := tx.Exec(ctx, `DELETE FROM ds_records WHERE domain_id = $1`, id); err != nil {
-			return fmt.Errorf("postgres: writing domain %s: %w", d.Name, err)
-		}
-		b := &pgx.Batch{}
-		for i, ns := range d.Nameservers {
-			b.Queue(`INSERT INTO nameservers (domain_id, position, host, addrs) VALUES ($1, $2, $3, $4)`,
-				id, i, ns.Name, addrStrings(ns))
-		}
-		for i, ds := range d.DS {
-			b.Queue(`INSERT INTO ds_records (domain_id, position, key_tag, algorithm, digest_type, digest) VALUES ($1, $2, $3, $4, $5, $6)`,
-				id, i, int(ds.KeyTag), int(ds.Algorithm), int(ds.DigestType), ds.Digest)
-		}
-		if err := tx.SendBatch(ctx, b).Close(); err != nil {
 			return fmt.Errorf("postgres: writing domain %s: %w", d.Name, err)
 		}
 		return nil
 	})
-}
-
-func addrStrings(ns store.Nameserver) []string {
-	out := make([]string, len(ns.Addrs))
-	for i, a := range ns.Addrs {
-		out[i] = a.String()
-	}
-	return out
 }
 
 // SetStatus implements store.DomainWriter.

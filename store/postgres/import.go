@@ -86,19 +86,7 @@ func (s *copySource) Next() bool {
 		s.err = fmt.Errorf("line %d: %w", rec.Line, err)
 		return false
 	}
-	hosts := make([]string, len(d.Nameservers))
-	addrs := make([]string, len(d.Nameservers))
-	for i, ns := range d.Nameservers {
-		hosts[i] = ns.Name
-		addrs[i] = rowcodec.JoinAddrs(ns.Addrs)
-	}
-	tags := make([]int32, len(d.DS))
-	algs := make([]int32, len(d.DS))
-	types := make([]int32, len(d.DS))
-	digests := make([]string, len(d.DS))
-	for i, ds := range d.DS {
-		tags[i], algs[i], types[i], digests[i] = int32(ds.KeyTag), int32(ds.Algorithm), int32(ds.DigestType), ds.Digest
-	}
+	hosts, addrs, tags, algs, types, digests := delegationArgs(d)
 	s.row = []any{int32(rec.Line), d.Name, d.Zone, string(d.Status), d.Registrar, d.Expires, d.TechEmail, d.GeoAuthority,
 		hosts, addrs, tags, algs, types, digests}
 	return true
@@ -174,41 +162,20 @@ func moveStaged(ctx context.Context, tx pgx.Tx, mode store.ImportMode, res *stor
 		}
 		if res.Updated, err = exec("updating domains", `
 			UPDATE domains d SET zone = i.zone, status = i.status::domain_status, registrar_id = i.registrar,
-				expires = i.expires, tech_email = i.tech_email, geo_authority = i.geo_authority, updated = now()
+				expires = i.expires, tech_email = i.tech_email, geo_authority = i.geo_authority,
+				nameservers = ptz_make_nameservers(i.ns_hosts, i.ns_addrs),
+				ds = ptz_make_ds(i.ds_tags, i.ds_algs, i.ds_types, i.ds_digests), updated = now()
 			FROM import_domains i WHERE i.name = d.name`); err != nil {
-			return err
-		}
-		// Every remaining domain is being imported: its records are replaced.
-		if _, err := exec("clearing nameservers", `DELETE FROM nameservers`); err != nil {
-			return err
-		}
-		if _, err := exec("clearing DS records", `DELETE FROM ds_records`); err != nil {
 			return err
 		}
 	}
 	if res.Inserted, err = exec("inserting domains", `
-		INSERT INTO domains (name, zone, status, registrar_id, expires, tech_email, geo_authority)
-		SELECT name, zone, status::domain_status, registrar, expires, tech_email, geo_authority
+		INSERT INTO domains (name, zone, status, registrar_id, expires, tech_email, geo_authority, nameservers, ds)
+		SELECT name, zone, status::domain_status, registrar, expires, tech_email, geo_authority,
+			ptz_make_nameservers(ns_hosts, ns_addrs), ptz_make_ds(ds_tags, ds_algs, ds_types, ds_digests)
 		FROM import_domains i
 		WHERE NOT EXISTS (SELECT 1 FROM domains d WHERE d.name = i.name)
 		ORDER BY line`); err != nil {
-		return err
-	}
-	if _, err := exec("inserting nameservers", `
-		INSERT INTO nameservers (domain_id, position, host, addrs)
-		SELECT d.id, u.ord - 1, u.host, string_to_array(u.addrs, ' ')::inet[]
-		FROM import_domains i
-		JOIN domains d ON d.name = i.name
-		CROSS JOIN LATERAL unnest(i.ns_hosts, i.ns_addrs) WITH ORDINALITY AS u(host, addrs, ord)`); err != nil {
-		return err
-	}
-	if _, err := exec("inserting DS records", `
-		INSERT INTO ds_records (domain_id, position, key_tag, algorithm, digest_type, digest)
-		SELECT d.id, u.ord - 1, u.tag, u.alg, u.typ, u.digest
-		FROM import_domains i
-		JOIN domains d ON d.name = i.name
-		CROSS JOIN LATERAL unnest(i.ds_tags, i.ds_algs, i.ds_types, i.ds_digests) WITH ORDINALITY AS u(tag, alg, typ, digest, ord)
-		WHERE cardinality(i.ds_tags) > 0`); err != nil {
 		return err
 	}
 	return nil

@@ -15,15 +15,12 @@ import (
 
 const dateLayout = "2006-01-02"
 
-// domainSelect mirrors the PostgreSQL backend's: one row per domain with
-// nameservers and DS aggregated in rowcodec's format and the delegation
-// state joined.
+// domainSelect mirrors the PostgreSQL backend's: one row per domain, which
+// holds its nameservers and DS records in rowcodec's format, with the
+// delegation state joined.
 const domainSelect = `
 SELECT d.name, d.zone, d.status, d.registrar_id, d.expires, d.tech_email, d.geo_authority,
-       coalesce((SELECT group_concat(host || CASE WHEN addrs <> '' THEN ' ' || addrs ELSE '' END, ',' ORDER BY position)
-                 FROM nameservers WHERE domain_id = d.id), ''),
-       coalesce((SELECT group_concat(key_tag || ' ' || algorithm || ' ' || digest_type || ' ' || digest, ',' ORDER BY position)
-                 FROM ds_records WHERE domain_id = d.id), ''),
+       d.nameservers, d.ds,
        st.last_verdict, st.last_checked, st.last_passed, st.first_failure,
        st.consecutive_failures, st.withheld, st.reason, st.updated
 FROM domains d
@@ -49,9 +46,9 @@ func (r *candidateRow) scan(s scanner) error {
 }
 
 func (r *candidateRow) candidate() (store.Candidate, error) {
-	exp, err := time.Parse(dateLayout, r.expires)
+	exp, err := rowcodec.ParseDate(r.expires)
 	if err != nil {
-		return store.Candidate{}, fmt.Errorf("sqlite: domain %s: expiry %q: %w", r.name, r.expires, err)
+		return store.Candidate{}, fmt.Errorf("sqlite: domain %s: %w", r.name, err)
 	}
 	d := store.Domain{
 		Name:         r.name,
@@ -215,12 +212,12 @@ func (s *snapshot) Domains(ctx context.Context, f store.Filter) iter.Seq2[store.
 // domainWriter holds the prepared statements that write one domain; Import
 // reuses them for every record of a transaction.
 type domainWriter struct {
-	tx                                       *sql.Tx
-	now                                      int64
-	registrar, find, insert, update, clearNS *sql.Stmt
-	clearDS, insertNS, insertDS              *sql.Stmt
-	knownRegistrars                          map[string]bool
-	registrarsCreated, inserted, updated     int
+	tx                                   *sql.Tx
+	now                                  int64
+	nextID                               int64 // 0 until the first insert reads it
+	registrar, find, insert, update      *sql.Stmt
+	knownRegistrars                      map[string]bool
+	registrarsCreated, inserted, updated int
 }
 
 func newDomainWriter(ctx context.Context, tx *sql.Tx, now time.Time) (*domainWriter, error) {
@@ -231,14 +228,10 @@ func newDomainWriter(ctx context.Context, tx *sql.Tx, now time.Time) (*domainWri
 	}{
 		{&w.registrar, `INSERT INTO registrars (id, created) VALUES (?, ?) ON CONFLICT DO NOTHING`},
 		{&w.find, `SELECT id FROM domains WHERE name = ?`},
-		{&w.insert, `INSERT INTO domains (name, zone, status, registrar_id, expires, tech_email, geo_authority, created, updated)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`},
+		{&w.insert, `INSERT INTO domains (name, id, zone, status, registrar_id, expires, tech_email, geo_authority,
+			nameservers, ds, created, updated) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`},
 		{&w.update, `UPDATE domains SET zone = ?, status = ?, registrar_id = ?, expires = ?, tech_email = ?,
-			geo_authority = ?, updated = ? WHERE id = ?`},
-		{&w.clearNS, `DELETE FROM nameservers WHERE domain_id = ?`},
-		{&w.clearDS, `DELETE FROM ds_records WHERE domain_id = ?`},
-		{&w.insertNS, `INSERT INTO nameservers (domain_id, position, host, addrs) VALUES (?, ?, ?, ?)`},
-		{&w.insertDS, `INSERT INTO ds_records (domain_id, position, key_tag, algorithm, digest_type, digest) VALUES (?, ?, ?, ?, ?, ?)`},
+			geo_authority = ?, nameservers = ?, ds = ?, updated = ? WHERE id = ?`},
 	}
 	for _, s := range stmts {
 		st, err := tx.PrepareContext(ctx, s.sql)
@@ -252,7 +245,7 @@ func newDomainWriter(ctx context.Context, tx *sql.Tx, now time.Time) (*domainWri
 }
 
 func (w *domainWriter) close() {
-	for _, st := range []*sql.Stmt{w.registrar, w.find, w.insert, w.update, w.clearNS, w.clearDS, w.insertNS, w.insertDS} {
+	for _, st := range []*sql.Stmt{w.registrar, w.find, w.insert, w.update} {
 		if st != nil {
 			st.Close()
 		}
@@ -282,36 +275,27 @@ func (w *domainWriter) put(ctx context.Context, d *store.Domain, existingID int6
 		w.knownRegistrars[d.Registrar] = true
 	}
 	expires := d.Expires.Format(dateLayout)
-	id := existingID
-	if id == 0 {
-		if err := w.insert.QueryRowContext(ctx, d.Name, d.Zone, string(d.Status), d.Registrar, expires,
-			d.TechEmail, d.GeoAuthority, w.now, w.now).Scan(&id); err != nil {
+	ns, ds := rowcodec.EncodeNameservers(d.Nameservers), rowcodec.EncodeDS(d.DS)
+	if existingID == 0 {
+		// The transaction is the only writer: ids can be counted here.
+		if w.nextID == 0 {
+			if err := w.tx.QueryRowContext(ctx, `SELECT coalesce(max(id), 0) + 1 FROM domains`).Scan(&w.nextID); err != nil {
+				return err
+			}
+		}
+		if _, err := w.insert.ExecContext(ctx, d.Name, w.nextID, d.Zone, string(d.Status), d.Registrar, expires,
+			d.TechEmail, d.GeoAuthority, ns, ds, w.now, w.now); err != nil {
 			return err
 		}
+		w.nextID++
 		w.inserted++
-	} else {
-		if _, err := w.update.ExecContext(ctx, d.Zone, string(d.Status), d.Registrar, expires,
-			d.TechEmail, d.GeoAuthority, w.now, id); err != nil {
-			return err
-		}
-		if _, err := w.clearNS.ExecContext(ctx, id); err != nil {
-			return err
-		}
-		if _, err := w.clearDS.ExecContext(ctx, id); err != nil {
-			return err
-		}
-		w.updated++
+		return nil
 	}
-	for i, ns := range d.Nameservers {
-		if _, err := w.insertNS.ExecContext(ctx, id, i, ns.Name, rowcodec.JoinAddrs(ns.Addrs)); err != nil {
-			return err
-		}
+	if _, err := w.update.ExecContext(ctx, d.Zone, string(d.Status), d.Registrar, expires,
+		d.TechEmail, d.GeoAuthority, ns, ds, w.now, existingID); err != nil {
+		return err
 	}
-	for i, ds := range d.DS {
-		if _, err := w.insertDS.ExecContext(ctx, id, i, int(ds.KeyTag), int(ds.Algorithm), int(ds.DigestType), ds.Digest); err != nil {
-			return err
-		}
-	}
+	w.updated++
 	return nil
 }
 

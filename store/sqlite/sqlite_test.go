@@ -4,10 +4,12 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 	"path/filepath"
 	"testing"
 
-	_ "modernc.org/sqlite"
+	sqlitelib "modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
 
 	"github.com/ptzone/ptzone/store"
 	"github.com/ptzone/ptzone/store/sqlite"
@@ -85,37 +87,78 @@ func TestConstraints(t *testing.T) {
 	defer raw.Close()
 	for _, q := range []string{
 		`INSERT INTO registrars (id, created) VALUES ('REG-1', 0)`,
-		`INSERT INTO domains (name, zone, status, registrar_id, expires, created, updated) VALUES ('exemplo.pt', 'pt', 'active', 'REG-1', '2027-01-01', 0, 0)`,
+		`INSERT INTO domains (name, id, zone, status, registrar_id, expires, created, updated) VALUES ('exemplo.pt', 1, 'pt', 'active', 'REG-1', '2027-01-01', 0, 0)`,
 	} {
 		if _, err := raw.Exec(q); err != nil {
 			t.Fatalf("%s: %v", q, err)
 		}
 	}
-	ins := `INSERT INTO domains (name, zone, status, registrar_id, expires, created, updated) VALUES `
+	// A fresh id each: the refusal must come from the column under test.
+	ins := `INSERT INTO domains (name, id, zone, status, registrar_id, expires, created, updated) VALUES `
 	bad := map[string]string{
-		"duplicate name":        ins + `('exemplo.pt', 'pt', 'active', 'REG-1', '2027-01-01', 0, 0)`,
-		"unknown status":        ins + `('b.pt', 'pt', 'deleted', 'REG-1', '2027-01-01', 0, 0)`,
-		"unknown zone":          ins + `('b.co.pt', 'co.pt', 'active', 'REG-1', '2027-01-01', 0, 0)`,
-		"name outside zone":     ins + `('b.com.pt', 'pt', 'active', 'REG-1', '2027-01-01', 0, 0)`,
-		"uppercase name":        ins + `('B.pt', 'pt', 'active', 'REG-1', '2027-01-01', 0, 0)`,
-		"unknown registrar":     ins + `('c.pt', 'pt', 'active', 'REG-404', '2027-01-01', 0, 0)`,
-		"bad date":              ins + `('d.pt', 'pt', 'active', 'REG-1', '2027-02-30x', 0, 0)`,
-		"text in integer":       ins + `('e.pt', 'pt', 'active', 'REG-1', '2027-01-01', 'yesterday', 0)`,
-		"address junk":          `INSERT INTO nameservers (domain_id, position, host, addrs) SELECT id, 0, 'ns.exemplo.pt', 'not-an-ip' FROM domains`,
-		"host with underscore":  `INSERT INTO nameservers (domain_id, position, host) SELECT id, 0, 'ns_1.exemplo.pt' FROM domains`,
-		"single-label host":     `INSERT INTO nameservers (domain_id, position, host) SELECT id, 0, 'localhost' FROM domains`,
-		"nameserver orphan":     `INSERT INTO nameservers (domain_id, position, host) VALUES (999999, 0, 'ns.x.pt')`,
-		"key tag out of range":  `INSERT INTO ds_records (domain_id, position, key_tag, algorithm, digest_type, digest) SELECT id, 0, 65536, 13, 2, hex(zeroblob(32)) FROM domains`,
-		"algorithm zero":        `INSERT INTO ds_records (domain_id, position, key_tag, algorithm, digest_type, digest) SELECT id, 0, 1, 0, 2, hex(zeroblob(32)) FROM domains`,
-		"digest not hex":        `INSERT INTO ds_records (domain_id, position, key_tag, algorithm, digest_type, digest) SELECT id, 0, 1, 13, 2, 'ZZ' FROM domains`,
-		"digest wrong length":   `INSERT INTO ds_records (domain_id, position, key_tag, algorithm, digest_type, digest) SELECT id, 0, 1, 13, 2, hex(zeroblob(20)) FROM domains`,
+		"duplicate name":        ins + `('exemplo.pt', 2 + abs(random() % 1000000), 'pt', 'active', 'REG-1', '2027-01-01', 0, 0)`,
+		"unknown status":        ins + `('b.pt', 2 + abs(random() % 1000000), 'pt', 'deleted', 'REG-1', '2027-01-01', 0, 0)`,
+		"unknown zone":          ins + `('b.co.pt', 2 + abs(random() % 1000000), 'co.pt', 'active', 'REG-1', '2027-01-01', 0, 0)`,
+		"name outside zone":     ins + `('b.com.pt', 2 + abs(random() % 1000000), 'pt', 'active', 'REG-1', '2027-01-01', 0, 0)`,
+		"uppercase name":        ins + `('B.pt', 2 + abs(random() % 1000000), 'pt', 'active', 'REG-1', '2027-01-01', 0, 0)`,
+		"unknown registrar":     ins + `('c.pt', 2 + abs(random() % 1000000), 'pt', 'active', 'REG-404', '2027-01-01', 0, 0)`,
+		"bad date":              ins + `('d.pt', 2 + abs(random() % 1000000), 'pt', 'active', 'REG-1', '2027-02-30x', 0, 0)`,
+		"text in integer":       ins + `('e.pt', 2 + abs(random() % 1000000), 'pt', 'active', 'REG-1', '2027-01-01', 'yesterday', 0)`,
+		"address junk":          `UPDATE domains SET nameservers = 'ns.exemplo.pt not_an_ip'`,
+		"host with underscore":  `UPDATE domains SET nameservers = 'ns_1.exemplo.pt'`,
+		"uppercase host":        `UPDATE domains SET nameservers = 'NS.exemplo.pt'`,
+		"empty nameserver":      `UPDATE domains SET nameservers = 'a.dns.pt,,b.dns.pt'`,
+		"DS not hex":            `UPDATE domains SET ds = '1 13 2 zz'`,
+		"DS trailing comma":     `UPDATE domains SET ds = '1 13 2 AB,'`,
+		"null nameservers":      `UPDATE domains SET nameservers = NULL`,
 		"serial beyond 32 bits": `INSERT INTO publications (zone, serial, published_at, outcome, triggered_by, records, delegations) VALUES ('pt', 4294967296, 0, 'published', 't', 0, 0)`,
 		"token hash size":       `UPDATE registrars SET token_hash = x'00'`,
 		"findings not array":    `INSERT INTO check_results (domain_id, checked_at, duration_us, trigger, verdict, findings) SELECT id, 0, 0, 't', 'pass', '{}' FROM domains`,
 	}
 	for name, q := range bad {
-		if _, err := raw.Exec(q); err == nil {
+		_, err := raw.Exec(q)
+		var se *sqlitelib.Error
+		switch {
+		case err == nil:
 			t.Errorf("%s: the schema accepted %s", name, q)
+		case !errors.As(err, &se) || se.Code()&0xff != sqlite3.SQLITE_CONSTRAINT:
+			// Anything but a constraint violation (a typo in the test SQL)
+			// means the case tests nothing.
+			t.Errorf("%s: refused for the wrong reason: %v", name, err)
 		}
 	}
+	if _, err := raw.Exec(`UPDATE domains SET nameservers = 'ns1.exemplo.pt 192.0.2.1 2001:db8::53,ns.hosting.net', ds = '0 5 1 AB'`); err != nil {
+		t.Errorf("a valid delegation was refused: %v", err)
+	}
+}
+
+func BenchmarkImport(b *testing.B) {
+	dir := b.TempDir()
+	i := 0
+	storetest.BenchImport(b, func(b *testing.B) store.Registry {
+		i++
+		db, err := sqlite.Open(context.Background(), filepath.Join(dir, fmt.Sprintf("r%d.db", i)))
+		if err != nil {
+			b.Fatal(err)
+		}
+		return db
+	})
+}
+
+func BenchmarkStreamCandidates(b *testing.B) {
+	db, err := sqlite.Open(context.Background(), filepath.Join(b.TempDir(), "r.db"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer db.Close()
+	storetest.BenchStream(b, db, store.Filter{Zone: "pt", Statuses: []store.Status{store.StatusActive}})
+}
+
+func BenchmarkStreamAll(b *testing.B) {
+	db, err := sqlite.Open(context.Background(), filepath.Join(b.TempDir(), "r.db"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer db.Close()
+	storetest.BenchStream(b, db, store.Filter{})
 }

@@ -258,8 +258,10 @@ func (g *generator) base(name, zone string) store.Domain {
 }
 
 func (g *generator) domain() store.Domain {
+	// The zone is drawn once: redrawing it on a name collision would drain
+	// the crowded hierarchies and skew the shares.
+	zone := zoneShares.pick(g.r)
 	for attempt := 0; ; attempt++ {
-		zone := zoneShares.pick(g.r)
 		label := g.label()
 		if attempt > 2 {
 			label += strconv.Itoa(g.r.IntN(100000))

@@ -10,6 +10,7 @@ import (
 	"net/netip"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/ptzone/ptzone/store"
 )
@@ -21,30 +22,60 @@ import (
 //	ds:          "12345 13 2 AB12...,54321 8 2 CD34..."
 
 // DecodeNameservers parses the aggregated nameserver column ("" for none).
+// It runs once per domain of every stream, so it cuts the string in place
+// rather than building slices of fields.
 func DecodeNameservers(agg string) ([]store.Nameserver, error) {
 	if agg == "" {
 		return nil, nil
 	}
 	out := make([]store.Nameserver, 0, strings.Count(agg, ",")+1)
-	for entry := range strings.SplitSeq(agg, ",") {
-		fields := strings.Fields(entry)
-		if len(fields) == 0 {
+	for rest := agg; rest != ""; {
+		var entry string
+		entry, rest, _ = strings.Cut(rest, ",")
+		host, addrs, _ := strings.Cut(entry, " ")
+		if host == "" {
 			return nil, fmt.Errorf("empty nameserver entry in %q", agg)
 		}
-		ns := store.Nameserver{Name: fields[0]}
-		if len(fields) > 1 {
-			ns.Addrs = make([]netip.Addr, 0, len(fields)-1)
-		}
-		for _, f := range fields[1:] {
-			a, err := netip.ParseAddr(f)
-			if err != nil {
-				return nil, fmt.Errorf("nameserver %s: %w", ns.Name, err)
+		ns := store.Nameserver{Name: host}
+		if addrs != "" {
+			ns.Addrs = make([]netip.Addr, 0, strings.Count(addrs, " ")+1)
+			for addrs != "" {
+				var field string
+				field, addrs, _ = strings.Cut(addrs, " ")
+				a, err := netip.ParseAddr(field)
+				if err != nil {
+					return nil, fmt.Errorf("nameserver %s: %w", host, err)
+				}
+				ns.Addrs = append(ns.Addrs, a)
 			}
-			ns.Addrs = append(ns.Addrs, a)
 		}
 		out = append(out, ns)
 	}
 	return out, nil
+}
+
+// ParseDate parses a YYYY-MM-DD date to midnight UTC, without the generality
+// (and cost) of time.Parse: it runs once per domain of every SQLite stream.
+func ParseDate(s string) (time.Time, error) {
+	if len(s) != 10 || s[4] != '-' || s[7] != '-' {
+		return time.Time{}, fmt.Errorf("date %q is not YYYY-MM-DD", s)
+	}
+	num := func(p string) int {
+		n := 0
+		for i := 0; i < len(p); i++ {
+			if p[i] < '0' || p[i] > '9' {
+				return -1
+			}
+			n = n*10 + int(p[i]-'0')
+		}
+		return n
+	}
+	y, m, d := num(s[:4]), num(s[5:7]), num(s[8:])
+	t := time.Date(y, time.Month(m), d, 0, 0, 0, 0, time.UTC)
+	if y < 0 || m < 1 || m > 12 || d < 1 || t.Day() != d {
+		return time.Time{}, fmt.Errorf("date %q is not a calendar date", s)
+	}
+	return t, nil
 }
 
 // DecodeDS parses the aggregated DS column ("" for none).
@@ -67,6 +98,34 @@ func DecodeDS(agg string) ([]store.DS, error) {
 		out = append(out, store.DS{KeyTag: uint16(tag), Algorithm: uint8(alg), DigestType: uint8(typ), Digest: f[3]})
 	}
 	return out, nil
+}
+
+// EncodeNameservers renders nameservers in the aggregated form.
+func EncodeNameservers(ns []store.Nameserver) string {
+	var b strings.Builder
+	for i, n := range ns {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(n.Name)
+		for _, a := range n.Addrs {
+			b.WriteByte(' ')
+			b.WriteString(a.String())
+		}
+	}
+	return b.String()
+}
+
+// EncodeDS renders DS records in the aggregated form.
+func EncodeDS(ds []store.DS) string {
+	var b strings.Builder
+	for i, d := range ds {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		fmt.Fprintf(&b, "%d %d %d %s", d.KeyTag, d.Algorithm, d.DigestType, d.Digest)
+	}
+	return b.String()
 }
 
 // JoinAddrs renders addresses as the backends store them in text: canonical

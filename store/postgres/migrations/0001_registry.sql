@@ -1,20 +1,126 @@
 -- 0001: the registry, delegation checks and the publication log.
 -- Released migrations are never edited; change the schema with a new file.
 
--- Hostnames as the registry stores them: A-labels, lowercase, no trailing dot.
+-- Hostnames as the registry stores them: A-labels, lowercase, no trailing
+-- dot. Written as one character class and one structural pattern rather
+-- than a pattern with bounded repetitions, which PostgreSQL's regular
+-- expression engine runs several times slower.
 CREATE FUNCTION ptz_is_hostname(h text) RETURNS boolean
 LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
-RETURN length(h) <= 253
-   AND h ~ '^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$';
+RETURN h <> '' AND length(h) <= 253
+   AND h !~ '[^a-z0-9.-]|(^|\.)-|-(\.|$)|\.\.|^\.|\.$'
+   AND (length(h) < 64 OR h !~ '[^.]{64}');
 
--- Glue addresses are single hosts: no prefixes, no zero address.
-CREATE FUNCTION ptz_are_host_addrs(a inet[]) RETURNS boolean
+-- A domain's delegation lives in its own row, as typed arrays, so that the
+-- publisher streams a zone with one index scan and no per-row joins.
+CREATE TYPE nameserver AS (host text, addrs inet[]);
+CREATE TYPE ds_record AS (key_tag integer, algorithm smallint, digest_type smallint, digest text);
+
+-- At most 13 nameservers, each a fully qualified host name, none twice,
+-- with at most 16 distinct single-host glue addresses (no prefix, not the
+-- zero address). PL/pgSQL: a loop is much cheaper per row than subqueries
+-- over unnest(), and the import checks millions of rows.
+CREATE FUNCTION ptz_valid_nameservers(ns nameserver[]) RETURNS boolean
+LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE AS $body$
+DECLARE
+    n nameserver;
+    a inet;
+    hosts text[] := '{}';
+    seen inet[];
+BEGIN
+    IF cardinality(ns) > 13 THEN
+        RETURN false;
+    END IF;
+    FOREACH n IN ARRAY ns LOOP
+        IF n.host IS NULL OR n.addrs IS NULL OR length(n.host) > 253 OR strpos(n.host, '.') = 0
+           OR n.host ~ '[^a-z0-9.-]|(^|\.)-|-(\.|$)|\.\.|^\.|\.$'
+           OR (length(n.host) > 63 AND n.host ~ '[^.]{64}')
+           OR n.host = ANY (hosts) OR cardinality(n.addrs) > 16 THEN
+            RETURN false;
+        END IF;
+        hosts := hosts || n.host;
+        IF cardinality(n.addrs) > 0 THEN
+            seen := '{}';
+            FOREACH a IN ARRAY n.addrs LOOP
+                -- (CASE ...) in parentheses: PL/pgSQL would end the IF at its THEN.
+                IF a IS NULL OR masklen(a) <> (CASE family(a) WHEN 4 THEN 32 ELSE 128 END)
+                   OR a = '0.0.0.0'::inet OR a = '::'::inet OR a = ANY (seen) THEN
+                    RETURN false;
+                END IF;
+                seen := seen || a;
+            END LOOP;
+        END IF;
+    END LOOP;
+    RETURN true;
+END;
+$body$;
+
+-- At most 16 DS records in range, uppercase hex digests of the size their
+-- type fixes (RFC 3658 (1), 4509 (2), 5933 (3), 6605 (4)), none twice.
+CREATE FUNCTION ptz_valid_ds(ds ds_record[]) RETURNS boolean
 LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
-RETURN coalesce((SELECT bool_and(x IS NOT NULL
-                                 AND masklen(x) = CASE family(x) WHEN 4 THEN 32 ELSE 128 END
-                                 AND x <> '0.0.0.0'::inet AND x <> '::'::inet)
-                 FROM unnest(a) AS x), true)
-   AND cardinality(a) <= 16;
+RETURN cardinality(ds) = 0
+    OR cardinality(ds) <= 16
+   AND coalesce((SELECT bool_and((r.key_tag BETWEEN 0 AND 65535
+                                  AND r.algorithm BETWEEN 1 AND 255
+                                  AND r.digest_type BETWEEN 1 AND 255
+                                  AND r.digest ~ '^([0-9A-F]{2}){1,64}$'
+                                  AND (r.digest_type NOT IN (1, 2, 3, 4)
+                                       OR length(r.digest) = CASE r.digest_type WHEN 1 THEN 40 WHEN 4 THEN 96 ELSE 64 END)) IS TRUE)
+                 FROM unnest(ds) AS r), true)
+   AND (SELECT count(DISTINCT r) FROM unnest(ds) AS r) = cardinality(ds);
+
+-- Builders from the flat arrays the application sends; an address that is
+-- not one fails the cast with the value in the message.
+CREATE FUNCTION ptz_make_nameservers(hosts text[], addrs text[]) RETURNS nameserver[]
+LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE AS $body$
+DECLARE
+    out nameserver[] := '{}';
+BEGIN
+    IF cardinality(hosts) <> cardinality(addrs) THEN
+        RAISE EXCEPTION 'ptz_make_nameservers: % hosts but % address lists', cardinality(hosts), cardinality(addrs);
+    END IF;
+    FOR i IN 1 .. cardinality(hosts) LOOP
+        out := out || ROW(hosts[i], string_to_array(addrs[i], ' ')::inet[])::nameserver;
+    END LOOP;
+    RETURN out;
+END;
+$body$;
+
+CREATE FUNCTION ptz_make_ds(tags integer[], algs integer[], types integer[], digests text[]) RETURNS ds_record[]
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+RETURN CASE WHEN cardinality(tags) = 0 THEN '{}'::ds_record[]
+       ELSE (SELECT array_agg(ROW(u.t, u.a, u.y, u.d)::ds_record ORDER BY u.o)
+             FROM unnest(tags, algs, types, digests) WITH ORDINALITY AS u(t, a, y, d, o)) END;
+
+-- The text forms the backend streams (store/internal/rowcodec's format):
+--   "ns1.exemplo.pt 192.0.2.1 2001:db8::53,ns.hosting.net" and
+--   "12345 13 2 AB12...". They are generated columns: PostgreSQL derives
+-- them from the typed arrays, so they cannot disagree with them.
+CREATE FUNCTION ptz_nameservers_text(ns nameserver[]) RETURNS text
+LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE AS $body$
+DECLARE
+    n nameserver;
+    out text := '';
+BEGIN
+    FOREACH n IN ARRAY ns LOOP
+        IF out <> '' THEN
+            out := out || ',';
+        END IF;
+        out := out || n.host;
+        IF cardinality(n.addrs) > 0 THEN
+            out := out || ' ' || array_to_string(n.addrs, ' ');
+        END IF;
+    END LOOP;
+    RETURN out;
+END;
+$body$;
+
+CREATE FUNCTION ptz_ds_text(ds ds_record[]) RETURNS text
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+RETURN CASE WHEN cardinality(ds) = 0 THEN ''
+       ELSE (SELECT string_agg(u.t || ' ' || u.a || ' ' || u.y || ' ' || u.d, ',' ORDER BY u.o)
+             FROM unnest(ds) WITH ORDINALITY AS u(t, a, y, d, o)) END;
 
 CREATE TABLE zones (
     name   text COLLATE "C" PRIMARY KEY CHECK (ptz_is_hostname(name)),
@@ -48,6 +154,10 @@ CREATE TABLE domains (
     expires       date NOT NULL,
     tech_email    text NOT NULL DEFAULT '',
     geo_authority boolean NOT NULL DEFAULT false,
+    nameservers   nameserver[] NOT NULL DEFAULT '{}' CHECK (ptz_valid_nameservers(nameservers)),
+    ds            ds_record[] NOT NULL DEFAULT '{}' CHECK (ptz_valid_ds(ds)),
+    ns_text       text NOT NULL GENERATED ALWAYS AS (ptz_nameservers_text(nameservers)) STORED,
+    ds_text       text NOT NULL GENERATED ALWAYS AS (ptz_ds_text(ds)) STORED,
     created       timestamptz NOT NULL DEFAULT now(),
     updated       timestamptz NOT NULL DEFAULT now(),
     -- Exactly one label directly below its zone.
@@ -58,32 +168,6 @@ CREATE TABLE domains (
 -- The publication snapshot streams one zone's domains in name order.
 CREATE INDEX domains_zone_name ON domains (zone, name);
 CREATE INDEX domains_registrar ON domains (registrar_id);
-
-CREATE TABLE nameservers (
-    domain_id bigint NOT NULL REFERENCES domains (id) ON DELETE CASCADE,
-    position  smallint NOT NULL CHECK (position BETWEEN 0 AND 12),
-    host      text COLLATE "C" NOT NULL CHECK (ptz_is_hostname(host) AND strpos(host, '.') > 0),
-    addrs     inet[] NOT NULL DEFAULT '{}' CHECK (ptz_are_host_addrs(addrs)),
-    PRIMARY KEY (domain_id, position),
-    UNIQUE (domain_id, host)
-);
--- Hosting providers serve thousands of domains: the checker looks them up.
-CREATE INDEX nameservers_host ON nameservers (host);
-
-CREATE TABLE ds_records (
-    domain_id   bigint NOT NULL REFERENCES domains (id) ON DELETE CASCADE,
-    position    smallint NOT NULL CHECK (position BETWEEN 0 AND 15),
-    key_tag     integer NOT NULL CHECK (key_tag BETWEEN 0 AND 65535),
-    algorithm   smallint NOT NULL CHECK (algorithm BETWEEN 1 AND 255),
-    digest_type smallint NOT NULL CHECK (digest_type BETWEEN 1 AND 255),
-    digest      text NOT NULL CHECK (digest ~ '^([0-9A-F]{2}){1,64}$'),
-    -- Digest sizes fixed by RFC 3658 (1), 4509 (2), 5933 (3), 6605 (4).
-    CONSTRAINT ds_digest_length CHECK (
-        digest_type NOT IN (1, 2, 3, 4)
-        OR length(digest) = CASE digest_type WHEN 1 THEN 40 WHEN 4 THEN 96 ELSE 64 END),
-    PRIMARY KEY (domain_id, position),
-    UNIQUE (domain_id, key_tag, algorithm, digest_type, digest)
-);
 
 CREATE TABLE delegation_state (
     domain_id            bigint PRIMARY KEY REFERENCES domains (id) ON DELETE CASCADE,

@@ -22,18 +22,31 @@ CREATE TABLE registrars (
     created    INTEGER NOT NULL
 ) STRICT;
 
+-- Clustered on the name (WITHOUT ROWID): streaming a zone in name order is
+-- a sequential walk of one B-tree, not an index lookup a row. The id stays
+-- for the tables that refer to a domain.
 CREATE TABLE domains (
-    id            INTEGER PRIMARY KEY,
-    name          TEXT NOT NULL UNIQUE CHECK (
+    name          TEXT NOT NULL PRIMARY KEY CHECK (
                       length(name) <= 253 AND name NOT GLOB '*[^a-z0-9.-]*'
                       AND name NOT GLOB '*..*' AND name NOT GLOB '.*' AND name NOT GLOB '-*'
                       AND name NOT GLOB '*-.*' AND name NOT GLOB '*.-*'),
+    id            INTEGER NOT NULL UNIQUE,
     zone          TEXT NOT NULL REFERENCES zones (name),
     status        TEXT NOT NULL CHECK (status IN ('reserved', 'active', 'pending_delete', 'suspended', 'removed')),
     registrar_id  TEXT NOT NULL REFERENCES registrars (id),
     expires       TEXT NOT NULL CHECK (date(expires) IS expires),
     tech_email    TEXT NOT NULL DEFAULT '',
     geo_authority INTEGER NOT NULL DEFAULT 0 CHECK (geo_authority IN (0, 1)),
+    -- The delegation lives in the row, in store/internal/rowcodec's text
+    -- form ("ns1.exemplo.pt 192.0.2.1 2001:db8::53,ns.hosting.net" and
+    -- "12345 13 2 AB12..."), so that a zone streams from one table scan.
+    -- SQLite has no address type: the backend parses and checks every
+    -- field before writing; these checks keep out anything else.
+    nameservers   TEXT NOT NULL DEFAULT '' CHECK (
+                      nameservers NOT GLOB '*[^a-z0-9.:, -]*' AND nameservers NOT GLOB '*,,*'
+                      AND nameservers NOT GLOB ',*' AND nameservers NOT GLOB '*,'),
+    ds            TEXT NOT NULL DEFAULT '' CHECK (
+                      ds NOT GLOB '*[^0-9A-F, ]*' AND ds NOT GLOB '*,,*' AND ds NOT GLOB ',*' AND ds NOT GLOB '*,'),
     created       INTEGER NOT NULL,
     updated       INTEGER NOT NULL,
     -- Exactly one label directly below its zone.
@@ -41,40 +54,9 @@ CREATE TABLE domains (
         substr(name, -length(zone) - 1) = '.' || zone
         AND instr(substr(name, 1, length(name) - length(zone) - 1), '.') = 0
         AND length(name) > length(zone) + 1)
-) STRICT;
+) STRICT, WITHOUT ROWID;
 CREATE INDEX domains_zone_name ON domains (zone, name);
 CREATE INDEX domains_registrar ON domains (registrar_id);
-
-CREATE TABLE nameservers (
-    domain_id INTEGER NOT NULL REFERENCES domains (id) ON DELETE CASCADE,
-    position  INTEGER NOT NULL CHECK (position BETWEEN 0 AND 12),
-    host      TEXT NOT NULL CHECK (
-                  length(host) <= 253 AND host NOT GLOB '*[^a-z0-9.-]*' AND host GLOB '?*.?*'
-                  AND host NOT GLOB '*..*' AND host NOT GLOB '.*' AND host NOT GLOB '*.'),
-    -- Canonical addresses separated by single spaces; parsed and checked by
-    -- the backend before writing, as SQLite has no address type.
-    addrs     TEXT NOT NULL DEFAULT '' CHECK (addrs NOT GLOB '*[^0-9a-f.: ]*'),
-    PRIMARY KEY (domain_id, position),
-    UNIQUE (domain_id, host)
-) STRICT, WITHOUT ROWID;
-CREATE INDEX nameservers_host ON nameservers (host);
-
-CREATE TABLE ds_records (
-    domain_id   INTEGER NOT NULL REFERENCES domains (id) ON DELETE CASCADE,
-    position    INTEGER NOT NULL CHECK (position BETWEEN 0 AND 15),
-    key_tag     INTEGER NOT NULL CHECK (key_tag BETWEEN 0 AND 65535),
-    algorithm   INTEGER NOT NULL CHECK (algorithm BETWEEN 1 AND 255),
-    digest_type INTEGER NOT NULL CHECK (digest_type BETWEEN 1 AND 255),
-    digest      TEXT NOT NULL CHECK (
-                    digest NOT GLOB '*[^0-9A-F]*' AND length(digest) % 2 = 0
-                    AND length(digest) BETWEEN 2 AND 128),
-    -- Digest sizes fixed by RFC 3658 (1), 4509 (2), 5933 (3), 6605 (4).
-    CONSTRAINT ds_digest_length CHECK (
-        digest_type NOT IN (1, 2, 3, 4)
-        OR length(digest) = CASE digest_type WHEN 1 THEN 40 WHEN 4 THEN 96 ELSE 64 END),
-    PRIMARY KEY (domain_id, position),
-    UNIQUE (domain_id, key_tag, algorithm, digest_type, digest)
-) STRICT, WITHOUT ROWID;
 
 CREATE TABLE delegation_state (
     domain_id            INTEGER PRIMARY KEY REFERENCES domains (id) ON DELETE CASCADE,

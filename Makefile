@@ -1,0 +1,44 @@
+# ptzone: "make test" installs what the tests need and runs the whole suite.
+#
+#   make test    install missing test dependencies (Debian packages, when run
+#                as root), then go test -race ./... with PostgreSQL and the
+#                interop tools; with CI=true a missing tool fails its test
+#   make fuzz    run every fuzz target for FUZZTIME (default 20s) each
+#   make bench   Go benchmarks of the store (PTZONE_BENCH_DOMAINS, default 20000)
+#   make bench-store N=2000000
+#                bench/store.sh: import and stream N domains on both backends
+#   make lint    gofmt, go vet
+#   make build   the ptzone binary in ./ptzone
+
+GO       ?= go
+FUZZTIME ?= 20s
+N        ?= 2000000
+
+.PHONY: test deps fuzz bench bench-store lint build
+
+test: deps
+	$(GO) test -race -timeout 30m ./...
+
+deps:
+	@./.ci/install-deps
+
+fuzz:
+	@set -e; for file in $$(git grep -l '^func Fuzz' -- '*_test.go'); do \
+		for fz in $$(sed -n 's/^func \(Fuzz[A-Za-z0-9_]*\)(.*/\1/p' $$file); do \
+			echo "fuzz ./$$(dirname $$file) $$fz for $(FUZZTIME)"; \
+			$(GO) test -run '^$$' -fuzz "^$$fz$$" -fuzztime $(FUZZTIME) ./$$(dirname $$file); \
+		done; \
+	done
+
+bench: deps
+	$(GO) test -run '^$$' -bench . -benchtime 1x ./store/...
+
+bench-store: deps
+	bench/store.sh $(N)
+
+lint:
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+
+build:
+	$(GO) build -o ptzone ./cmd/ptzone
