@@ -33,9 +33,10 @@ var layers = map[string][]string{
 	"":                        {}, // the embedded fixtures
 	"store":                   {},
 	"store/internal/rowcodec": {"store"},
-	"store/postgres":          {"store", "store/internal/rowcodec"},
+	"store/internal/schema":   {},
+	"store/postgres":          {"store", "store/internal/rowcodec", "store/internal/schema"},
 	"store/postgres/pgtest":   {},
-	"store/sqlite":            {"store", "store/internal/rowcodec"},
+	"store/sqlite":            {"store", "store/internal/rowcodec", "store/internal/schema"},
 	"store/storetest":         {"store", "store/synth"},
 	"store/synth":             {"store", "policy"},
 	"zone":                    {},
@@ -55,7 +56,7 @@ var layers = map[string][]string{
 }
 
 // pure packages do no I/O and do not log (DESIGN.md).
-var pure = []string{"store", "policy", "zone", "zonegen", "dnssec", "interchange", "store/synth", "store/internal/rowcodec"}
+var pure = []string{"store", "policy", "zone", "zonegen", "dnssec", "interchange", "store/synth", "store/internal/rowcodec", "store/internal/schema"}
 
 // impure lists what a pure package must not import: these standard
 // packages exactly (net/netip and net/mail only parse), and these modules

@@ -17,6 +17,7 @@ import (
 	"io"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/ptzone/ptzone/store"
@@ -195,8 +196,11 @@ type Lists struct {
 	Geographic *List // Art 9.1.f, 11.b
 }
 
-// BundledLists returns the lists embedded in the binary.
-func BundledLists() Lists {
+// BundledLists returns the lists embedded in the binary. They are parsed
+// once; a List is never modified after it is read, so they are shared.
+func BundledLists() Lists { return bundledLists() }
+
+var bundledLists = sync.OnceValue(func() Lists {
 	read := func(kind ListKind, files ...string) *List {
 		var texts []string
 		for _, f := range files {
@@ -217,7 +221,7 @@ func BundledLists() Lists {
 		Reserved:   read(ExactList, "data/reserved.txt"),
 		Geographic: read(FoldedList, "data/geographic.txt", "data/iso3166.txt"),
 	}
-}
+})
 
 // Policy applies the name rules with one set of lists.
 type Policy struct {

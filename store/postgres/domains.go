@@ -202,19 +202,12 @@ func (s *snapshot) Domains(ctx context.Context, f store.Filter) iter.Seq2[store.
 		}
 		defer rows.Close()
 		var r candidateRow
-		for rows.Next() {
+		rowcodec.Stream(yield, rows, func() (store.Candidate, error) {
 			if err := r.scan(rows); err != nil {
-				yield(store.Candidate{}, fmt.Errorf("postgres: streaming domains: %w", err))
-				return
+				return store.Candidate{}, err
 			}
-			c, err := r.candidate()
-			if !yield(c, err) || err != nil {
-				return
-			}
-		}
-		if err := rows.Err(); err != nil {
-			yield(store.Candidate{}, fmt.Errorf("postgres: streaming domains: %w", err))
-		}
+			return r.candidate()
+		}, "postgres: streaming domains")
 	}
 }
 

@@ -84,19 +84,9 @@ func (db *DB) Registrars(ctx context.Context) ([]store.Registrar, error) {
 
 // RecordCheck implements store.CheckStore.
 func (db *DB) RecordCheck(ctx context.Context, r store.CheckResult, s store.DelegationState) (int64, error) {
-	if !r.Verdict.Valid() || !s.LastVerdict.Valid() {
-		return 0, fmt.Errorf("postgres: check of %s: verdicts %q/%q are not valid", r.Domain, r.Verdict, s.LastVerdict)
-	}
-	if s.Domain != r.Domain {
-		return 0, fmt.Errorf("postgres: check of %s carries the state of %s", r.Domain, s.Domain)
-	}
-	resultFindings, err := rowcodec.EncodeFindings(r.Findings)
+	resultFindings, stateFindings, err := rowcodec.CheckRecord(r, s)
 	if err != nil {
-		return 0, err
-	}
-	stateFindings, err := rowcodec.EncodeFindings(s.Findings)
-	if err != nil {
-		return 0, err
+		return 0, fmt.Errorf("%s: %w", "postgres", err)
 	}
 	var id int64
 	err = db.inTx(ctx, pgx.TxOptions{}, func(tx pgx.Tx) error {

@@ -11,55 +11,23 @@ import (
 	"embed"
 	"errors"
 	"fmt"
-	"io/fs"
 	"net/url"
 	"os"
 	"path/filepath"
-	"sort"
-	"strconv"
-	"strings"
 	"time"
 
 	"modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
 
 	"github.com/ptzone/ptzone/store"
+	"github.com/ptzone/ptzone/store/internal/schema"
 )
 
 //go:embed migrations/*.sql
 var migrationFiles embed.FS
 
-type migration struct {
-	version int
-	name    string
-	sql     string
-}
-
-func migrations() ([]migration, error) {
-	entries, err := fs.ReadDir(migrationFiles, "migrations")
-	if err != nil {
-		return nil, err
-	}
-	var out []migration
-	for _, e := range entries {
-		num, _, ok := strings.Cut(e.Name(), "_")
-		v, err := strconv.Atoi(num)
-		if !ok || err != nil {
-			return nil, fmt.Errorf("migration file %s: name must start with a number and '_'", e.Name())
-		}
-		b, err := migrationFiles.ReadFile("migrations/" + e.Name())
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, migration{version: v, name: e.Name(), sql: string(b)})
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].version < out[j].version })
-	for i, m := range out {
-		if m.version != i+1 {
-			return nil, fmt.Errorf("migration %s: expected version %d", m.name, i+1)
-		}
-	}
-	return out, nil
+func migrations() ([]schema.Migration, error) {
+	return schema.Load(migrationFiles, "migrations")
 }
 
 // DB is the SQLite registry. It is safe for concurrent use within one
@@ -135,15 +103,15 @@ func (db *DB) migrate(ctx context.Context) error {
 	}
 	for _, m := range ms[current:] {
 		err := db.inTx(ctx, func(tx *sql.Tx) error {
-			if _, err := tx.ExecContext(ctx, m.sql); err != nil {
+			if _, err := tx.ExecContext(ctx, m.SQL); err != nil {
 				return err
 			}
 			_, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, name, applied) VALUES (?, ?, ?)`,
-				m.version, m.name, micros(db.now()))
+				m.Version, m.Name, micros(db.now()))
 			return err
 		})
 		if err != nil {
-			return fmt.Errorf("sqlite: %s: applying migration %s: %w", db.path, m.name, err)
+			return fmt.Errorf("sqlite: %s: applying migration %s: %w", db.path, m.Name, err)
 		}
 	}
 	return nil

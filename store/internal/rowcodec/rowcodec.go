@@ -191,3 +191,46 @@ func Limit(n int) int {
 	}
 	return n
 }
+
+// Rows is what both drivers' result sets offer for streaming.
+type Rows interface {
+	Next() bool
+	Err() error
+}
+
+// Stream yields one candidate per row until the rows end, the consumer
+// stops, or an error occurs (yielded once, wrapped with what). decode reads
+// the current row.
+func Stream(yield func(store.Candidate, error) bool, rows Rows, decode func() (store.Candidate, error), what string) {
+	for rows.Next() {
+		c, err := decode()
+		if err != nil {
+			yield(store.Candidate{}, fmt.Errorf("%s: %w", what, err))
+			return
+		}
+		if !yield(c, nil) {
+			return
+		}
+	}
+	if err := rows.Err(); err != nil {
+		yield(store.Candidate{}, fmt.Errorf("%s: %w", what, err))
+	}
+}
+
+// CheckRecord validates a check result and the state it leads to before a
+// backend writes them, and returns their findings as JSON.
+func CheckRecord(r store.CheckResult, s store.DelegationState) (resultFindings, stateFindings []byte, err error) {
+	if !r.Verdict.Valid() || !s.LastVerdict.Valid() {
+		return nil, nil, fmt.Errorf("check of %s: verdicts %q/%q are not valid", r.Domain, r.Verdict, s.LastVerdict)
+	}
+	if s.Domain != r.Domain {
+		return nil, nil, fmt.Errorf("check of %s carries the state of %s", r.Domain, s.Domain)
+	}
+	if resultFindings, err = EncodeFindings(r.Findings); err != nil {
+		return nil, nil, err
+	}
+	if stateFindings, err = EncodeFindings(s.Findings); err != nil {
+		return nil, nil, err
+	}
+	return resultFindings, stateFindings, nil
+}
