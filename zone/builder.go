@@ -1,0 +1,245 @@
+package zone
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"math"
+	"slices"
+)
+
+// Errors of the builder.
+var (
+	ErrOutOfZone = errors.New("owner name is not in the zone")
+	ErrTTLs      = errors.New("records of one RRset have different TTLs")
+	ErrTooLarge  = errors.New("zone too large")
+)
+
+// TypeNS is the one type whose RRsets the builder shares between owners.
+const typeNS = 2
+
+// Builder collects records in any order and builds a Zone from them.
+type Builder struct {
+	origin  Name
+	keys    []byte
+	data    []byte
+	recs    []brec
+	lastKey uint32 // offset of the last owner added, reused while it repeats
+	hasLast bool
+}
+
+// brec is one pending record: 20 bytes, offsets into the builder's arenas.
+type brec struct {
+	keyOff uint32
+	rdOff  uint32
+	keyLen uint16
+	rdLen  uint16
+	typ    uint16
+	ttl    uint32
+}
+
+// NewBuilder starts a zone whose apex is origin. sizeHint, if known, is the
+// number of records to expect.
+func NewBuilder(origin Name, sizeHint int) *Builder {
+	return &Builder{
+		origin: origin,
+		recs:   make([]brec, 0, sizeHint),
+		keys:   make([]byte, 0, sizeHint*8),
+		data:   make([]byte, 0, sizeHint*16),
+	}
+}
+
+// Add adds one record. rdata must be in canonical wire form (uncompressed,
+// names lowercased where RFC 4034 §6.2 says so); it is copied. Records
+// are collected as given: duplicates are dropped and RRsets formed when the
+// zone is built.
+func (b *Builder) Add(owner Name, typ uint16, ttl uint32, rdata []byte) error {
+	if !owner.IsBelow(b.origin) {
+		return fmt.Errorf("%w: %s is not at or below %s", ErrOutOfZone, owner, b.origin)
+	}
+	if len(rdata) > math.MaxUint16 {
+		return fmt.Errorf("%s type %d: rdata of %d octets", owner, typ, len(rdata))
+	}
+	if len(b.keys) > math.MaxUint32-len(owner) || len(b.data) > math.MaxUint32-len(rdata) {
+		return ErrTooLarge
+	}
+	var keyOff uint32
+	if b.hasLast && string(b.keys[b.lastKey:]) == string(owner) {
+		keyOff = b.lastKey
+	} else {
+		keyOff = uint32(len(b.keys))
+		b.keys = append(b.keys, owner...)
+		b.lastKey, b.hasLast = keyOff, true
+	}
+	b.recs = append(b.recs, brec{
+		keyOff: keyOff, keyLen: uint16(len(owner)),
+		rdOff: uint32(len(b.data)), rdLen: uint16(len(rdata)),
+		typ: typ, ttl: ttl,
+	})
+	b.data = append(b.data, rdata...)
+	return nil
+}
+
+// Len returns the number of records added so far.
+func (b *Builder) Len() int { return len(b.recs) }
+
+func (b *Builder) key(r brec) []byte   { return b.keys[r.keyOff : r.keyOff+uint32(r.keyLen)] }
+func (b *Builder) rdata(r brec) []byte { return b.data[r.rdOff : r.rdOff+uint32(r.rdLen)] }
+
+// Zone sorts what was added into a Zone. The builder must not be used
+// afterwards.
+func (b *Builder) Zone() (*Zone, error) {
+	// Records arrive grouped by owner (a delegation's NS and DS together):
+	// sort the runs of one owner, not every record.
+	type run struct{ start, end uint32 }
+	var runs []run
+	for i := 0; i < len(b.recs); {
+		j := i + 1
+		for j < len(b.recs) && b.recs[j].keyOff == b.recs[i].keyOff {
+			j++
+		}
+		runs = append(runs, run{uint32(i), uint32(j)})
+		i = j
+	}
+	slices.SortFunc(runs, func(x, y run) int {
+		return bytes.Compare(b.key(b.recs[x.start]), b.key(b.recs[y.start]))
+	})
+
+	z := &Zone{
+		origin: b.origin,
+		keyAt:  make([]uint32, 0, len(runs)+1),
+		setAt:  make([]uint32, 0, len(runs)+1),
+		sets:   make([]set, 0, len(runs)+len(runs)/4),
+		data:   make([]byte, 0, len(b.data)/2),
+	}
+	w := newSetWriter(z)
+	var group []brec
+	for i := 0; i < len(runs); {
+		key := b.key(b.recs[runs[i].start])
+		group = group[:0]
+		for ; i < len(runs) && bytes.Equal(b.key(b.recs[runs[i].start]), key); i++ {
+			group = append(group, b.recs[runs[i].start:runs[i].end]...)
+		}
+		slices.SortFunc(group, func(x, y brec) int {
+			if x.typ != y.typ {
+				return int(x.typ) - int(y.typ)
+			}
+			return bytes.Compare(b.rdata(x), b.rdata(y))
+		})
+		if err := w.owner(key); err != nil {
+			return nil, err
+		}
+		for j := 0; j < len(group); {
+			k := j + 1
+			for k < len(group) && group[k].typ == group[j].typ {
+				k++
+			}
+			var rdatas [][]byte
+			for m := j; m < k; m++ {
+				if group[m].ttl != group[j].ttl {
+					return nil, fmt.Errorf("%s type %s: %w (%d and %d)", Name(key), TypeString(group[j].typ), ErrTTLs, group[j].ttl, group[m].ttl)
+				}
+				rd := b.rdata(group[m])
+				if m > j && bytes.Equal(rd, rdatas[len(rdatas)-1]) {
+					continue // a duplicate record (RFC 2181 §5)
+				}
+				rdatas = append(rdatas, rd)
+			}
+			if err := w.set(group[j].typ, group[j].ttl, rdatas); err != nil {
+				return nil, fmt.Errorf("%s type %s: %w", Name(key), TypeString(group[j].typ), err)
+			}
+			j = k
+		}
+	}
+	w.finish()
+	b.recs, b.keys, b.data = nil, nil, nil
+	return z, nil
+}
+
+// setWriter appends owners and RRsets to a zone under construction, in
+// canonical order, sharing identical NS rdata blocks.
+type setWriter struct {
+	z      *Zone
+	shared map[string]uint32
+	block  []byte
+	// copied maps the offset of an NS block in a source zone to its
+	// offset here, so that copying keeps blocks shared without hashing them.
+	copied map[copyKey]uint32
+}
+
+type copyKey struct {
+	src *Zone
+	off uint32
+}
+
+func newSetWriter(z *Zone) *setWriter {
+	return &setWriter{z: z, shared: make(map[string]uint32), copied: make(map[copyKey]uint32)}
+}
+
+func (w *setWriter) owner(key []byte) error {
+	if len(w.z.keys) > math.MaxUint32-len(key) {
+		return ErrTooLarge
+	}
+	w.z.keyAt = append(w.z.keyAt, uint32(len(w.z.keys)))
+	w.z.setAt = append(w.z.setAt, uint32(len(w.z.sets)))
+	w.z.keys = append(w.z.keys, key...)
+	return nil
+}
+
+// set appends one RRset of the current owner; rdatas are sorted and unique.
+func (w *setWriter) set(typ uint16, ttl uint32, rdatas [][]byte) error {
+	if len(rdatas) > math.MaxUint16 {
+		return fmt.Errorf("%d records in one RRset", len(rdatas))
+	}
+	w.block = w.block[:0]
+	for _, rd := range rdatas {
+		w.block = binary.BigEndian.AppendUint16(w.block, uint16(len(rd)))
+		w.block = append(w.block, rd...)
+	}
+	return w.setBlock(typ, ttl, uint16(len(rdatas)), w.block)
+}
+
+// setBlock appends an RRset whose block is already encoded.
+func (w *setWriter) setBlock(typ uint16, ttl uint32, count uint16, block []byte) error {
+	if typ == typeNS {
+		if off, ok := w.shared[string(block)]; ok {
+			w.z.sets = append(w.z.sets, set{typ: typ, count: count, ttl: ttl, off: off})
+			return nil
+		}
+	}
+	if len(w.z.data) > math.MaxUint32-len(block) {
+		return ErrTooLarge
+	}
+	off := uint32(len(w.z.data))
+	w.z.data = append(w.z.data, block...)
+	if typ == typeNS {
+		w.shared[string(block)] = off
+	}
+	w.z.sets = append(w.z.sets, set{typ: typ, count: count, ttl: ttl, off: off})
+	return nil
+}
+
+// copySet appends an RRset of another zone as it is.
+func (w *setWriter) copySet(r RRset) error {
+	s := r.z.sets[r.idx]
+	if s.typ != typeNS {
+		return w.setBlock(s.typ, s.ttl, s.count, r.block())
+	}
+	k := copyKey{r.z, s.off}
+	if off, ok := w.copied[k]; ok {
+		w.z.sets = append(w.z.sets, set{typ: s.typ, count: s.count, ttl: s.ttl, off: off})
+		return nil
+	}
+	if err := w.setBlock(s.typ, s.ttl, s.count, r.block()); err != nil {
+		return err
+	}
+	w.copied[k] = w.z.sets[len(w.z.sets)-1].off
+	return nil
+}
+
+func (w *setWriter) finish() {
+	w.z.keyAt = append(w.z.keyAt, uint32(len(w.z.keys)))
+	w.z.setAt = append(w.z.setAt, uint32(len(w.z.sets)))
+	w.shared, w.copied = nil, nil
+}

@@ -1,0 +1,183 @@
+// Package zone is the in-memory DNS zone, pure: owner names in DNSSEC
+// canonical order, RRsets with their rdata in canonical wire form, a
+// builder, merges and a diff between two versions, a deterministic
+// master-file writer and a streaming reader with positioned errors.
+//
+// Storage is compact because a .pt zone holds millions of delegations: owner
+// names are canonical keys (see Name) packed in one byte arena, RRsets are
+// small fixed-size entries, rdata lives in a second arena, and identical NS
+// RRsets (thousands of domains on one hosting provider) are stored once.
+// There is no object per record. A Zone is immutable once built; changes
+// produce a new Zone, so a reader (a transfer, a signer) always sees one
+// whole version.
+package zone
+
+import (
+	"encoding/binary"
+	"iter"
+	"sort"
+)
+
+// Zone is an immutable zone.
+type Zone struct {
+	origin Name
+	keys   []byte   // owner keys, concatenated in canonical order
+	keyAt  []uint32 // owner i's key is keys[keyAt[i]:keyAt[i+1]]
+	setAt  []uint32 // owner i's RRsets are sets[setAt[i]:setAt[i+1]]
+	sets   []set    // per owner, ordered by type
+	data   []byte   // rdata blocks
+}
+
+// set is one RRset: count records in data at off, each a big-endian uint16
+// length and that many octets of canonical wire rdata, in canonical order.
+type set struct {
+	typ   uint16
+	count uint16
+	ttl   uint32
+	off   uint32
+}
+
+// Origin returns the zone's apex name.
+func (z *Zone) Origin() Name { return z.origin }
+
+// Owners returns the number of owner names.
+func (z *Zone) Owners() int { return len(z.keyAt) - 1 }
+
+// OwnerKey returns owner i's key bytes. They are shared: do not modify.
+func (z *Zone) OwnerKey(i int) []byte { return z.keys[z.keyAt[i]:z.keyAt[i+1]] }
+
+// Owner returns owner i's name.
+func (z *Zone) Owner(i int) Name { return Name(z.OwnerKey(i)) }
+
+// Find returns the index of the owner name, or where it would be inserted
+// and false.
+func (z *Zone) Find(name Name) (int, bool) {
+	n := z.Owners()
+	i := sort.Search(n, func(i int) bool { return string(z.OwnerKey(i)) >= string(name) })
+	return i, i < n && string(z.OwnerKey(i)) == string(name)
+}
+
+// RRset is a read-only view of one RRset of a zone.
+type RRset struct {
+	z     *Zone
+	owner int32
+	idx   int32
+}
+
+// OwnerIndex returns the index of the RRset's owner.
+func (r RRset) OwnerIndex() int { return int(r.owner) }
+
+// OwnerKey returns the owner's key bytes (shared: do not modify).
+func (r RRset) OwnerKey() []byte { return r.z.OwnerKey(int(r.owner)) }
+
+// Owner returns the owner name.
+func (r RRset) Owner() Name { return r.z.Owner(int(r.owner)) }
+
+// Type returns the RR type.
+func (r RRset) Type() uint16 { return r.z.sets[r.idx].typ }
+
+// TTL returns the RRset's TTL.
+func (r RRset) TTL() uint32 { return r.z.sets[r.idx].ttl }
+
+// Len returns the number of records.
+func (r RRset) Len() int { return int(r.z.sets[r.idx].count) }
+
+// Rdata yields each record's canonical wire rdata, in canonical order. The
+// slices are shared: do not modify.
+func (r RRset) Rdata() iter.Seq[[]byte] {
+	return func(yield func([]byte) bool) {
+		s := r.z.sets[r.idx]
+		off := int(s.off)
+		for range s.count {
+			l := int(binary.BigEndian.Uint16(r.z.data[off:]))
+			if !yield(r.z.data[off+2 : off+2+l]) {
+				return
+			}
+			off += 2 + l
+		}
+	}
+}
+
+// block returns the RRset's whole rdata block, for comparisons.
+func (r RRset) block() []byte {
+	s := r.z.sets[r.idx]
+	off := int(s.off)
+	end := off
+	for range s.count {
+		end += 2 + int(binary.BigEndian.Uint16(r.z.data[end:]))
+	}
+	return r.z.data[off:end]
+}
+
+// Equal reports whether two RRsets hold the same type, TTL and records
+// (owners are not compared).
+func (r RRset) Equal(o RRset) bool {
+	a, b := r.z.sets[r.idx], o.z.sets[o.idx]
+	return a.typ == b.typ && a.ttl == b.ttl && a.count == b.count && string(r.block()) == string(o.block())
+}
+
+// SameRdata reports whether two RRsets hold the same records, whatever
+// their TTLs.
+func (r RRset) SameRdata(o RRset) bool {
+	return r.Type() == o.Type() && string(r.block()) == string(o.block())
+}
+
+// RRsets yields owner i's RRsets, ordered by type.
+func (z *Zone) RRsets(i int) iter.Seq[RRset] {
+	return func(yield func(RRset) bool) {
+		for j := z.setAt[i]; j < z.setAt[i+1]; j++ {
+			if !yield(RRset{z: z, owner: int32(i), idx: int32(j)}) {
+				return
+			}
+		}
+	}
+}
+
+// Get returns the RRset of type typ at name.
+func (z *Zone) Get(name Name, typ uint16) (RRset, bool) {
+	i, ok := z.Find(name)
+	if !ok {
+		return RRset{}, false
+	}
+	return z.GetAt(i, typ)
+}
+
+// GetAt returns the RRset of type typ at owner i.
+func (z *Zone) GetAt(i int, typ uint16) (RRset, bool) {
+	for j := z.setAt[i]; j < z.setAt[i+1]; j++ {
+		if z.sets[j].typ == typ {
+			return RRset{z: z, owner: int32(i), idx: int32(j)}, true
+		}
+	}
+	return RRset{}, false
+}
+
+// All yields every RRset in canonical order: by owner, then type.
+func (z *Zone) All() iter.Seq[RRset] {
+	return func(yield func(RRset) bool) {
+		for i := range z.Owners() {
+			for j := z.setAt[i]; j < z.setAt[i+1]; j++ {
+				if !yield(RRset{z: z, owner: int32(i), idx: int32(j)}) {
+					return
+				}
+			}
+		}
+	}
+}
+
+// Stats counts owners, RRsets and records.
+type Stats struct {
+	Owners, RRsets, Records int
+	// Bytes is the memory held by the zone's arenas and tables.
+	Bytes int
+}
+
+// Stats returns the zone's size.
+func (z *Zone) Stats() Stats {
+	s := Stats{Owners: z.Owners(), RRsets: len(z.sets)}
+	for _, x := range z.sets {
+		s.Records += int(x.count)
+	}
+	s.Bytes = cap(z.keys) + 4*cap(z.keyAt) + 4*cap(z.setAt) + 12*cap(z.sets) + cap(z.data)
+	return s
+}

@@ -1,0 +1,277 @@
+package zone_test
+
+import (
+	"bytes"
+	"errors"
+	"math/rand/v2"
+	"net/netip"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/miekg/dns"
+
+	"github.com/ptzone/ptzone/zone"
+)
+
+// TestCanonicalOrder uses the example of RFC 4034 §6.1 verbatim.
+func TestCanonicalOrder(t *testing.T) {
+	want := []string{
+		"example.", "a.example.", "yljkjljk.a.example.", "Z.a.example.", "zABC.a.EXAMPLE.",
+		"z.example.", `\001.z.example.`, `*.z.example.`, `\200.z.example.`,
+	}
+	var names []zone.Name
+	for _, s := range want {
+		names = append(names, zone.MustParseName(s))
+	}
+	shuffled := slices.Clone(names)
+	rand.New(rand.NewPCG(1, 2)).Shuffle(len(shuffled), func(i, j int) { shuffled[i], shuffled[j] = shuffled[j], shuffled[i] })
+	slices.SortFunc(shuffled, zone.Compare)
+	if !slices.Equal(shuffled, names) {
+		var got []string
+		for _, n := range shuffled {
+			got = append(got, n.String())
+		}
+		t.Errorf("canonical order:\n got  %v\n want %v", got, want)
+	}
+}
+
+func TestNames(t *testing.T) {
+	for _, s := range []string{".", "pt.", "exemplo.pt.", `a\.b.pt.`, `\000\001\255.pt.`, `x\"y.pt.`, "xn--caf-dma.pt."} {
+		n := zone.MustParseName(s)
+		if got := n.String(); got != s {
+			t.Errorf("ParseName(%q).String() = %q", s, got)
+		}
+		back, used, err := zone.NameFromWire(append(n.Wire(), 0xff))
+		if err != nil || back != n || used != len(n.Wire()) {
+			t.Errorf("%s: wire round trip = %q %d %v", s, back, used, err)
+		}
+	}
+	n := zone.MustParseName("NS1.Exemplo.PT.")
+	if n.String() != "ns1.exemplo.pt." || n.Labels() != 3 || n.Parent().String() != "exemplo.pt." || n.Parent().Parent().Parent() != zone.Root {
+		t.Errorf("%s: labels %d parent %s", n, n.Labels(), n.Parent())
+	}
+	if !n.IsBelow(zone.MustParseName("pt.")) || n.IsBelow(zone.MustParseName("t.")) || !n.IsStrictlyBelow(n.Parent()) || n.IsStrictlyBelow(n) {
+		t.Error("IsBelow/IsStrictlyBelow")
+	}
+	if string(n.FirstLabel()) != "ns1" || n.Parent().Child([]byte("Www")).String() != "www.exemplo.pt." {
+		t.Error("FirstLabel/Child")
+	}
+	rel, err := zone.ParseName("ns1", zone.MustParseName("exemplo.pt."))
+	if err != nil || rel.String() != "ns1.exemplo.pt." {
+		t.Errorf("relative: %v %v", rel, err)
+	}
+	for _, bad := range []string{"", "a..pt.", `a\25.pt.`, `a\999.pt.`, strings.Repeat("a", 64) + ".pt.", strings.Repeat("abcdefgh.", 32)} {
+		if _, err := zone.ParseName(bad, zone.Root); err == nil {
+			t.Errorf("ParseName(%q) accepted it", bad)
+		}
+	}
+}
+
+var pt = zone.MustParseName("pt.")
+
+func ns(target string) []byte { return zone.MustParseName(target).Wire() }
+
+func TestBuilder(t *testing.T) {
+	b := zone.NewBuilder(pt, 0)
+	add := func(owner string, typ uint16, ttl uint32, rd []byte) {
+		t.Helper()
+		if err := b.Add(zone.MustParseName(owner), typ, ttl, rd); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_, a1 := zone.AddrRdata(netip.MustParseAddr("192.0.2.1"))
+	add("zebra.pt.", zone.TypeNS, 86400, ns("b.dns.pt."))
+	add("zebra.pt.", zone.TypeNS, 86400, ns("a.dns.pt."))
+	add("zebra.pt.", zone.TypeNS, 86400, ns("a.dns.pt.")) // duplicate: dropped
+	add("abelha.pt.", zone.TypeNS, 86400, ns("b.dns.pt."))
+	add("abelha.pt.", zone.TypeNS, 86400, ns("a.dns.pt."))
+	add("ns1.abelha.pt.", zone.TypeA, 86400, a1)
+	add("abelha.pt.", zone.TypeDS, 3600, zone.DSRdata(1, 13, 2, make([]byte, 32)))
+	add("pt.", zone.TypeNS, 172800, ns("a.dns.pt."))
+	z, err := b.Zone()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for r := range z.All() {
+		got = append(got, r.Owner().String()+"/"+zone.TypeString(r.Type()))
+	}
+	want := []string{"pt./NS", "abelha.pt./NS", "abelha.pt./DS", "ns1.abelha.pt./A", "zebra.pt./NS"}
+	if !slices.Equal(got, want) {
+		t.Errorf("order = %v, want %v", got, want)
+	}
+	zebra, _ := z.Get(zone.MustParseName("zebra.pt."), zone.TypeNS)
+	abelha, _ := z.Get(zone.MustParseName("abelha.pt."), zone.TypeNS)
+	if zebra.Len() != 2 || !zebra.Equal(abelha) {
+		t.Errorf("NS sets: %d records; equal %v", zebra.Len(), zebra.Equal(abelha))
+	}
+	var targets []string
+	for rd := range zebra.Rdata() {
+		n, _, _ := zone.NameFromWire(rd)
+		targets = append(targets, n.String())
+	}
+	if !slices.Equal(targets, []string{"a.dns.pt.", "b.dns.pt."}) {
+		t.Errorf("rdata not in canonical order: %v", targets)
+	}
+	if st := z.Stats(); st.Owners != 4 || st.RRsets != 5 || st.Records != 7 {
+		t.Errorf("stats %+v", st)
+	}
+	if i, ok := z.Find(zone.MustParseName("m.pt.")); ok || z.Owner(i).String() != "zebra.pt." {
+		t.Errorf("Find(m.pt.) = %d %v", i, ok)
+	}
+
+	b = zone.NewBuilder(pt, 0)
+	if err := b.Add(zone.MustParseName("exemplo.com."), zone.TypeNS, 1, ns("a.pt.")); !errors.Is(err, zone.ErrOutOfZone) {
+		t.Errorf("out of zone: %v", err)
+	}
+	b.Add(zone.MustParseName("x.pt."), zone.TypeNS, 1, ns("a.pt."))
+	b.Add(zone.MustParseName("x.pt."), zone.TypeNS, 2, ns("b.pt."))
+	if _, err := b.Zone(); !errors.Is(err, zone.ErrTTLs) || !strings.Contains(err.Error(), "x.pt. type NS") {
+		t.Errorf("TTL mismatch: %v", err)
+	}
+}
+
+const sampleZone = `
+$ORIGIN pt.
+$TTL 86400
+@	IN SOA a.dns.pt. hostmaster.dns.pt. 2026112201 1800 900 604800 3600
+@	IN NS a.dns.pt.
+@	IN NS B.DNS.PT.
+a.dns	IN A 192.0.2.53
+b.dns	IN AAAA 2001:db8::53
+exemplo	IN NS ns1.exemplo
+exemplo	IN NS ns.hosting.net.
+ns1.exemplo IN A 198.51.100.1
+exemplo	3600 IN DS 12345 13 2 2BB183AF5F22588179A53B0A98631FAD1A292118E0D5F8E3E7B6D8B7A1E4C3F2
+txt	IN TXT "hello world" "two"
+mx	IN MX 10 Mail.Example.COM.
+@	IN DNSKEY 257 3 13 mdsswUyr3DPW132mOi8V9xESWE8jTo0dxCjjnopKl+GqJxpVXckHAeF+KkxLbxILfDLUT0rAK9iUzy1L53eKGQ==
+@	IN NSEC3PARAM 1 0 0 -
+0p9mhaveqvm6t7vbl5lop2u3t2rp3tom IN NSEC3 1 1 0 - 2T7B4G4VSA5SMI47K61MV5BV1A22BOJR NS DS RRSIG
+@	IN RRSIG DNSKEY 13 1 86400 20261206000000 20261122000000 12345 pt. dGVzdA==
+@	IN ZONEMD 2026112201 1 1 FEBE3D4CE2EC2FFA4BA99D46CD69D6D29711E55217057BEE7EB1A7B641A47BA7FED2DD5B97AE499FAFA4F22C6BD647DE
+`
+
+func readSample(t *testing.T, text string) *zone.Zone {
+	t.Helper()
+	z, err := zone.Read(strings.NewReader(text), zone.ReadOptions{Origin: pt, File: "sample.zone"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return z
+}
+
+// TestWriteReadRoundTrip: what the writer writes reads back as the same
+// zone, and writes again as the same bytes.
+func TestWriteReadRoundTrip(t *testing.T) {
+	z := readSample(t, sampleZone)
+	var first bytes.Buffer
+	if _, err := z.WriteTo(&first); err != nil {
+		t.Fatal(err)
+	}
+	z2 := readSample(t, first.String())
+	for ch := range zone.Diff(z, z2) {
+		t.Errorf("round trip changed %s %s", ch.Owner, zone.TypeString(ch.Type))
+	}
+	var second bytes.Buffer
+	z2.WriteTo(&second)
+	if first.String() != second.String() {
+		t.Errorf("writing twice differs:\n%s\n---\n%s", first.String(), second.String())
+	}
+	text := first.String()
+	for _, want := range []string{
+		"pt.\t86400\tIN\tNS\tb.dns.pt.\n", // rdata names lowercased (RFC 4034 §6.2)
+		"mx.pt.\t86400\tIN\tMX\t10 mail.example.com.\n",
+		"exemplo.pt.\t3600\tIN\tDS\t12345 13 2 2BB183AF",
+		"0p9mhaveqvm6t7vbl5lop2u3t2rp3tom.pt.\t86400\tIN\tNSEC3\t1 1 0 - 2T7B4G4VSA5SMI47K61MV5BV1A22BOJR NS DS RRSIG\n",
+		"pt.\t86400\tIN\tRRSIG\tDNSKEY 13 1 86400 20261206000000 20261122000000 12345 pt. dGVzdA==\n",
+		"pt.\t86400\tIN\tNSEC3PARAM\t1 0 0 -\n",
+		"txt.pt.\t86400\tIN\tTXT\t\"hello world\" \"two\"\n",
+	} {
+		if !strings.Contains(text, want) {
+			t.Errorf("output lacks %q:\n%s", want, text)
+		}
+	}
+}
+
+// TestFastPathsMatchMiekg: every type the writer formats itself reads back,
+// through miekg/dns, as the record it was.
+func TestFastPathsMatchMiekg(t *testing.T) {
+	z := readSample(t, sampleZone)
+	var out bytes.Buffer
+	z.WriteTo(&out)
+	want := map[string]dns.RR{}
+	zp := dns.NewZoneParser(strings.NewReader(sampleZone), "pt.", "")
+	for rr, ok := zp.Next(); ok; rr, ok = zp.Next() {
+		want[strings.ToLower(dns.Copy(rr).String())] = rr
+	}
+	zp = dns.NewZoneParser(&out, "", "")
+	n := 0
+	for rr, ok := zp.Next(); ok; rr, ok = zp.Next() {
+		if _, found := want[strings.ToLower(rr.String())]; !found {
+			t.Errorf("written record %q is not one of the input's", rr.String())
+		}
+		n++
+	}
+	if err := zp.Err(); err != nil || n != len(want) {
+		t.Errorf("read back %d of %d records (%v)", n, len(want), err)
+	}
+}
+
+func TestReadErrors(t *testing.T) {
+	cases := []struct{ text, want string }{
+		{"@ 60 IN SOA a. b. x 2 3 4 5\n", "sample.zone: dns: bad SOA"},
+		{"$ORIGIN pt.\n\nexemplo 60 IN MX 10\n", "line: 3"},
+		{"$ORIGIN pt.\n\nexemplo 60 IN NS\n", "exemplo.pt. NS: malformed rdata: the record has no data"},
+		{"x.pt. 60 CH TXT \"a\"\n", "only class IN"},
+		{"exemplo.com. 60 IN NS a.pt.\n", "not at or below pt."},
+		{"$INCLUDE /etc/passwd\n", "include"},
+		{"x.pt. 60 IN A 192.0.2.1\nx.pt. 61 IN A 192.0.2.2\n", "different TTLs"},
+	}
+	for _, c := range cases {
+		_, err := zone.Read(strings.NewReader(c.text), zone.ReadOptions{Origin: pt, File: "sample.zone"})
+		if err == nil || !strings.Contains(strings.ToLower(err.Error()), strings.ToLower(c.want)) {
+			t.Errorf("%q: error %v, want one mentioning %q", c.text, err, c.want)
+		}
+	}
+}
+
+func TestMergeAndDiff(t *testing.T) {
+	base := readSample(t, sampleZone)
+	overlay := readSample(t, `
+exemplo.pt. 3600 IN DS 54321 13 2 AA00AA00AA00AA00AA00AA00AA00AA00AA00AA00AA00AA00AA00AA00AA00AA00
+novo.pt. 86400 IN NS a.dns.pt.
+`)
+	merged, err := zone.Merge(base, overlay, func(r zone.RRset) bool {
+		return r.Type() == zone.TypeTXT || r.Type() == zone.TypeMX
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var changes []string
+	for ch := range zone.Diff(base, merged) {
+		kind := "changed"
+		switch {
+		case !ch.HasOld:
+			kind = "added"
+		case !ch.HasNew:
+			kind = "removed"
+		}
+		changes = append(changes, kind+" "+ch.Owner.String()+" "+zone.TypeString(ch.Type))
+	}
+	want := []string{"changed exemplo.pt. DS", "removed mx.pt. MX", "added novo.pt. NS", "removed txt.pt. TXT"}
+	if !slices.Equal(changes, want) {
+		t.Errorf("changes = %v, want %v", changes, want)
+	}
+	if _, ok := merged.Find(zone.MustParseName("txt.pt.")); ok {
+		t.Error("an owner left without RRsets is still in the zone")
+	}
+	for range zone.Diff(merged, merged) {
+		t.Error("a zone differs from itself")
+	}
+	// Merging keeps NS blocks shared.
+	if base.Stats().Bytes == 0 || merged.Stats().Records != base.Stats().Records-2+1 {
+		t.Errorf("merged stats %+v from %+v", merged.Stats(), base.Stats())
+	}
+}
