@@ -38,6 +38,7 @@ var layers = map[string][]string{
 	"store/postgres/pgtest":   {},
 	"store/sqlite":            {"store", "store/internal/rowcodec", "store/internal/schema"},
 	"store/storetest":         {"store", "store/synth"},
+	"internal/tooltest":       {},
 	"store/synth":             {"store", "policy"},
 	"zone":                    {},
 	"policy":                  {"store"},

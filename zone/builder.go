@@ -84,7 +84,17 @@ func (b *Builder) Add(owner Name, typ uint16, ttl uint32, rdata []byte) error {
 // Len returns the number of records added so far.
 func (b *Builder) Len() int { return len(b.recs) }
 
-func (b *Builder) key(r brec) []byte   { return b.keys[r.keyOff : r.keyOff+uint32(r.keyLen)] }
+func (b *Builder) key(r brec) []byte { return b.keys[r.keyOff : r.keyOff+uint32(r.keyLen)] }
+
+// setKey is the RRset a record belongs to: its type, and for an RRSIG the
+// type it covers.
+func (b *Builder) setKey(r brec) uint32 {
+	k := uint32(r.typ) << 16
+	if r.typ == TypeRRSIG && r.rdLen >= 2 {
+		k |= uint32(binary.BigEndian.Uint16(b.data[r.rdOff:]))
+	}
+	return k
+}
 func (b *Builder) rdata(r brec) []byte { return b.data[r.rdOff : r.rdOff+uint32(r.rdLen)] }
 
 // Zone sorts what was added into a Zone. The builder must not be used
@@ -122,8 +132,11 @@ func (b *Builder) Zone() (*Zone, error) {
 			group = append(group, b.recs[runs[i].start:runs[i].end]...)
 		}
 		slices.SortFunc(group, func(x, y brec) int {
-			if x.typ != y.typ {
-				return int(x.typ) - int(y.typ)
+			if kx, ky := b.setKey(x), b.setKey(y); kx != ky {
+				if kx < ky {
+					return -1
+				}
+				return 1
 			}
 			return bytes.Compare(b.rdata(x), b.rdata(y))
 		})
@@ -132,7 +145,7 @@ func (b *Builder) Zone() (*Zone, error) {
 		}
 		for j := 0; j < len(group); {
 			k := j + 1
-			for k < len(group) && group[k].typ == group[j].typ {
+			for k < len(group) && b.setKey(group[k]) == b.setKey(group[j]) {
 				k++
 			}
 			var rdatas [][]byte

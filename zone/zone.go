@@ -76,6 +76,21 @@ func (r RRset) Owner() Name { return r.z.Owner(int(r.owner)) }
 // Type returns the RR type.
 func (r RRset) Type() uint16 { return r.z.sets[r.idx].typ }
 
+// Covered returns the type an RRSIG RRset covers, and 0 for other types.
+// RRSIGs form one RRset per covered type: each carries the TTL of the
+// RRset it covers (RFC 4034 §3).
+func (r RRset) Covered() uint16 {
+	s := r.z.sets[r.idx]
+	if s.typ != TypeRRSIG {
+		return 0
+	}
+	return binary.BigEndian.Uint16(r.z.data[s.off+2:])
+}
+
+// setKey orders and identifies the RRsets of one owner: by type, then by
+// covered type for RRSIGs.
+func (r RRset) setKey() uint32 { return uint32(r.Type())<<16 | uint32(r.Covered()) }
+
 // TTL returns the RRset's TTL.
 func (r RRset) TTL() uint32 { return r.z.sets[r.idx].ttl }
 
@@ -122,7 +137,12 @@ func (r RRset) SameRdata(o RRset) bool {
 	return r.Type() == o.Type() && string(r.block()) == string(o.block())
 }
 
-// RRsets yields owner i's RRsets, ordered by type.
+// Block returns the RRset's records as stored: each a big-endian uint16
+// length and the canonical wire rdata, in canonical order. Shared: do not
+// modify.
+func (r RRset) Block() []byte { return r.block() }
+
+// RRsets yields owner i's RRsets, ordered by type (RRSIGs by covered type).
 func (z *Zone) RRsets(i int) iter.Seq[RRset] {
 	return func(yield func(RRset) bool) {
 		for j := z.setAt[i]; j < z.setAt[i+1]; j++ {
@@ -142,7 +162,18 @@ func (z *Zone) Get(name Name, typ uint16) (RRset, bool) {
 	return z.GetAt(i, typ)
 }
 
-// GetAt returns the RRset of type typ at owner i.
+// GetSig returns the RRSIG RRset covering typ at owner i.
+func (z *Zone) GetSig(i int, covered uint16) (RRset, bool) {
+	for j := z.setAt[i]; j < z.setAt[i+1]; j++ {
+		r := RRset{z: z, owner: int32(i), idx: int32(j)}
+		if z.sets[j].typ == TypeRRSIG && r.Covered() == covered {
+			return r, true
+		}
+	}
+	return RRset{}, false
+}
+
+// GetAt returns the RRset of type typ at owner i (for RRSIG, the first).
 func (z *Zone) GetAt(i int, typ uint16) (RRset, bool) {
 	for j := z.setAt[i]; j < z.setAt[i+1]; j++ {
 		if z.sets[j].typ == typ {

@@ -275,3 +275,33 @@ novo.pt. 86400 IN NS a.dns.pt.
 		t.Errorf("merged stats %+v from %+v", merged.Stats(), base.Stats())
 	}
 }
+
+// TestRRSIGSetsPerCoveredType: RRSIGs at one owner with different TTLs are
+// separate RRsets, one per covered type (RFC 4034 §3).
+func TestRRSIGSetsPerCoveredType(t *testing.T) {
+	z := readSample(t, `
+pt. 86400 IN RRSIG SOA 13 1 86400 20261206000000 20261122000000 12345 pt. dGVzdA==
+pt. 3600 IN RRSIG DNSKEY 13 1 3600 20261206000000 20261122000000 12345 pt. dGVzdA==
+pt. 3600 IN RRSIG DNSKEY 13 1 3600 20261206000000 20261122000000 54321 pt. dGVzdA==
+`)
+	sig, ok := z.GetSig(0, zone.TypeDNSKEY)
+	if !ok || sig.Len() != 2 || sig.TTL() != 3600 || sig.Covered() != zone.TypeDNSKEY {
+		t.Errorf("DNSKEY signatures: %v %d %d", ok, sig.Len(), sig.TTL())
+	}
+	soa, ok := z.GetSig(0, zone.TypeSOA)
+	if !ok || soa.Len() != 1 || soa.TTL() != 86400 {
+		t.Errorf("SOA signature: %v %d", ok, soa.TTL())
+	}
+	over := readSample(t, "pt. 86400 IN RRSIG SOA 13 1 86400 20261220000000 20261206000000 12345 pt. bmV3\n")
+	m, err := zone.Merge(z, over, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var changed []string
+	for ch := range zone.Diff(z, m) {
+		changed = append(changed, zone.TypeString(ch.Covered))
+	}
+	if !slices.Equal(changed, []string{"SOA"}) {
+		t.Errorf("replacing the SOA signature changed %v", changed)
+	}
+}

@@ -1,0 +1,502 @@
+package dnssec_test
+
+import (
+	"bytes"
+	"encoding/base32"
+	"encoding/binary"
+	"fmt"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/miekg/dns"
+
+	"github.com/ptzone/ptzone/dnssec"
+	"github.com/ptzone/ptzone/zone"
+)
+
+var (
+	pt  = zone.MustParseName("pt.")
+	now = time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)
+)
+
+// testZone builds an unsigned pt zone: the apex with its servers, n
+// delegations (every fourth with DS, every tenth with glue), an
+// authoritative name two labels deep (an empty non-terminal above it) and
+// an internal delegation with DS.
+func testZone(t testing.TB, n int) *zone.Zone {
+	t.Helper()
+	b := zone.NewBuilder(pt, n*3)
+	add := func(owner string, typ uint16, ttl uint32, rd []byte) {
+		if err := b.Add(zone.MustParseName(owner), typ, ttl, rd); err != nil {
+			t.Fatal(err)
+		}
+	}
+	soa := zone.SOA{MName: zone.MustParseName("a.dns.pt."), RName: zone.MustParseName("hostmaster.dns.pt."),
+		Serial: 1763812800, Refresh: 1800, Retry: 900, Expire: 604800, Minimum: 3600}
+	add("pt.", zone.TypeSOA, 3600, soa.Rdata())
+	for _, h := range []string{"a.dns.pt.", "b.dns.pt."} {
+		add("pt.", zone.TypeNS, 172800, zone.MustParseName(h).Wire())
+	}
+	_, a := zone.AddrRdata(netip.MustParseAddr("192.0.2.53"))
+	_, aaaa := zone.AddrRdata(netip.MustParseAddr("2001:db8::53"))
+	add("a.dns.pt.", zone.TypeA, 172800, a)
+	add("b.dns.pt.", zone.TypeAAAA, 172800, aaaa)
+	add("www.registo.pt.", zone.TypeA, 3600, a) // registo.pt. is an empty non-terminal
+	add("com.pt.", zone.TypeNS, 172800, zone.MustParseName("a.dns.pt.").Wire())
+	add("com.pt.", zone.TypeDS, 86400, zone.DSRdata(4242, 13, 2, bytes.Repeat([]byte{0xab}, 32)))
+	for i := range n {
+		name := fmt.Sprintf("dominio-%d.pt.", i)
+		if i%10 == 0 {
+			add(name, zone.TypeNS, 86400, zone.MustParseName("ns1."+name).Wire())
+			ip := netip.AddrFrom4([4]byte{198, 51, 100, byte(i)})
+			_, g := zone.AddrRdata(ip)
+			add("ns1."+name, zone.TypeA, 86400, g)
+		}
+		add(name, zone.TypeNS, 86400, zone.MustParseName("ns.hosting.net.").Wire())
+		if i%4 == 0 {
+			add(name, zone.TypeDS, 86400, zone.DSRdata(uint16(i), 13, 2, bytes.Repeat([]byte{byte(i)}, 32)))
+		}
+	}
+	z, err := b.Zone()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return z
+}
+
+func keysFor(t testing.TB, specs ...dnssec.GenerateOptions) []*dnssec.Key {
+	t.Helper()
+	var keys []*dnssec.Key
+	for _, s := range specs {
+		k, err := dnssec.Generate(pt, s, now.Add(-time.Hour), keys)
+		if err != nil {
+			t.Fatal(err)
+		}
+		keys = append(keys, k)
+	}
+	return keys
+}
+
+var kskZsk = []dnssec.GenerateOptions{{SEP: true}, {}}
+
+func sign(t testing.TB, z *zone.Zone, keys []*dnssec.Key, mod ...func(*dnssec.SignOptions)) *zone.Zone {
+	t.Helper()
+	opt := dnssec.DefaultSignOptions(now)
+	for _, m := range mod {
+		m(&opt)
+	}
+	s, err := dnssec.Sign(z, keys, opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func codes(r *dnssec.Report) []string {
+	var c []string
+	for _, p := range r.Problems {
+		c = append(c, p.Code)
+	}
+	slices.Sort(c)
+	return slices.Compact(c)
+}
+
+func mustVerify(t *testing.T, z *zone.Zone, opt dnssec.VerifyOptions) *dnssec.Report {
+	t.Helper()
+	if opt.Now.IsZero() {
+		opt.Now = now
+	}
+	r := dnssec.Verify(z, opt)
+	if !r.OK() {
+		for _, p := range r.Problems {
+			t.Error(p)
+		}
+		t.FailNow()
+	}
+	return r
+}
+
+func TestSignAndVerify(t *testing.T) {
+	cases := map[string][]dnssec.GenerateOptions{
+		"ECDSA KSK+ZSK":         kskZsk,
+		"ECDSA CSK":             {{SEP: true}},
+		"RSASHA256 KSK+ZSK":     {{SEP: true, Algorithm: dnssec.RSASHA256}, {Algorithm: dnssec.RSASHA256}},
+		"Ed25519 CSK":           {{SEP: true, Algorithm: dnssec.ED25519}},
+		"two algorithms (13+8)": {{SEP: true}, {}, {SEP: true, Algorithm: dnssec.RSASHA256}, {Algorithm: dnssec.RSASHA256}},
+	}
+	unsigned := testZone(t, 200)
+	for name, spec := range cases {
+		t.Run(name, func(t *testing.T) {
+			keys := keysFor(t, spec...)
+			signed := sign(t, unsigned, keys)
+			var parent []*dns.DS
+			for _, k := range keys {
+				if k.SEP() {
+					ds, _ := k.DS(2)
+					parent = append(parent, ds)
+				}
+			}
+			r := mustVerify(t, signed, dnssec.VerifyOptions{ParentDS: parent, Keys: keys})
+			if r.Delegations != 201 || r.SignedDelegations != 51 {
+				t.Errorf("delegations %d (%d signed), want 201 (51)", r.Delegations, r.SignedDelegations)
+			}
+			wantExp := now.Add(14 * 24 * time.Hour)
+			if r.EarliestExpiration.After(wantExp) || r.EarliestExpiration.Before(wantExp.Add(-12*time.Hour)) {
+				t.Errorf("earliest expiration %s, want within the 12 h jitter before %s", r.EarliestExpiration, wantExp)
+			}
+		})
+	}
+}
+
+// TestSignedZoneShape: NSEC3 records only for the apex, authoritative
+// names, signed delegations and empty non-terminals; no RRSIG over
+// delegation NS or glue.
+func TestSignedZoneShape(t *testing.T) {
+	signed := sign(t, testZone(t, 40), keysFor(t, kskZsk...))
+	nsec3s, sigsOverNS := 0, 0
+	for r := range signed.All() {
+		switch {
+		case r.Type() == zone.TypeNSEC3:
+			nsec3s++
+			for rd := range r.Rdata() {
+				if rd[1]&1 != 1 {
+					t.Errorf("%s: NSEC3 without the opt-out flag", r.Owner())
+				}
+			}
+		case r.Type() == zone.TypeRRSIG && r.Covered() == zone.TypeNS && r.Owner() != pt:
+			sigsOverNS++
+		case r.Type() == zone.TypeRRSIG && strings.HasPrefix(r.Owner().String(), "ns1."):
+			t.Errorf("glue %s is signed", r.Owner())
+		}
+	}
+	// apex, a.dns, b.dns, dns (ENT), www.registo, registo (ENT), com.pt,
+	// and the 10 delegations with DS.
+	if nsec3s != 7+10 {
+		t.Errorf("%d NSEC3 records, want 17", nsec3s)
+	}
+	if sigsOverNS != 0 {
+		t.Errorf("%d signatures over delegation NS", sigsOverNS)
+	}
+	// Without opt-out every delegation is in the chain.
+	full := sign(t, testZone(t, 40), keysFor(t, kskZsk...), func(o *dnssec.SignOptions) { o.NSEC3.OptOut = false })
+	n := 0
+	for r := range full.All() {
+		if r.Type() == zone.TypeNSEC3 {
+			n++
+		}
+	}
+	if n != 7+40 {
+		t.Errorf("without opt-out: %d NSEC3 records, want 47", n)
+	}
+	mustVerify(t, full, dnssec.VerifyOptions{})
+}
+
+// TestDeterministic: the same zone, keys and time give the same bytes.
+func TestDeterministic(t *testing.T) {
+	unsigned := testZone(t, 100)
+	keys := keysFor(t, kskZsk...)
+	write := func(z *zone.Zone) []byte {
+		var b bytes.Buffer
+		if _, err := z.WriteTo(&b); err != nil {
+			t.Fatal(err)
+		}
+		return b.Bytes()
+	}
+	a := write(sign(t, unsigned, keys))
+	b := write(sign(t, unsigned, keys, func(o *dnssec.SignOptions) { o.Workers = 1 }))
+	if !bytes.Equal(a, b) {
+		t.Fatal("two signings of the same zone differ")
+	}
+	c := write(sign(t, unsigned, keys, func(o *dnssec.SignOptions) { o.Now = now.Add(time.Second) }))
+	if bytes.Equal(a, c) {
+		t.Fatal("signing at another time gave the same zone")
+	}
+}
+
+// mutate returns the signed zone with one RRset replaced: fn gets the
+// records of (owner, type/covered) as text and returns the new ones.
+func mutate(t *testing.T, z *zone.Zone, owner string, typ uint16, covered uint16, fn func(rdatas [][]byte) [][]byte) *zone.Zone {
+	t.Helper()
+	i, ok := z.Find(zone.MustParseName(owner))
+	if !ok {
+		t.Fatalf("no owner %s", owner)
+	}
+	var set zone.RRset
+	if typ == zone.TypeRRSIG {
+		set, ok = z.GetSig(i, covered)
+	} else {
+		set, ok = z.GetAt(i, typ)
+	}
+	var rdatas [][]byte
+	ttl := uint32(3600)
+	if ok {
+		ttl = set.TTL()
+		for rd := range set.Rdata() {
+			rdatas = append(rdatas, bytes.Clone(rd))
+		}
+	}
+	b := zone.NewBuilder(z.Origin(), 0)
+	for _, rd := range fn(rdatas) {
+		b.Add(zone.MustParseName(owner), typ, ttl, rd)
+	}
+	over, err := b.Zone()
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := zone.Merge(z, over, func(r zone.RRset) bool {
+		return r.Owner().String() == owner && r.Type() == typ && r.Covered() == covered
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+func firstSigned(z *zone.Zone) string {
+	for r := range z.All() {
+		if r.Type() == zone.TypeDS && r.Owner() != zone.MustParseName("com.pt.") {
+			return r.Owner().String()
+		}
+	}
+	return ""
+}
+
+func firstNSEC3(z *zone.Zone, skip int) string {
+	for r := range z.All() {
+		if r.Type() == zone.TypeNSEC3 {
+			if skip == 0 {
+				return r.Owner().String()
+			}
+			skip--
+		}
+	}
+	return ""
+}
+
+// TestVerifierRejects: one test each for the failures the issue names.
+func TestVerifierRejects(t *testing.T) {
+	keys := keysFor(t, kskZsk...)
+	good := sign(t, testZone(t, 60), keys)
+	mustVerify(t, good, dnssec.VerifyOptions{})
+	ds := firstSigned(good)
+
+	cases := []struct {
+		name string
+		zone func() *zone.Zone
+		opt  dnssec.VerifyOptions
+		want string
+	}{
+		{"flipped RRSIG byte", func() *zone.Zone {
+			return mutate(t, good, ds, zone.TypeRRSIG, zone.TypeDS, func(rds [][]byte) [][]byte {
+				rds[0][len(rds[0])-1] ^= 0x01
+				return rds
+			})
+		}, dnssec.VerifyOptions{}, dnssec.ProblemBadSignature},
+		{"removed NSEC3", func() *zone.Zone {
+			owner := firstNSEC3(good, 3)
+			z := mutate(t, good, owner, zone.TypeNSEC3, 0, func([][]byte) [][]byte { return nil })
+			return mutate(t, z, owner, zone.TypeRRSIG, zone.TypeNSEC3, func([][]byte) [][]byte { return nil })
+		}, dnssec.VerifyOptions{}, dnssec.ProblemNSEC3Missing},
+		{"out-of-order NSEC3 chain", func() *zone.Zone {
+			// Point the first record past its successor.
+			owner := firstNSEC3(good, 0)
+			third := firstNSEC3(good, 2)
+			hash, _ := base32HexDecode(strings.SplitN(third, ".", 2)[0])
+			return mutate(t, good, owner, zone.TypeNSEC3, 0, func(rds [][]byte) [][]byte {
+				rd := rds[0]
+				saltLen := int(rd[4])
+				copy(rd[6+saltLen:], hash)
+				return rds
+			})
+		}, dnssec.VerifyOptions{}, dnssec.ProblemNSEC3Chain},
+		{"missing algorithm signature", func() *zone.Zone {
+			// A second algorithm whose keys sign nothing but the DNSKEY RRset.
+			extra := keysFor(t, dnssec.GenerateOptions{SEP: true, Algorithm: dnssec.ED25519})
+			both := sign(t, testZone(t, 60), append(keys, extra...), func(o *dnssec.SignOptions) {})
+			return mutate(t, both, ds, zone.TypeRRSIG, zone.TypeDS, func(rds [][]byte) [][]byte {
+				var keep [][]byte
+				for _, rd := range rds {
+					if rd[2] != dnssec.ED25519 {
+						keep = append(keep, rd)
+					}
+				}
+				return keep
+			})
+		}, dnssec.VerifyOptions{}, dnssec.ProblemMissingAlg},
+		{"expired RRSIG", func() *zone.Zone { return good },
+			dnssec.VerifyOptions{Now: now.Add(15 * 24 * time.Hour)}, dnssec.ProblemExpired},
+		{"RRSIG over a delegation NS", func() *zone.Zone {
+			apexSig, _ := good.GetSig(0, zone.TypeSOA)
+			var sig []byte
+			for rd := range apexSig.Rdata() {
+				sig = bytes.Clone(rd)
+			}
+			binary.BigEndian.PutUint16(sig, zone.TypeNS)
+			return mutate(t, good, ds, zone.TypeRRSIG, zone.TypeNS, func([][]byte) [][]byte { return [][]byte{sig} })
+		}, dnssec.VerifyOptions{}, dnssec.ProblemOverDelegation},
+		{"no DNSKEY matching the parent DS", func() *zone.Zone { return good },
+			dnssec.VerifyOptions{ParentDS: func() []*dns.DS {
+				other := keysFor(t, dnssec.GenerateOptions{SEP: true})
+				d, _ := other[0].DS(2)
+				return []*dns.DS{d}
+			}()}, dnssec.ProblemNoParentMatch},
+		{"two keys with one tag", func() *zone.Zone {
+			return mutate(t, good, "pt.", zone.TypeDNSKEY, 0, func(rds [][]byte) [][]byte {
+				return append(rds, collidingDNSKEY(t, rds[0]))
+			})
+		}, dnssec.VerifyOptions{}, dnssec.ProblemTagCollision},
+		{"private key not matching its DNSKEY", func() *zone.Zone { return good },
+			dnssec.VerifyOptions{Keys: func() []*dnssec.Key {
+				impostor := *keys[1]
+				impostor.Signer = keysFor(t, dnssec.GenerateOptions{})[0].Signer
+				return []*dnssec.Key{keys[0], &impostor}
+			}()}, dnssec.ProblemKeyMismatch},
+		{"zone changed after ZONEMD", func() *zone.Zone {
+			return mutate(t, good, "a.dns.pt.", zone.TypeA, 0, func(rds [][]byte) [][]byte {
+				rds[0][3]++
+				return rds
+			})
+		}, dnssec.VerifyOptions{}, dnssec.ProblemZONEMDMismatch},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			opt := c.opt
+			if opt.Now.IsZero() {
+				opt.Now = now
+			}
+			r := dnssec.Verify(c.zone(), opt)
+			if !slices.Contains(codes(r), c.want) {
+				t.Errorf("problems %v, want %s", r.Problems, c.want)
+			}
+		})
+	}
+}
+
+func base32HexDecode(s string) ([]byte, error) {
+	return base32.NewEncoding("0123456789abcdefghijklmnopqrstuv").WithPadding(base32.NoPadding).DecodeString(s)
+}
+
+// collidingDNSKEY returns DNSKEY rdata with the key tag of rd and another
+// public key: the tag is a ones'-complement-like sum of 16-bit words, so
+// raising one word's high octet and lowering another's keeps it.
+func collidingDNSKEY(t *testing.T, rd []byte) []byte {
+	c := bytes.Clone(rd)
+	for i := 4; i+2 < len(c); i += 2 {
+		if c[i] < 0xff && c[i+2] > 0 {
+			c[i]++
+			c[i+2]--
+			if keyTag(c) != keyTag(rd) {
+				t.Fatal("the crafted key has another tag")
+			}
+			return c
+		}
+	}
+	t.Fatal("no collision found")
+	return nil
+}
+
+func keyTag(rd []byte) uint16 {
+	var ac uint32
+	for i, b := range rd {
+		if i&1 == 1 {
+			ac += uint32(b)
+		} else {
+			ac += uint32(b) << 8
+		}
+	}
+	ac += ac >> 16 & 0xffff
+	return uint16(ac)
+}
+
+func TestKeyFiles(t *testing.T) {
+	dir := t.TempDir()
+	keys := keysFor(t, append(kskZsk, dnssec.GenerateOptions{Algorithm: dnssec.RSASHA256, SEP: true}, dnssec.GenerateOptions{Algorithm: dnssec.ED25519})...)
+	for _, k := range keys {
+		if err := k.Save(dir); err != nil {
+			t.Fatal(err)
+		}
+		info, err := os.Stat(k.File + ".private")
+		if err != nil || info.Mode().Perm() != 0o600 {
+			t.Errorf("%s.private: mode %v (%v), want 0600", k.File, info.Mode().Perm(), err)
+		}
+		if !strings.HasPrefix(filepath.Base(k.File), fmt.Sprintf("Kpt.+%03d+%05d", k.Algorithm(), k.Tag)) {
+			t.Errorf("file name %s", k.File)
+		}
+	}
+	loaded, err := dnssec.LoadKeys(dir, pt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(loaded) != len(keys) {
+		t.Fatalf("loaded %d keys, saved %d", len(loaded), len(keys))
+	}
+	for _, k := range loaded {
+		if !k.Timing.Activate.Equal(now.Add(-time.Hour)) || !k.Published(now) || !k.Active(now) {
+			t.Errorf("%s: timing %+v", k, k.Timing)
+		}
+	}
+	// The loaded keys sign a zone that verifies with the saved ones' DS.
+	signed := sign(t, testZone(t, 10), loaded)
+	mustVerify(t, signed, dnssec.VerifyOptions{Keys: keys})
+
+	// A private file swapped with another key's is refused at load.
+	other := keysFor(t, dnssec.GenerateOptions{})[0]
+	otherDir := t.TempDir()
+	other.Save(otherDir)
+	priv, _ := os.ReadFile(other.File + ".private")
+	os.WriteFile(keys[1].File+".private", priv, 0o600)
+	if _, err := dnssec.LoadKeys(dir, pt); err == nil || !strings.Contains(err.Error(), "does not match") {
+		t.Errorf("a mismatched pair loaded: %v", err)
+	}
+	// A readable private file is refused.
+	os.Chmod(keys[0].File+".private", 0o644)
+	if _, err := dnssec.LoadKey(keys[0].File); err == nil || !strings.Contains(err.Error(), "chmod 600") {
+		t.Errorf("a world-readable private key loaded: %v", err)
+	}
+}
+
+func TestGenerateRefusesTagCollisions(t *testing.T) {
+	keys := keysFor(t, kskZsk...)
+	// Claim every tag but a handful: generation must land on a free one or
+	// give up, never return a colliding key.
+	taken := make([]*dnssec.Key, 0, 65536)
+	for tag := 0; tag < 65536; tag++ {
+		if tag%4096 == 7 {
+			continue
+		}
+		taken = append(taken, &dnssec.Key{Tag: uint16(tag)})
+	}
+	k, err := dnssec.Generate(pt, dnssec.GenerateOptions{}, now, taken)
+	if err == nil && k.Tag%4096 != 7 {
+		t.Errorf("generated key with taken tag %d", k.Tag)
+	}
+	if err := dnssec.CheckKeySet(append(keys, &dnssec.Key{Tag: keys[0].Tag, DNSKEY: keys[0].DNSKEY, Zone: pt})); err == nil {
+		t.Error("CheckKeySet accepted a tag collision")
+	}
+}
+
+// TestRFC6605Example checks ECDSA P-256 verification against the signed
+// example of RFC 6605 §6.1, so that the verifier speaks the RFC's wire
+// format, not only our own.
+func TestRFC6605Example(t *testing.T) {
+	var rrs []dns.RR
+	for _, s := range []string{
+		"example.net. 3600 IN DNSKEY 257 3 13 GojIhhXUN/u4v54ZQqGSnyhWJwaubCvTmeexv7bR6edbkrSqQpF64cYbcB7wNcP+e+MAnLr+Wi9xMWyQLc8NAA==",
+		"www.example.net. 3600 IN A 192.0.2.1",
+		"www.example.net. 3600 IN RRSIG A 13 3 3600 20100909100439 20100812100439 55648 example.net. qx6wLYqmh+l9oCKTN6qIc+bw6ya+KJ8oMz0YP107epXAyGmt+3SNruPFKG7tZoLBLlUzGGus7ZwmwWep666VCw==",
+	} {
+		rr, err := dns.NewRR(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rrs = append(rrs, rr)
+	}
+	if err := rrs[2].(*dns.RRSIG).Verify(rrs[0].(*dns.DNSKEY), rrs[1:2]); err != nil {
+		t.Fatalf("the RFC 6605 example does not verify: %v", err)
+	}
+}

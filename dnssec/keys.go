@@ -1,0 +1,446 @@
+// Package dnssec signs zones and verifies them: keys in BIND's key-file
+// format behind crypto.Signer, the key tag and key-pair checks that keep a
+// published DNSKEY from disagreeing with the key that signs, NSEC3 with
+// opt-out, RRSIGs over the authoritative RRsets, ZONEMD, and an independent
+// verifier. Signing and verification are pure functions of (zone, keys,
+// options, now): no clock, no randomness except in key generation.
+package dnssec
+
+import (
+	"bufio"
+	"bytes"
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/ed25519"
+	"crypto/rsa"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/miekg/dns"
+
+	"github.com/ptzone/ptzone/zone"
+)
+
+// Algorithms ptzone signs with (RFC 8624: MUST/RECOMMENDED for signing).
+const (
+	RSASHA256       uint8 = 8
+	ECDSAP256SHA256 uint8 = 13
+	ED25519         uint8 = 15
+)
+
+// Flags of a DNSKEY.
+const (
+	flagZone uint16 = 0x0100
+	flagSEP  uint16 = 0x0001
+)
+
+// Errors about keys.
+var (
+	ErrKeyMismatch  = errors.New("the private key does not match its published DNSKEY")
+	ErrTagCollision = errors.New("two keys of the zone share a key tag")
+	ErrAlgorithm    = errors.New("unsupported DNSSEC algorithm")
+)
+
+// Timing is the key's BIND timing metadata. Zero times are unset.
+type Timing struct {
+	Created, Publish, Activate, Inactive, Delete time.Time
+}
+
+// Key is one DNSSEC key pair of a zone.
+type Key struct {
+	Zone   zone.Name
+	DNSKEY *dns.DNSKEY
+	// Signer is the private key. A crypto.Signer, so that a key kept in an
+	// HSM is another constructor, not another signer.
+	Signer crypto.Signer
+	Tag    uint16
+	Timing Timing
+	// File is the key's path without the .key/.private extension.
+	File string
+}
+
+// Algorithm returns the key's DNSSEC algorithm.
+func (k *Key) Algorithm() uint8 { return k.DNSKEY.Algorithm }
+
+// SEP reports whether the key has the Secure Entry Point flag: a KSK, or a
+// CSK.
+func (k *Key) SEP() bool { return k.DNSKEY.Flags&flagSEP != 0 }
+
+// Published reports whether the key belongs in the DNSKEY RRset at now.
+func (k *Key) Published(now time.Time) bool {
+	t := k.Timing
+	return (t.Publish.IsZero() || !now.Before(t.Publish)) && (t.Delete.IsZero() || now.Before(t.Delete))
+}
+
+// Active reports whether the key signs at now.
+func (k *Key) Active(now time.Time) bool {
+	t := k.Timing
+	return k.Published(now) && (t.Activate.IsZero() || !now.Before(t.Activate)) && (t.Inactive.IsZero() || now.Before(t.Inactive))
+}
+
+// Rdata returns the DNSKEY's canonical wire rdata.
+func (k *Key) Rdata() ([]byte, error) {
+	return zone.CanonicalRdata(k.DNSKEY, nil)
+}
+
+// DS returns the DS record of the key for digestType (2: SHA-256, 4: SHA-384).
+func (k *Key) DS(digestType uint8) (*dns.DS, error) {
+	ds := k.DNSKEY.ToDS(digestType)
+	if ds == nil {
+		return nil, fmt.Errorf("key %d: cannot compute a DS with digest type %d", k.Tag, digestType)
+	}
+	return ds, nil
+}
+
+// String names the key as BIND does: "pt./ECDSAP256SHA256/12345".
+func (k *Key) String() string {
+	return fmt.Sprintf("%s/%s/%d", k.Zone, dns.AlgorithmToString[k.Algorithm()], k.Tag)
+}
+
+// GenerateOptions describe a new key.
+type GenerateOptions struct {
+	Algorithm uint8 // default ECDSAP256SHA256
+	// SEP makes a KSK (or a CSK); otherwise a ZSK.
+	SEP  bool
+	Bits int // RSA only; default 2048, at least 2048
+	TTL  uint32
+}
+
+// maxTagTries bounds the retries when a new key's tag collides.
+const maxTagTries = 20
+
+// Generate creates a key for zone, refusing any key whose tag collides with
+// one of existing: a fresh pair is drawn instead, and after maxTagTries
+// collisions Generate gives up.
+func Generate(z zone.Name, opt GenerateOptions, now time.Time, existing []*Key) (*Key, error) {
+	if opt.Algorithm == 0 {
+		opt.Algorithm = ECDSAP256SHA256
+	}
+	bits := 0
+	switch opt.Algorithm {
+	case ECDSAP256SHA256:
+		bits = 256
+	case ED25519:
+		bits = 256
+	case RSASHA256:
+		bits = opt.Bits
+		if bits == 0 {
+			bits = 2048
+		}
+		if bits < 2048 || bits > 4096 {
+			return nil, fmt.Errorf("RSA keys of %d bits: use 2048 to 4096", bits)
+		}
+	default:
+		return nil, fmt.Errorf("%w: %d (use 8, 13 or 15)", ErrAlgorithm, opt.Algorithm)
+	}
+	if opt.TTL == 0 {
+		opt.TTL = 3600
+	}
+	used := map[uint16]bool{}
+	for _, k := range existing {
+		used[k.Tag] = true
+	}
+	for range maxTagTries {
+		rr := &dns.DNSKEY{
+			Hdr:       dns.RR_Header{Name: z.String(), Rrtype: dns.TypeDNSKEY, Class: dns.ClassINET, Ttl: opt.TTL},
+			Flags:     flagZone,
+			Protocol:  3,
+			Algorithm: opt.Algorithm,
+		}
+		if opt.SEP {
+			rr.Flags |= flagSEP
+		}
+		priv, err := rr.Generate(bits)
+		if err != nil {
+			return nil, fmt.Errorf("generating a key for %s: %w", z, err)
+		}
+		if used[rr.KeyTag()] {
+			continue // refused: the tag is taken
+		}
+		signer, ok := priv.(crypto.Signer)
+		if !ok {
+			return nil, fmt.Errorf("generating a key for %s: %T is not a crypto.Signer", z, priv)
+		}
+		now = now.UTC().Truncate(time.Second)
+		return &Key{Zone: z, DNSKEY: rr, Signer: signer, Tag: rr.KeyTag(),
+			Timing: Timing{Created: now, Publish: now, Activate: now}}, nil
+	}
+	return nil, fmt.Errorf("%w: %d new keys for %s all collided", ErrTagCollision, maxTagTries, z)
+}
+
+// BaseName returns the BIND file name of the key without extension:
+// "Kpt.+013+12345".
+func (k *Key) BaseName() string {
+	return fmt.Sprintf("K%s+%03d+%05d", k.Zone, k.Algorithm(), k.Tag)
+}
+
+const timeLayout = "20060102150405"
+
+// Save writes the key's two files into dir, each atomically: the public
+// .key and the private .private, readable by the owner only.
+func (k *Key) Save(dir string) error {
+	base := filepath.Join(dir, k.BaseName())
+	kind := "zone-signing"
+	if k.SEP() {
+		kind = "key-signing"
+	}
+	var pub bytes.Buffer
+	fmt.Fprintf(&pub, "; This is a %s key, keyid %d, for %s\n", kind, k.Tag, k.Zone)
+	var priv bytes.Buffer
+	priv.WriteString(k.DNSKEY.PrivateKeyString(k.Signer))
+	for _, f := range k.timingFields() {
+		fmt.Fprintf(&pub, "; %s: %s (%s)\n", f.name, f.t.Format(timeLayout), f.t.Format(time.ANSIC))
+		fmt.Fprintf(&priv, "%s: %s\n", f.name, f.t.Format(timeLayout))
+	}
+	rd, err := k.Rdata()
+	if err != nil {
+		return err
+	}
+	text, err := zone.AppendRdataText(nil, dns.TypeDNSKEY, rd)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(&pub, "%s %d IN DNSKEY %s\n", k.Zone, k.DNSKEY.Hdr.Ttl, text)
+	if err := writeAtomic(base+".private", priv.Bytes(), 0o600); err != nil {
+		return err
+	}
+	if err := writeAtomic(base+".key", pub.Bytes(), 0o644); err != nil {
+		return err
+	}
+	k.File = base
+	return nil
+}
+
+type timingField struct {
+	name string
+	t    time.Time
+}
+
+func (k *Key) timingFields() []timingField {
+	var out []timingField
+	for _, f := range []timingField{
+		{"Created", k.Timing.Created}, {"Publish", k.Timing.Publish}, {"Activate", k.Timing.Activate},
+		{"Inactive", k.Timing.Inactive}, {"Delete", k.Timing.Delete},
+	} {
+		if !f.t.IsZero() {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+// writeAtomic writes a file through a temporary file in the same directory,
+// synced and renamed: a crash leaves the old file or the new one.
+func writeAtomic(path string, data []byte, mode os.FileMode) error {
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	if err := tmp.Chmod(mode); err != nil {
+		tmp.Close()
+		return err
+	}
+	if _, err := tmp.Write(data); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), path)
+}
+
+// LoadKeys reads every key of zone z in dir (K<zone>+*.key with its
+// .private), checks that each private key matches its DNSKEY and that no
+// two keys share a tag, and returns them ordered by tag.
+func LoadKeys(dir string, z zone.Name) ([]*Key, error) {
+	pattern := filepath.Join(dir, "K"+z.String()+"+*.key")
+	files, err := filepath.Glob(pattern)
+	if err != nil {
+		return nil, err
+	}
+	var keys []*Key
+	for _, f := range files {
+		k, err := LoadKey(strings.TrimSuffix(f, ".key"))
+		if err != nil {
+			return nil, err
+		}
+		if k.Zone != z {
+			return nil, fmt.Errorf("%s: the key is for %s, not %s", f, k.Zone, z)
+		}
+		keys = append(keys, k)
+	}
+	sort.Slice(keys, func(i, j int) bool { return keys[i].Tag < keys[j].Tag })
+	if err := CheckKeySet(keys); err != nil {
+		return nil, err
+	}
+	return keys, nil
+}
+
+// LoadKey reads one key pair from base.key and base.private.
+func LoadKey(base string) (*Key, error) {
+	pubText, err := os.ReadFile(base + ".key")
+	if err != nil {
+		return nil, err
+	}
+	var rr *dns.DNSKEY
+	sc := bufio.NewScanner(bytes.NewReader(pubText))
+	for line := 1; sc.Scan(); line++ {
+		text := strings.TrimSpace(sc.Text())
+		if text == "" || strings.HasPrefix(text, ";") {
+			continue
+		}
+		parsed, err := dns.NewRR(text)
+		if err != nil {
+			return nil, fmt.Errorf("%s.key:%d: %w", base, line, err)
+		}
+		k, ok := parsed.(*dns.DNSKEY)
+		if !ok || rr != nil {
+			return nil, fmt.Errorf("%s.key:%d: expected exactly one DNSKEY record", base, line)
+		}
+		rr = k
+	}
+	if rr == nil {
+		return nil, fmt.Errorf("%s.key: no DNSKEY record", base)
+	}
+	f, err := os.Open(base + ".private")
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	info, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	if info.Mode().Perm()&0o077 != 0 {
+		return nil, fmt.Errorf("%s.private: mode %v lets others read the private key; chmod 600 it", base, info.Mode().Perm())
+	}
+	privText, err := io.ReadAll(f)
+	if err != nil {
+		return nil, err
+	}
+	priv, err := rr.ReadPrivateKey(bytes.NewReader(privText), base+".private")
+	if err != nil {
+		return nil, fmt.Errorf("%s.private: %w", base, err)
+	}
+	signer, ok := priv.(crypto.Signer)
+	if !ok {
+		return nil, fmt.Errorf("%s.private: %T is not a signing key", base, priv)
+	}
+	name, err := zone.ParseName(rr.Hdr.Name, zone.Root)
+	if err != nil {
+		return nil, fmt.Errorf("%s.key: %w", base, err)
+	}
+	k := &Key{Zone: name, DNSKEY: rr, Signer: signer, Tag: rr.KeyTag(), File: base}
+	if err := checkPair(k); err != nil {
+		return nil, fmt.Errorf("%s: %w", base, err)
+	}
+	if k.Timing, err = parseTiming(privText); err != nil {
+		return nil, fmt.Errorf("%s.private: %w", base, err)
+	}
+	return k, nil
+}
+
+// checkPair makes sure the private key is the one whose public half is
+// published. miekg/dns takes the public half from the DNSKEY when it reads
+// a private key, so a mismatched pair would load and sign signatures that
+// fail to validate.
+func checkPair(k *Key) error {
+	switch k.Algorithm() {
+	case ECDSAP256SHA256, RSASHA256, ED25519, dns.ECDSAP384SHA384, dns.RSASHA512:
+	default:
+		return fmt.Errorf("%w: %d", ErrAlgorithm, k.Algorithm())
+	}
+	switch p := k.Signer.(type) {
+	case *ecdsa.PrivateKey:
+		ecdhKey, err := p.ECDH()
+		if err != nil {
+			return fmt.Errorf("%w: %v", ErrKeyMismatch, err)
+		}
+		derived, err := ecdhKey.Curve().NewPrivateKey(ecdhKey.Bytes())
+		if err != nil {
+			return fmt.Errorf("%w: %v", ErrKeyMismatch, err)
+		}
+		pub, err := p.PublicKey.ECDH()
+		if err != nil || !bytes.Equal(derived.PublicKey().Bytes(), pub.Bytes()) {
+			return ErrKeyMismatch
+		}
+	case *rsa.PrivateKey:
+		if err := p.Validate(); err != nil {
+			return fmt.Errorf("%w: %v", ErrKeyMismatch, err)
+		}
+	case ed25519.PrivateKey:
+		pub := p.Public().(ed25519.PublicKey)
+		rr := *k.DNSKEY
+		raw, err := dnskeyPublicBytes(&rr)
+		if err != nil || !bytes.Equal(raw, pub) {
+			return ErrKeyMismatch
+		}
+	}
+	return nil
+}
+
+func dnskeyPublicBytes(k *dns.DNSKEY) ([]byte, error) {
+	rd, err := zone.CanonicalRdata(k, nil)
+	if err != nil {
+		return nil, err
+	}
+	return rd[4:], nil
+}
+
+func parseTiming(private []byte) (Timing, error) {
+	var t Timing
+	sc := bufio.NewScanner(bytes.NewReader(private))
+	for sc.Scan() {
+		name, value, ok := strings.Cut(sc.Text(), ":")
+		if !ok {
+			continue
+		}
+		var dst *time.Time
+		switch strings.TrimSpace(name) {
+		case "Created":
+			dst = &t.Created
+		case "Publish":
+			dst = &t.Publish
+		case "Activate":
+			dst = &t.Activate
+		case "Inactive":
+			dst = &t.Inactive
+		case "Delete":
+			dst = &t.Delete
+		default:
+			continue
+		}
+		v, err := time.Parse(timeLayout, strings.TrimSpace(value))
+		if err != nil {
+			return t, fmt.Errorf("%s: %q is not a YYYYMMDDHHMMSS time", name, strings.TrimSpace(value))
+		}
+		*dst = v
+	}
+	return t, sc.Err()
+}
+
+// CheckKeySet refuses a set of keys that two keys share a tag in, whatever
+// their algorithms: validators pick candidate keys by tag, and a collision
+// has broken a TLD before (.ru, 2024).
+func CheckKeySet(keys []*Key) error {
+	seen := map[uint16]*Key{}
+	for _, k := range keys {
+		if prev, dup := seen[k.Tag]; dup {
+			return fmt.Errorf("%w: %s and %s", ErrTagCollision, prev, k)
+		}
+		seen[k.Tag] = k
+	}
+	return nil
+}
