@@ -45,6 +45,7 @@ var layers = map[string][]string{
 	"interchange":             {"store", "policy"},
 	"zonegen":                 {"store", "policy", "zone"},
 	"dnssec":                  {"zone"},
+	"dnssec/keyfile":          {"dnssec", "zone"},
 	"delegation":              {"store", "policy", "zone", "dnssec"},
 	"delegation/lab":          {"zone", "dnssec"},
 	"authserver":              {"zone", "dnssec"},

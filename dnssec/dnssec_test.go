@@ -6,8 +6,6 @@ import (
 	"encoding/binary"
 	"fmt"
 	"net/netip"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -411,53 +409,6 @@ func keyTag(rd []byte) uint16 {
 	}
 	ac += ac >> 16 & 0xffff
 	return uint16(ac)
-}
-
-func TestKeyFiles(t *testing.T) {
-	dir := t.TempDir()
-	keys := keysFor(t, append(kskZsk, dnssec.GenerateOptions{Algorithm: dnssec.RSASHA256, SEP: true}, dnssec.GenerateOptions{Algorithm: dnssec.ED25519})...)
-	for _, k := range keys {
-		if err := k.Save(dir); err != nil {
-			t.Fatal(err)
-		}
-		info, err := os.Stat(k.File + ".private")
-		if err != nil || info.Mode().Perm() != 0o600 {
-			t.Errorf("%s.private: mode %v (%v), want 0600", k.File, info.Mode().Perm(), err)
-		}
-		if !strings.HasPrefix(filepath.Base(k.File), fmt.Sprintf("Kpt.+%03d+%05d", k.Algorithm(), k.Tag)) {
-			t.Errorf("file name %s", k.File)
-		}
-	}
-	loaded, err := dnssec.LoadKeys(dir, pt)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(loaded) != len(keys) {
-		t.Fatalf("loaded %d keys, saved %d", len(loaded), len(keys))
-	}
-	for _, k := range loaded {
-		if !k.Timing.Activate.Equal(now.Add(-time.Hour)) || !k.Published(now) || !k.Active(now) {
-			t.Errorf("%s: timing %+v", k, k.Timing)
-		}
-	}
-	// The loaded keys sign a zone that verifies with the saved ones' DS.
-	signed := sign(t, testZone(t, 10), loaded)
-	mustVerify(t, signed, dnssec.VerifyOptions{Keys: keys})
-
-	// A private file swapped with another key's is refused at load.
-	other := keysFor(t, dnssec.GenerateOptions{})[0]
-	otherDir := t.TempDir()
-	other.Save(otherDir)
-	priv, _ := os.ReadFile(other.File + ".private")
-	os.WriteFile(keys[1].File+".private", priv, 0o600)
-	if _, err := dnssec.LoadKeys(dir, pt); err == nil || !strings.Contains(err.Error(), "does not match") {
-		t.Errorf("a mismatched pair loaded: %v", err)
-	}
-	// A readable private file is refused.
-	os.Chmod(keys[0].File+".private", 0o644)
-	if _, err := dnssec.LoadKey(keys[0].File); err == nil || !strings.Contains(err.Error(), "chmod 600") {
-		t.Errorf("a world-readable private key loaded: %v", err)
-	}
 }
 
 func TestGenerateRefusesTagCollisions(t *testing.T) {

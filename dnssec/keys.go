@@ -15,10 +15,6 @@ import (
 	"crypto/rsa"
 	"errors"
 	"fmt"
-	"io"
-	"os"
-	"path/filepath"
-	"sort"
 	"strings"
 	"time"
 
@@ -61,7 +57,8 @@ type Key struct {
 	Signer crypto.Signer
 	Tag    uint16
 	Timing Timing
-	// File is the key's path without the .key/.private extension.
+	// File is the key's path without the .key/.private extension, when it
+	// was read from or saved to files.
 	File string
 }
 
@@ -182,10 +179,10 @@ func (k *Key) BaseName() string {
 
 const timeLayout = "20060102150405"
 
-// Save writes the key's two files into dir, each atomically: the public
-// .key and the private .private, readable by the owner only.
-func (k *Key) Save(dir string) error {
-	base := filepath.Join(dir, k.BaseName())
+// Marshal returns the key's two BIND files: the public .key and the
+// private .private (which the caller must store readable by its owner
+// only).
+func (k *Key) Marshal() (public, private []byte, err error) {
 	kind := "zone-signing"
 	if k.SEP() {
 		kind = "key-signing"
@@ -200,21 +197,14 @@ func (k *Key) Save(dir string) error {
 	}
 	rd, err := k.Rdata()
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
 	text, err := zone.AppendRdataText(nil, dns.TypeDNSKEY, rd)
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
 	fmt.Fprintf(&pub, "%s %d IN DNSKEY %s\n", k.Zone, k.DNSKEY.Hdr.Ttl, text)
-	if err := writeAtomic(base+".private", priv.Bytes(), 0o600); err != nil {
-		return err
-	}
-	if err := writeAtomic(base+".key", pub.Bytes(), 0o644); err != nil {
-		return err
-	}
-	k.File = base
-	return nil
+	return pub.Bytes(), priv.Bytes(), nil
 }
 
 type timingField struct {
@@ -235,67 +225,13 @@ func (k *Key) timingFields() []timingField {
 	return out
 }
 
-// writeAtomic writes a file through a temporary file in the same directory,
-// synced and renamed: a crash leaves the old file or the new one.
-func writeAtomic(path string, data []byte, mode os.FileMode) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if err := tmp.Chmod(mode); err != nil {
-		tmp.Close()
-		return err
-	}
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
-}
-
-// LoadKeys reads every key of zone z in dir (K<zone>+*.key with its
-// .private), checks that each private key matches its DNSKEY and that no
-// two keys share a tag, and returns them ordered by tag.
-func LoadKeys(dir string, z zone.Name) ([]*Key, error) {
-	pattern := filepath.Join(dir, "K"+z.String()+"+*.key")
-	files, err := filepath.Glob(pattern)
-	if err != nil {
-		return nil, err
-	}
-	var keys []*Key
-	for _, f := range files {
-		k, err := LoadKey(strings.TrimSuffix(f, ".key"))
-		if err != nil {
-			return nil, err
-		}
-		if k.Zone != z {
-			return nil, fmt.Errorf("%s: the key is for %s, not %s", f, k.Zone, z)
-		}
-		keys = append(keys, k)
-	}
-	sort.Slice(keys, func(i, j int) bool { return keys[i].Tag < keys[j].Tag })
-	if err := CheckKeySet(keys); err != nil {
-		return nil, err
-	}
-	return keys, nil
-}
-
-// LoadKey reads one key pair from base.key and base.private.
-func LoadKey(base string) (*Key, error) {
-	pubText, err := os.ReadFile(base + ".key")
-	if err != nil {
-		return nil, err
-	}
+// ParseKey reads a key pair from the contents of its .key and .private
+// files; name (the files' path without extension) is used in errors and
+// kept in Key.File. It checks that the private key is the one whose public
+// half the DNSKEY publishes.
+func ParseKey(name string, public, private []byte) (*Key, error) {
 	var rr *dns.DNSKEY
-	sc := bufio.NewScanner(bytes.NewReader(pubText))
+	sc := bufio.NewScanner(bytes.NewReader(public))
 	for line := 1; sc.Scan(); line++ {
 		text := strings.TrimSpace(sc.Text())
 		if text == "" || strings.HasPrefix(text, ";") {
@@ -303,51 +239,35 @@ func LoadKey(base string) (*Key, error) {
 		}
 		parsed, err := dns.NewRR(text)
 		if err != nil {
-			return nil, fmt.Errorf("%s.key:%d: %w", base, line, err)
+			return nil, fmt.Errorf("%s.key:%d: %w", name, line, err)
 		}
 		k, ok := parsed.(*dns.DNSKEY)
 		if !ok || rr != nil {
-			return nil, fmt.Errorf("%s.key:%d: expected exactly one DNSKEY record", base, line)
+			return nil, fmt.Errorf("%s.key:%d: expected exactly one DNSKEY record", name, line)
 		}
 		rr = k
 	}
 	if rr == nil {
-		return nil, fmt.Errorf("%s.key: no DNSKEY record", base)
+		return nil, fmt.Errorf("%s.key: no DNSKEY record", name)
 	}
-	f, err := os.Open(base + ".private")
+	priv, err := rr.ReadPrivateKey(bytes.NewReader(private), name+".private")
 	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	info, err := f.Stat()
-	if err != nil {
-		return nil, err
-	}
-	if info.Mode().Perm()&0o077 != 0 {
-		return nil, fmt.Errorf("%s.private: mode %v lets others read the private key; chmod 600 it", base, info.Mode().Perm())
-	}
-	privText, err := io.ReadAll(f)
-	if err != nil {
-		return nil, err
-	}
-	priv, err := rr.ReadPrivateKey(bytes.NewReader(privText), base+".private")
-	if err != nil {
-		return nil, fmt.Errorf("%s.private: %w", base, err)
+		return nil, fmt.Errorf("%s.private: %w", name, err)
 	}
 	signer, ok := priv.(crypto.Signer)
 	if !ok {
-		return nil, fmt.Errorf("%s.private: %T is not a signing key", base, priv)
+		return nil, fmt.Errorf("%s.private: %T is not a signing key", name, priv)
 	}
-	name, err := zone.ParseName(rr.Hdr.Name, zone.Root)
+	owner, err := zone.ParseName(rr.Hdr.Name, zone.Root)
 	if err != nil {
-		return nil, fmt.Errorf("%s.key: %w", base, err)
+		return nil, fmt.Errorf("%s.key: %w", name, err)
 	}
-	k := &Key{Zone: name, DNSKEY: rr, Signer: signer, Tag: rr.KeyTag(), File: base}
+	k := &Key{Zone: owner, DNSKEY: rr, Signer: signer, Tag: rr.KeyTag(), File: name}
 	if err := checkPair(k); err != nil {
-		return nil, fmt.Errorf("%s: %w", base, err)
+		return nil, fmt.Errorf("%s: %w", name, err)
 	}
-	if k.Timing, err = parseTiming(privText); err != nil {
-		return nil, fmt.Errorf("%s.private: %w", base, err)
+	if k.Timing, err = parseTiming(private); err != nil {
+		return nil, fmt.Errorf("%s.private: %w", name, err)
 	}
 	return k, nil
 }

@@ -21,6 +21,7 @@ var packages = map[string]string{
 	"ldns-signzone":    "ldnsutils",
 	"dnssec-verify":    "bind9-utils",
 	"dnssec-signzone":  "bind9-utils",
+	"dnssec-keygen":    "bind9-utils",
 	"named-checkzone":  "bind9-utils",
 	"kzonecheck":       "knot-dnssecutils",
 	"kzonesign":        "knot-dnssecutils",

@@ -1,0 +1,106 @@
+// Package keyfile stores DNSSEC keys as BIND key files in a directory:
+// K<zone>+<alg>+<tag>.key and .private, the private file readable by its
+// owner only, each written atomically. It is the file side of package
+// dnssec, which stays free of I/O.
+package keyfile
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/ptzone/ptzone/dnssec"
+	"github.com/ptzone/ptzone/zone"
+)
+
+// Save writes the key's two files into dir and sets k.File.
+func Save(k *dnssec.Key, dir string) error {
+	pub, priv, err := k.Marshal()
+	if err != nil {
+		return err
+	}
+	base := filepath.Join(dir, k.BaseName())
+	if err := writeAtomic(base+".private", priv, 0o600); err != nil {
+		return err
+	}
+	if err := writeAtomic(base+".key", pub, 0o644); err != nil {
+		return err
+	}
+	k.File = base
+	return nil
+}
+
+// writeAtomic writes a file through a temporary file in the same directory,
+// synced and renamed: a crash leaves the old file or the new one.
+func writeAtomic(path string, data []byte, mode os.FileMode) error {
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	if err := tmp.Chmod(mode); err != nil {
+		tmp.Close()
+		return err
+	}
+	if _, err := tmp.Write(data); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), path)
+}
+
+// Load reads every key of zone z in dir (K<zone>+*.key with its
+// .private), refuses a tag collision among them, and returns them ordered
+// by tag.
+func Load(dir string, z zone.Name) ([]*dnssec.Key, error) {
+	files, err := filepath.Glob(filepath.Join(dir, "K"+z.String()+"+*.key"))
+	if err != nil {
+		return nil, err
+	}
+	var keys []*dnssec.Key
+	for _, f := range files {
+		k, err := LoadKey(strings.TrimSuffix(f, ".key"))
+		if err != nil {
+			return nil, err
+		}
+		if k.Zone != z {
+			return nil, fmt.Errorf("%s: the key is for %s, not %s", f, k.Zone, z)
+		}
+		keys = append(keys, k)
+	}
+	sort.Slice(keys, func(i, j int) bool { return keys[i].Tag < keys[j].Tag })
+	if err := dnssec.CheckKeySet(keys); err != nil {
+		return nil, err
+	}
+	return keys, nil
+}
+
+// LoadKey reads one key pair from base.key and base.private, refusing a
+// private file that others may read.
+func LoadKey(base string) (*dnssec.Key, error) {
+	pub, err := os.ReadFile(base + ".key")
+	if err != nil {
+		return nil, err
+	}
+	info, err := os.Stat(base + ".private")
+	if err != nil {
+		return nil, err
+	}
+	if info.Mode().Perm()&0o077 != 0 {
+		return nil, fmt.Errorf("%s.private: mode %v lets others read the private key; chmod 600 it", base, info.Mode().Perm())
+	}
+	priv, err := os.ReadFile(base + ".private")
+	if err != nil {
+		return nil, err
+	}
+	return dnssec.ParseKey(base, pub, priv)
+}
