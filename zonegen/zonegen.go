@@ -1,0 +1,516 @@
+// Package zonegen turns a registry snapshot into the .pt zones, unsigned:
+// which domains are delegated (the one decision, Include), their NS and DS
+// RRsets, the glue they need and nothing more, the delegations between our
+// own zones with DS computed from our keys, the apex (SOA, NS and their
+// addresses) from configuration, and serials that only ever increase
+// (RFC 1982). It is pure: the snapshot, the previous serials and the
+// clock come in as arguments.
+package zonegen
+
+import (
+	"context"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"iter"
+	"net/netip"
+	"sort"
+	"time"
+
+	"github.com/ptzone/ptzone/policy"
+	"github.com/ptzone/ptzone/store"
+	"github.com/ptzone/ptzone/zone"
+)
+
+// Host is a name server with its addresses.
+type Host struct {
+	Name  string
+	Addrs []netip.Addr
+}
+
+// StaticDelegation is a delegation the registry does not hold, such as
+// gov.pt (run by CEGER, Art 14) inside pt.
+type StaticDelegation struct {
+	Name        string
+	Nameservers []Host
+	DS          []store.DS
+}
+
+// SerialPolicy says how serials are made.
+type SerialPolicy string
+
+// Serial policies.
+const (
+	// SerialUnixTime: the publication time in seconds since 1970, or one
+	// more than the last serial if that is not larger.
+	SerialUnixTime SerialPolicy = "unixtime"
+	// SerialDate: YYYYMMDDnn, nn counting the day's publications.
+	SerialDate SerialPolicy = "dateserial"
+)
+
+// TTLs per record type, in seconds.
+type TTLs struct {
+	SOA, ApexNS, ApexAddr, NS, DS, Glue uint32
+}
+
+// Config describes the zones to build.
+type Config struct {
+	// Zones are the zones we serve; each holds the delegations of the
+	// domains registered in it. A hierarchy not listed (gov.pt) is not ours.
+	Zones []string
+	// SOA fields other than the serial.
+	MName, RName                    string
+	Refresh, Retry, Expire, Minimum uint32
+	Serial                          SerialPolicy
+	TTL                             TTLs
+	Nameservers                     []Host // the apex NS of every zone, with their addresses
+	StaticDelegations               []StaticDelegation
+	// AssumeChecked treats every candidate as having passed its delegation
+	// check: for building zones before the checker has run.
+	AssumeChecked bool
+}
+
+// DefaultConfig returns the configuration of the .pt zones: every
+// hierarchy but gov.pt, .pt-like SOA timers, unixtime serials.
+func DefaultConfig() Config {
+	var zones []string
+	for _, h := range policy.Hierarchies() {
+		if h.Zone != "gov.pt" {
+			zones = append(zones, h.Zone)
+		}
+	}
+	return Config{
+		Zones: zones,
+		MName: "a.dns.pt", RName: "hostmaster.dns.pt",
+		Refresh: 1800, Retry: 900, Expire: 1209600, Minimum: 3600,
+		Serial: SerialUnixTime,
+		TTL:    TTLs{SOA: 3600, ApexNS: 172800, ApexAddr: 172800, NS: 86400, DS: 86400, Glue: 86400},
+		Nameservers: []Host{
+			{Name: "a.dns.pt", Addrs: []netip.Addr{netip.MustParseAddr("192.0.2.53"), netip.MustParseAddr("2001:db8::53")}},
+			{Name: "b.dns.pt", Addrs: []netip.Addr{netip.MustParseAddr("198.51.100.53"), netip.MustParseAddr("2001:db8:1::53")}},
+			{Name: "c.dns.pt", Addrs: []netip.Addr{netip.MustParseAddr("203.0.113.53"), netip.MustParseAddr("2001:db8:2::53")}},
+		},
+	}
+}
+
+// Validate checks the configuration without building anything.
+func (c *Config) Validate() error {
+	var errs []error
+	if len(c.Zones) == 0 {
+		errs = append(errs, errors.New("no zones to build"))
+	}
+	seen := map[string]bool{}
+	for _, z := range c.Zones {
+		if _, err := zone.ParseName(z+".", zone.Root); err != nil || store.CheckHostname(z) != nil {
+			errs = append(errs, fmt.Errorf("zone %q is not a domain name", z))
+		}
+		if seen[z] {
+			errs = append(errs, fmt.Errorf("zone %q is listed twice", z))
+		}
+		seen[z] = true
+	}
+	for _, n := range []struct{ what, v string }{{"mname", c.MName}, {"rname", c.RName}} {
+		if err := store.CheckHostname(n.v); err != nil {
+			errs = append(errs, fmt.Errorf("SOA %s: %v", n.what, err))
+		}
+	}
+	if c.Serial != SerialUnixTime && c.Serial != SerialDate {
+		errs = append(errs, fmt.Errorf("serial policy %q: want %q or %q", c.Serial, SerialUnixTime, SerialDate))
+	}
+	if len(c.Nameservers) < 2 {
+		errs = append(errs, errors.New("the zones need at least two nameservers (Art 1.2 holds for us too)"))
+	}
+	for _, h := range c.Nameservers {
+		if err := store.CheckHostname(h.Name); err != nil {
+			errs = append(errs, fmt.Errorf("nameserver: %v", err))
+		}
+	}
+	if c.Minimum > 86400 {
+		errs = append(errs, fmt.Errorf("SOA minimum %d s: negative answers would be cached more than a day", c.Minimum))
+	}
+	for _, d := range c.StaticDelegations {
+		if err := store.CheckHostname(d.Name); err != nil || len(d.Nameservers) == 0 {
+			errs = append(errs, fmt.Errorf("static delegation %q: needs a name and nameservers", d.Name))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// Reason says why a candidate is not delegated.
+type Reason string
+
+// Reasons a registered domain stays out of its zone.
+const (
+	ReasonIn            Reason = ""
+	ReasonStatus        Reason = "status"         // not active (Art 4, 26.5, 35, 39)
+	ReasonNoNameservers Reason = "no-nameservers" // nothing to delegate to (Art 1.4)
+	ReasonName          Reason = "name"           // the name breaks the Rules
+	ReasonNeverChecked  Reason = "never-checked"  // no passing check yet (Art 4.2)
+	ReasonWithheld      Reason = "withheld"       // failing past its grace period (Art 23.2)
+	ReasonNotServed     Reason = "zone-not-served"
+)
+
+// Include is the one decision whether a registered domain is delegated,
+// and if not, why. The order is the order an operator asks in: status,
+// then technical data, then the gate.
+func Include(c store.Candidate, pol *policy.Policy, assumeChecked bool) Reason {
+	d := c.Domain
+	if !policy.Publishable(d.Status) {
+		return ReasonStatus
+	}
+	if len(d.Nameservers) == 0 {
+		return ReasonNoNameservers
+	}
+	if res := pol.CheckName(d.Name, policy.Options{Mode: policy.Existing}); !res.Valid || res.Name != d.Name {
+		return ReasonName
+	}
+	if assumeChecked {
+		return ReasonIn
+	}
+	switch {
+	case c.State == nil || c.State.LastPassed.IsZero():
+		return ReasonNeverChecked
+	case c.State.Withheld:
+		return ReasonWithheld
+	}
+	return ReasonIn
+}
+
+// Source is what zonegen reads: one consistent view of the registry.
+// store.Snapshot satisfies it.
+type Source interface {
+	Domains(ctx context.Context, f store.Filter) iter.Seq2[store.Candidate, error]
+}
+
+// Input is everything a build depends on.
+type Input struct {
+	Source Source
+	Policy *policy.Policy
+	Now    time.Time
+	// PrevSerials are the last serials published, by zone name.
+	PrevSerials map[string]uint32
+	// ChildDS are the DS records of our own zones, from their KSKs, for
+	// the delegations between them (com.pt inside pt).
+	ChildDS map[string][]store.DS
+}
+
+// Result is one built zone.
+type Result struct {
+	Name   string
+	Zone   *zone.Zone
+	Serial uint32
+	// Delegations counts delegated domains (static and internal ones
+	// included); Secure those with DS; Glue the glue owners.
+	Delegations, Secure, Glue int
+	// Excluded counts registered domains left out, by reason.
+	Excluded map[Reason]int
+	// GlueConflicts counts hosts whose addresses differ between the
+	// domains that list them (their union is published).
+	GlueConflicts int
+}
+
+type zoneBuild struct {
+	name      string
+	apex      zone.Name
+	b         *zone.Builder
+	res       *Result
+	ownGlue   map[string][]netip.Addr
+	otherGlue map[string][]netip.Addr
+	conflicts map[string]bool
+}
+
+// Build builds every configured zone from one pass over the source.
+func Build(ctx context.Context, cfg Config, in Input) ([]*Result, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("zone configuration: %w", err)
+	}
+	builds := map[string]*zoneBuild{}
+	for _, z := range cfg.Zones {
+		apex, _ := zone.ParseName(z+".", zone.Root)
+		builds[z] = &zoneBuild{name: z, apex: apex, b: zone.NewBuilder(apex, 0),
+			res:     &Result{Name: z, Excluded: map[Reason]int{}},
+			ownGlue: map[string][]netip.Addr{}, otherGlue: map[string][]netip.Addr{}, conflicts: map[string]bool{}}
+	}
+	names := newNameCache()
+	for c, err := range in.Source.Domains(ctx, store.Filter{Statuses: policy.PublishableStatuses()}) {
+		if err != nil {
+			return nil, fmt.Errorf("reading the registry: %w", err)
+		}
+		zb, served := builds[c.Domain.Zone]
+		if !served {
+			continue
+		}
+		if r := Include(c, in.Policy, cfg.AssumeChecked); r != ReasonIn {
+			zb.res.Excluded[r]++
+			continue
+		}
+		if err := zb.addDelegation(c.Domain.Name, c.Domain.Nameservers, c.Domain.DS, cfg.TTL, names); err != nil {
+			return nil, err
+		}
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	// Delegations between our zones, and static ones, go to the zone that
+	// is their parent.
+	for _, z := range cfg.Zones {
+		parent := parentZone(z, builds)
+		if parent == nil {
+			continue
+		}
+		var hosts []store.Nameserver
+		for _, h := range cfg.Nameservers {
+			hosts = append(hosts, store.Nameserver{Name: h.Name, Addrs: h.Addrs})
+		}
+		if err := parent.addDelegation(z, hosts, in.ChildDS[z], cfg.TTL, names); err != nil {
+			return nil, err
+		}
+	}
+	for _, sd := range cfg.StaticDelegations {
+		parent := parentZone(sd.Name, builds)
+		if parent == nil {
+			return nil, fmt.Errorf("static delegation %s: no zone of ours is its parent", sd.Name)
+		}
+		var hosts []store.Nameserver
+		for _, h := range sd.Nameservers {
+			hosts = append(hosts, store.Nameserver{Name: h.Name, Addrs: h.Addrs})
+		}
+		if err := parent.addDelegation(sd.Name, hosts, sd.DS, cfg.TTL, names); err != nil {
+			return nil, err
+		}
+	}
+
+	var out []*Result
+	for _, z := range cfg.Zones {
+		zb := builds[z]
+		serial, err := NextSerial(cfg.Serial, in.PrevSerials[z], in.Now)
+		if err != nil {
+			return nil, fmt.Errorf("zone %s: %w", z, err)
+		}
+		if err := zb.finish(cfg, serial); err != nil {
+			return nil, fmt.Errorf("zone %s: %w", z, err)
+		}
+		zb.res.Serial = serial
+		out = append(out, zb.res)
+	}
+	return out, nil
+}
+
+// parentZone returns the longest of our zones strictly above name.
+func parentZone(name string, builds map[string]*zoneBuild) *zoneBuild {
+	var best *zoneBuild
+	for z, zb := range builds {
+		if z != name && store.IsSubdomain(name, z) && (best == nil || len(z) > len(best.name)) {
+			best = zb
+		}
+	}
+	return best
+}
+
+// nameCache parses each host name once: thousands of domains share a
+// hosting provider's nameservers.
+type nameCache map[string][]byte
+
+func newNameCache() nameCache { return nameCache{} }
+
+func (nc nameCache) wire(host string) ([]byte, error) {
+	if w, ok := nc[host]; ok {
+		return w, nil
+	}
+	n, err := zone.ParseName(host+".", zone.Root)
+	if err != nil {
+		return nil, err
+	}
+	w := n.Wire()
+	nc[host] = w
+	return w, nil
+}
+
+func (zb *zoneBuild) addDelegation(name string, hosts []store.Nameserver, ds []store.DS, ttl TTLs, nc nameCache) error {
+	owner, err := zone.ParseName(name+".", zone.Root)
+	if err != nil {
+		return fmt.Errorf("delegation %s: %w", name, err)
+	}
+	for _, h := range hosts {
+		w, err := nc.wire(h.Name)
+		if err != nil {
+			return fmt.Errorf("delegation %s: nameserver %s: %w", name, h.Name, err)
+		}
+		if err := zb.b.Add(owner, zone.TypeNS, ttl.NS, w); err != nil {
+			return err
+		}
+		if len(h.Addrs) == 0 || !store.IsSubdomain(h.Name, zb.name) {
+			continue // glue is published only for hosts inside the zone
+		}
+		own := store.IsSubdomain(h.Name, name)
+		zb.noteGlue(h.Name, h.Addrs, own)
+	}
+	for _, d := range ds {
+		digest, err := hex.DecodeString(d.Digest)
+		if err != nil {
+			return fmt.Errorf("delegation %s: DS %d: %w", name, d.KeyTag, err)
+		}
+		if err := zb.b.Add(owner, zone.TypeDS, ttl.DS, zone.DSRdata(d.KeyTag, d.Algorithm, d.DigestType, digest)); err != nil {
+			return err
+		}
+	}
+	zb.res.Delegations++
+	if len(ds) > 0 {
+		zb.res.Secure++
+	}
+	return nil
+}
+
+// noteGlue remembers the addresses a delegation gives for a host. The
+// domain the host lies in speaks for it; otherwise the domains that list
+// it do, and disagreements are counted.
+func (zb *zoneBuild) noteGlue(host string, addrs []netip.Addr, own bool) {
+	if own {
+		zb.ownGlue[host] = addrs
+		return
+	}
+	prev, seen := zb.otherGlue[host]
+	if !seen {
+		zb.otherGlue[host] = addrs
+		return
+	}
+	if !sameAddrs(prev, addrs) {
+		zb.conflicts[host] = true
+		zb.otherGlue[host] = unionAddrs(prev, addrs)
+	}
+}
+
+// finish adds the apex and the glue, and builds the zone. Glue is added
+// only for hosts below a delegation that is published: anything else
+// would be orphan glue, or worse, data the zone would answer for.
+func (zb *zoneBuild) finish(cfg Config, serial uint32) error {
+	delegations, err := zb.b.Zone()
+	if err != nil {
+		return err
+	}
+	extra := zone.NewBuilder(zb.apex, 0)
+	mname, _ := zone.ParseName(cfg.MName+".", zone.Root)
+	rname, _ := zone.ParseName(cfg.RName+".", zone.Root)
+	soa := zone.SOA{MName: mname, RName: rname, Serial: serial, Refresh: cfg.Refresh, Retry: cfg.Retry, Expire: cfg.Expire, Minimum: cfg.Minimum}
+	extra.Add(zb.apex, zone.TypeSOA, cfg.TTL.SOA, soa.Rdata())
+	apexHosts := map[string]bool{}
+	for _, h := range cfg.Nameservers {
+		n, _ := zone.ParseName(h.Name+".", zone.Root)
+		extra.Add(zb.apex, zone.TypeNS, cfg.TTL.ApexNS, n.Wire())
+		if !store.IsSubdomain(h.Name, zb.name) {
+			continue
+		}
+		apexHosts[h.Name] = true
+		for _, a := range h.Addrs {
+			t, rd := zone.AddrRdata(a)
+			extra.Add(n, t, cfg.TTL.ApexAddr, rd)
+		}
+	}
+	hosts := make([]string, 0, len(zb.ownGlue)+len(zb.otherGlue))
+	for h := range zb.ownGlue {
+		hosts = append(hosts, h)
+	}
+	for h := range zb.otherGlue {
+		if _, own := zb.ownGlue[h]; !own {
+			hosts = append(hosts, h)
+		}
+	}
+	sort.Strings(hosts)
+	for _, h := range hosts {
+		if apexHosts[h] {
+			continue // our own servers' addresses come from configuration
+		}
+		owner, _ := zone.ParseName(h+".", zone.Root)
+		if !belowDelegation(delegations, owner, zb.apex) {
+			continue
+		}
+		addrs, own := zb.ownGlue[h]
+		if !own {
+			addrs = zb.otherGlue[h]
+			if zb.conflicts[h] {
+				zb.res.GlueConflicts++
+			}
+		}
+		for _, a := range addrs {
+			t, rd := zone.AddrRdata(a)
+			extra.Add(owner, t, cfg.TTL.Glue, rd)
+		}
+		zb.res.Glue++
+	}
+	apexZone, err := extra.Zone()
+	if err != nil {
+		return err
+	}
+	z, err := zone.Merge(delegations, apexZone, nil)
+	if err != nil {
+		return err
+	}
+	zb.res.Zone = z
+	return nil
+}
+
+// belowDelegation reports whether name lies strictly below a name that has
+// an NS RRset in z (the apex excluded).
+func belowDelegation(z *zone.Zone, name, apex zone.Name) bool {
+	for p := name.Parent(); p.IsStrictlyBelow(apex); p = p.Parent() {
+		if _, ok := z.Get(p, zone.TypeNS); ok {
+			return true
+		}
+	}
+	return false
+}
+
+func sameAddrs(a, b []netip.Addr) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+func unionAddrs(a, b []netip.Addr) []netip.Addr {
+	out := append([]netip.Addr(nil), a...)
+	for _, x := range b {
+		found := false
+		for _, y := range out {
+			found = found || x == y
+		}
+		if !found {
+			out = append(out, x)
+		}
+	}
+	return out
+}
+
+// NextSerial returns the serial of the next publication: larger than prev
+// in RFC 1982 serial arithmetic, so secondaries always take it, and never
+// prev itself. prev 0 means no publication yet.
+func NextSerial(p SerialPolicy, prev uint32, now time.Time) (uint32, error) {
+	var candidate uint32
+	switch p {
+	case SerialUnixTime:
+		candidate = uint32(now.Unix())
+	case SerialDate:
+		y, m, d := now.UTC().Date()
+		candidate = uint32(y*1000000 + int(m)*10000 + d*100) // YYYYMMDD00
+	default:
+		return 0, fmt.Errorf("serial policy %q", p)
+	}
+	if prev == 0 || SerialGreater(candidate, prev) {
+		return candidate, nil
+	}
+	next := prev + 1
+	if next == 0 {
+		next = 1 // 0 reads as "no serial" here; RFC 1982 lets us skip it
+	}
+	return next, nil
+}
+
+// SerialGreater reports whether a > b in RFC 1982 serial arithmetic.
+func SerialGreater(a, b uint32) bool {
+	return a != b && a-b < 1<<31
+}

@@ -1,0 +1,321 @@
+package zonegen_test
+
+import (
+	"bytes"
+	"context"
+	"net/netip"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ptzone/ptzone"
+	"github.com/ptzone/ptzone/interchange"
+	"github.com/ptzone/ptzone/policy"
+	"github.com/ptzone/ptzone/store"
+	"github.com/ptzone/ptzone/store/sqlite"
+	"github.com/ptzone/ptzone/zone"
+	"github.com/ptzone/ptzone/zonegen"
+)
+
+var (
+	now = time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)
+	pol = policy.New(policy.Lists{})
+)
+
+// registry opens an embedded store holding the sample registry.
+func registry(t *testing.T) *sqlite.DB {
+	t.Helper()
+	db, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "r.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	v := interchange.Validator{Policy: pol, Mode: policy.Existing}
+	if _, err := db.Import(context.Background(), interchange.Records(bytes.NewReader(ptzone.SampleRegistry), "sample", v), store.ImportInsert); err != nil {
+		t.Fatal(err)
+	}
+	return db
+}
+
+func build(t *testing.T, db store.DomainReader, cfg zonegen.Config, in zonegen.Input) map[string]*zonegen.Result {
+	t.Helper()
+	snap, err := db.Snapshot(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer snap.Close()
+	in.Source = snap
+	if in.Policy == nil {
+		in.Policy = pol
+	}
+	if in.Now.IsZero() {
+		in.Now = now
+	}
+	results, err := zonegen.Build(context.Background(), cfg, in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]*zonegen.Result{}
+	for _, r := range results {
+		out[r.Name] = r
+	}
+	return out
+}
+
+func checked() zonegen.Config {
+	cfg := zonegen.DefaultConfig()
+	cfg.AssumeChecked = true
+	return cfg
+}
+
+func has(z *zone.Zone, owner string, typ uint16) bool {
+	_, ok := z.Get(zone.MustParseName(owner), typ)
+	return ok
+}
+
+func TestBuildSampleRegistry(t *testing.T) {
+	db := registry(t)
+	cfg := checked()
+	cfg.StaticDelegations = []zonegen.StaticDelegation{{Name: "gov.pt",
+		Nameservers: []zonegen.Host{{Name: "ns1.gov.pt", Addrs: []netip.Addr{netip.MustParseAddr("192.0.2.80")}}, {Name: "ns2.ceger.example"}}}}
+	childDS := map[string][]store.DS{"com.pt": {{KeyTag: 4242, Algorithm: 13, DigestType: 2, Digest: strings.Repeat("AB", 32)}}}
+	res := build(t, db, cfg, zonegen.Input{ChildDS: childDS})
+
+	if len(res) != 8 || res["gov.pt"] != nil {
+		t.Fatalf("built %d zones (gov.pt: %v), want the 8 we serve", len(res), res["gov.pt"] != nil)
+	}
+	pt := res["pt"].Zone
+	// Every domain decided: each active domain of pt with nameservers is
+	// delegated; the rest are counted by reason.
+	ctx := context.Background()
+	snap, _ := db.Snapshot(ctx)
+	defer snap.Close()
+	active := 0
+	for c, err := range snap.Domains(ctx, store.Filter{Zone: "pt"}) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		delegated := has(pt, c.Domain.Name+".", zone.TypeNS)
+		want := c.Domain.Status == store.StatusActive && len(c.Domain.Nameservers) > 0
+		if delegated != want {
+			t.Errorf("%s (%s, %d NS): delegated %v, want %v", c.Domain.Name, c.Domain.Status, len(c.Domain.Nameservers), delegated, want)
+		}
+		if want {
+			active++
+			if has(pt, c.Domain.Name+".", zone.TypeDS) != (len(c.Domain.DS) > 0) {
+				t.Errorf("%s: DS published %v, registry has %d", c.Domain.Name, !(len(c.Domain.DS) > 0), len(c.Domain.DS))
+			}
+		}
+	}
+	// pt holds its domains, com.pt, org.pt, edu.pt and the legacy zones as
+	// internal delegations, and gov.pt as a static one.
+	if got := res["pt"].Delegations; got != active+8 {
+		t.Errorf("pt: %d delegations, want %d domains + 8", got, active)
+	}
+	if !has(pt, "com.pt.", zone.TypeDS) || has(pt, "org.pt.", zone.TypeDS) {
+		t.Error("internal delegations: com.pt should carry the given DS, org.pt none")
+	}
+	if !has(pt, "gov.pt.", zone.TypeNS) || !has(pt, "ns1.gov.pt.", zone.TypeA) {
+		t.Error("gov.pt is not delegated with its glue")
+	}
+	for _, owner := range []string{"pt.", "com.pt.", "nome.pt."} {
+		z := res[strings.TrimSuffix(owner, ".")].Zone
+		if !has(z, owner, zone.TypeSOA) || !has(z, owner, zone.TypeNS) {
+			t.Errorf("%s has no SOA or NS", owner)
+		}
+	}
+	// Our own servers' addresses are in pt (where they live), not in com.pt.
+	if !has(pt, "a.dns.pt.", zone.TypeA) || !has(pt, "a.dns.pt.", zone.TypeAAAA) || has(res["com.pt"].Zone, "a.dns.pt.", zone.TypeA) {
+		t.Error("apex server addresses misplaced")
+	}
+	// Glue: a domain's own nameserver has it; hosts outside the zone don't.
+	if !has(pt, "ns1.alojamento-lusitano.pt.", zone.TypeA) || !has(pt, "ns1.alojamento-lusitano.pt.", zone.TypeAAAA) {
+		t.Error("no glue for ns1.alojamento-lusitano.pt")
+	}
+	for r := range pt.All() {
+		if t := r.Type(); t == zone.TypeA || t == zone.TypeAAAA {
+			if !strings.HasSuffix(r.Owner().String(), ".pt.") {
+				panic("glue outside the zone")
+			}
+		}
+	}
+	// Only active domains are streamed: each is delegated or counted.
+	excluded := 0
+	for _, n := range res["pt"].Excluded {
+		excluded += n
+	}
+	if res["pt"].Excluded[zonegen.ReasonStatus] != 0 || excluded != 0 {
+		t.Errorf("excluded %v, want nothing with every active sample domain technically complete", res["pt"].Excluded)
+	}
+	var sb strings.Builder
+	pt.WriteTo(&sb)
+	if strings.Contains(sb.String(), "caduco.") {
+		t.Error("a pending_delete domain was published")
+	}
+}
+
+func TestGate(t *testing.T) {
+	db := registry(t)
+	ctx := context.Background()
+	t0 := now.Add(-48 * time.Hour)
+	record := func(name string, s store.DelegationState) {
+		s.Domain, s.LastChecked, s.Updated = name, t0, t0
+		if s.LastVerdict == "" {
+			s.LastVerdict = store.VerdictPass
+		}
+		if _, err := db.RecordCheck(ctx, store.CheckResult{Domain: name, Time: t0, Verdict: s.LastVerdict}, s); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Five active domains of pt, in five gate states.
+	var names []string
+	snap, _ := db.Snapshot(ctx)
+	for c, err := range snap.Domains(ctx, store.Filter{Zone: "pt", Statuses: []store.Status{store.StatusActive}}) {
+		if err == nil && len(c.Domain.Nameservers) > 0 && len(names) < 5 {
+			names = append(names, c.Domain.Name)
+		}
+	}
+	snap.Close()
+	record(names[0], store.DelegationState{LastPassed: t0})
+	record(names[1], store.DelegationState{LastVerdict: store.VerdictFail, LastPassed: t0.Add(-time.Hour), FirstFailure: t0, ConsecutiveFailures: 2})
+	record(names[2], store.DelegationState{LastVerdict: store.VerdictFail, LastPassed: t0, FirstFailure: t0, ConsecutiveFailures: 5, Withheld: true})
+	record(names[3], store.DelegationState{LastVerdict: store.VerdictFail, FirstFailure: t0, ConsecutiveFailures: 1})
+
+	res := build(t, db, zonegen.DefaultConfig(), zonegen.Input{})
+	pt := res["pt"].Zone
+	for i, want := range []bool{
+		true,  // passed
+		true,  // failing, within its grace period: not withheld
+		false, // withheld (Art 23.2)
+		false, // never passed (Art 4.2)
+		false, // never checked (Art 4.2)
+	} {
+		if got := has(pt, names[i]+".", zone.TypeNS); got != want {
+			t.Errorf("%s delegated %v, want %v", names[i], got, want)
+		}
+	}
+	ex := res["pt"].Excluded
+	if ex[zonegen.ReasonWithheld] != 1 || ex[zonegen.ReasonNeverChecked] == 0 {
+		t.Errorf("excluded: %v", ex)
+	}
+}
+
+// TestGlueRules: glue is published only below published delegations;
+// sibling glue once; conflicting addresses counted.
+func TestGlueRules(t *testing.T) {
+	db, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "r.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	exp := time.Date(2027, 1, 1, 0, 0, 0, 0, time.UTC)
+	put := func(name string, status store.Status, ns ...store.Nameserver) {
+		if err := db.PutDomain(context.Background(), store.Domain{Name: name, Zone: "pt", Status: status, Registrar: "R", Expires: exp, Nameservers: ns}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	addr := func(s ...string) []netip.Addr {
+		var out []netip.Addr
+		for _, a := range s {
+			out = append(out, netip.MustParseAddr(a))
+		}
+		return out
+	}
+	put("hosting.pt", store.StatusActive, store.Nameserver{Name: "ns1.hosting.pt", Addrs: addr("192.0.2.1")}, store.Nameserver{Name: "ns2.hosting.pt", Addrs: addr("192.0.2.2")})
+	put("cliente-a.pt", store.StatusActive, store.Nameserver{Name: "ns1.hosting.pt", Addrs: addr("192.0.2.1")}, store.Nameserver{Name: "ns.outro.pt", Addrs: addr("198.51.100.9")})
+	put("cliente-b.pt", store.StatusActive, store.Nameserver{Name: "ns1.hosting.pt", Addrs: addr("192.0.2.99")}, store.Nameserver{Name: "ns.fora.net", Addrs: addr("203.0.113.1")})
+	put("outro.pt", store.StatusReserved) // not delegated: its host gets no glue
+	cfg := zonegen.DefaultConfig()
+	cfg.AssumeChecked = true
+	res := build(t, db, cfg, zonegen.Input{})
+	pt := res["pt"].Zone
+	a, _ := pt.Get(zone.MustParseName("ns1.hosting.pt."), zone.TypeA)
+	if a.Len() != 1 {
+		t.Errorf("ns1.hosting.pt: %d addresses, want the hosting domain's one", a.Len())
+	}
+	if has(pt, "ns.outro.pt.", zone.TypeA) {
+		t.Error("orphan glue for ns.outro.pt (outro.pt is not delegated)")
+	}
+	if has(pt, "ns.fora.net.", zone.TypeA) {
+		t.Error("glue for a host outside the zone")
+	}
+	if res["pt"].Glue != 2 {
+		t.Errorf("%d glue owners, want 2", res["pt"].Glue)
+	}
+}
+
+func TestDeterministicBuild(t *testing.T) {
+	db := registry(t)
+	text := func() string {
+		var sb strings.Builder
+		res := build(t, db, checked(), zonegen.Input{})
+		res["pt"].Zone.WriteTo(&sb)
+		res["com.pt"].Zone.WriteTo(&sb)
+		return sb.String()
+	}
+	if text() != text() {
+		t.Error("two builds of the same registry differ")
+	}
+}
+
+func TestNextSerial(t *testing.T) {
+	unix := uint32(now.Unix())
+	cases := []struct {
+		policy zonegen.SerialPolicy
+		prev   uint32
+		want   uint32
+	}{
+		{zonegen.SerialUnixTime, 0, unix},
+		{zonegen.SerialUnixTime, unix - 900, unix},
+		{zonegen.SerialUnixTime, unix, unix + 1},           // two publications in one second
+		{zonegen.SerialUnixTime, unix + 5000, unix + 5001}, // the clock went back
+		{zonegen.SerialUnixTime, 4294967290, unix},         // RFC 1982: unix is ahead of 4294967290
+		{zonegen.SerialUnixTime, 4294967295, unix},
+		{zonegen.SerialDate, 0, 2026112200},
+		{zonegen.SerialDate, 2026112200, 2026112201},
+		{zonegen.SerialDate, 2026112299, 2026112300}, // a hundredth publication borrows from tomorrow
+		{zonegen.SerialDate, 2026112100, 2026112200},
+	}
+	for _, c := range cases {
+		got, err := zonegen.NextSerial(c.policy, c.prev, now)
+		if err != nil || got != c.want {
+			t.Errorf("NextSerial(%s, %d) = %d, %v; want %d", c.policy, c.prev, got, err, c.want)
+		}
+		if c.prev != 0 && !zonegen.SerialGreater(got, c.prev) {
+			t.Errorf("NextSerial(%s, %d) = %d is not greater in RFC 1982 terms", c.policy, c.prev, got)
+		}
+	}
+	if zonegen.SerialGreater(5, 5) || !zonegen.SerialGreater(0, 4294967295) || zonegen.SerialGreater(1<<31+5, 5) {
+		t.Error("SerialGreater")
+	}
+	// The case where RFC 1982 leaves the comparison undefined: prev is
+	// exactly 2^31 behind; ptzone moves on from prev.
+	got, _ := zonegen.NextSerial(zonegen.SerialUnixTime, unix-1<<31, now)
+	if !zonegen.SerialGreater(got, unix-1<<31) {
+		t.Errorf("undefined distance: %d after %d", got, unix-1<<31)
+	}
+}
+
+func TestConfigValidate(t *testing.T) {
+	good := zonegen.DefaultConfig()
+	if err := good.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	cases := map[string]func(*zonegen.Config){
+		"no zones":         func(c *zonegen.Config) { c.Zones = nil },
+		"duplicate zone":   func(c *zonegen.Config) { c.Zones = append(c.Zones, "pt") },
+		"bad serial":       func(c *zonegen.Config) { c.Serial = "monotonic" },
+		"one nameserver":   func(c *zonegen.Config) { c.Nameservers = c.Nameservers[:1] },
+		"bad rname":        func(c *zonegen.Config) { c.RName = "hostmaster@dns.pt" },
+		"huge minimum":     func(c *zonegen.Config) { c.Minimum = 7 * 86400 },
+		"static no server": func(c *zonegen.Config) { c.StaticDelegations = []zonegen.StaticDelegation{{Name: "gov.pt"}} },
+	}
+	for name, mod := range cases {
+		c := zonegen.DefaultConfig()
+		mod(&c)
+		if err := c.Validate(); err == nil {
+			t.Errorf("%s: accepted", name)
+		}
+	}
+}
