@@ -7,12 +7,12 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/ptzone/ptzone/interchange"
+	"github.com/ptzone/ptzone/internal/atomicfile"
 	"github.com/ptzone/ptzone/policy"
 	"github.com/ptzone/ptzone/store"
 	"github.com/ptzone/ptzone/store/postgres"
@@ -424,39 +424,10 @@ func printCounts(w io.Writer, counts []store.ZoneCount) {
 }
 
 // writeOutput runs write against standard output, or against path
-// replaced atomically: a temporary file in the same directory, synced, then
-// renamed over the target. A failure leaves any previous file untouched.
+// replaced atomically: a failure leaves any previous file untouched.
 func writeOutput(e *env, path string, write func(io.Writer) error) error {
 	if path == "" {
 		return write(e.stdout)
 	}
-	dir := filepath.Dir(path)
-	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name()) // no-op after a successful rename
-	if err := write(tmp); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Chmod(0o644); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		return err
-	}
-	if d, err := os.Open(dir); err == nil {
-		d.Sync()
-		d.Close()
-	}
-	return nil
+	return atomicfile.Write(path, 0o644, write)
 }

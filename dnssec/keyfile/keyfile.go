@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/ptzone/ptzone/dnssec"
+	"github.com/ptzone/ptzone/internal/atomicfile"
 	"github.com/ptzone/ptzone/zone"
 )
 
@@ -22,40 +23,14 @@ func Save(k *dnssec.Key, dir string) error {
 		return err
 	}
 	base := filepath.Join(dir, k.BaseName())
-	if err := writeAtomic(base+".private", priv, 0o600); err != nil {
+	if err := atomicfile.WriteBytes(base+".private", 0o600, priv); err != nil {
 		return err
 	}
-	if err := writeAtomic(base+".key", pub, 0o644); err != nil {
+	if err := atomicfile.WriteBytes(base+".key", 0o644, pub); err != nil {
 		return err
 	}
 	k.File = base
 	return nil
-}
-
-// writeAtomic writes a file through a temporary file in the same directory,
-// synced and renamed: a crash leaves the old file or the new one.
-func writeAtomic(path string, data []byte, mode os.FileMode) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if err := tmp.Chmod(mode); err != nil {
-		tmp.Close()
-		return err
-	}
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
 }
 
 // Load reads every key of zone z in dir (K<zone>+*.key with its

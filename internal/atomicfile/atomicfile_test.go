@@ -1,0 +1,40 @@
+package atomicfile
+
+import (
+	"errors"
+	"io"
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+func TestWrite(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "f")
+	if err := WriteBytes(path, 0o640, []byte("one")); err != nil {
+		t.Fatal(err)
+	}
+	// A failing writer leaves the old content and no temporary file.
+	boom := errors.New("boom")
+	err := Write(path, 0o640, func(w io.Writer) error {
+		w.Write([]byte("half of two"))
+		return boom
+	})
+	if !errors.Is(err, boom) {
+		t.Fatalf("error = %v", err)
+	}
+	if b, _ := os.ReadFile(path); string(b) != "one" {
+		t.Errorf("content after a failed write: %q", b)
+	}
+	entries, _ := os.ReadDir(dir)
+	if len(entries) != 1 {
+		t.Errorf("%d files left in the directory, want 1", len(entries))
+	}
+	if err := WriteBytes(path, 0o600, []byte("two")); err != nil {
+		t.Fatal(err)
+	}
+	info, _ := os.Stat(path)
+	if b, _ := os.ReadFile(path); string(b) != "two" || info.Mode().Perm() != 0o600 {
+		t.Errorf("content %q mode %v", b, info.Mode().Perm())
+	}
+}
