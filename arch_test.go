@@ -50,7 +50,7 @@ var layers = map[string][]string{
 	"delegation":              {"store", "policy", "zone", "dnssec"},
 	"delegation/lab":          {"zone", "dnssec"},
 	"authserver":              {"zone", "dnssec"},
-	"publish":                 {"store", "policy", "zone", "zonegen", "dnssec", "authserver", "delegation"},
+	"publish":                 {"store", "policy", "zone", "zonegen", "dnssec", "dnssec/keyfile", "internal/atomicfile", "authserver", "delegation"},
 	"notify":                  {"store"},
 	"httpapi":                 {"store", "policy", "zone", "zonegen", "dnssec", "delegation", "publish", "notify", "authserver"},
 	"daemon": {"store", "policy", "zone", "zonegen", "dnssec", "delegation", "authserver", "publish",

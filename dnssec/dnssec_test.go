@@ -132,7 +132,7 @@ func TestSignAndVerify(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			keys := keysFor(t, spec...)
 			signed := sign(t, unsigned, keys)
-			var parent []*dns.DS
+			var parent []dnssec.DS
 			for _, k := range keys {
 				if k.SEP() {
 					ds, _ := k.DS(2)
@@ -338,10 +338,10 @@ func TestVerifierRejects(t *testing.T) {
 			return mutate(t, good, ds, zone.TypeRRSIG, zone.TypeNS, func([][]byte) [][]byte { return [][]byte{sig} })
 		}, dnssec.VerifyOptions{}, dnssec.ProblemOverDelegation},
 		{"no DNSKEY matching the parent DS", func() *zone.Zone { return good },
-			dnssec.VerifyOptions{ParentDS: func() []*dns.DS {
+			dnssec.VerifyOptions{ParentDS: func() []dnssec.DS {
 				other := keysFor(t, dnssec.GenerateOptions{SEP: true})
 				d, _ := other[0].DS(2)
-				return []*dns.DS{d}
+				return []dnssec.DS{d}
 			}()}, dnssec.ProblemNoParentMatch},
 		{"two keys with one tag", func() *zone.Zone {
 			return mutate(t, good, "pt.", zone.TypeDNSKEY, 0, func(rds [][]byte) [][]byte {
@@ -434,6 +434,19 @@ func TestGenerateRefusesTagCollisions(t *testing.T) {
 // TestRFC6605Example checks ECDSA P-256 verification against the signed
 // example of RFC 6605 §6.1, so that the verifier speaks the RFC's wire
 // format, not only our own.
+func TestParseDS(t *testing.T) {
+	keys := keysFor(t, dnssec.GenerateOptions{SEP: true})
+	ds, _ := keys[0].DS(2)
+	text := "; the parent's DS\npt. 86400 IN DS " + ds.String() + "\n\n" + ds.String() + "\n"
+	got, err := dnssec.ParseDS([]byte(text), "ds.txt")
+	if err != nil || len(got) != 2 || got[0].String() != ds.String() || got[1].KeyTag != ds.KeyTag {
+		t.Errorf("ParseDS = %v, %v", got, err)
+	}
+	if _, err := dnssec.ParseDS([]byte("1 2 3 XY\n"), "ds.txt"); err == nil || !strings.Contains(err.Error(), "ds.txt:1") {
+		t.Errorf("bad digest: %v", err)
+	}
+}
+
 func TestRFC6605Example(t *testing.T) {
 	var rrs []dns.RR
 	for _, s := range []string{

@@ -13,8 +13,10 @@ import (
 	"crypto/ecdsa"
 	"crypto/ed25519"
 	"crypto/rsa"
+	"encoding/hex"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -86,13 +88,69 @@ func (k *Key) Rdata() ([]byte, error) {
 	return zone.CanonicalRdata(k.DNSKEY, nil)
 }
 
+// DS is a delegation signer record, as a parent publishes it.
+type DS struct {
+	KeyTag     uint16
+	Algorithm  uint8
+	DigestType uint8
+	Digest     []byte
+}
+
+// String renders the DS rdata in presentation form.
+func (d DS) String() string {
+	return fmt.Sprintf("%d %d %d %X", d.KeyTag, d.Algorithm, d.DigestType, d.Digest)
+}
+
 // DS returns the DS record of the key for digestType (2: SHA-256, 4: SHA-384).
-func (k *Key) DS(digestType uint8) (*dns.DS, error) {
+func (k *Key) DS(digestType uint8) (DS, error) {
 	ds := k.DNSKEY.ToDS(digestType)
 	if ds == nil {
-		return nil, fmt.Errorf("key %d: cannot compute a DS with digest type %d", k.Tag, digestType)
+		return DS{}, fmt.Errorf("key %d: cannot compute a DS with digest type %d", k.Tag, digestType)
 	}
-	return ds, nil
+	digest, err := hex.DecodeString(ds.Digest)
+	if err != nil {
+		return DS{}, err
+	}
+	return DS{KeyTag: ds.KeyTag, Algorithm: ds.Algorithm, DigestType: ds.DigestType, Digest: digest}, nil
+}
+
+// ParseDS reads DS records in presentation form, one a line, with or
+// without an owner/TTL/class prefix ("pt. 86400 IN DS 12345 13 2 AB..."
+// or "12345 13 2 AB..."); blank lines and ';' comments are skipped. name
+// is used in errors.
+func ParseDS(text []byte, name string) ([]DS, error) {
+	var out []DS
+	sc := bufio.NewScanner(bytes.NewReader(text))
+	for line := 1; sc.Scan(); line++ {
+		l := strings.TrimSpace(sc.Text())
+		if i := strings.IndexByte(l, ';'); i >= 0 {
+			l = strings.TrimSpace(l[:i])
+		}
+		if l == "" {
+			continue
+		}
+		f := strings.Fields(l)
+		for i, w := range f {
+			if strings.EqualFold(w, "DS") {
+				f = f[i+1:]
+				break
+			}
+		}
+		if len(f) < 4 {
+			return nil, fmt.Errorf("%s:%d: want \"KEYTAG ALGORITHM DIGESTTYPE DIGEST\"", name, line)
+		}
+		var d DS
+		tag, err1 := strconv.ParseUint(f[0], 10, 16)
+		alg, err2 := strconv.ParseUint(f[1], 10, 8)
+		typ, err3 := strconv.ParseUint(f[2], 10, 8)
+		digest, err4 := hex.DecodeString(strings.Join(f[3:], ""))
+		if err := errors.Join(err1, err2, err3, err4); err != nil {
+			return nil, fmt.Errorf("%s:%d: %v", name, line, err)
+		}
+		d.KeyTag, d.Algorithm, d.DigestType, d.Digest = uint16(tag), uint8(alg), uint8(typ), digest
+		out = append(out, d)
+	}
+	return out, sc.Err()
 }
 
 // String names the key as BIND does: "pt./ECDSAP256SHA256/12345".

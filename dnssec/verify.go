@@ -68,7 +68,7 @@ type VerifyOptions struct {
 	Now time.Time
 	// ParentDS, when set, is the DS RRset of the parent: a DNSKEY it
 	// names must sign the DNSKEY RRset.
-	ParentDS []*dns.DS
+	ParentDS []DS
 	// Keys, when set, are private keys that each sign a canary RRset,
 	// which must validate against the DNSKEY published for them.
 	Keys    []*Key
@@ -434,7 +434,7 @@ func (v *verifier) checkParentDS(apexIdx int) {
 				continue
 			}
 			have := k.ToDS(ds.DigestType)
-			if have == nil || !strings.EqualFold(have.Digest, ds.Digest) {
+			if have == nil || !strings.EqualFold(have.Digest, fmt.Sprintf("%X", ds.Digest)) {
 				continue
 			}
 			for sigRd := range sigs.Rdata() {

@@ -97,8 +97,9 @@ func Compare(prev, next *zone.Zone) Delta {
 	}
 	apex := prev.Origin()
 	note := func(code string, owner zone.Name) {
-		if len(d.offenders[code]) < maxOffenders {
-			d.offenders[code] = append(d.offenders[code], strings.TrimSuffix(owner.String(), "."))
+		name := strings.TrimSuffix(owner.String(), ".")
+		if o := d.offenders[code]; len(o) < maxOffenders && (len(o) == 0 || o[len(o)-1] != name) {
+			d.offenders[code] = append(o, name)
 		}
 	}
 	for r := range prev.All() {

@@ -210,4 +210,3 @@ func (z *Zone) check() error {
 	}
 	return nil
 }
-

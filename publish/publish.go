@@ -1,0 +1,403 @@
+package publish
+
+import (
+	"context"
+	"encoding/binary"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/ptzone/ptzone/dnssec"
+	"github.com/ptzone/ptzone/dnssec/keyfile"
+	"github.com/ptzone/ptzone/internal/atomicfile"
+	"github.com/ptzone/ptzone/policy"
+	"github.com/ptzone/ptzone/store"
+	"github.com/ptzone/ptzone/zone"
+	"github.com/ptzone/ptzone/zonegen"
+)
+
+// Config configures publications.
+type Config struct {
+	Zones zonegen.Config
+	// Sign holds the signing options; Now is set per publication.
+	Sign  dnssec.SignOptions
+	Guard Guard
+	// Unsigned publishes without DNSSEC (for tests and lab use only).
+	Unsigned bool
+	// KeysDir holds the zones' key files.
+	KeysDir string
+	// OutDir receives <zone>.zone (master file) and <zone>.zone.bin (the
+	// binary image), and keeps the previous image as <zone>.prev.bin.
+	OutDir string
+	// ParentDS are the DS RRsets the parents of our top zones publish
+	// (pt's, from the root), by zone; our zones inside our zones are
+	// checked against the DS we compute from their keys.
+	ParentDS map[string][]dnssec.DS
+}
+
+// Registry is what a publication reads and writes.
+type Registry interface {
+	store.DomainReader
+	store.PublicationLog
+}
+
+// Publisher runs publications.
+type Publisher struct {
+	cfg Config
+	reg Registry
+	pol *policy.Policy
+	log *zap.Logger
+}
+
+// New returns a publisher.
+func New(cfg Config, reg Registry, pol *policy.Policy, log *zap.Logger) *Publisher {
+	return &Publisher{cfg: cfg, reg: reg, pol: pol, log: log.Named("publish")}
+}
+
+// Request is one publication's circumstances.
+type Request struct {
+	Now         time.Time
+	TriggeredBy string
+	// Force publishes past forceable refusals.
+	Force  *Force
+	DryRun bool
+}
+
+// ZoneOutcome is what became of one zone.
+type ZoneOutcome struct {
+	Zone     string
+	Serial   uint32
+	Outcome  store.Outcome
+	Refusals []Refusal // the standing ones
+	Forced   []Refusal
+	Delta    Delta
+	Build    *zonegen.Result
+	Final    *zone.Zone
+	Report   *dnssec.Report
+	Digest   string
+	File     string
+}
+
+// Paths of a zone's files in dir.
+func zoneFile(dir, name string) string  { return filepath.Join(dir, name+".zone") }
+func imageFile(dir, name string) string { return filepath.Join(dir, name+".zone.bin") }
+func prevFile(dir, name string) string  { return filepath.Join(dir, name+".prev.bin") }
+
+// LoadPublished reads the last published image of a zone from dir; a
+// missing file is not an error (nil, nil).
+func LoadPublished(dir, name string) (*zone.Zone, error) {
+	f, err := os.Open(imageFile(dir, name))
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	z, err := zone.ReadBinary(f)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", f.Name(), err)
+	}
+	return z, nil
+}
+
+// SerialOf returns a zone's SOA serial (0 without an SOA).
+func SerialOf(z *zone.Zone) uint32 {
+	if z == nil {
+		return 0
+	}
+	set, ok := z.Get(z.Origin(), zone.TypeSOA)
+	if !ok {
+		return 0
+	}
+	for rd := range set.Rdata() {
+		if soa, err := zone.ParseSOA(rd); err == nil {
+			return soa.Serial
+		}
+	}
+	return 0
+}
+
+// RunOnce runs one publication of every configured zone: snapshot, build,
+// sign, verify, guard, write, record. Each zone is judged on its own; the
+// error is for what stops the whole run (the registry unreachable, keys
+// missing). Refusals are outcomes, not errors.
+func (p *Publisher) RunOnce(ctx context.Context, req Request) ([]ZoneOutcome, error) {
+	start := time.Now()
+	if req.Now.IsZero() {
+		return nil, errors.New("publish: no publication time")
+	}
+	if err := os.MkdirAll(p.cfg.OutDir, 0o755); err != nil {
+		return nil, fmt.Errorf("publish: %w", err)
+	}
+	names := p.cfg.Zones.Zones
+	keys := map[string][]*dnssec.Key{}
+	childDS := map[string][]store.DS{}
+	if !p.cfg.Unsigned {
+		for _, name := range names {
+			apex, err := zone.ParseName(name+".", zone.Root)
+			if err != nil {
+				return nil, fmt.Errorf("publish: zone %q: %w", name, err)
+			}
+			ks, err := keyfile.Load(p.cfg.KeysDir, apex)
+			if err != nil {
+				return nil, fmt.Errorf("publish: keys of %s: %w", name, err)
+			}
+			if len(ks) == 0 {
+				return nil, fmt.Errorf("publish: zone %s has no keys in %s (ptzone keys generate --zone %s)", name, p.cfg.KeysDir, name)
+			}
+			keys[name] = ks
+			for _, k := range ks {
+				if !k.SEP() || !k.Published(req.Now) {
+					continue
+				}
+				ds, err := k.DS(2)
+				if err != nil {
+					return nil, err
+				}
+				childDS[name] = append(childDS[name], store.DS{KeyTag: ds.KeyTag, Algorithm: ds.Algorithm,
+					DigestType: ds.DigestType, Digest: strings.ToUpper(hex.EncodeToString(ds.Digest))})
+			}
+		}
+	}
+
+	prev := map[string]*Previous{}
+	prevSerials := map[string]uint32{}
+	for _, name := range names {
+		z, err := LoadPublished(p.cfg.OutDir, name)
+		if err != nil {
+			return nil, fmt.Errorf("publish: the last published %s: %w", name, err)
+		}
+		serial := SerialOf(z)
+		if logged, err := p.lastLoggedSerial(ctx, name); err != nil {
+			return nil, err
+		} else if serial == 0 || zonegen.SerialGreater(logged, serial) {
+			serial = logged
+		}
+		prev[name] = &Previous{Zone: z, Serial: serial}
+		prevSerials[name] = serial
+	}
+
+	snap, err := p.reg.Snapshot(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("publish: %w", err)
+	}
+	snapTime := snap.Time()
+	results, err := zonegen.Build(ctx, p.cfg.Zones, zonegen.Input{Source: snap, Policy: p.pol, Now: req.Now,
+		PrevSerials: prevSerials, ChildDS: childDS})
+	snap.Close()
+	if err != nil {
+		return nil, fmt.Errorf("publish: %w", err)
+	}
+
+	var outcomes []ZoneOutcome
+	for _, res := range results {
+		o := p.publishZone(ctx, req, res, keys[res.Name], childDS, prev[res.Name], snapTime)
+		outcomes = append(outcomes, o)
+	}
+	p.log.Info("publication finished", zap.Duration("took", time.Since(start)), zap.Int("zones", len(outcomes)))
+	return outcomes, nil
+}
+
+// lastLoggedSerial is the serial of the zone's last published entry in the
+// log, so that serials never go back even if the files were lost.
+func (p *Publisher) lastLoggedSerial(ctx context.Context, name string) (uint32, error) {
+	pubs, err := p.reg.Publications(ctx, name, 100)
+	if err != nil {
+		return 0, fmt.Errorf("publish: reading the publication log: %w", err)
+	}
+	for _, pub := range pubs {
+		if pub.Outcome == store.OutcomePublished {
+			return pub.Serial, nil
+		}
+	}
+	return 0, nil
+}
+
+func (p *Publisher) publishZone(ctx context.Context, req Request, res *zonegen.Result, keys []*dnssec.Key,
+	childDS map[string][]store.DS, prev *Previous, snapTime time.Time) ZoneOutcome {
+	log := p.log.With(zap.String("zone", res.Name), zap.Uint32("serial", res.Serial))
+	o := ZoneOutcome{Zone: res.Name, Serial: res.Serial, Build: res, Final: res.Zone}
+	fail := func(err error) ZoneOutcome {
+		o.Outcome = store.OutcomeFailed
+		o.Refusals = []Refusal{{Code: "error", Message: err.Error()}}
+		p.record(ctx, req, o, res, keys, snapTime, log)
+		return o
+	}
+	if !p.cfg.Unsigned {
+		opt := p.cfg.Sign
+		opt.Now = req.Now
+		signed, err := dnssec.Sign(res.Zone, keys, opt)
+		if err != nil {
+			return fail(err)
+		}
+		o.Final = signed
+		parentDS := p.cfg.ParentDS[res.Name]
+		if ds, ours := childDS[res.Name]; ours && isChildOfOurs(res.Name, p.cfg.Zones.Zones) {
+			parentDS = nil
+			for _, d := range ds {
+				digest, _ := hex.DecodeString(d.Digest)
+				parentDS = append(parentDS, dnssec.DS{KeyTag: d.KeyTag, Algorithm: d.Algorithm, DigestType: d.DigestType, Digest: digest})
+			}
+		}
+		o.Report = dnssec.Verify(signed, dnssec.VerifyOptions{Now: req.Now, ParentDS: parentDS, Keys: keys})
+		o.Digest = zonemdDigest(signed)
+	}
+	refusals, delta := p.cfg.Guard.Check(Candidate{Zone: o.Final, Serial: res.Serial, Report: o.Report, Signed: !p.cfg.Unsigned}, prev, req.Now)
+	o.Delta = delta
+	o.Refusals, o.Forced = Decide(refusals, req.Force)
+	switch {
+	case len(o.Refusals) > 0:
+		o.Outcome = store.OutcomeRefused
+		for _, r := range o.Refusals {
+			log.Warn("publication refused", zap.String("code", r.Code), zap.String("why", r.Message), zap.Strings("offenders", r.Offenders))
+		}
+	case req.DryRun:
+		o.Outcome = store.OutcomeDryRun
+	default:
+		file, err := p.write(res.Name, o.Final)
+		if err != nil {
+			return fail(err)
+		}
+		o.File = file
+		o.Outcome = store.OutcomePublished
+		if len(o.Forced) > 0 {
+			log.Warn("publication forced", zap.String("by", req.Force.By), zap.String("reason", req.Force.Reason))
+		}
+	}
+	p.record(ctx, req, o, res, keys, snapTime, log)
+	return o
+}
+
+func isChildOfOurs(name string, zones []string) bool {
+	for _, z := range zones {
+		if z != name && store.IsSubdomain(name, z) {
+			return true
+		}
+	}
+	return false
+}
+
+// write puts the zone's master file and image in place, the image last:
+// it is what a restart serves. The previous image is kept for rollback.
+func (p *Publisher) write(name string, z *zone.Zone) (string, error) {
+	dir := p.cfg.OutDir
+	if err := atomicfile.Write(zoneFile(dir, name), 0o644, func(w io.Writer) error {
+		_, err := z.WriteTo(w)
+		return err
+	}); err != nil {
+		return "", fmt.Errorf("writing %s: %w", zoneFile(dir, name), err)
+	}
+	if _, err := os.Stat(imageFile(dir, name)); err == nil {
+		tmp := prevFile(dir, name) + ".tmp"
+		os.Remove(tmp)
+		if err := os.Link(imageFile(dir, name), tmp); err != nil {
+			return "", fmt.Errorf("keeping the previous image of %s: %w", name, err)
+		}
+		if err := os.Rename(tmp, prevFile(dir, name)); err != nil {
+			return "", fmt.Errorf("keeping the previous image of %s: %w", name, err)
+		}
+	}
+	if err := atomicfile.Write(imageFile(dir, name), 0o644, z.WriteBinary); err != nil {
+		return "", fmt.Errorf("writing %s: %w", imageFile(dir, name), err)
+	}
+	return zoneFile(dir, name), nil
+}
+
+// zonemdDigest returns the zone's ZONEMD digest in hex, or "".
+func zonemdDigest(z *zone.Zone) string {
+	set, ok := z.Get(z.Origin(), zone.TypeZONEMD)
+	if !ok {
+		return ""
+	}
+	for rd := range set.Rdata() {
+		if len(rd) > 6 && binary.BigEndian.Uint32(rd) != 0 {
+			return hex.EncodeToString(rd[6:])
+		}
+	}
+	return ""
+}
+
+// receipt is the build receipt recorded with each publication attempt.
+type receipt struct {
+	SnapshotTime       time.Time      `json:"snapshot_time"`
+	PolicyVersion      string         `json:"policy_version"`
+	Keys               []string       `json:"keys,omitempty"`
+	Delegations        int            `json:"delegations"`
+	SignedDelegations  int            `json:"signed_delegations"`
+	Glue               int            `json:"glue"`
+	GlueConflicts      int            `json:"glue_conflicts,omitempty"`
+	Excluded           map[string]int `json:"excluded,omitempty"`
+	Signatures         int            `json:"signatures,omitempty"`
+	EarliestExpiration *time.Time     `json:"earliest_expiration,omitempty"`
+	Delta              map[string]int `json:"delta,omitempty"`
+	Refusals           []Refusal      `json:"refusals,omitempty"`
+	Forced             *forcedReceipt `json:"forced,omitempty"`
+	File               string         `json:"file,omitempty"`
+}
+
+type forcedReceipt struct {
+	By       string    `json:"by"`
+	Reason   string    `json:"reason"`
+	Refusals []Refusal `json:"refusals"`
+}
+
+func (p *Publisher) record(ctx context.Context, req Request, o ZoneOutcome, res *zonegen.Result, keys []*dnssec.Key, snapTime time.Time, log *zap.Logger) {
+	r := receipt{SnapshotTime: snapTime, PolicyVersion: p.pol.Version(), Delegations: res.Delegations,
+		SignedDelegations: res.Secure, Glue: res.Glue, GlueConflicts: res.GlueConflicts, Refusals: o.Refusals, File: o.File,
+		Delta: map[string]int{"added": o.Delta.Added, "removed": o.Delta.Removed, "ns_changed": o.Delta.NSChanged,
+			"ds_changed": o.Delta.DSChanged, "glue_changed": o.Delta.GlueChanged}}
+	if len(res.Excluded) > 0 {
+		r.Excluded = map[string]int{}
+		for k, v := range res.Excluded {
+			r.Excluded[string(k)] = v
+		}
+	}
+	for _, k := range keys {
+		if k.Published(req.Now) {
+			r.Keys = append(r.Keys, k.String())
+		}
+	}
+	if o.Report != nil {
+		r.Signatures = o.Report.Signatures
+		if !o.Report.EarliestExpiration.IsZero() {
+			e := o.Report.EarliestExpiration
+			r.EarliestExpiration = &e
+		}
+	}
+	if len(o.Forced) > 0 {
+		r.Forced = &forcedReceipt{By: req.Force.By, Reason: req.Force.Reason, Refusals: o.Forced}
+	}
+	details, err := json.Marshal(r)
+	if err != nil {
+		log.Error("encoding the receipt", zap.Error(err))
+		return
+	}
+	reason := ""
+	if len(o.Refusals) > 0 {
+		var parts []string
+		for _, ref := range o.Refusals {
+			parts = append(parts, ref.String())
+		}
+		reason = strings.Join(parts, "; ")
+	} else if r.Forced != nil {
+		reason = "forced by " + req.Force.By + ": " + req.Force.Reason
+	}
+	stats := o.Final.Stats()
+	pub := store.Publication{Zone: o.Zone, Serial: o.Serial, Time: req.Now, Outcome: o.Outcome,
+		TriggeredBy: req.TriggeredBy, Reason: reason, Records: stats.Records, Delegations: res.Delegations,
+		Digest: o.Digest, Details: details}
+	if _, err := p.reg.RecordPublication(ctx, pub); err != nil {
+		log.Error("recording the publication", zap.Error(err))
+		return
+	}
+	log.Info("zone "+string(o.Outcome), zap.Int("records", stats.Records), zap.Int("delegations", res.Delegations))
+}

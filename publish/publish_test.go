@@ -1,0 +1,392 @@
+package publish_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/ptzone/ptzone"
+	"github.com/ptzone/ptzone/dnssec"
+	"github.com/ptzone/ptzone/dnssec/keyfile"
+	"github.com/ptzone/ptzone/interchange"
+	"github.com/ptzone/ptzone/policy"
+	"github.com/ptzone/ptzone/publish"
+	"github.com/ptzone/ptzone/store"
+	"github.com/ptzone/ptzone/store/sqlite"
+	"github.com/ptzone/ptzone/zone"
+	"github.com/ptzone/ptzone/zonegen"
+)
+
+var (
+	t0  = time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)
+	pol = policy.New(policy.Lists{})
+)
+
+type fixture struct {
+	db   *sqlite.DB
+	keys string
+	out  string
+	cfg  publish.Config
+}
+
+// newFixture: the sample registry in the embedded store, keys for pt and
+// com.pt, a publisher configured to build only those two zones.
+func newFixture(t *testing.T) *fixture {
+	t.Helper()
+	dir := t.TempDir()
+	db, err := sqlite.Open(context.Background(), filepath.Join(dir, "r.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	v := interchange.Validator{Policy: pol, Mode: policy.Existing}
+	if _, err := db.Import(context.Background(), interchange.Records(bytes.NewReader(ptzone.SampleRegistry), "sample", v), store.ImportInsert); err != nil {
+		t.Fatal(err)
+	}
+	f := &fixture{db: db, keys: filepath.Join(dir, "keys"), out: filepath.Join(dir, "zones")}
+	os.MkdirAll(f.keys, 0o700)
+	for _, z := range []string{"pt.", "com.pt."} {
+		var made []*dnssec.Key
+		for _, sep := range []bool{true, false} {
+			k, err := dnssec.Generate(zone.MustParseName(z), dnssec.GenerateOptions{SEP: sep}, t0.Add(-time.Hour), made)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := keyfile.Save(k, f.keys); err != nil {
+				t.Fatal(err)
+			}
+			made = append(made, k)
+		}
+	}
+	zc := zonegen.DefaultConfig()
+	zc.Zones = []string{"pt", "com.pt"}
+	zc.AssumeChecked = true
+	f.cfg = publish.Config{Zones: zc, Sign: dnssec.DefaultSignOptions(t0), Guard: publish.Guard{Thresholds: publish.DefaultThresholds(), Refresh: 7 * 24 * time.Hour},
+		KeysDir: f.keys, OutDir: f.out}
+	return f
+}
+
+func (f *fixture) run(t *testing.T, req publish.Request) map[string]publish.ZoneOutcome {
+	t.Helper()
+	if req.TriggeredBy == "" {
+		req.TriggeredBy = "test"
+	}
+	outs, err := publish.New(f.cfg, f.db, pol, zap.NewNop()).RunOnce(context.Background(), req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := map[string]publish.ZoneOutcome{}
+	for _, o := range outs {
+		m[o.Zone] = o
+	}
+	return m
+}
+
+func refusalCodes(o publish.ZoneOutcome) []string {
+	var c []string
+	for _, r := range o.Refusals {
+		c = append(c, r.Code)
+	}
+	return c
+}
+
+func TestPublishAndReceipt(t *testing.T) {
+	f := newFixture(t)
+	out := f.run(t, publish.Request{Now: t0})
+	pt := out["pt"]
+	if pt.Outcome != store.OutcomePublished || pt.Serial != uint32(t0.Unix()) {
+		t.Fatalf("pt: %s serial %d refusals %v", pt.Outcome, pt.Serial, pt.Refusals)
+	}
+	// Both files are there and the image is the zone.
+	img, err := publish.LoadPublished(f.out, "pt")
+	if err != nil || img == nil || publish.SerialOf(img) != pt.Serial {
+		t.Fatalf("image: %v, serial %d", err, publish.SerialOf(img))
+	}
+	text, err := os.ReadFile(filepath.Join(f.out, "pt.zone"))
+	if err != nil || !bytes.Contains(text, []byte("\tIN\tZONEMD\t")) {
+		t.Errorf("master file: %v", err)
+	}
+	// The receipt: serial, counts, ZONEMD digest, keys, snapshot time, policy version.
+	pubs, _ := f.db.Publications(context.Background(), "pt", 1)
+	p := pubs[0]
+	if p.Serial != pt.Serial || p.Outcome != store.OutcomePublished || p.Records != pt.Final.Stats().Records || p.Digest == "" || p.Digest != pt.Digest {
+		t.Errorf("log entry %+v", p)
+	}
+	var r struct {
+		Keys          []string  `json:"keys"`
+		SnapshotTime  time.Time `json:"snapshot_time"`
+		PolicyVersion string    `json:"policy_version"`
+		Signed        int       `json:"signed_delegations"`
+	}
+	if err := json.Unmarshal(p.Details, &r); err != nil || len(r.Keys) != 2 || r.SnapshotTime.IsZero() || r.PolicyVersion != pol.Version() || r.Signed == 0 {
+		t.Errorf("receipt %s (%v)", p.Details, err)
+	}
+	// com.pt's DS in pt matches com.pt's KSK: com.pt verified against it.
+	if _, ok := pt.Final.Get(zone.MustParseName("com.pt."), zone.TypeDS); !ok {
+		t.Error("pt has no DS for com.pt")
+	}
+	if out["com.pt"].Outcome != store.OutcomePublished {
+		t.Errorf("com.pt: %v", out["com.pt"].Refusals)
+	}
+
+	// A second publication a minute later: a new serial, nothing refused,
+	// the previous image kept.
+	again := f.run(t, publish.Request{Now: t0.Add(time.Minute)})
+	if again["pt"].Outcome != store.OutcomePublished || again["pt"].Serial <= pt.Serial {
+		t.Errorf("second publication: %s %d", again["pt"].Outcome, again["pt"].Serial)
+	}
+	if _, err := os.Stat(filepath.Join(f.out, "pt.prev.bin")); err != nil {
+		t.Errorf("previous image not kept: %v", err)
+	}
+}
+
+// TestGuardRefusesMassChanges: NS targets rewritten en masse, a truncated
+// candidate; the last good zone stays; a force records who and why.
+func TestGuardRefusesMassChanges(t *testing.T) {
+	f := newFixture(t)
+	first := f.run(t, publish.Request{Now: t0})["pt"]
+	ctx := context.Background()
+	snap, _ := f.db.Snapshot(ctx)
+	var actives []store.Domain
+	for c, err := range snap.Domains(ctx, store.Filter{Zone: "pt", Statuses: []store.Status{store.StatusActive}}) {
+		if err == nil {
+			actives = append(actives, c.Domain)
+		}
+	}
+	snap.Close()
+
+	// Rewrite the NS of 20 domains (.se, 2009: every target lost its dot).
+	for _, d := range actives[:20] {
+		d.Nameservers = []store.Nameserver{{Name: "ns1.broken.example"}, {Name: "ns2.broken.example"}}
+		if err := f.db.PutDomain(ctx, d); err != nil {
+			t.Fatal(err)
+		}
+	}
+	before, _ := os.ReadFile(filepath.Join(f.out, "pt.zone.bin"))
+	o := f.run(t, publish.Request{Now: t0.Add(time.Minute)})["pt"]
+	if o.Outcome != store.OutcomeRefused || !slices.Contains(refusalCodes(o), publish.RefuseNSChanged) {
+		t.Fatalf("mass NS rewrite: %s %v", o.Outcome, o.Refusals)
+	}
+	msg := o.Refusals[0].String()
+	if !strings.Contains(msg, "20 delegations would change their NS targets") || !strings.Contains(msg, actives[0].Name) {
+		t.Errorf("refusal message: %s", msg)
+	}
+	after, _ := os.ReadFile(filepath.Join(f.out, "pt.zone.bin"))
+	if !bytes.Equal(before, after) {
+		t.Error("a refused publication replaced the last good zone")
+	}
+
+	// Remove 30 domains' delegations (.de, 2010: a truncated zone).
+	for _, d := range actives[20:50] {
+		f.db.SetStatus(ctx, d.Name, store.StatusSuspended)
+	}
+	o = f.run(t, publish.Request{Now: t0.Add(2 * time.Minute)})["pt"]
+	if !slices.Contains(refusalCodes(o), publish.RefuseRemoved) {
+		t.Fatalf("truncated candidate: %v", o.Refusals)
+	}
+
+	// An operator forces it, with a reason; the log says who and why.
+	force := &publish.Force{By: "ana", Reason: "registrar migration REG-7, ticket 4711"}
+	o = f.run(t, publish.Request{Now: t0.Add(3 * time.Minute), Force: force})["pt"]
+	var forcedCodes []string
+	for _, r := range o.Forced {
+		forcedCodes = append(forcedCodes, r.Code)
+	}
+	if o.Outcome != store.OutcomePublished || !slices.Contains(forcedCodes, publish.RefuseRemoved) || !slices.Contains(forcedCodes, publish.RefuseNSChanged) {
+		t.Fatalf("forced: %s, forced %v, standing %v", o.Outcome, o.Forced, o.Refusals)
+	}
+	pubs, _ := f.db.Publications(ctx, "pt", 1)
+	if !strings.Contains(pubs[0].Reason, "forced by ana: registrar migration REG-7") || !bytes.Contains(pubs[0].Details, []byte(`"by":"ana"`)) {
+		t.Errorf("forced publication recorded as %q %s", pubs[0].Reason, pubs[0].Details)
+	}
+	if o.Serial <= first.Serial {
+		t.Errorf("serial %d after %d", o.Serial, first.Serial)
+	}
+}
+
+// guardCase builds a signed pt zone and lets a test break it.
+func signedPT(t *testing.T) (*zone.Zone, []*dnssec.Key) {
+	t.Helper()
+	f := newFixture(t)
+	o := f.run(t, publish.Request{Now: t0, DryRun: true})["pt"]
+	keys, _ := keyfile.Load(f.keys, zone.MustParseName("pt."))
+	return o.Final, keys
+}
+
+// replace swaps one RRset of z.
+func replace(t *testing.T, z *zone.Zone, owner string, typ, covered uint16, rdatas [][]byte) *zone.Zone {
+	t.Helper()
+	b := zone.NewBuilder(z.Origin(), 0)
+	for _, rd := range rdatas {
+		b.Add(zone.MustParseName(owner), typ, 3600, rd)
+	}
+	over, err := b.Zone()
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := zone.Merge(z, over, func(r zone.RRset) bool {
+		return r.Owner().String() == owner && r.Type() == typ && r.Covered() == covered
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+func rdatasOf(z *zone.Zone, owner string, typ, covered uint16) [][]byte {
+	i, _ := z.Find(zone.MustParseName(owner))
+	var set zone.RRset
+	if typ == zone.TypeRRSIG {
+		set, _ = z.GetSig(i, covered)
+	} else {
+		set, _ = z.GetAt(i, typ)
+	}
+	var out [][]byte
+	for rd := range set.Rdata() {
+		out = append(out, bytes.Clone(rd))
+	}
+	return out
+}
+
+// TestGuardRefusesBrokenDNSSEC: one test each; none can be forced.
+func TestGuardRefusesBrokenDNSSEC(t *testing.T) {
+	good, keys := signedPT(t)
+	guard := publish.Guard{Thresholds: publish.DefaultThresholds(), Refresh: 7 * 24 * time.Hour}
+	serial := publish.SerialOf(good)
+	cases := []struct {
+		name  string
+		zone  func() *zone.Zone
+		prev  *publish.Previous
+		want  string
+		says  string
+		extra []*dnssec.Key
+	}{
+		{"unsigned DNSKEY RRset (e164.arpa, 2011)", func() *zone.Zone {
+			return replace(t, good, "pt.", zone.TypeRRSIG, zone.TypeDNSKEY, nil)
+		}, nil, publish.RefuseVerification, dnssec.ProblemUnsigned, nil},
+		{"missing algorithm (.gov, 2013)", func() *zone.Zone {
+			// A published Ed25519 key that signs nothing.
+			extra, _ := dnssec.Generate(zone.MustParseName("pt."), dnssec.GenerateOptions{Algorithm: dnssec.ED25519}, t0, keys)
+			rd, _ := extra.Rdata()
+			return replace(t, good, "pt.", zone.TypeDNSKEY, 0, append(rdatasOf(good, "pt.", zone.TypeDNSKEY, 0), rd))
+		}, nil, publish.RefuseVerification, dnssec.ProblemMissingAlg, nil},
+		{"bad signatures (.se, 2022)", func() *zone.Zone {
+			sigs := rdatasOf(good, "pt.", zone.TypeRRSIG, zone.TypeSOA)
+			sigs[0][len(sigs[0])-5] ^= 0xff
+			return replace(t, good, "pt.", zone.TypeRRSIG, zone.TypeSOA, sigs)
+		}, nil, publish.RefuseVerification, dnssec.ProblemBadSignature, nil},
+		{"key-tag collision (.ru, 2024)", func() *zone.Zone {
+			dnskeys := rdatasOf(good, "pt.", zone.TypeDNSKEY, 0)
+			c := bytes.Clone(dnskeys[0])
+			for i := 4; i+2 < len(c); i += 2 {
+				if c[i] < 0xff && c[i+2] > 0 {
+					c[i]++
+					c[i+2]--
+					break
+				}
+			}
+			return replace(t, good, "pt.", zone.TypeDNSKEY, 0, append(dnskeys, c))
+		}, nil, publish.RefuseVerification, dnssec.ProblemTagCollision, nil},
+		{"serial that does not increase", func() *zone.Zone { return good },
+			&publish.Previous{Zone: good, Serial: serial}, publish.RefuseSerial, "does not increase", nil},
+		{"private key not matching the published DNSKEY (.de, 2026)", func() *zone.Zone { return good },
+			nil, publish.RefuseVerification, dnssec.ProblemKeyMismatch, func() []*dnssec.Key {
+				impostor := *keys[0]
+				other, _ := dnssec.Generate(zone.MustParseName("pt."), dnssec.GenerateOptions{}, t0, nil)
+				impostor.Signer = other.Signer
+				return []*dnssec.Key{&impostor}
+			}()},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			z := c.zone()
+			rep := dnssec.Verify(z, dnssec.VerifyOptions{Now: t0, Keys: c.extra})
+			refusals, _ := guard.Check(publish.Candidate{Zone: z, Serial: publish.SerialOf(z), Report: rep, Signed: true}, c.prev, t0)
+			var hit *publish.Refusal
+			for i, r := range refusals {
+				if r.Code == c.want {
+					hit = &refusals[i]
+				}
+			}
+			if hit == nil || !strings.Contains(hit.String(), c.says) {
+				t.Fatalf("refusals %v, want %s mentioning %q", refusals, c.want, c.says)
+			}
+			standing, _ := publish.Decide(refusals, &publish.Force{By: "ana", Reason: "trust me"})
+			if len(standing) == 0 {
+				t.Error("an operator could force a broken zone out")
+			}
+		})
+	}
+	// Signatures expiring within the refresh window.
+	rep := dnssec.Verify(good, dnssec.VerifyOptions{Now: t0})
+	refusals, _ := guard.Check(publish.Candidate{Zone: good, Serial: serial, Report: rep, Signed: true}, nil, t0.Add(8*24*time.Hour))
+	if !slices.ContainsFunc(refusals, func(r publish.Refusal) bool { return r.Code == publish.RefuseExpiry }) {
+		t.Errorf("expiring signatures: %v", refusals)
+	}
+	// A zone without apex NS.
+	noNS := replace(t, good, "pt.", zone.TypeNS, 0, nil)
+	refusals, _ = guard.Check(publish.Candidate{Zone: noNS, Serial: serial, Report: dnssec.Verify(noNS, dnssec.VerifyOptions{Now: t0}), Signed: true}, nil, t0)
+	if !slices.ContainsFunc(refusals, func(r publish.Refusal) bool { return r.Code == publish.RefuseApex }) {
+		t.Errorf("no apex NS: %v", refusals)
+	}
+	_ = binary.BigEndian
+}
+
+func TestLimits(t *testing.T) {
+	th := publish.DefaultThresholds()
+	z := func(n int) *zone.Zone {
+		b := zone.NewBuilder(zone.MustParseName("pt."), 0)
+		for i := range n {
+			b.Add(zone.MustParseName("d"+strings.Repeat("x", i%7)+string(rune('a'+i%26))+"-"+itoa(i)+".pt."), zone.TypeNS, 60, zone.MustParseName("ns.h.net.").Wire())
+		}
+		out, _ := b.Zone()
+		return out
+	}
+	g := publish.Guard{Thresholds: th}
+	deltaOnly := func(rs []publish.Refusal) []publish.Refusal {
+		var out []publish.Refusal
+		for _, r := range rs {
+			if r.Forceable {
+				out = append(out, r)
+			}
+		}
+		return out
+	}
+	big := z(5000)
+	// 40 removals of 5000 (0.8%) pass; 60 (1.2%) do not.
+	for _, c := range []struct {
+		keep    int
+		refused bool
+	}{{4960, false}, {4940, true}} {
+		smaller := z(c.keep)
+		refusals, d := g.Check(publish.Candidate{Zone: smaller, Serial: 2}, &publish.Previous{Zone: big, Serial: 1}, t0)
+		refusals = deltaOnly(refusals)
+		if (len(refusals) > 0) != c.refused || d.Removed != 5000-c.keep {
+			t.Errorf("keeping %d of 5000: refusals %v, removed %d", c.keep, refusals, d.Removed)
+		}
+	}
+	// In a small zone the count floor (10) applies, not the 1%.
+	refusals, _ := g.Check(publish.Candidate{Zone: z(95), Serial: 2}, &publish.Previous{Zone: z(100), Serial: 1}, t0)
+	if refusals = deltaOnly(refusals); len(refusals) != 0 {
+		t.Errorf("5 removals of 100 refused: %v", refusals)
+	}
+}
+
+func itoa(i int) string {
+	var b []byte
+	for {
+		b = append([]byte{byte('0' + i%10)}, b...)
+		if i /= 10; i == 0 {
+			return string(b)
+		}
+	}
+}
