@@ -99,7 +99,9 @@ func CheckWithTools(t *testing.T, signed *zone.Zone, csk bool, withoutZONEMD fun
 	}{
 		{"ldns-verify-zone", []string{ldnsPath}, func(out string) bool { return strings.Contains(out, "Zone is verified and complete") }},
 		{"dnssec-verify", verifyArgs, func(out string) bool { return strings.Contains(out, "Zone fully signed") }},
-		{"named-checkzone", []string{"-i", "full-sibling", "-k", "fail", "-n", "fail", "pt.", path}, func(out string) bool { return strings.Contains(out, "OK") }},
+		// -i local: the full modes look out-of-zone names up through the
+		// system resolver, which points off this machine.
+		{"named-checkzone", []string{"-i", "local", "-k", "fail", "-n", "fail", "pt.", path}, func(out string) bool { return strings.Contains(out, "OK") }},
 		{"kzonecheck", []string{"-o", "pt.", "-d", "on", path}, func(string) bool { return true }},
 	}
 	for _, tool := range tools {

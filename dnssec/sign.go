@@ -143,6 +143,15 @@ func roles(keys []*Key, now time.Time) (published, ksks, zsks []*Key, err error)
 		ksks, zsks = append(ksks, k...), append(zsks, z...)
 	}
 	if !anySEP {
+		earliest := time.Time{}
+		for _, k := range keys {
+			if a := k.Timing.Activate; k.SEP() && a.After(now) && (earliest.IsZero() || a.Before(earliest)) {
+				earliest = a
+			}
+		}
+		if !earliest.IsZero() {
+			return nil, nil, nil, fmt.Errorf("signing: no key-signing key is active at %s; the first activates at %s", now.Format(time.RFC3339), earliest.Format(time.RFC3339))
+		}
 		return nil, nil, nil, errors.New("signing: no active key-signing key (a key with the SEP flag) for the parent's DS")
 	}
 	return published, ksks, zsks, nil

@@ -10,6 +10,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -126,49 +127,57 @@ func SerialOf(z *zone.Zone) uint32 {
 	return 0
 }
 
-// RunOnce runs one publication of every configured zone: snapshot, build,
-// sign, verify, guard, write, record. Each zone is judged on its own; the
-// error is for what stops the whole run (the registry unreachable, keys
-// missing). Refusals are outcomes, not errors.
-func (p *Publisher) RunOnce(ctx context.Context, req Request) ([]ZoneOutcome, error) {
-	start := time.Now()
+// Built is one zone built, signed and verified, not yet judged.
+type Built struct {
+	Result *zonegen.Result
+	// Final is the zone to publish: signed, unless the build is unsigned.
+	Final  *zone.Zone
+	Report *dnssec.Report // nil when unsigned
+	Keys   []*dnssec.Key
+	Digest string
+	Prev   *Previous
+	// Err is set when the zone could not be signed.
+	Err error
+}
+
+// BuildRequest selects what Build does.
+type BuildRequest struct {
+	Now time.Time
+	// Only limits signing and verification to these zones; every zone is
+	// still generated, so that delegations between them are complete.
+	Only []string
+}
+
+// BuildSet is the outcome of Build.
+type BuildSet struct {
+	Zones        []*Built
+	SnapshotTime time.Time
+}
+
+// Build reads one registry snapshot and builds, signs and verifies the
+// zones: the first half of a publication, and all of "zone build".
+func (p *Publisher) Build(ctx context.Context, req BuildRequest) (*BuildSet, error) {
 	if req.Now.IsZero() {
 		return nil, errors.New("publish: no publication time")
 	}
-	if err := os.MkdirAll(p.cfg.OutDir, 0o755); err != nil {
-		return nil, fmt.Errorf("publish: %w", err)
-	}
 	names := p.cfg.Zones.Zones
+	selected := func(name string) bool { return len(req.Only) == 0 || slices.Contains(req.Only, name) }
+	for _, o := range req.Only {
+		if !slices.Contains(names, o) {
+			return nil, fmt.Errorf("publish: %s is not one of the zones served (%s)", o, strings.Join(names, ", "))
+		}
+	}
 	keys := map[string][]*dnssec.Key{}
 	childDS := map[string][]store.DS{}
 	if !p.cfg.Unsigned {
 		for _, name := range names {
-			apex, err := zone.ParseName(name+".", zone.Root)
+			ks, ds, err := p.loadKeys(name, req.Now)
 			if err != nil {
-				return nil, fmt.Errorf("publish: zone %q: %w", name, err)
+				return nil, err
 			}
-			ks, err := keyfile.Load(p.cfg.KeysDir, apex)
-			if err != nil {
-				return nil, fmt.Errorf("publish: keys of %s: %w", name, err)
-			}
-			if len(ks) == 0 {
-				return nil, fmt.Errorf("publish: zone %s has no keys in %s (ptzone keys generate --zone %s)", name, p.cfg.KeysDir, name)
-			}
-			keys[name] = ks
-			for _, k := range ks {
-				if !k.SEP() || !k.Published(req.Now) {
-					continue
-				}
-				ds, err := k.DS(2)
-				if err != nil {
-					return nil, err
-				}
-				childDS[name] = append(childDS[name], store.DS{KeyTag: ds.KeyTag, Algorithm: ds.Algorithm,
-					DigestType: ds.DigestType, Digest: strings.ToUpper(hex.EncodeToString(ds.Digest))})
-			}
+			keys[name], childDS[name] = ks, ds
 		}
 	}
-
 	prev := map[string]*Previous{}
 	prevSerials := map[string]uint32{}
 	for _, name := range names {
@@ -177,9 +186,11 @@ func (p *Publisher) RunOnce(ctx context.Context, req Request) ([]ZoneOutcome, er
 			return nil, fmt.Errorf("publish: the last published %s: %w", name, err)
 		}
 		serial := SerialOf(z)
-		if logged, err := p.lastLoggedSerial(ctx, name); err != nil {
+		logged, err := p.lastLoggedSerial(ctx, name)
+		if err != nil {
 			return nil, err
-		} else if serial == 0 || zonegen.SerialGreater(logged, serial) {
+		}
+		if serial == 0 || zonegen.SerialGreater(logged, serial) {
 			serial = logged
 		}
 		prev[name] = &Previous{Zone: z, Serial: serial}
@@ -190,18 +201,93 @@ func (p *Publisher) RunOnce(ctx context.Context, req Request) ([]ZoneOutcome, er
 	if err != nil {
 		return nil, fmt.Errorf("publish: %w", err)
 	}
-	snapTime := snap.Time()
+	set := &BuildSet{SnapshotTime: snap.Time()}
 	results, err := zonegen.Build(ctx, p.cfg.Zones, zonegen.Input{Source: snap, Policy: p.pol, Now: req.Now,
 		PrevSerials: prevSerials, ChildDS: childDS})
 	snap.Close()
 	if err != nil {
 		return nil, fmt.Errorf("publish: %w", err)
 	}
-
-	var outcomes []ZoneOutcome
 	for _, res := range results {
-		o := p.publishZone(ctx, req, res, keys[res.Name], childDS, prev[res.Name], snapTime)
-		outcomes = append(outcomes, o)
+		if !selected(res.Name) {
+			continue
+		}
+		b := &Built{Result: res, Final: res.Zone, Keys: keys[res.Name], Prev: prev[res.Name]}
+		if !p.cfg.Unsigned {
+			p.sign(b, req.Now, childDS)
+		}
+		set.Zones = append(set.Zones, b)
+	}
+	return set, nil
+}
+
+// loadKeys reads a zone's keys and the DS its parent must publish for it.
+func (p *Publisher) loadKeys(name string, now time.Time) ([]*dnssec.Key, []store.DS, error) {
+	apex, err := zone.ParseName(name+".", zone.Root)
+	if err != nil {
+		return nil, nil, fmt.Errorf("publish: zone %q: %w", name, err)
+	}
+	ks, err := keyfile.Load(p.cfg.KeysDir, apex)
+	if err != nil {
+		return nil, nil, fmt.Errorf("publish: keys of %s: %w", name, err)
+	}
+	if len(ks) == 0 {
+		return nil, nil, fmt.Errorf("publish: zone %s has no keys in %s (ptzone keys generate --zone %s)", name, p.cfg.KeysDir, name)
+	}
+	var dss []store.DS
+	for _, k := range ks {
+		if !k.SEP() || !k.Published(now) {
+			continue
+		}
+		ds, err := k.DS(2)
+		if err != nil {
+			return nil, nil, err
+		}
+		dss = append(dss, store.DS{KeyTag: ds.KeyTag, Algorithm: ds.Algorithm,
+			DigestType: ds.DigestType, Digest: strings.ToUpper(hex.EncodeToString(ds.Digest))})
+	}
+	return ks, dss, nil
+}
+
+// sign signs and verifies one built zone. Our zones inside our zones are
+// verified against the DS their parent zone carries for them.
+func (p *Publisher) sign(b *Built, now time.Time, childDS map[string][]store.DS) {
+	opt := p.cfg.Sign
+	opt.Now = now
+	signed, err := dnssec.Sign(b.Result.Zone, b.Keys, opt)
+	if err != nil {
+		b.Err = err
+		return
+	}
+	b.Final = signed
+	parentDS := p.cfg.ParentDS[b.Result.Name]
+	if isChildOfOurs(b.Result.Name, p.cfg.Zones.Zones) {
+		parentDS = nil
+		for _, d := range childDS[b.Result.Name] {
+			digest, _ := hex.DecodeString(d.Digest)
+			parentDS = append(parentDS, dnssec.DS{KeyTag: d.KeyTag, Algorithm: d.Algorithm, DigestType: d.DigestType, Digest: digest})
+		}
+	}
+	b.Report = dnssec.Verify(signed, dnssec.VerifyOptions{Now: now, ParentDS: parentDS, Keys: b.Keys})
+	b.Digest = zonemdDigest(signed)
+}
+
+// RunOnce runs one publication of every configured zone: build, then per
+// zone the guard, the write and the record. Each zone is judged on its
+// own; the error is for what stops the whole run (the registry unreachable,
+// keys missing). Refusals are outcomes, not errors.
+func (p *Publisher) RunOnce(ctx context.Context, req Request) ([]ZoneOutcome, error) {
+	start := time.Now()
+	if err := os.MkdirAll(p.cfg.OutDir, 0o755); err != nil {
+		return nil, fmt.Errorf("publish: %w", err)
+	}
+	set, err := p.Build(ctx, BuildRequest{Now: req.Now})
+	if err != nil {
+		return nil, err
+	}
+	var outcomes []ZoneOutcome
+	for _, b := range set.Zones {
+		outcomes = append(outcomes, p.publishZone(ctx, req, b, set.SnapshotTime))
 	}
 	p.log.Info("publication finished", zap.Duration("took", time.Since(start)), zap.Int("zones", len(outcomes)))
 	return outcomes, nil
@@ -222,36 +308,20 @@ func (p *Publisher) lastLoggedSerial(ctx context.Context, name string) (uint32, 
 	return 0, nil
 }
 
-func (p *Publisher) publishZone(ctx context.Context, req Request, res *zonegen.Result, keys []*dnssec.Key,
-	childDS map[string][]store.DS, prev *Previous, snapTime time.Time) ZoneOutcome {
+func (p *Publisher) publishZone(ctx context.Context, req Request, b *Built, snapTime time.Time) ZoneOutcome {
+	res := b.Result
 	log := p.log.With(zap.String("zone", res.Name), zap.Uint32("serial", res.Serial))
-	o := ZoneOutcome{Zone: res.Name, Serial: res.Serial, Build: res, Final: res.Zone}
+	o := ZoneOutcome{Zone: res.Name, Serial: res.Serial, Build: res, Final: b.Final, Report: b.Report, Digest: b.Digest}
 	fail := func(err error) ZoneOutcome {
 		o.Outcome = store.OutcomeFailed
 		o.Refusals = []Refusal{{Code: "error", Message: err.Error()}}
-		p.record(ctx, req, o, res, keys, snapTime, log)
+		p.record(ctx, req, o, res, b.Keys, snapTime, log)
 		return o
 	}
-	if !p.cfg.Unsigned {
-		opt := p.cfg.Sign
-		opt.Now = req.Now
-		signed, err := dnssec.Sign(res.Zone, keys, opt)
-		if err != nil {
-			return fail(err)
-		}
-		o.Final = signed
-		parentDS := p.cfg.ParentDS[res.Name]
-		if ds, ours := childDS[res.Name]; ours && isChildOfOurs(res.Name, p.cfg.Zones.Zones) {
-			parentDS = nil
-			for _, d := range ds {
-				digest, _ := hex.DecodeString(d.Digest)
-				parentDS = append(parentDS, dnssec.DS{KeyTag: d.KeyTag, Algorithm: d.Algorithm, DigestType: d.DigestType, Digest: digest})
-			}
-		}
-		o.Report = dnssec.Verify(signed, dnssec.VerifyOptions{Now: req.Now, ParentDS: parentDS, Keys: keys})
-		o.Digest = zonemdDigest(signed)
+	if b.Err != nil {
+		return fail(b.Err)
 	}
-	refusals, delta := p.cfg.Guard.Check(Candidate{Zone: o.Final, Serial: res.Serial, Report: o.Report, Signed: !p.cfg.Unsigned}, prev, req.Now)
+	refusals, delta := p.cfg.Guard.Check(Candidate{Zone: o.Final, Serial: res.Serial, Report: o.Report, Signed: !p.cfg.Unsigned}, b.Prev, req.Now)
 	o.Delta = delta
 	o.Refusals, o.Forced = Decide(refusals, req.Force)
 	switch {
@@ -273,7 +343,7 @@ func (p *Publisher) publishZone(ctx context.Context, req Request, res *zonegen.R
 			log.Warn("publication forced", zap.String("by", req.Force.By), zap.String("reason", req.Force.Reason))
 		}
 	}
-	p.record(ctx, req, o, res, keys, snapTime, log)
+	p.record(ctx, req, o, res, b.Keys, snapTime, log)
 	return o
 }
 

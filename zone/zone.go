@@ -14,6 +14,7 @@ package zone
 
 import (
 	"encoding/binary"
+	"fmt"
 	"iter"
 	"sort"
 )
@@ -211,4 +212,33 @@ func (z *Zone) Stats() Stats {
 	}
 	s.Bytes = cap(z.keys) + 4*cap(z.keyAt) + 4*cap(z.setAt) + 12*cap(z.sets) + cap(z.data)
 	return s
+}
+
+// WithOrigin returns the zone with its apex set to origin, which every
+// owner must be at or below. It lets a master file be read without
+// knowing its origin beforehand (read below the root, then rebased).
+func (z *Zone) WithOrigin(origin Name) (*Zone, error) {
+	for i := range z.Owners() {
+		if !Name(z.OwnerKey(i)).IsBelow(origin) {
+			return nil, fmt.Errorf("%w: %s is not at or below %s", ErrOutOfZone, z.Owner(i), origin)
+		}
+	}
+	c := *z
+	c.origin = origin
+	return &c, nil
+}
+
+// Apex returns the one owner with an SOA record: the apex of a zone read
+// without its origin.
+func (z *Zone) Apex() (Name, error) {
+	var found []Name
+	for r := range z.All() {
+		if r.Type() == TypeSOA {
+			found = append(found, r.Owner())
+		}
+	}
+	if len(found) != 1 {
+		return "", fmt.Errorf("the zone has %d SOA records; a zone has exactly one, at its apex", len(found))
+	}
+	return found[0], nil
 }

@@ -1,0 +1,418 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/ptzone/ptzone/dnssec"
+	"github.com/ptzone/ptzone/internal/atomicfile"
+	"github.com/ptzone/ptzone/policy"
+	"github.com/ptzone/ptzone/publish"
+	"github.com/ptzone/ptzone/store"
+	"github.com/ptzone/ptzone/zone"
+	"github.com/ptzone/ptzone/zonegen"
+)
+
+func zoneCommand() *command {
+	return &command{
+		name:    "zone",
+		summary: "Build, verify, compare and publish the zones",
+		subs:    []*command{zoneBuildCommand(), zoneVerifyCommand(), zoneDiffCommand(), zonePublishCommand()},
+	}
+}
+
+// pipelineFlags are shared by build and publish.
+type pipelineFlags struct {
+	sf            storeFlags
+	keys          string
+	unsigned      bool
+	noZONEMD      bool
+	assumeChecked bool
+	now           string
+	parentDS      string
+}
+
+func (p *pipelineFlags) register(fs *flag.FlagSet) {
+	p.sf.register(fs)
+	fs.StringVar(&p.keys, "keys", "", "key `DIR` (default: DATA-DIR/keys)")
+	fs.BoolVar(&p.unsigned, "unsigned", false, "build without DNSSEC")
+	fs.BoolVar(&p.noZONEMD, "no-zonemd", false, "leave ZONEMD out (for tools that mishandle it, such as ldns-verify-zone before 1.9.0)")
+	fs.BoolVar(&p.assumeChecked, "assume-checked", false, "treat every domain as having passed its delegation check (until the checker has run)")
+	fs.StringVar(&p.now, "now", "", "pin the clock to `TIME` (RFC 3339), for reproducible builds")
+	fs.StringVar(&p.parentDS, "parent-ds", "", "`FILE` with the DS RRset the parent (the root, for pt) publishes, checked against pt's keys")
+}
+
+func (p *pipelineFlags) clock() (time.Time, error) {
+	if p.now == "" {
+		return time.Now().UTC().Truncate(time.Second), nil
+	}
+	t, err := time.Parse(time.RFC3339, p.now)
+	if err != nil {
+		return time.Time{}, usageErrorf("--now %q is not an RFC 3339 time (2026-11-22T12:00:00Z)", p.now)
+	}
+	return t.UTC(), nil
+}
+
+// publisher wires a publisher from the flags; outDir receives the zones.
+func (p *pipelineFlags) publisher(ctx context.Context, e *env, outDir string) (*publish.Publisher, store.Registry, error) {
+	keys := p.keys
+	if keys == "" {
+		keys = filepath.Join(p.sf.dataDirectory(e), "keys")
+	}
+	zc := zonegen.DefaultConfig()
+	zc.AssumeChecked = p.assumeChecked
+	sign := dnssec.DefaultSignOptions(time.Time{})
+	sign.ZONEMD = !p.noZONEMD
+	cfg := publish.Config{Zones: zc, Sign: sign, KeysDir: keys, OutDir: outDir,
+		Unsigned: p.unsigned, Guard: publish.Guard{Thresholds: publish.DefaultThresholds(), Refresh: sign.Refresh}}
+	if p.parentDS != "" {
+		text, err := os.ReadFile(p.parentDS)
+		if err != nil {
+			return nil, nil, inputError(err)
+		}
+		ds, err := dnssec.ParseDS(text, p.parentDS)
+		if err != nil {
+			return nil, nil, inputError(err)
+		}
+		cfg.ParentDS = map[string][]dnssec.DS{}
+		for _, z := range zc.Zones {
+			if !strings.Contains(z, ".") {
+				cfg.ParentDS[z] = ds // our top zones
+			}
+		}
+	}
+	reg, _, err := p.sf.open(ctx, e)
+	if err != nil {
+		return nil, nil, err
+	}
+	return publish.New(cfg, reg, policy.New(policy.Lists{}), zap.NewNop()), reg, nil
+}
+
+func zoneBuildCommand() *command {
+	var (
+		pf       pipelineFlags
+		zoneName string
+		all      bool
+		out      string
+	)
+	return &command{
+		name:     "build",
+		synopsis: "[flags] (--zone ZONE | --all) --out DIR",
+		summary:  "Build, sign and verify zones into a directory",
+		help: `Reads one snapshot of the registry, builds the zones (every zone, so that
+the delegations between them are complete), signs and verifies the ones
+asked for, and writes DIR/<zone>.zone for each that verifies. A zone that
+fails verification is not written: its problems are listed and the exit
+status is 1. --now pins the clock: the same registry, keys and --now give
+byte-identical files. Nothing is published and nothing is logged; see
+'ptzone zone publish'.`,
+		flags: func(fs *flag.FlagSet) {
+			pf.register(fs)
+			fs.StringVar(&zoneName, "zone", "", "build `ZONE`")
+			fs.BoolVar(&all, "all", false, "build every zone")
+			fs.StringVar(&out, "out", "", "write the zones into `DIR`")
+		},
+		run: func(ctx context.Context, e *env, args []string) error {
+			if len(args) > 0 {
+				return usageErrorf("zone build takes no arguments")
+			}
+			if out == "" {
+				return usageErrorf("zone build: --out DIR is required")
+			}
+			kf := keyFlags{zoneName: zoneName, all: all}
+			zones, err := kf.zones("zone build")
+			if err != nil {
+				return err
+			}
+			now, err := pf.clock()
+			if err != nil {
+				return err
+			}
+			if err := os.MkdirAll(out, 0o755); err != nil {
+				return err
+			}
+			pub, reg, err := pf.publisher(ctx, e, out)
+			if err != nil {
+				return err
+			}
+			defer reg.Close()
+			start := time.Now()
+			set, err := pub.Build(ctx, publish.BuildRequest{Now: now, Only: zones})
+			if err != nil {
+				return err
+			}
+			bad := false
+			for _, b := range set.Zones {
+				name := b.Result.Name
+				if b.Err != nil {
+					fmt.Fprintf(e.stderr, "%s: not signed: %v\n", name, b.Err)
+					bad = true
+					continue
+				}
+				if b.Report != nil && !b.Report.OK() {
+					fmt.Fprintf(e.stderr, "%s: verification failed; not written:\n", name)
+					for _, p := range b.Report.Problems {
+						fmt.Fprintf(e.stderr, "  %s\n", p)
+					}
+					bad = true
+					continue
+				}
+				path := filepath.Join(out, name+".zone")
+				if err := atomicfile.Write(path, 0o644, func(w io.Writer) error {
+					_, err := b.Final.WriteTo(w)
+					return err
+				}); err != nil {
+					return err
+				}
+				st := b.Final.Stats()
+				fmt.Fprintf(e.stdout, "%s: serial %d, %d delegations (%d signed), %d glue, %d records -> %s\n",
+					name, b.Result.Serial, b.Result.Delegations, b.Result.Secure, b.Result.Glue, st.Records, path)
+			}
+			fmt.Fprintf(e.stderr, "built in %s\n", time.Since(start).Round(time.Millisecond))
+			if bad {
+				return negative
+			}
+			return nil
+		},
+	}
+}
+
+// readZoneFile reads a master file; the apex is zoneName, or else the
+// owner of the file's SOA record.
+func readZoneFile(path, zoneName string) (*zone.Zone, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, inputError(err)
+	}
+	defer f.Close()
+	origin := zone.Root
+	if zoneName != "" {
+		if origin, err = zone.ParseName(strings.TrimSuffix(zoneName, ".")+".", zone.Root); err != nil {
+			return nil, usageErrorf("--zone %q: %v", zoneName, err)
+		}
+	}
+	z, err := zone.Read(f, zone.ReadOptions{Origin: origin, File: path})
+	if err != nil {
+		return nil, inputError(err)
+	}
+	if zoneName != "" {
+		return z, nil
+	}
+	apex, err := z.Apex()
+	if err != nil {
+		return nil, inputError(fmt.Errorf("%s: %v (or give --zone)", path, err))
+	}
+	z, err = z.WithOrigin(apex)
+	if err != nil {
+		return nil, inputError(fmt.Errorf("%s: %w", path, err))
+	}
+	return z, nil
+}
+
+func zoneVerifyCommand() *command {
+	var zoneName, now, parentDS string
+	return &command{
+		name:     "verify",
+		synopsis: "[--zone ZONE] [--parent-ds FILE] [--now TIME] FILE",
+		summary:  "Verify a signed zone file independently",
+		help: `Checks a signed master file as ptzone checks every zone before publishing
+it: every RRSIG against the DNSKEYs at --now, every algorithm on every
+authoritative RRset, no signatures over delegation NS or glue, key tags,
+the DNSKEY RRset against the parent's DS (--parent-ds), the NSEC3 chain
+(complete, ordered, closed, opt-out spans), and ZONEMD. Lists every
+problem; exit status 0 when there is none, 1 otherwise.`,
+		flags: func(fs *flag.FlagSet) {
+			fs.StringVar(&zoneName, "zone", "", "the zone's `NAME` (default: the owner of its SOA)")
+			fs.StringVar(&now, "now", "", "verify at `TIME` (RFC 3339; default now)")
+			fs.StringVar(&parentDS, "parent-ds", "", "`FILE` with the parent's DS RRset")
+		},
+		run: func(ctx context.Context, e *env, args []string) error {
+			if len(args) != 1 {
+				return usageErrorf("zone verify: give exactly one FILE")
+			}
+			pf := pipelineFlags{now: now}
+			at, err := pf.clock()
+			if err != nil {
+				return err
+			}
+			opt := dnssec.VerifyOptions{Now: at}
+			if parentDS != "" {
+				text, err := os.ReadFile(parentDS)
+				if err != nil {
+					return inputError(err)
+				}
+				if opt.ParentDS, err = dnssec.ParseDS(text, parentDS); err != nil {
+					return inputError(err)
+				}
+			}
+			z, err := readZoneFile(args[0], zoneName)
+			if err != nil {
+				return err
+			}
+			rep := dnssec.Verify(z, opt)
+			st := z.Stats()
+			fmt.Fprintf(e.stdout, "%s: %d records, %d delegations (%d signed), %d signatures checked",
+				z.Origin(), st.Records, rep.Delegations, rep.SignedDelegations, rep.Signatures)
+			if !rep.EarliestExpiration.IsZero() {
+				fmt.Fprintf(e.stdout, ", first expiry %s", rep.EarliestExpiration.Format(time.RFC3339))
+			}
+			fmt.Fprintln(e.stdout)
+			if rep.OK() {
+				fmt.Fprintln(e.stdout, "valid")
+				return nil
+			}
+			for _, p := range rep.Problems {
+				fmt.Fprintln(e.stdout, p)
+			}
+			fmt.Fprintf(e.stdout, "invalid: %d problems\n", len(rep.Problems))
+			return negative
+		},
+	}
+}
+
+func zoneDiffCommand() *command {
+	var zoneName string
+	var records bool
+	return &command{
+		name:     "diff",
+		synopsis: "[--zone ZONE] [--records] OLD NEW",
+		summary:  "Compare two versions of a zone",
+		help: `Compares two master files of one zone: delegations added and removed, NS
+targets, DS and glue changed (what the publish guard limits), then with
+--records every RRset that differs. Exit status 0 when the zones are the
+same, 1 when they differ.`,
+		flags: func(fs *flag.FlagSet) {
+			fs.StringVar(&zoneName, "zone", "", "the zone's `NAME` (default: the owner of its SOA)")
+			fs.BoolVar(&records, "records", false, "list every RRset that differs")
+		},
+		run: func(ctx context.Context, e *env, args []string) error {
+			if len(args) != 2 {
+				return usageErrorf("zone diff: give OLD and NEW")
+			}
+			old, err := readZoneFile(args[0], zoneName)
+			if err != nil {
+				return err
+			}
+			nu, err := readZoneFile(args[1], old.Origin().String())
+			if err != nil {
+				return err
+			}
+			d := publish.Compare(old, nu)
+			fmt.Fprintf(e.stdout, "%s: %d delegations before; %d added, %d removed, %d with NS changed, %d DS changed, %d glue changed\n",
+				old.Origin(), d.Delegations, d.Added, d.Removed, d.NSChanged, d.DSChanged, d.GlueChanged)
+			changed := 0
+			for ch := range zone.Diff(old, nu) {
+				changed++
+				if !records {
+					continue
+				}
+				if ch.HasOld {
+					printRRset(e.stdout, "-", ch.Old)
+				}
+				if ch.HasNew {
+					printRRset(e.stdout, "+", ch.New)
+				}
+			}
+			if changed == 0 {
+				fmt.Fprintln(e.stdout, "identical")
+				return nil
+			}
+			fmt.Fprintf(e.stdout, "%d RRsets differ\n", changed)
+			return negative
+		},
+	}
+}
+
+func printRRset(w io.Writer, sign string, r zone.RRset) {
+	for rd := range r.Rdata() {
+		text, err := zone.AppendRdataText(nil, r.Type(), rd)
+		if err != nil {
+			text = []byte(fmt.Sprintf("(unprintable: %v)", err))
+		}
+		fmt.Fprintf(w, "%s %s\t%d\tIN\t%s\t%s\n", sign, r.Owner(), r.TTL(), zone.TypeString(r.Type()), text)
+	}
+}
+
+func zonePublishCommand() *command {
+	var (
+		pf              pipelineFlags
+		dryRun          bool
+		forceBy, reason string
+	)
+	return &command{
+		name:     "publish",
+		synopsis: "[flags]",
+		summary:  "Publish the zones: build, sign, verify, guard, write, log",
+		help: `Runs one publication: one registry snapshot, every zone built, signed and
+verified independently, then judged by the guard against the last published
+version, written atomically into DATA-DIR/zones (<zone>.zone and its binary
+image, the previous image kept) and recorded in the publication log with its
+receipt. A refused zone keeps its last good version.
+
+The guard never lets through a zone that fails verification, a serial that
+does not increase, or signatures about to expire. Changes beyond the limits
+(delegations removed, NS targets, glue, DS: more than 1% and 10) are refused
+unless an operator forces them with --force-by NAME --reason TEXT, which
+the log records. --dry-run judges without writing.
+
+Exit status 0 when every zone was published (or passed, with --dry-run),
+1 when a zone was refused or failed.`,
+		flags: func(fs *flag.FlagSet) {
+			pf.register(fs)
+			fs.BoolVar(&dryRun, "dry-run", false, "judge the zones, write nothing")
+			fs.StringVar(&forceBy, "force-by", "", "operator `NAME` forcing past the change limits")
+			fs.StringVar(&reason, "reason", "", "why the change is forced (`TEXT`), recorded in the log")
+		},
+		run: func(ctx context.Context, e *env, args []string) error {
+			if len(args) > 0 {
+				return usageErrorf("zone publish takes no arguments")
+			}
+			var force *publish.Force
+			if forceBy != "" || reason != "" {
+				if forceBy == "" || strings.TrimSpace(reason) == "" {
+					return usageErrorf("zone publish: forcing needs both --force-by NAME and --reason TEXT")
+				}
+				force = &publish.Force{By: forceBy, Reason: reason}
+			}
+			now, err := pf.clock()
+			if err != nil {
+				return err
+			}
+			pub, reg, err := pf.publisher(ctx, e, filepath.Join(pf.sf.dataDirectory(e), "zones"))
+			if err != nil {
+				return err
+			}
+			defer reg.Close()
+			outs, err := pub.RunOnce(ctx, publish.Request{Now: now, TriggeredBy: "cli", Force: force, DryRun: dryRun})
+			if err != nil {
+				return err
+			}
+			ok := true
+			for _, o := range outs {
+				fmt.Fprintf(e.stdout, "%s: %s serial %d (%d delegations; +%d -%d, NS %d, DS %d, glue %d)\n", o.Zone, o.Outcome, o.Serial,
+					o.Build.Delegations, o.Delta.Added, o.Delta.Removed, o.Delta.NSChanged, o.Delta.DSChanged, o.Delta.GlueChanged)
+				for _, r := range o.Forced {
+					fmt.Fprintf(e.stdout, "  forced: %s\n", r)
+				}
+				for _, r := range o.Refusals {
+					fmt.Fprintf(e.stdout, "  refused: %s\n", r)
+				}
+				if o.Outcome != store.OutcomePublished && o.Outcome != store.OutcomeDryRun {
+					ok = false
+				}
+			}
+			if !ok {
+				return negative
+			}
+			return nil
+		},
+	}
+}
