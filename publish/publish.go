@@ -138,6 +138,8 @@ type Built struct {
 	Prev   *Previous
 	// Err is set when the zone could not be signed.
 	Err error
+	// SignTime and VerifyTime are how long signing and verification took.
+	SignTime, VerifyTime time.Duration
 }
 
 // BuildRequest selects what Build does.
@@ -152,6 +154,9 @@ type BuildRequest struct {
 type BuildSet struct {
 	Zones        []*Built
 	SnapshotTime time.Time
+	// GenerateTime is how long reading the snapshot and generating every
+	// zone took.
+	GenerateTime time.Duration
 }
 
 // Build reads one registry snapshot and builds, signs and verifies the
@@ -202,12 +207,14 @@ func (p *Publisher) Build(ctx context.Context, req BuildRequest) (*BuildSet, err
 		return nil, fmt.Errorf("publish: %w", err)
 	}
 	set := &BuildSet{SnapshotTime: snap.Time()}
+	genStart := time.Now()
 	results, err := zonegen.Build(ctx, p.cfg.Zones, zonegen.Input{Source: snap, Policy: p.pol, Now: req.Now,
 		PrevSerials: prevSerials, ChildDS: childDS})
 	snap.Close()
 	if err != nil {
 		return nil, fmt.Errorf("publish: %w", err)
 	}
+	set.GenerateTime = time.Since(genStart)
 	for _, res := range results {
 		if !selected(res.Name) {
 			continue
@@ -254,7 +261,9 @@ func (p *Publisher) loadKeys(name string, now time.Time) ([]*dnssec.Key, []store
 func (p *Publisher) sign(b *Built, now time.Time, childDS map[string][]store.DS) {
 	opt := p.cfg.Sign
 	opt.Now = now
+	start := time.Now()
 	signed, err := dnssec.Sign(b.Result.Zone, b.Keys, opt)
+	b.SignTime = time.Since(start)
 	if err != nil {
 		b.Err = err
 		return
@@ -268,7 +277,9 @@ func (p *Publisher) sign(b *Built, now time.Time, childDS map[string][]store.DS)
 			parentDS = append(parentDS, dnssec.DS{KeyTag: d.KeyTag, Algorithm: d.Algorithm, DigestType: d.DigestType, Digest: digest})
 		}
 	}
+	start = time.Now()
 	b.Report = dnssec.Verify(signed, dnssec.VerifyOptions{Now: now, ParentDS: parentDS, Keys: b.Keys})
+	b.VerifyTime = time.Since(start)
 	b.Digest = zonemdDigest(signed)
 }
 

@@ -35,6 +35,11 @@ type DomainReader interface {
 type Filter struct {
 	Zone     string
 	Statuses []Status
+	// DelegationOnly reads only what a delegation needs, for building zones
+	// fast: the name, zone, status, nameservers and DS of each domain, and
+	// of its state only LastPassed and Withheld (State is nil when the
+	// domain was never checked). Every other field is left zero.
+	DelegationOnly bool
 }
 
 // Candidate is a domain together with its delegation state, read in the same

@@ -69,16 +69,28 @@ func (b *Builder) Add(owner Name, typ uint16, ttl uint32, rdata []byte) error {
 		keyOff = b.lastKey
 	} else {
 		keyOff = uint32(len(b.keys))
-		b.keys = append(b.keys, owner...)
+		b.keys = append(grow(b.keys, len(owner)), owner...)
 		b.lastKey, b.hasLast = keyOff, true
 	}
-	b.recs = append(b.recs, brec{
+	b.recs = append(grow(b.recs, 1), brec{
 		keyOff: keyOff, keyLen: uint16(len(owner)),
 		rdOff: uint32(len(b.data)), rdLen: uint16(len(rdata)),
 		typ: typ, ttl: ttl,
 	})
-	b.data = append(b.data, rdata...)
+	b.data = append(grow(b.data, len(rdata)), rdata...)
 	return nil
+}
+
+// grow makes room for n more elements, doubling the capacity: append grows
+// large slices by a quarter, and arenas of hundreds of megabytes would be
+// copied again and again.
+func grow[T any](s []T, n int) []T {
+	if cap(s)-len(s) >= n {
+		return s
+	}
+	t := make([]T, len(s), max(2*cap(s), len(s)+n, 4096))
+	copy(t, s)
+	return t
 }
 
 // Len returns the number of records added so far.
@@ -194,9 +206,9 @@ func (w *setWriter) owner(key []byte) error {
 	if len(w.z.keys) > math.MaxUint32-len(key) {
 		return ErrTooLarge
 	}
-	w.z.keyAt = append(w.z.keyAt, uint32(len(w.z.keys)))
-	w.z.setAt = append(w.z.setAt, uint32(len(w.z.sets)))
-	w.z.keys = append(w.z.keys, key...)
+	w.z.keyAt = append(grow(w.z.keyAt, 1), uint32(len(w.z.keys)))
+	w.z.setAt = append(grow(w.z.setAt, 1), uint32(len(w.z.sets)))
+	w.z.keys = append(grow(w.z.keys, len(key)), key...)
 	return nil
 }
 
@@ -217,7 +229,7 @@ func (w *setWriter) set(typ uint16, ttl uint32, rdatas [][]byte) error {
 func (w *setWriter) setBlock(typ uint16, ttl uint32, count uint16, block []byte) error {
 	if typ == typeNS {
 		if off, ok := w.shared[string(block)]; ok {
-			w.z.sets = append(w.z.sets, set{typ: typ, count: count, ttl: ttl, off: off})
+			w.z.sets = append(grow(w.z.sets, 1), set{typ: typ, count: count, ttl: ttl, off: off})
 			return nil
 		}
 	}
@@ -225,11 +237,11 @@ func (w *setWriter) setBlock(typ uint16, ttl uint32, count uint16, block []byte)
 		return ErrTooLarge
 	}
 	off := uint32(len(w.z.data))
-	w.z.data = append(w.z.data, block...)
+	w.z.data = append(grow(w.z.data, len(block)), block...)
 	if typ == typeNS {
 		w.shared[string(block)] = off
 	}
-	w.z.sets = append(w.z.sets, set{typ: typ, count: count, ttl: ttl, off: off})
+	w.z.sets = append(grow(w.z.sets, 1), set{typ: typ, count: count, ttl: ttl, off: off})
 	return nil
 }
 
@@ -241,7 +253,7 @@ func (w *setWriter) copySet(r RRset) error {
 	}
 	k := copyKey{r.z, s.off}
 	if off, ok := w.copied[k]; ok {
-		w.z.sets = append(w.z.sets, set{typ: s.typ, count: s.count, ttl: s.ttl, off: off})
+		w.z.sets = append(grow(w.z.sets, 1), set{typ: s.typ, count: s.count, ttl: s.ttl, off: off})
 		return nil
 	}
 	if err := w.setBlock(s.typ, s.ttl, s.count, r.block()); err != nil {

@@ -326,3 +326,34 @@ func Compare(a, b Name) int { return strings.Compare(string(a), string(b)) }
 
 // compareKeys is Compare on key bytes.
 func compareKeys(a, b []byte) int { return bytes.Compare(a, b) }
+
+// HostName returns the name of a host or domain name as the registry
+// stores it: lowercase letters, digits, hyphens and dots, no trailing dot.
+// Such names need no escaping, so the key is built directly; anything
+// else goes through ParseName.
+func HostName(s string) (Name, error) {
+	if s == "" {
+		return "", fmt.Errorf("%w: empty", ErrNameSyntax)
+	}
+	plain := s[len(s)-1] != '.' && s[0] != '.'
+	for i := 0; plain && i < len(s); i++ {
+		c := s[i]
+		plain = c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-' || c == '.' && s[i-1] != '.'
+	}
+	if !plain || len(s) > 253 {
+		return ParseName(s+".", Root)
+	}
+	key := make([]byte, 0, len(s)+1)
+	end := len(s)
+	for i := len(s) - 1; i >= -1; i-- {
+		if i == -1 || s[i] == '.' {
+			if end-i-1 > 63 {
+				return "", fmt.Errorf("%w: %q has a label longer than 63 octets", ErrNameSyntax, s)
+			}
+			key = append(key, s[i+1:end]...)
+			key = append(key, 0)
+			end = i
+		}
+	}
+	return Name(key), nil
+}

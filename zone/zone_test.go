@@ -358,3 +358,18 @@ func FuzzReadBinary(f *testing.F) {
 		z.WriteTo(&out)
 	})
 }
+
+func TestHostName(t *testing.T) {
+	for _, s := range []string{"pt", "exemplo.pt", "ns1.exemplo.com.pt", "xn--caf-dma.pt", "a-b.c-d.pt", "Exemplo.PT", `a\.b.pt`, "a_b.pt"} {
+		fast, err1 := zone.HostName(s)
+		slow, err2 := zone.ParseName(s+".", zone.Root)
+		if fast != slow || (err1 == nil) != (err2 == nil) {
+			t.Errorf("HostName(%q) = %q, %v; ParseName gives %q, %v", s, fast, err1, slow, err2)
+		}
+	}
+	for _, bad := range []string{"", ".pt", "pt.", "a..pt", strings.Repeat("a", 64) + ".pt"} {
+		if _, err := zone.HostName(bad); err == nil {
+			t.Errorf("HostName(%q) accepted it", bad)
+		}
+	}
+}

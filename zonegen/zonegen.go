@@ -232,20 +232,22 @@ func Build(ctx context.Context, cfg Config, in Input) ([]*Result, error) {
 			ownGlue: map[string][]netip.Addr{}, otherGlue: map[string][]netip.Addr{}, conflicts: map[string]bool{}}
 	}
 	names := newNameCache()
-	for c, err := range in.Source.Domains(ctx, store.Filter{Statuses: policy.PublishableStatuses()}) {
+	for batch, err := range readAhead(ctx, in.Source, store.Filter{Statuses: policy.PublishableStatuses(), DelegationOnly: true}) {
 		if err != nil {
 			return nil, fmt.Errorf("reading the registry: %w", err)
 		}
-		zb, served := builds[c.Domain.Zone]
-		if !served {
-			continue
-		}
-		if r := Include(c, in.Policy, cfg.AssumeChecked); r != ReasonIn {
-			zb.res.Excluded[r]++
-			continue
-		}
-		if err := zb.addDelegation(c.Domain.Name, c.Domain.Nameservers, c.Domain.DS, cfg.TTL, names); err != nil {
-			return nil, err
+		for _, c := range batch {
+			zb, served := builds[c.Domain.Zone]
+			if !served {
+				continue
+			}
+			if r := Include(c, in.Policy, cfg.AssumeChecked); r != ReasonIn {
+				zb.res.Excluded[r]++
+				continue
+			}
+			if err := zb.addDelegation(c.Domain.Name, c.Domain.Nameservers, c.Domain.DS, cfg.TTL, names); err != nil {
+				return nil, err
+			}
 		}
 	}
 	if err := ctx.Err(); err != nil {
@@ -296,6 +298,62 @@ func Build(ctx context.Context, cfg Config, in Input) ([]*Result, error) {
 	return out, nil
 }
 
+// readAhead reads the source on its own goroutine and yields batches of
+// candidates: decoding rows (the database driver's work) and building the
+// zones then run on two cores. Stopping early stops the reader.
+func readAhead(ctx context.Context, src Source, f store.Filter) iter.Seq2[[]store.Candidate, error] {
+	const batchSize = 1024
+	type batch struct {
+		cands []store.Candidate
+		err   error
+	}
+	return func(yield func([]store.Candidate, error) bool) {
+		ctx, cancel := context.WithCancel(ctx)
+		ch := make(chan batch, 4)
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			defer close(ch)
+			cur := make([]store.Candidate, 0, batchSize)
+			send := func(b batch) bool {
+				select {
+				case ch <- b:
+					return true
+				case <-ctx.Done():
+					return false
+				}
+			}
+			for c, err := range src.Domains(ctx, f) {
+				if err != nil {
+					send(batch{err: err})
+					return
+				}
+				cur = append(cur, c)
+				if len(cur) == batchSize {
+					if !send(batch{cands: cur}) {
+						return
+					}
+					cur = make([]store.Candidate, 0, batchSize)
+				}
+			}
+			if len(cur) > 0 {
+				send(batch{cands: cur})
+			}
+		}()
+		defer func() {
+			cancel()
+			for range ch { // let the reader finish and close its rows
+			}
+			<-done
+		}()
+		for b := range ch {
+			if !yield(b.cands, b.err) || b.err != nil {
+				return
+			}
+		}
+	}
+}
+
 // parentZone returns the longest of our zones strictly above name.
 func parentZone(name string, builds map[string]*zoneBuild) *zoneBuild {
 	var best *zoneBuild
@@ -317,7 +375,7 @@ func (nc nameCache) wire(host string) ([]byte, error) {
 	if w, ok := nc[host]; ok {
 		return w, nil
 	}
-	n, err := zone.ParseName(host+".", zone.Root)
+	n, err := zone.HostName(host)
 	if err != nil {
 		return nil, err
 	}
@@ -327,7 +385,7 @@ func (nc nameCache) wire(host string) ([]byte, error) {
 }
 
 func (zb *zoneBuild) addDelegation(name string, hosts []store.Nameserver, ds []store.DS, ttl TTLs, nc nameCache) error {
-	owner, err := zone.ParseName(name+".", zone.Root)
+	owner, err := zone.HostName(name)
 	if err != nil {
 		return fmt.Errorf("delegation %s: %w", name, err)
 	}
@@ -420,7 +478,10 @@ func (zb *zoneBuild) finish(cfg Config, serial uint32) error {
 		if apexHosts[h] {
 			continue // our own servers' addresses come from configuration
 		}
-		owner, _ := zone.ParseName(h+".", zone.Root)
+		owner, err := zone.HostName(h)
+		if err != nil {
+			return fmt.Errorf("glue %s: %w", h, err)
+		}
 		if !belowDelegation(delegations, owner, zb.apex) {
 			continue
 		}

@@ -27,6 +27,34 @@ SELECT d.name, d.zone, d.status::text, d.registrar_id, d.expires, d.tech_email, 
 FROM domains d
 LEFT JOIN delegation_state st ON st.domain_id = d.id`
 
+// leanSelect is domainSelect for Filter.DelegationOnly.
+const leanSelect = `
+SELECT d.name, d.zone, d.status::text, d.ns_text, d.ds_text, st.last_passed, st.withheld
+FROM domains d
+LEFT JOIN delegation_state st ON st.domain_id = d.id`
+
+// leanRow is one row of leanSelect.
+type leanRow struct {
+	name, zone, status, nsAgg, dsAgg string
+	lastPassed                       pgtype.Timestamptz
+	withheld                         pgtype.Bool
+}
+
+func (r *leanRow) scan(rows pgx.Row) error {
+	return rows.Scan(&r.name, &r.zone, &r.status, &r.nsAgg, &r.dsAgg, &r.lastPassed, &r.withheld)
+}
+
+func (r *leanRow) candidate() (store.Candidate, error) {
+	c, err := rowcodec.Lean(r.name, r.zone, r.status, r.nsAgg, r.dsAgg)
+	if err != nil {
+		return c, fmt.Errorf("postgres: %w", err)
+	}
+	if r.withheld.Valid {
+		c.State = &store.DelegationState{Domain: r.name, LastPassed: tsTime(r.lastPassed), Withheld: r.withheld.Bool}
+	}
+	return c, nil
+}
+
 // candidateRow holds one scanned row; its fields are reused across rows.
 type candidateRow struct {
 	name, zone, status, registrar, techEmail string
@@ -191,6 +219,9 @@ func (s *snapshot) Domains(ctx context.Context, f store.Filter) iter.Seq2[store.
 			where = append(where, fmt.Sprintf("d.status = ANY($%d::domain_status[])", len(args)))
 		}
 		q := domainSelect
+		if f.DelegationOnly {
+			q = leanSelect
+		}
 		if len(where) > 0 {
 			q += " WHERE " + strings.Join(where, " AND ")
 		}
@@ -202,7 +233,14 @@ func (s *snapshot) Domains(ctx context.Context, f store.Filter) iter.Seq2[store.
 		}
 		defer rows.Close()
 		var r candidateRow
+		var lean leanRow
 		rowcodec.Stream(yield, rows, func() (store.Candidate, error) {
+			if f.DelegationOnly {
+				if err := lean.scan(rows); err != nil {
+					return store.Candidate{}, err
+				}
+				return lean.candidate()
+			}
 			if err := r.scan(rows); err != nil {
 				return store.Candidate{}, err
 			}

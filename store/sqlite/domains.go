@@ -26,6 +26,34 @@ SELECT d.name, d.zone, d.status, d.registrar_id, d.expires, d.tech_email, d.geo_
 FROM domains d
 LEFT JOIN delegation_state st ON st.domain_id = d.id`
 
+// leanSelect is domainSelect for Filter.DelegationOnly.
+const leanSelect = `
+SELECT d.name, d.zone, d.status, d.nameservers, d.ds, st.last_passed, st.withheld
+FROM domains d
+LEFT JOIN delegation_state st ON st.domain_id = d.id`
+
+// leanRow is one row of leanSelect.
+type leanRow struct {
+	name, zone, status, nsAgg, dsAgg string
+	lastPassed                       sql.NullInt64
+	withheld                         sql.NullBool
+}
+
+func (r *leanRow) scan(s scanner) error {
+	return s.Scan(&r.name, &r.zone, &r.status, &r.nsAgg, &r.dsAgg, &r.lastPassed, &r.withheld)
+}
+
+func (r *leanRow) candidate() (store.Candidate, error) {
+	c, err := rowcodec.Lean(r.name, r.zone, r.status, r.nsAgg, r.dsAgg)
+	if err != nil {
+		return c, fmt.Errorf("sqlite: %w", err)
+	}
+	if r.withheld.Valid {
+		c.State = &store.DelegationState{Domain: r.name, LastPassed: fromNullMicros(r.lastPassed), Withheld: r.withheld.Bool}
+	}
+	return c, nil
+}
+
 type candidateRow struct {
 	name, zone, status, registrar, expires, techEmail string
 	geo                                               bool
@@ -182,6 +210,9 @@ func (s *snapshot) Domains(ctx context.Context, f store.Filter) iter.Seq2[store.
 			}
 		}
 		q := domainSelect
+		if f.DelegationOnly {
+			q = leanSelect
+		}
 		if len(where) > 0 {
 			q += " WHERE " + strings.Join(where, " AND ")
 		}
@@ -193,7 +224,14 @@ func (s *snapshot) Domains(ctx context.Context, f store.Filter) iter.Seq2[store.
 		}
 		defer rows.Close()
 		var r candidateRow
+		var lean leanRow
 		rowcodec.Stream(yield, rows, func() (store.Candidate, error) {
+			if f.DelegationOnly {
+				if err := lean.scan(rows); err != nil {
+					return store.Candidate{}, err
+				}
+				return lean.candidate()
+			}
 			if err := r.scan(rows); err != nil {
 				return store.Candidate{}, err
 			}

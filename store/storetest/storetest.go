@@ -42,6 +42,7 @@ func Run(t *testing.T, open Opener) {
 		{"SnapshotIsolation", testSnapshotIsolation},
 		{"SnapshotFilterAndOrder", testSnapshotFilter},
 		{"SnapshotEarlyBreak", testSnapshotEarlyBreak},
+		{"SnapshotDelegationOnly", testSnapshotDelegationOnly},
 		{"Counts", testCounts},
 		{"Registrars", testRegistrars},
 		{"Checks", testChecks},
@@ -518,6 +519,40 @@ func testSnapshotEarlyBreak(t *testing.T, r store.Registry) {
 	}
 	// And the connection must have gone back: writes still work.
 	mustPut(t, r, plainDomain("seguinte.pt", "pt", store.StatusActive))
+}
+
+func testSnapshotDelegationOnly(t *testing.T, r store.Registry) {
+	c := ctx(t)
+	if _, err := r.Import(c, records(importSet()...), store.ImportInsert); err != nil {
+		t.Fatal(err)
+	}
+	t0 := time.Date(2026, 11, 1, 10, 0, 0, 0, time.UTC)
+	if _, err := r.RecordCheck(c, store.CheckResult{Domain: "exemplo.pt", Time: t0, Verdict: store.VerdictFail},
+		store.DelegationState{Domain: "exemplo.pt", LastVerdict: store.VerdictFail, LastChecked: t0, LastPassed: t0.Add(-time.Hour),
+			FirstFailure: t0, Withheld: true, Reason: "grace over", Updated: t0}); err != nil {
+		t.Fatal(err)
+	}
+	full := all(t, r, store.Filter{Zone: "pt"})
+	lean := all(t, r, store.Filter{Zone: "pt", DelegationOnly: true})
+	if len(lean) != len(full) {
+		t.Fatalf("%d lean rows, %d full", len(lean), len(full))
+	}
+	for i := range full {
+		f, l := full[i].Domain, lean[i].Domain
+		want := store.Domain{Name: f.Name, Zone: f.Zone, Status: f.Status, Nameservers: f.Nameservers, DS: f.DS}
+		if !reflect.DeepEqual(l, want) {
+			t.Errorf("lean %+v, want %+v", l, want)
+		}
+		switch {
+		case full[i].State == nil && lean[i].State != nil:
+			t.Errorf("%s: a lean state without a check", f.Name)
+		case full[i].State != nil:
+			ls := lean[i].State
+			if ls == nil || !ls.LastPassed.Equal(full[i].State.LastPassed) || ls.Withheld != full[i].State.Withheld {
+				t.Errorf("%s: lean state %+v, full %+v", f.Name, ls, full[i].State)
+			}
+		}
+	}
 }
 
 func testCounts(t *testing.T, r store.Registry) {

@@ -192,6 +192,20 @@ func Limit(n int) int {
 	return n
 }
 
+// Lean builds the candidate of a delegation-only row (store.Filter's
+// DelegationOnly), without its state.
+func Lean(name, zone, status, nsAgg, dsAgg string) (store.Candidate, error) {
+	d := store.Domain{Name: name, Zone: zone, Status: store.Status(status)}
+	var err error
+	if d.Nameservers, err = DecodeNameservers(nsAgg); err != nil {
+		return store.Candidate{}, fmt.Errorf("domain %s: %w", name, err)
+	}
+	if d.DS, err = DecodeDS(dsAgg); err != nil {
+		return store.Candidate{}, fmt.Errorf("domain %s: %w", name, err)
+	}
+	return store.Candidate{Domain: d}, nil
+}
+
 // Rows is what both drivers' result sets offer for streaming.
 type Rows interface {
 	Next() bool
