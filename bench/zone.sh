@@ -1,0 +1,104 @@
+#!/usr/bin/env bash
+# bench/zone.sh: ptzone's zone pipeline beside Knot, BIND and ldns, at
+# registry scale, in one run on one machine.
+#
+# A synthetic registry of N domains (default 2,850,000, which gives zone pt
+# about 2,000,000 delegations) goes into PostgreSQL. Then, each one process
+# measured for wall time, CPU time and peak RSS:
+#   ptzone zone build --no-verify   registry to signed pt.zone (build + sign + write)
+#   ptzone zone build               the same with the independent verification
+#   kzonesign / dnssec-signzone / ldns-signzone   the unsigned pt.zone ptzone
+#                                   wrote, signed the same way (ECDSA P-256,
+#                                   KSK+ZSK, NSEC3 opt-out, 0 iterations, no salt)
+#   ptzone zone verify / dnssec-verify            the signed pt.zone
+#   ptzone zone publish             twice, the second after 1,000 domains changed
+# and prints the ratios the targets are stated in.
+#
+# Usage: bench/zone.sh [N]; SKIP_LDNS=1 skips ldns-signzone (minutes, GBs).
+n=${1:-${N:-2850000}}
+. "$(dirname "$0")/lib.sh"
+header zone
+echo "$n domains" | tee -a "$report"
+build_ptzone
+for tool in kzonesign keymgr dnssec-signzone dnssec-keygen dnssec-verify ldns-signzone ldns-keygen psql bc; do
+	command -v "$tool" >/dev/null || { echo "bench/zone.sh: $tool is missing (make test installs the DNS tools)" >&2; exit 2; }
+done
+
+"$ptzone" db generate --domains "$n" --seed 1 --output "$work/registry.jsonl"
+postgres
+export PTZONE_DATA_DIR="$work/data"
+"$ptzone" db migrate --db "$dsn" >/dev/null
+measure "import $n domains (postgres)" "$ptzone" db import --db "$dsn" "$work/registry.jsonl" >/dev/null
+"$ptzone" keys generate --all >/dev/null
+at=$(date -u -d '+1 minute' +%Y-%m-%dT%H:%M:%SZ)
+
+echo | tee -a "$report"
+measure "ptzone build+sign+write" "$ptzone" zone build --db "$dsn" --zone pt --assume-checked --now "$at" --no-verify --out "$work/signed"
+ours=$last_wall
+grep -c . "$work/signed/pt.zone" | xargs printf '  %s records\n' | tee -a "$report"
+measure "ptzone build+sign+verify+write" "$ptzone" zone build --db "$dsn" --zone pt --assume-checked --now "$at" --out "$work/verified"
+"$ptzone" zone build --db "$dsn" --zone pt --assume-checked --unsigned --out "$work/unsigned" >/dev/null 2>&1
+
+mkdir -p "$work/knot/db" "$work/knot/out"
+cat >"$work/knot/knot.conf" <<CONF
+server:
+    listen: 127.0.0.1@53999
+database:
+    storage: $work/knot/db
+policy:
+  - id: pt
+    algorithm: ecdsap256sha256
+    nsec3: on
+    nsec3-opt-out: on
+    nsec3-iterations: 0
+    nsec3-salt-length: 0
+    signing-threads: $(nproc)
+    rrsig-lifetime: 14d
+    rrsig-refresh: 7d
+zone:
+  - domain: pt
+    storage: $work/unsigned
+    file: pt.zone
+    dnssec-signing: on
+    dnssec-policy: pt
+CONF
+# Keys made beforehand, as ptzone's are: key generation is not signing.
+keymgr -c "$work/knot/knot.conf" pt. generate algorithm=ecdsap256sha256 ksk=yes zsk=no >/dev/null
+keymgr -c "$work/knot/knot.conf" pt. generate algorithm=ecdsap256sha256 ksk=no zsk=yes >/dev/null
+measure "kzonesign (Knot)" kzonesign -c "$work/knot/knot.conf" -o "$work/knot/out" pt. >/dev/null
+knot=$last_wall
+
+mkdir -p "$work/bind" && (cd "$work/bind" && dnssec-keygen -q -a ECDSAP256SHA256 -f KSK pt. >/dev/null && dnssec-keygen -q -a ECDSAP256SHA256 pt. >/dev/null)
+measure "dnssec-signzone (BIND)" dnssec-signzone -q -n "$(nproc)" -3 - -H 0 -A -x -S -K "$work/bind" -o pt. -f "$work/bind/pt.signed" "$work/unsigned/pt.zone" >/dev/null
+if [ -z "${SKIP_LDNS:-}" ]; then
+	mkdir -p "$work/ldns"
+	ksk=$(cd "$work/ldns" && ldns-keygen -a ECDSAP256SHA256 -k pt.)
+	zsk=$(cd "$work/ldns" && ldns-keygen -a ECDSAP256SHA256 pt.)
+	measure "ldns-signzone" ldns-signzone -n -p -t 0 -o pt. -f "$work/ldns/pt.signed" "$work/unsigned/pt.zone" "$work/ldns/$ksk" "$work/ldns/$zsk" >/dev/null
+fi
+
+echo | tee -a "$report"
+measure "ptzone zone verify" "$ptzone" zone verify --now "$at" "$work/signed/pt.zone" >/dev/null
+verify=$last_wall
+measure "dnssec-verify (BIND)" dnssec-verify -o pt. "$work/signed/pt.zone" >/dev/null 2>&1
+bindverify=$last_wall
+
+echo | tee -a "$report"
+rm -rf "$work/data/zones"
+measure "ptzone zone publish (first)" "$ptzone" zone publish --db "$dsn" --assume-checked --now "$at" >/dev/null
+# 1,000 domains of pt change their nameservers.
+psql -q "$dsn" -c "UPDATE domains SET nameservers = ptz_make_nameservers(ARRAY['ns1.bench-moved.net','ns2.bench-moved.net'], ARRAY['','']), updated = now()
+	WHERE id IN (SELECT id FROM domains WHERE zone = 'pt' AND status = 'active' ORDER BY id LIMIT 1000)"
+later=$(date -u -d '+2 minutes' +%Y-%m-%dT%H:%M:%SZ)
+# Forced: in a small registry 1,000 changes exceed the guard's 1%.
+measure "ptzone zone publish (1,000 changed)" "$ptzone" zone publish --db "$dsn" --assume-checked --now "$later" \
+	--force-by bench --reason "benchmark: 1,000 domains changed on purpose" >/dev/null
+incremental=$last_wall
+
+echo | tee -a "$report"
+{
+	printf 'build+sign+write / Knot:            %.2f (target <= 0.60)\n' "$(echo "$ours / $knot" | bc -l)"
+	printf 'ptzone verify / dnssec-verify:       %.2f (target <= 0.25)\n' "$(echo "$verify / $bindverify" | bc -l)"
+	printf 'publish after 1,000 changes:         %.2f s (target <= 2)\n' "$incremental"
+} | tee -a "$report"
+echo "report: $report"
