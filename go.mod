@@ -3,6 +3,7 @@ module github.com/ptzone/ptzone
 go 1.26.8
 
 require (
+	filippo.io/nistec v0.0.4
 	github.com/jackc/pgx/v5 v5.12.0
 	github.com/miekg/dns v1.1.73
 	go.uber.org/zap v1.28.0

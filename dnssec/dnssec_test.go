@@ -375,6 +375,59 @@ func TestVerifierRejects(t *testing.T) {
 	}
 }
 
+func lastSigned(z *zone.Zone) string {
+	last := ""
+	for r := range z.All() {
+		if r.Type() == zone.TypeDS {
+			last = r.Owner().String()
+		}
+	}
+	return last
+}
+
+// TestVerifierOnALargerZone: past a few hundred signatures a key verifies
+// with its table of multiples (p256.go); a bad signature met then is still
+// refused, and an unsigned delegation outside any opt-out span is found
+// among a thousand others.
+func TestVerifierOnALargerZone(t *testing.T) {
+	keys := keysFor(t, kskZsk...)
+	good := sign(t, testZone(t, 1500), keys)
+	r := mustVerify(t, good, dnssec.VerifyOptions{Workers: 1})
+	if r.Signatures < 600 {
+		t.Fatalf("%d signatures: too few for the table path", r.Signatures)
+	}
+	last := lastSigned(good)
+	flipped := mutate(t, good, last, zone.TypeRRSIG, zone.TypeDS, func(rds [][]byte) [][]byte {
+		rds[0][len(rds[0])-7] ^= 0x20
+		return rds
+	})
+	r = dnssec.Verify(flipped, dnssec.VerifyOptions{Now: now, Workers: 1})
+	found := false
+	for _, p := range r.Problems {
+		found = found || p.Code == dnssec.ProblemBadSignature && p.Owner == last
+	}
+	if !found {
+		t.Errorf("a flipped signature at %s: problems %v", last, r.Problems)
+	}
+	// Clear the opt-out flag of every NSEC3: unsigned delegations are then
+	// denied by the chain.
+	z := good
+	for i := 0; ; i++ {
+		owner := firstNSEC3(good, i)
+		if owner == "" {
+			break
+		}
+		z = mutate(t, z, owner, zone.TypeNSEC3, 0, func(rds [][]byte) [][]byte {
+			rds[0][1] &^= 1
+			return rds
+		})
+	}
+	r = dnssec.Verify(z, dnssec.VerifyOptions{Now: now})
+	if !slices.Contains(codes(r), dnssec.ProblemNSEC3Missing) {
+		t.Errorf("a chain without opt-out over unsigned delegations: problems %v", codes(r))
+	}
+}
+
 func base32HexDecode(s string) ([]byte, error) {
 	return base32.NewEncoding("0123456789abcdefghijklmnopqrstuv").WithPadding(base32.NoPadding).DecodeString(s)
 }

@@ -2,8 +2,6 @@ package dnssec
 
 import (
 	"bytes"
-	"crypto/sha1"
-	"encoding/base32"
 	"encoding/binary"
 	"fmt"
 	"runtime"
@@ -44,6 +42,10 @@ const (
 	ProblemNSEC3Malformed  = "nsec3.malformed"
 	ProblemZONEMDMismatch  = "zonemd.mismatch"
 	ProblemZONEMDMalformed = "zonemd.malformed"
+	// ProblemCrossCheck: the fast path and miekg/dns disagree about a
+	// signature. It is a bug in ptzone, and the zone is refused until it
+	// is understood.
+	ProblemCrossCheck = "verify.cross-check"
 )
 
 // Problem is one reason a zone is not fit to publish.
@@ -117,22 +119,30 @@ func (c *collector) add(code, owner string, typ uint16, format string, args ...a
 }
 
 // Verify checks a signed zone on its own terms, with code that shares
-// nothing with the signer: signatures are checked by miekg/dns on records
-// rebuilt from the zone. It checks the apex (SOA, NS, DNSKEY), key tags,
+// nothing with the signer. It checks the apex (SOA, NS, DNSKEY), key tags,
 // every RRSIG against the published DNSKEYs at opt.Now, that every
 // algorithm of the DNSKEY RRset signs every authoritative RRset, that
 // nothing signs delegation NS or glue, the DNSKEY RRset against the parent
 // DS, the NSEC3 chain (complete, ordered, closed, bitmaps, opt-out spans
 // covering exactly the unsigned delegations), ZONEMD, and each given
 // private key against its published DNSKEY.
+//
+// Signatures are checked on the data the verifier lays out itself from
+// the zone (RFC 4034 §3.1.8.1); every apex RRset, the first RRset of each
+// type and one in crossCheckEvery others are checked a second time by
+// miekg/dns on records it rebuilds and canonicalizes on its own, so that a
+// mistake the signer and this verifier could share (the canonical form,
+// the layout of the signed data) cannot pass unnoticed.
 func Verify(z *zone.Zone, opt VerifyOptions) *Report {
 	if opt.Workers <= 0 {
 		opt.Workers = runtime.GOMAXPROCS(0)
 	}
-	v := &verifier{z: z, opt: opt, c: &collector{}, apex: z.Origin(), apexText: z.Origin().String()}
+	v := &verifier{z: z, opt: opt, c: &collector{}, apex: z.Origin(), apexText: z.Origin().String(), apexWire: z.Origin().Wire()}
 	v.run()
-	rep := &Report{Problems: v.c.problems, Signatures: v.signatures, EarliestExpiration: v.earliest,
-		Delegations: v.delegations, SignedDelegations: v.signedDelegations}
+	rep := &Report{Problems: v.c.problems, Signatures: v.signatures, Delegations: v.delegations, SignedDelegations: v.signedDelegations}
+	if v.hasExpiration {
+		rep.EarliestExpiration = time.Unix(v.earliest, 0).UTC()
+	}
 	for code, n := range v.c.counts {
 		if n > maxProblemsPerCode {
 			rep.Problems = append(rep.Problems, Problem{Code: code, Owner: v.apexText,
@@ -148,32 +158,22 @@ type verifier struct {
 	c        *collector
 	apex     zone.Name
 	apexText string
+	apexWire []byte
 
-	keys map[uint16][]*dns.DNSKEY // published DNSKEYs by tag
-	algs []uint8                  // algorithms of the DNSKEY RRset
+	keys map[uint16][]*pubKey // published DNSKEYs by tag
+	algs []uint8              // algorithms of the DNSKEY RRset
 
-	mu                             sync.Mutex
+	// The NSEC3 parameters, from NSEC3PARAM; hasParams is false without one.
+	hasParams  bool
+	iterations uint16
+	salt       []byte
+	chain      *nsec3Chain
+
+	// Totals of the signature pass.
 	signatures                     int
-	earliest                       time.Time
+	hasExpiration                  bool
+	earliest                       int64 // Unix time
 	delegations, signedDelegations int
-}
-
-// kind of an owner, as the verifier sees it.
-type kind int
-
-const (
-	kindApex kind = iota
-	kindAuth
-	kindDelegation
-	kindGlue
-	kindNSEC3
-)
-
-type ownerInfo struct {
-	idx  int
-	kind kind
-	// secure: a delegation with DS.
-	secure bool
 }
 
 func (v *verifier) run() {
@@ -194,223 +194,66 @@ func (v *verifier) run() {
 		return
 	}
 	v.loadKeys(dnskeys)
-	infos := v.classify()
-	v.checkSignatures(infos)
+	v.loadNSEC3Params(apexIdx)
+	if v.hasParams {
+		v.loadChain()
+	}
+
+	// The zone digest needs no other result: it runs beside the rest.
+	zonemdDone := make(chan struct{})
+	go func() {
+		defer close(zonemdDone)
+		v.checkZONEMD(apexIdx)
+	}()
+	passes := v.checkSignatures()
 	v.checkParentDS(apexIdx)
 	v.checkCanaries()
-	v.checkNSEC3(infos, apexIdx)
-	v.checkZONEMD(apexIdx)
+	if v.hasParams {
+		v.finishNSEC3(passes)
+	}
+	<-zonemdDone
 }
 
 func (v *verifier) loadKeys(dnskeys zone.RRset) {
-	v.keys = map[uint16][]*dns.DNSKEY{}
+	v.keys = map[uint16][]*pubKey{}
 	for rd := range dnskeys.Rdata() {
 		rr, err := unpack(v.apexText, zone.TypeDNSKEY, dnskeys.TTL(), rd)
 		if err != nil {
 			v.c.add(ProblemNoDNSKEY, v.apexText, zone.TypeDNSKEY, "malformed DNSKEY: %v", err)
 			continue
 		}
-		k := rr.(*dns.DNSKEY)
-		tag := k.KeyTag()
-		if len(v.keys[tag]) > 0 {
-			v.c.add(ProblemTagCollision, v.apexText, zone.TypeDNSKEY, "key tag %d is shared by %d keys: validators try keys by tag", tag, len(v.keys[tag])+1)
+		k := newPubKey(rr.(*dns.DNSKEY), rd)
+		if len(v.keys[k.tag]) > 0 {
+			v.c.add(ProblemTagCollision, v.apexText, zone.TypeDNSKEY, "key tag %d is shared by %d keys: validators try keys by tag", k.tag, len(v.keys[k.tag])+1)
 		}
-		v.keys[tag] = append(v.keys[tag], k)
-		if !slices.Contains(v.algs, k.Algorithm) {
-			v.algs = append(v.algs, k.Algorithm)
+		v.keys[k.tag] = append(v.keys[k.tag], k)
+		if !slices.Contains(v.algs, k.alg) {
+			v.algs = append(v.algs, k.alg)
 		}
 	}
 	slices.Sort(v.algs)
 }
 
-// classify walks the zone once and says what each owner is.
-func (v *verifier) classify() []ownerInfo {
-	infos := make([]ownerInfo, v.z.Owners())
-	var cut []byte
-	for i := range v.z.Owners() {
-		key := v.z.OwnerKey(i)
-		info := ownerInfo{idx: i, kind: kindAuth}
-		switch {
-		case i == 0 && zone.Name(key) == v.apex:
-			info.kind = kindApex
-		case cut != nil && len(key) > len(cut) && bytes.HasPrefix(key, cut):
-			info.kind = kindGlue
-		default:
-			if _, ok := v.z.GetAt(i, zone.TypeNS); ok {
-				info.kind = kindDelegation
-				cut = key
-				_, info.secure = v.z.GetAt(i, zone.TypeDS)
-				v.delegations++
-				if info.secure {
-					v.signedDelegations++
-				}
-			} else if v.onlyNSEC3(i) {
-				info.kind = kindNSEC3
-			}
-		}
-		infos[i] = info
-	}
-	return infos
-}
-
-func (v *verifier) onlyNSEC3(i int) bool {
-	has := false
-	for r := range v.z.RRsets(i) {
-		switch r.Type() {
-		case zone.TypeNSEC3:
-			has = true
-		case zone.TypeRRSIG:
-		default:
-			return false
-		}
-	}
-	return has && zone.Name(v.z.OwnerKey(i)).Parent() == v.apex
-}
-
-// checkSignatures verifies every RRSIG and that every RRset that must be
-// signed is, by every algorithm, in parallel across owners.
-func (v *verifier) checkSignatures(infos []ownerInfo) {
-	var wg sync.WaitGroup
-	chunk := (len(infos) + v.opt.Workers - 1) / v.opt.Workers
-	for w := 0; w < v.opt.Workers; w++ {
-		lo, hi := w*chunk, min((w+1)*chunk, len(infos))
-		if lo >= hi {
-			continue
-		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			st := sigStats{}
-			for _, info := range infos[lo:hi] {
-				v.checkOwner(info, &st)
-			}
-			v.mu.Lock()
-			v.signatures += st.count
-			if !st.earliest.IsZero() && (v.earliest.IsZero() || st.earliest.Before(v.earliest)) {
-				v.earliest = st.earliest
-			}
-			v.mu.Unlock()
-		}()
-	}
-	wg.Wait()
-}
-
-type sigStats struct {
-	count    int
-	earliest time.Time
-}
-
-func (v *verifier) checkOwner(info ownerInfo, st *sigStats) {
-	owner := zone.Name(v.z.OwnerKey(info.idx)).String()
-	sigs := map[uint16][]*dns.RRSIG{}
-	for r := range v.z.RRsets(info.idx) {
-		if r.Type() != zone.TypeRRSIG {
-			continue
-		}
-		for rd := range r.Rdata() {
-			rr, err := unpack(owner, zone.TypeRRSIG, r.TTL(), rd)
-			if err != nil {
-				v.c.add(ProblemBadSignature, owner, r.Covered(), "malformed RRSIG: %v", err)
-				continue
-			}
-			sig := rr.(*dns.RRSIG)
-			sigs[sig.TypeCovered] = append(sigs[sig.TypeCovered], sig)
-		}
-	}
-	switch info.kind {
-	case kindGlue:
-		for t := range sigs {
-			v.c.add(ProblemOverGlue, owner, t, "glue is signed: it belongs to the child zone and must not be")
-		}
-		return
-	case kindDelegation:
-		if _, ok := sigs[zone.TypeNS]; ok {
-			v.c.add(ProblemOverDelegation, owner, zone.TypeNS, "the delegation NS RRset is signed: it belongs to the child and must not be")
-		}
-	}
-	for r := range v.z.RRsets(info.idx) {
-		t := r.Type()
-		if t == zone.TypeRRSIG {
-			continue
-		}
-		mustSign := true
-		if info.kind == kindDelegation && t != zone.TypeDS {
-			mustSign = false
-		}
-		if !mustSign {
-			continue
-		}
-		v.checkRRset(owner, r, sigs[t], st)
-		delete(sigs, t)
-	}
-	for t := range sigs {
-		if t == zone.TypeNS && info.kind == kindDelegation {
-			continue // reported above
-		}
-		v.c.add(ProblemOrphanSig, owner, t, "an RRSIG covers a type that has no RRset here")
-	}
-}
-
-// checkRRset verifies each signature of one RRset and that each algorithm
-// of the DNSKEY RRset has a valid one.
-func (v *verifier) checkRRset(owner string, r zone.RRset, sigs []*dns.RRSIG, st *sigStats) {
-	t := r.Type()
-	if len(sigs) == 0 {
-		v.c.add(ProblemUnsigned, owner, t, "the RRset has no signature")
+// loadNSEC3Params reads NSEC3PARAM: the hash parameters every NSEC3 of
+// the chain must share.
+func (v *verifier) loadNSEC3Params(apexIdx int) {
+	paramSet, ok := v.z.GetAt(apexIdx, zone.TypeNSEC3PARAM)
+	if !ok {
+		v.c.add(ProblemNoNSEC3PARAM, v.apexText, zone.TypeNSEC3PARAM, "no NSEC3PARAM at the apex")
 		return
 	}
-	var rrset []dns.RR
-	for rd := range r.Rdata() {
-		rr, err := unpack(owner, t, r.TTL(), rd)
-		if err != nil {
-			v.c.add(ProblemBadSignature, owner, t, "malformed record: %v", err)
+	if paramSet.Len() != 1 {
+		v.c.add(ProblemNSEC3Params, v.apexText, zone.TypeNSEC3PARAM, "%d NSEC3PARAM records: a zone has one chain", paramSet.Len())
+		return
+	}
+	for rd := range paramSet.Rdata() {
+		if len(rd) < 5 || rd[0] != 1 || len(rd) != 5+int(rd[4]) {
+			v.c.add(ProblemNSEC3Params, v.apexText, zone.TypeNSEC3PARAM, "NSEC3PARAM is malformed or not SHA-1")
 			return
 		}
-		rrset = append(rrset, rr)
+		v.iterations, v.salt = binary.BigEndian.Uint16(rd[2:]), rd[5:]
 	}
-	now := v.opt.Now
-	validAlgs := map[uint8]bool{}
-	for _, sig := range sigs {
-		st.count++
-		exp := time.Unix(int64(sig.Expiration), 0).UTC()
-		if st.earliest.IsZero() || exp.Before(st.earliest) {
-			st.earliest = exp
-		}
-		keys := v.keys[sig.KeyTag]
-		var key *dns.DNSKEY
-		for _, k := range keys {
-			if k.Algorithm == sig.Algorithm {
-				key = k
-			}
-		}
-		if key == nil || sig.SignerName != v.apexText {
-			v.c.add(ProblemUnknownKey, owner, t, "signed by key %d (algorithm %d, signer %s), which the DNSKEY RRset does not hold", sig.KeyTag, sig.Algorithm, sig.SignerName)
-			continue
-		}
-		if err := sig.Verify(key, rrset); err != nil {
-			v.c.add(ProblemBadSignature, owner, t, "signature by key %d does not validate: %v", sig.KeyTag, err)
-			continue
-		}
-		if sig.OrigTtl != r.TTL() {
-			v.c.add(ProblemBadSignature, owner, t, "signature by key %d has original TTL %d, the RRset %d", sig.KeyTag, sig.OrigTtl, r.TTL())
-			continue
-		}
-		incep := time.Unix(int64(sig.Inception), 0).UTC()
-		switch {
-		case now.After(exp):
-			v.c.add(ProblemExpired, owner, t, "signature by key %d expired at %s", sig.KeyTag, exp.Format(time.RFC3339))
-			continue
-		case now.Before(incep):
-			v.c.add(ProblemNotYetValid, owner, t, "signature by key %d is valid only from %s", sig.KeyTag, incep.Format(time.RFC3339))
-			continue
-		}
-		validAlgs[sig.Algorithm] = true
-	}
-	for _, alg := range v.algs {
-		if !validAlgs[alg] {
-			v.c.add(ProblemMissingAlg, owner, t, "no valid signature of algorithm %d (%s), which the DNSKEY RRset has: every algorithm must sign every RRset (RFC 6840 §5.11)", alg, dns.AlgorithmToString[alg])
-		}
-	}
+	v.hasParams = true
 }
 
 // checkParentDS: some key the parent's DS names must sign the DNSKEY
@@ -429,7 +272,8 @@ func (v *verifier) checkParentDS(apexIdx int) {
 		}
 	}
 	for _, ds := range v.opt.ParentDS {
-		for _, k := range v.keys[ds.KeyTag] {
+		for _, pk := range v.keys[ds.KeyTag] {
+			k := pk.rr
 			if k.Algorithm != ds.Algorithm {
 				continue
 			}
@@ -475,7 +319,7 @@ func (v *verifier) checkCanaries() {
 		}
 		ok := false
 		for _, pub := range v.keys[k.Tag] {
-			if pub.Algorithm == k.Algorithm() && sig.Verify(pub, []dns.RR{canary}) == nil {
+			if pub.alg == k.Algorithm() && sig.Verify(pub.rr, []dns.RR{canary}) == nil {
 				ok = true
 			}
 		}
@@ -486,192 +330,6 @@ func (v *verifier) checkCanaries() {
 	}
 }
 
-var base32HexLower = base32.NewEncoding("0123456789abcdefghijklmnopqrstuv").WithPadding(base32.NoPadding)
-
-type nsec3Info struct {
-	owner  string
-	hash   []byte
-	optOut bool
-	next   []byte
-	types  []uint16
-}
-
-// checkNSEC3 rebuilds what the chain must prove and compares.
-func (v *verifier) checkNSEC3(infos []ownerInfo, apexIdx int) {
-	paramSet, ok := v.z.GetAt(apexIdx, zone.TypeNSEC3PARAM)
-	if !ok {
-		v.c.add(ProblemNoNSEC3PARAM, v.apexText, zone.TypeNSEC3PARAM, "no NSEC3PARAM at the apex")
-		return
-	}
-	var iterations uint16
-	var salt []byte
-	for rd := range paramSet.Rdata() {
-		if len(rd) < 5 || rd[0] != 1 || len(rd) != 5+int(rd[4]) {
-			v.c.add(ProblemNSEC3Params, v.apexText, zone.TypeNSEC3PARAM, "NSEC3PARAM is malformed or not SHA-1")
-			return
-		}
-		iterations, salt = binary.BigEndian.Uint16(rd[2:]), rd[5:]
-	}
-
-	// The records the zone has.
-	var chain []nsec3Info
-	for _, info := range infos {
-		if info.kind != kindNSEC3 {
-			continue
-		}
-		owner := zone.Name(v.z.OwnerKey(info.idx))
-		set, _ := v.z.GetAt(info.idx, zone.TypeNSEC3)
-		hash, err := base32HexLower.DecodeString(string(owner.FirstLabel()))
-		if err != nil || len(hash) != sha1.Size {
-			v.c.add(ProblemNSEC3Malformed, owner.String(), zone.TypeNSEC3, "the owner label is not a base32hex SHA-1 hash")
-			continue
-		}
-		for rd := range set.Rdata() {
-			n, err := parseNSEC3(rd)
-			if err != nil {
-				v.c.add(ProblemNSEC3Malformed, owner.String(), zone.TypeNSEC3, "%v", err)
-				continue
-			}
-			if n.iterations != iterations || !bytes.Equal(n.salt, salt) || n.alg != 1 {
-				v.c.add(ProblemNSEC3Params, owner.String(), zone.TypeNSEC3, "parameters (alg %d, %d iterations, salt %X) differ from NSEC3PARAM (1, %d, %X)", n.alg, n.iterations, n.salt, iterations, salt)
-			}
-			chain = append(chain, nsec3Info{owner: owner.String(), hash: hash, optOut: n.optOut, next: n.next, types: n.types})
-		}
-	}
-	slices.SortFunc(chain, func(a, b nsec3Info) int { return bytes.Compare(a.hash, b.hash) })
-	for i, n := range chain {
-		want := chain[(i+1)%len(chain)].hash
-		if !bytes.Equal(n.next, want) {
-			v.c.add(ProblemNSEC3Chain, n.owner, zone.TypeNSEC3, "next hashed owner %s, but the next record in hash order is %s: the chain is broken",
-				strings.ToUpper(base32HexLower.EncodeToString(n.next)), strings.ToUpper(base32HexLower.EncodeToString(want)))
-		}
-	}
-	byHash := make(map[string]*nsec3Info, len(chain))
-	for i := range chain {
-		byHash[string(chain[i].hash)] = &chain[i]
-	}
-
-	// What the chain must prove: the apex, authoritative names, secure
-	// delegations and the empty non-terminals above them; unsigned
-	// delegations only when the chain does not opt out.
-	optOutZone := len(chain) > 0 && chain[0].optOut
-	expected := map[zone.Name][]uint16{}
-	for _, info := range infos {
-		owner := zone.Name(v.z.OwnerKey(info.idx))
-		switch info.kind {
-		case kindGlue, kindNSEC3:
-			continue
-		case kindDelegation:
-			if !info.secure && optOutZone {
-				v.checkOptOutCovered(owner, chain, iterations, salt)
-				continue
-			}
-		}
-		var types []uint16
-		for r := range v.z.RRsets(info.idx) {
-			types = append(types, r.Type())
-		}
-		expected[owner] = types
-		for p := owner.Parent(); p.IsStrictlyBelow(v.apex); p = p.Parent() {
-			if _, ok := expected[p]; ok {
-				break
-			}
-			if _, isOwner := v.z.Find(p); !isOwner {
-				expected[p] = nil // an empty non-terminal
-			}
-		}
-	}
-	seen := map[string]bool{}
-	for name, types := range expected {
-		h := NSEC3Hash(name, iterations, salt)
-		n, ok := byHash[string(h[:])]
-		if !ok {
-			v.c.add(ProblemNSEC3Missing, name.String(), zone.TypeNSEC3, "no NSEC3 record for this name (hash %s)", strings.ToUpper(base32HexLower.EncodeToString(h[:])))
-			continue
-		}
-		seen[string(h[:])] = true
-		want := slices.Clone(types)
-		slices.Sort(want)
-		want = slices.Compact(want)
-		if !slices.Equal(want, n.types) {
-			v.c.add(ProblemNSEC3Bitmap, name.String(), zone.TypeNSEC3, "NSEC3 lists types %s, the name has %s", typeList(n.types), typeList(want))
-		}
-	}
-	for _, n := range chain {
-		if !seen[string(n.hash)] {
-			v.c.add(ProblemNSEC3Extra, n.owner, zone.TypeNSEC3, "matches no name the zone must prove")
-		}
-	}
-}
-
-// checkOptOutCovered: an unsigned delegation left out of the chain must
-// fall in a span whose NSEC3 has the opt-out flag.
-func (v *verifier) checkOptOutCovered(owner zone.Name, chain []nsec3Info, iterations uint16, salt []byte) {
-	if len(chain) == 0 {
-		v.c.add(ProblemNSEC3OptOut, owner.String(), zone.TypeNS, "an unsigned delegation and no NSEC3 chain to cover it")
-		return
-	}
-	h := NSEC3Hash(owner, iterations, salt)
-	i, found := slices.BinarySearchFunc(chain, h[:], func(n nsec3Info, h []byte) int { return bytes.Compare(n.hash, h) })
-	if found {
-		return // it has a record of its own: allowed, though not needed
-	}
-	prev := chain[(i-1+len(chain))%len(chain)]
-	if !prev.optOut {
-		v.c.add(ProblemNSEC3OptOut, owner.String(), zone.TypeNS, "the unsigned delegation falls in the span of %s, which has no opt-out flag: the zone would deny it exists", prev.owner)
-	}
-}
-
-func typeList(ts []uint16) string {
-	var s []string
-	for _, t := range ts {
-		s = append(s, zone.TypeString(t))
-	}
-	if len(s) == 0 {
-		return "none"
-	}
-	return strings.Join(s, " ")
-}
-
-type parsedNSEC3 struct {
-	alg        uint8
-	optOut     bool
-	iterations uint16
-	salt, next []byte
-	types      []uint16
-}
-
-func parseNSEC3(rd []byte) (parsedNSEC3, error) {
-	var n parsedNSEC3
-	if len(rd) < 6 || len(rd) < 6+int(rd[4]) {
-		return n, fmt.Errorf("truncated NSEC3")
-	}
-	n.alg, n.optOut, n.iterations = rd[0], rd[1]&1 == 1, binary.BigEndian.Uint16(rd[2:])
-	sl := int(rd[4])
-	n.salt = rd[5 : 5+sl]
-	rest := rd[5+sl:]
-	if len(rest) < 1 || len(rest) < 1+int(rest[0]) {
-		return n, fmt.Errorf("truncated NSEC3 next hashed owner")
-	}
-	n.next = rest[1 : 1+int(rest[0])]
-	bm := rest[1+int(rest[0]):]
-	for len(bm) > 0 {
-		if len(bm) < 2 || len(bm) < 2+int(bm[1]) {
-			return n, fmt.Errorf("truncated type bitmap")
-		}
-		window, l := int(bm[0]), int(bm[1])
-		for i, octet := range bm[2 : 2+l] {
-			for bit := 0; bit < 8; bit++ {
-				if octet&(0x80>>bit) != 0 {
-					n.types = append(n.types, uint16(window*256+i*8+bit))
-				}
-			}
-		}
-		bm = bm[2+l:]
-	}
-	return n, nil
-}
-
 // checkZONEMD recomputes the zone digest if the apex carries a ZONEMD
 // record ptzone knows how to compute (SIMPLE, SHA-384).
 func (v *verifier) checkZONEMD(apexIdx int) {
@@ -680,13 +338,13 @@ func (v *verifier) checkZONEMD(apexIdx int) {
 		return
 	}
 	soaSet, _ := v.z.GetAt(apexIdx, zone.TypeSOA)
+	digest := ZONEMDDigest(v.z.All())
 	var serial uint32
 	for rd := range soaSet.Rdata() {
 		if soa, err := zone.ParseSOA(rd); err == nil {
 			serial = soa.Serial
 		}
 	}
-	digest := ZONEMDDigest(v.z.All())
 	for rd := range set.Rdata() {
 		if len(rd) < 6 {
 			v.c.add(ProblemZONEMDMalformed, v.apexText, zone.TypeZONEMD, "truncated ZONEMD")
@@ -708,4 +366,15 @@ func (v *verifier) checkZONEMD(apexIdx int) {
 func unpack(owner string, typ uint16, ttl uint32, rd []byte) (dns.RR, error) {
 	rr, _, err := dns.UnpackRRWithHeader(dns.RR_Header{Name: owner, Rrtype: typ, Class: dns.ClassINET, Ttl: ttl, Rdlength: uint16(len(rd))}, rd, 0)
 	return rr, err
+}
+
+func typeList(ts []uint16) string {
+	var s []string
+	for _, t := range ts {
+		s = append(s, zone.TypeString(t))
+	}
+	if len(s) == 0 {
+		return "none"
+	}
+	return strings.Join(s, " ")
 }
