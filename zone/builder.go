@@ -55,11 +55,17 @@ func NewBuilder(origin Name, sizeHint int) *Builder {
 // are collected as given: duplicates are dropped and RRsets formed when the
 // zone is built.
 func (b *Builder) Add(owner Name, typ uint16, ttl uint32, rdata []byte) error {
-	if !owner.IsBelow(b.origin) {
-		return fmt.Errorf("%w: %s is not at or below %s", ErrOutOfZone, owner, b.origin)
+	return addRecord(b, owner, typ, ttl, rdata)
+}
+
+// addRecord is Add for an owner key held as a string or as bytes (the
+// fast reader's reused buffer), without converting one into the other.
+func addRecord[S ~string | ~[]byte](b *Builder, owner S, typ uint16, ttl uint32, rdata []byte) error {
+	if len(owner) < len(b.origin) || string(owner[:len(b.origin)]) != string(b.origin) {
+		return fmt.Errorf("%w: %s is not at or below %s", ErrOutOfZone, Name(owner), b.origin)
 	}
 	if len(rdata) > math.MaxUint16 {
-		return fmt.Errorf("%s type %d: rdata of %d octets", owner, typ, len(rdata))
+		return fmt.Errorf("%s type %d: rdata of %d octets", Name(owner), typ, len(rdata))
 	}
 	if len(b.keys) > math.MaxUint32-len(owner) || len(b.data) > math.MaxUint32-len(rdata) {
 		return ErrTooLarge

@@ -1,9 +1,11 @@
 package zone
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
+	"runtime"
 
 	"github.com/miekg/dns"
 )
@@ -37,8 +39,71 @@ func Read(r io.Reader, opt ReadOptions) (*Zone, error) {
 	return z, nil
 }
 
-// ReadInto parses a master file into an existing builder.
+// ReadInto parses a master file into an existing builder. A plain file
+// (see fastread.go) is read by ptzone's own parser, about ten times faster;
+// any other goes through miekg/dns's.
 func ReadInto(b *Builder, r io.Reader, opt ReadOptions) error {
+	var full io.Reader
+	if f, ok := r.(interface {
+		io.ReaderAt
+		io.ReadSeeker
+	}); ok {
+		// A file: its parts are read on every core.
+		start, err := f.Seek(0, io.SeekCurrent)
+		if err != nil {
+			return readFull(b, r, opt)
+		}
+		end, err := f.Seek(0, io.SeekEnd)
+		if err != nil {
+			return wrapRead(opt.File, err)
+		}
+		workers := int(min(int64(runtime.GOMAXPROCS(0)), max(1, (end-start)>>20)))
+		err = readPlainParallel(b, f, start, end-start, opt, workers)
+		if !errors.Is(err, errNotPlain) {
+			return wrapRead(opt.File, err)
+		}
+		if _, err := f.Seek(start, io.SeekStart); err != nil {
+			return wrapRead(opt.File, err)
+		}
+		full = f
+	} else if rs, ok := r.(io.ReadSeeker); ok {
+		start, err := rs.Seek(0, io.SeekCurrent)
+		if err != nil {
+			return readFull(b, r, opt)
+		}
+		err = readPlain(b, rs, opt)
+		if !errors.Is(err, errNotPlain) {
+			return wrapRead(opt.File, err)
+		}
+		if _, err := rs.Seek(start, io.SeekStart); err != nil {
+			return wrapRead(opt.File, err)
+		}
+		full = rs
+	} else {
+		// Not seekable (a pipe): kept in memory, for the full parser to
+		// start over if it must.
+		data, err := io.ReadAll(r)
+		if err != nil {
+			return wrapRead(opt.File, err)
+		}
+		err = readPlain(b, bytes.NewReader(data), opt)
+		if !errors.Is(err, errNotPlain) {
+			return wrapRead(opt.File, err)
+		}
+		full = bytes.NewReader(data)
+	}
+	return readFull(b, full, opt)
+}
+
+func wrapRead(file string, err error) error {
+	if err == nil {
+		return nil
+	}
+	return fmt.Errorf("%s: %w", file, err)
+}
+
+// readFull parses with miekg/dns, the reference for every syntax.
+func readFull(b *Builder, r io.Reader, opt ReadOptions) error {
 	zp := dns.NewZoneParser(r, opt.Origin.String(), opt.File)
 	zp.SetIncludeAllowed(false)
 	buf := make([]byte, 0, 1024)
