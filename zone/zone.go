@@ -27,6 +27,8 @@ type Zone struct {
 	setAt  []uint32 // owner i's RRsets are sets[setAt[i]:setAt[i+1]]
 	sets   []set    // per owner, ordered by type
 	data   []byte   // rdata blocks
+	// dead counts octets of data no RRset refers to any more (Replace).
+	dead int
 }
 
 // set is one RRset: count records in data at off, each a big-endian uint16

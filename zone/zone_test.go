@@ -3,6 +3,7 @@ package zone_test
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"math/rand/v2"
 	"net/netip"
 	"slices"
@@ -370,6 +371,75 @@ func TestHostName(t *testing.T) {
 	for _, bad := range []string{"", ".pt", "pt.", "a..pt", strings.Repeat("a", 64) + ".pt"} {
 		if _, err := zone.HostName(bad); err == nil {
 			t.Errorf("HostName(%q) accepted it", bad)
+		}
+	}
+}
+
+// TestReplace: Replace gives what a merge that drops the changed owners
+// gives, for random bases and random changes, and its result keeps every
+// invariant a binary image is checked for.
+func TestReplace(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 8))
+	name := func() zone.Name {
+		return zone.MustParseName(fmt.Sprintf("d%d.pt.", rng.IntN(300)))
+	}
+	build := func(n int) *zone.Zone {
+		b := zone.NewBuilder(pt, 0)
+		b.Add(pt, zone.TypeSOA, 3600, zone.SOA{MName: pt, RName: pt, Serial: 1}.Rdata())
+		for range n {
+			owner := name()
+			b.Add(owner, zone.TypeNS, 60, zone.MustParseName(fmt.Sprintf("ns%d.example.", rng.IntN(5))).Wire())
+			if rng.IntN(3) == 0 {
+				b.Add(owner, zone.TypeDS, 60, zone.DSRdata(uint16(rng.IntN(9)), 13, 2, []byte{byte(rng.IntN(256))}))
+			}
+		}
+		z, err := b.Zone()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return z
+	}
+	for round := range 200 {
+		base := build(150)
+		with := build(rng.IntN(20))
+		var drop []zone.Name
+		for range rng.IntN(20) {
+			drop = append(drop, name())
+		}
+		if rng.IntN(4) == 0 {
+			drop = append(drop, pt) // the apex goes unless with has it
+		}
+		got, err := zone.Replace(base, with, drop)
+		if err != nil {
+			t.Fatal(err)
+		}
+		changed := map[zone.Name]bool{}
+		for _, n := range drop {
+			changed[n] = true
+		}
+		for r := range with.All() {
+			changed[r.Owner()] = true
+		}
+		want, err := zone.Merge(base, with, func(r zone.RRset) bool { return changed[r.Owner()] })
+		if err != nil {
+			t.Fatal(err)
+		}
+		var g, w bytes.Buffer
+		got.WriteTo(&g)
+		want.WriteTo(&w)
+		if g.String() != w.String() {
+			t.Fatalf("round %d: Replace and Merge differ:\n%s\n---\n%s", round, g.String(), w.String())
+		}
+		var img bytes.Buffer
+		if err := got.WriteBinary(&img); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := zone.ReadBinary(&img); err != nil {
+			t.Fatalf("round %d: the replaced zone's image: %v", round, err)
+		}
+		// Replacing again, on the result, keeps working.
+		if _, err := zone.Replace(got, build(3), nil); err != nil {
+			t.Fatal(err)
 		}
 	}
 }
