@@ -517,3 +517,52 @@ func TestRFC6605Example(t *testing.T) {
 		t.Fatalf("the RFC 6605 example does not verify: %v", err)
 	}
 }
+
+// TestSignKeepsSignatures: signing again with the previous zone keeps
+// every signature of an unchanged RRset until it is due for refresh, and
+// re-signs exactly what changed.
+func TestSignKeepsSignatures(t *testing.T) {
+	keys := keysFor(t, kskZsk...)
+	unsigned := testZone(t, 80)
+	s0 := sign(t, unsigned, keys)
+	day := 24 * time.Hour
+	at := func(d time.Duration, prev *zone.Zone) func(*dnssec.SignOptions) {
+		return func(o *dnssec.SignOptions) { o.Now, o.Previous = now.Add(d), prev }
+	}
+
+	same := sign(t, unsigned, keys, at(day, s0))
+	for ch := range zone.Diff(s0, same) {
+		t.Errorf("a day later, nothing changed, yet %s %s %s changed", ch.Owner, zone.TypeString(ch.Type), zone.TypeString(ch.Covered))
+	}
+
+	changedOwner := firstSigned(unsigned)
+	u2 := mutate(t, unsigned, changedOwner, zone.TypeDS, 0, func(rds [][]byte) [][]byte {
+		rds[0][4] ^= 0xff
+		return rds
+	})
+	s1 := sign(t, u2, keys, at(day, s0))
+	var got []string
+	for ch := range zone.Diff(s0, s1) {
+		got = append(got, ch.Owner.String()+" "+zone.TypeString(ch.Type)+"/"+zone.TypeString(ch.Covered))
+	}
+	want := []string{"pt. ZONEMD/None", "pt. RRSIG/ZONEMD", changedOwner + " DS/None", changedOwner + " RRSIG/DS"}
+	slices.Sort(got)
+	slices.Sort(want)
+	if !slices.Equal(got, want) {
+		t.Errorf("one DS changed: the zone changed in %v, want %v", got, want)
+	}
+	mustVerify(t, s1, dnssec.VerifyOptions{Now: now.Add(day)})
+
+	// Eight days on, every signature has less than the 7-day refresh left.
+	late := sign(t, unsigned, keys, at(8*day, s0))
+	for r := range late.All() {
+		if r.Type() != zone.TypeRRSIG {
+			continue
+		}
+		i, _ := s0.Find(r.Owner())
+		if old, ok := s0.GetSig(i, r.Covered()); ok && bytes.Equal(old.Block(), r.Block()) {
+			t.Errorf("%s RRSIG %s kept past its refresh time", r.Owner(), zone.TypeString(r.Covered()))
+		}
+	}
+	mustVerify(t, late, dnssec.VerifyOptions{Now: now.Add(8 * day)})
+}

@@ -43,6 +43,12 @@ type SignOptions struct {
 	DNSKEYTTL uint32
 	// Workers is how many goroutines sign (default: one per CPU).
 	Workers int
+	// Previous is the zone as last signed and published, if any. Its
+	// signature over an RRset is kept when the RRset has not changed, the
+	// key still signs it, the signature is valid at Now and has at least
+	// Refresh left; every other RRset is signed anew. The zone then
+	// changes, and its secondaries transfer, only as much as it must.
+	Previous *zone.Zone
 }
 
 // DefaultSignOptions returns ptzone's defaults: 14-day signatures refreshed
@@ -175,24 +181,30 @@ type task struct {
 	keys  []*Key
 }
 
-// signed is one RRSIG produced by a worker.
+// signed is one RRSIG, made or kept.
 type signed struct {
 	owner zone.Name
 	ttl   uint32
 	rdata []byte
 }
 
-// Sign returns the signed form of an unsigned zone: the DNSKEY RRset of
-// the keys published at opt.Now, NSEC3PARAM and an NSEC3 chain (opt-out by
-// default), RRSIGs over every authoritative RRset (never over delegation NS
-// or glue), and ZONEMD. Records of those types in the input are replaced.
-// The result depends only on its inputs: ECDSA signs deterministically
-// (RFC 6979) and jitter comes from the owner name.
-func Sign(unsigned *zone.Zone, keys []*Key, opt SignOptions) (*zone.Zone, error) {
-	if err := opt.check(); err != nil {
-		return nil, err
-	}
-	apex := unsigned.Origin()
+// signer is one signing of one zone: the keys in their roles and what
+// follows from the options and the apex.
+type signer struct {
+	apex                  zone.Name
+	apexWire              []byte
+	opt                   SignOptions
+	published, ksks, zsks []*Key
+	dnskeyBlock           []byte
+	params                []byte // NSEC3PARAM rdata
+	soaTTL, nsec3TTL      uint32
+	soa                   zone.SOA
+	apexTypes             []uint16 // the types Sign adds at the apex
+}
+
+// newSigner prepares the signing of the zone at apex whose SOA RRset is
+// soaSet.
+func newSigner(apex zone.Name, soaSet zone.RRset, keys []*Key, opt SignOptions) (*signer, error) {
 	published, ksks, zsks, err := roles(keys, opt.Now)
 	if err != nil {
 		return nil, err
@@ -202,27 +214,15 @@ func Sign(unsigned *zone.Zone, keys []*Key, opt SignOptions) (*zone.Zone, error)
 			return nil, fmt.Errorf("signing %s with key %s of another zone", apex, k)
 		}
 	}
-	apexIdx, ok := unsigned.Find(apex)
-	if !ok {
-		return nil, fmt.Errorf("signing %s: the zone has no apex records", apex)
-	}
-	soaSet, ok := unsigned.GetAt(apexIdx, zone.TypeSOA)
-	if !ok {
-		return nil, fmt.Errorf("signing %s: no SOA record", apex)
-	}
-	var soa zone.SOA
+	s := &signer{apex: apex, apexWire: apex.Wire(), opt: opt, published: published, ksks: ksks, zsks: zsks}
 	for rd := range soaSet.Rdata() {
-		if soa, err = zone.ParseSOA(rd); err != nil {
+		if s.soa, err = zone.ParseSOA(rd); err != nil {
 			return nil, fmt.Errorf("signing %s: %w", apex, err)
 		}
 	}
+	s.soaTTL = soaSet.TTL()
 	// RFC 9077: NSEC3 records live as long as the negative answers they prove.
-	nsec3TTL := min(soaSet.TTL(), soa.Minimum)
-
-	overlay := zone.NewBuilder(apex, 0)
-	var tasks []task
-
-	// The DNSKEY RRset, signed by the key-signing keys.
+	s.nsec3TTL = min(s.soaTTL, s.soa.Minimum)
 	var dnskeys [][]byte
 	for _, k := range published {
 		rd, err := k.Rdata()
@@ -231,67 +231,130 @@ func Sign(unsigned *zone.Zone, keys []*Key, opt SignOptions) (*zone.Zone, error)
 		}
 		dnskeys = append(dnskeys, rd)
 	}
-	block := encodeBlock(dnskeys)
-	for rd := range blockRecords(block) {
-		overlay.Add(apex, zone.TypeDNSKEY, opt.DNSKEYTTL, rd)
-	}
-	tasks = append(tasks, task{owner: apex, typ: zone.TypeDNSKEY, ttl: opt.DNSKEYTTL, block: block, keys: ksks})
-
-	params := nsec3ParamRdata(opt.NSEC3.Iterations, opt.NSEC3.Salt)
-	overlay.Add(apex, zone.TypeNSEC3PARAM, nsec3TTL, params)
-	tasks = append(tasks, task{owner: apex, typ: zone.TypeNSEC3PARAM, ttl: nsec3TTL, block: encodeBlock([][]byte{params}), keys: zsks})
+	s.dnskeyBlock = encodeBlock(dnskeys)
+	s.params = nsec3ParamRdata(opt.NSEC3.Iterations, opt.NSEC3.Salt)
+	s.apexTypes = []uint16{zone.TypeDNSKEY, zone.TypeNSEC3PARAM, zone.TypeRRSIG}
 	if opt.ZONEMD {
-		// A placeholder: the digest is computed over the signed zone.
-		overlay.Add(apex, zone.TypeZONEMD, soaSet.TTL(), zonemdRdata(soa.Serial, make([]byte, 48)))
+		s.apexTypes = append(s.apexTypes, zone.TypeZONEMD)
 	}
+	return s, nil
+}
 
-	// Walk the zone: sign what is authoritative, collect what the NSEC3
-	// chain needs.
-	var chain []chainEntry
-	apexTypes := []uint16{zone.TypeDNSKEY, zone.TypeNSEC3PARAM, zone.TypeRRSIG}
-	if opt.ZONEMD {
-		apexTypes = append(apexTypes, zone.TypeZONEMD)
+// soaOf returns the apex's SOA RRset.
+func soaOf(z *zone.Zone) (zone.RRset, error) {
+	apexIdx, ok := z.Find(z.Origin())
+	if !ok {
+		return zone.RRset{}, fmt.Errorf("signing %s: the zone has no apex records", z.Origin())
 	}
-	var cut zone.Name
-	hasCut := false
-	for i := range unsigned.Owners() {
-		owner := unsigned.Owner(i)
-		if hasCut && owner.IsStrictlyBelow(cut) {
-			continue // occluded: glue, never signed, never in the chain
-		}
-		_, isDelegation := unsigned.GetAt(i, zone.TypeNS)
-		isDelegation = isDelegation && owner != apex
-		if isDelegation {
-			cut, hasCut = owner, true
-		}
-		var types []uint16
-		secure := false
-		for r := range unsigned.RRsets(i) {
-			t := r.Type()
-			if replaced(t) {
-				continue
-			}
-			types = append(types, t)
-			if isDelegation && t != zone.TypeDS {
-				continue // the child's NS (and anything else) is not ours to sign
-			}
-			if isDelegation {
-				secure = true
-			}
-			tasks = append(tasks, task{owner: owner, typ: t, ttl: r.TTL(), block: r.Block(), keys: zsks})
-		}
-		if len(types) == 0 && owner != apex {
+	soaSet, ok := z.GetAt(apexIdx, zone.TypeSOA)
+	if !ok {
+		return zone.RRset{}, fmt.Errorf("signing %s: no SOA record", z.Origin())
+	}
+	return soaSet, nil
+}
+
+// addApex adds what the signer itself puts at the apex: the DNSKEY RRset,
+// NSEC3PARAM and, if asked for, a ZONEMD placeholder (the digest is
+// computed over the signed zone).
+func (s *signer) addApex(b *zone.Builder) {
+	for rd := range blockRecords(s.dnskeyBlock) {
+		b.Add(s.apex, zone.TypeDNSKEY, s.opt.DNSKEYTTL, rd)
+	}
+	b.Add(s.apex, zone.TypeNSEC3PARAM, s.nsec3TTL, s.params)
+	if s.opt.ZONEMD {
+		b.Add(s.apex, zone.TypeZONEMD, s.soaTTL, zonemdRdata(s.soa.Serial, make([]byte, 48)))
+	}
+}
+
+// planOwner says what signing does at one owner, given its RRsets in the
+// unsigned zone (in type order) and whether a delegation above occludes
+// it: the tasks it adds, and whether and with which types the NSEC3 chain
+// holds the name. Glue is never signed and never in the chain; a
+// delegation has only its DS signed, and is left to an opt-out span when
+// it has none.
+func (s *signer) planOwner(owner zone.Name, sets []zone.RRset, occluded bool, tasks []task) ([]task, []uint16, bool) {
+	if occluded {
+		return tasks, nil, false
+	}
+	isApex := owner == s.apex
+	isDelegation := false
+	for _, r := range sets {
+		isDelegation = isDelegation || (r.Type() == zone.TypeNS && !isApex)
+	}
+	var types []uint16
+	secure := false
+	for _, r := range sets {
+		t := r.Type()
+		if replaced(t) {
 			continue
 		}
-		if isDelegation && !secure && opt.NSEC3.OptOut {
-			continue // covered by an opt-out span
+		types = append(types, t)
+		if isDelegation && t != zone.TypeDS {
+			continue // the child's NS (and anything else) is not ours to sign
 		}
-		if owner == apex {
-			types = append(types, apexTypes...)
-		} else if !isDelegation || secure {
-			types = append(types, zone.TypeRRSIG)
+		secure = secure || isDelegation
+		tasks = append(tasks, task{owner: owner, typ: t, ttl: r.TTL(), block: r.Block(), keys: s.zsks})
+	}
+	if isApex {
+		tasks = append(tasks,
+			task{owner: owner, typ: zone.TypeDNSKEY, ttl: s.opt.DNSKEYTTL, block: s.dnskeyBlock, keys: s.ksks},
+			task{owner: owner, typ: zone.TypeNSEC3PARAM, ttl: s.nsec3TTL, block: encodeBlock([][]byte{s.params}), keys: s.zsks})
+		return tasks, append(types, s.apexTypes...), true
+	}
+	if len(types) == 0 || (isDelegation && !secure && s.opt.NSEC3.OptOut) {
+		return tasks, nil, false
+	}
+	if !isDelegation || secure {
+		types = append(types, zone.TypeRRSIG)
+	}
+	return tasks, types, true
+}
+
+// Sign returns the signed form of an unsigned zone: the DNSKEY RRset of
+// the keys published at opt.Now, NSEC3PARAM and an NSEC3 chain (opt-out by
+// default), RRSIGs over every authoritative RRset (never over delegation NS
+// or glue), and ZONEMD. Records of those types in the input are replaced.
+// The result depends only on its inputs: ECDSA signs deterministically
+// (RFC 6979), jitter comes from the owner name, and signatures are kept
+// from opt.Previous by rules that depend on nothing else.
+func Sign(unsigned *zone.Zone, keys []*Key, opt SignOptions) (*zone.Zone, error) {
+	if err := opt.check(); err != nil {
+		return nil, err
+	}
+	apex := unsigned.Origin()
+	soaSet, err := soaOf(unsigned)
+	if err != nil {
+		return nil, err
+	}
+	s, err := newSigner(apex, soaSet, keys, opt)
+	if err != nil {
+		return nil, err
+	}
+	overlay := zone.NewBuilder(apex, 0)
+	s.addApex(overlay)
+
+	// Walk the zone: plan each owner, collect what the NSEC3 chain needs.
+	var tasks []task
+	var chain []chainEntry
+	var cut zone.Name
+	hasCut := false
+	var sets []zone.RRset
+	for i := range unsigned.Owners() {
+		owner := unsigned.Owner(i)
+		occluded := hasCut && owner.IsStrictlyBelow(cut)
+		sets = sets[:0]
+		for r := range unsigned.RRsets(i) {
+			sets = append(sets, r)
+			if r.Type() == zone.TypeNS && owner != apex && !occluded {
+				cut, hasCut = owner, true
+			}
 		}
-		chain = append(chain, chainEntry{name: owner, types: types})
+		var types []uint16
+		var inChain bool
+		tasks, types, inChain = s.planOwner(owner, sets, occluded, tasks)
+		if inChain {
+			chain = append(chain, chainEntry{name: owner, types: types})
+		}
 	}
 	chain = addEmptyNonTerminals(chain, apex)
 	nsec3s, err := buildChain(chain, apex, opt.NSEC3)
@@ -299,16 +362,15 @@ func Sign(unsigned *zone.Zone, keys []*Key, opt SignOptions) (*zone.Zone, error)
 		return nil, err
 	}
 	for _, n := range nsec3s {
-		overlay.Add(n.owner, zone.TypeNSEC3, nsec3TTL, n.rdata)
-		tasks = append(tasks, task{owner: n.owner, typ: zone.TypeNSEC3, ttl: nsec3TTL, block: encodeBlock([][]byte{n.rdata}), keys: zsks})
+		overlay.Add(n.owner, zone.TypeNSEC3, s.nsec3TTL, n.rdata)
+		tasks = append(tasks, task{owner: n.owner, typ: zone.TypeNSEC3, ttl: s.nsec3TTL, block: encodeBlock([][]byte{n.rdata}), keys: s.zsks})
 	}
-
-	sigs, err := signAll(tasks, apex, opt)
+	sigs, err := s.signAll(tasks)
 	if err != nil {
 		return nil, err
 	}
-	for _, s := range sigs {
-		if err := overlay.Add(s.owner, zone.TypeRRSIG, s.ttl, s.rdata); err != nil {
+	for _, sg := range sigs {
+		if err := overlay.Add(sg.owner, zone.TypeRRSIG, sg.ttl, sg.rdata); err != nil {
 			return nil, err
 		}
 	}
@@ -320,31 +382,151 @@ func Sign(unsigned *zone.Zone, keys []*Key, opt SignOptions) (*zone.Zone, error)
 	if !opt.ZONEMD {
 		return zone.Merge(unsigned, over, drop)
 	}
-
 	// ZONEMD digests the signed zone (less itself and its signature), then
-	// is signed like any apex RRset.
+	// is signed like any apex RRset; it joins the overlay before the one
+	// merge that builds the signed zone.
 	digest := ZONEMDDigest(zone.MergeView(unsigned, over, drop))
-	md := zonemdRdata(soa.Serial, digest[:])
-	final := zone.NewBuilder(apex, 2)
-	final.Add(apex, zone.TypeZONEMD, soaSet.TTL(), md)
-	mdSigs, err := signAll([]task{{owner: apex, typ: zone.TypeZONEMD, ttl: soaSet.TTL(), block: encodeBlock([][]byte{md}), keys: zsks}}, apex, opt)
+	final, err := s.zonemdZone(digest)
 	if err != nil {
 		return nil, err
 	}
-	for _, s := range mdSigs {
-		final.Add(s.owner, zone.TypeRRSIG, s.ttl, s.rdata)
-	}
-	// Apply the final ZONEMD and its signature to the overlay before the
-	// one merge that builds the signed zone.
-	fz, err := final.Zone()
-	if err != nil {
-		return nil, err
-	}
-	over, err = zone.Merge(over, fz, nil)
-	if err != nil {
+	if over, err = zone.Merge(over, final, nil); err != nil {
 		return nil, err
 	}
 	return zone.Merge(unsigned, over, drop)
+}
+
+// zonemdZone returns the apex ZONEMD record for a digest and its
+// signatures, as a zone to merge.
+func (s *signer) zonemdZone(digest [48]byte) (*zone.Zone, error) {
+	md := zonemdRdata(s.soa.Serial, digest[:])
+	b := zone.NewBuilder(s.apex, 2)
+	b.Add(s.apex, zone.TypeZONEMD, s.soaTTL, md)
+	sigs, err := s.signAll([]task{{owner: s.apex, typ: zone.TypeZONEMD, ttl: s.soaTTL, block: encodeBlock([][]byte{md}), keys: s.zsks}})
+	if err != nil {
+		return nil, err
+	}
+	for _, sg := range sigs {
+		b.Add(sg.owner, zone.TypeRRSIG, sg.ttl, sg.rdata)
+	}
+	return b.Zone()
+}
+
+// Unsigned returns a signed zone without what Sign adds (DNSKEY,
+// NSEC3PARAM, NSEC3, RRSIG, ZONEMD): the zone it was signed from.
+func Unsigned(z *zone.Zone) (*zone.Zone, error) {
+	return zone.Merge(z, nil, func(r zone.RRset) bool { return replaced(r.Type()) })
+}
+
+// signAll signs every task with each of its keys, or keeps the previous
+// zone's signature, on opt.Workers goroutines, and returns the signatures
+// in task order.
+func (s *signer) signAll(tasks []task) ([]signed, error) {
+	opt := s.opt
+	inception := uint32(opt.Now.Add(-opt.InceptionOffset).Unix())
+	results := make([][]signed, opt.Workers)
+	errs := make([]error, opt.Workers)
+	chunk := (len(tasks) + opt.Workers - 1) / opt.Workers
+	var wg sync.WaitGroup
+	for w := range opt.Workers {
+		lo, hi := w*chunk, min((w+1)*chunk, len(tasks))
+		if lo >= hi {
+			continue
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var buf []byte
+			for _, t := range tasks[lo:hi] {
+				ownerWire := t.owner.Wire()
+				expiration := uint32(opt.Now.Add(opt.Validity - jitter(ownerWire, t.typ, opt.Jitter)).Unix())
+				kept := s.keptSignatures(t)
+				for _, k := range t.keys {
+					rd := findKept(kept, k)
+					if rd == nil {
+						var err error
+						if rd, err = signRRset(&buf, t, ownerWire, k, inception, expiration, s.apexWire); err != nil {
+							errs[w] = fmt.Errorf("signing %s %s with key %s: %w", t.owner, zone.TypeString(t.typ), k, err)
+							return
+						}
+					}
+					results[w] = append(results[w], signed{owner: t.owner, ttl: t.ttl, rdata: rd})
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	var out []signed
+	for _, r := range results {
+		out = append(out, r...)
+	}
+	return out, nil
+}
+
+type keyID struct {
+	tag uint16
+	alg uint8
+}
+
+// keptSignatures returns the previous zone's signatures of the task's
+// RRset that can stay (see keptAt).
+func (s *signer) keptSignatures(t task) []keptSig {
+	prev := s.opt.Previous
+	if prev == nil {
+		return nil
+	}
+	i, ok := prev.Find(t.owner)
+	if !ok {
+		return nil
+	}
+	return s.keptAt(i, t)
+}
+
+type keptSig struct {
+	id keyID
+	rd []byte
+}
+
+// keptAt returns the signatures at owner i of the previous zone that can
+// stay over the task's RRset: the RRset is the same (records and TTL), and
+// each signature is well-formed, by our apex, over this owner's labels,
+// valid now and with at least Refresh left.
+func (s *signer) keptAt(i int, t task) []keptSig {
+	prev := s.opt.Previous
+	old, ok := prev.GetAt(i, t.typ)
+	if !ok || old.TTL() != t.ttl || !bytes.Equal(old.Block(), t.block) {
+		return nil
+	}
+	sigs, ok := prev.GetSig(i, t.typ)
+	if !ok {
+		return nil
+	}
+	now := s.opt.Now.Unix()
+	refresh := int64(s.opt.Refresh / time.Second)
+	var kept []keptSig
+	for rd := range sigs.Rdata() {
+		f, ok := zone.ParseRRSIG(rd)
+		if !ok || f.Covered != t.typ || f.Labels != labelCount(t.owner) || f.OrigTTL != t.ttl || !bytes.Equal(f.Signer, s.apexWire) {
+			continue
+		}
+		if zone.SerialTime(f.Inception, now) > now || zone.SerialTime(f.Expiration, now)-now < refresh {
+			continue
+		}
+		kept = append(kept, keptSig{keyID{f.KeyTag, f.Algorithm}, rd})
+	}
+	return kept
+}
+
+func findKept(kept []keptSig, k *Key) []byte {
+	for _, ks := range kept {
+		if ks.id == (keyID{k.Tag, k.Algorithm()}) {
+			return ks.rd
+		}
+	}
+	return nil
 }
 
 // encodeBlock encodes rdatas as a zone rdata block: sorted, unique,
@@ -372,49 +554,6 @@ func blockRecords(block []byte) func(func([]byte) bool) {
 			block = block[2+l:]
 		}
 	}
-}
-
-// signAll signs every task with each of its keys, on opt.Workers
-// goroutines, and returns the signatures in task order.
-func signAll(tasks []task, apex zone.Name, opt SignOptions) ([]signed, error) {
-	signerWire := apex.Wire()
-	inception := uint32(opt.Now.Add(-opt.InceptionOffset).Unix())
-	results := make([][]signed, opt.Workers)
-	errs := make([]error, opt.Workers)
-	chunk := (len(tasks) + opt.Workers - 1) / opt.Workers
-	var wg sync.WaitGroup
-	for w := range opt.Workers {
-		lo, hi := w*chunk, min((w+1)*chunk, len(tasks))
-		if lo >= hi {
-			continue
-		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			var buf []byte
-			for _, t := range tasks[lo:hi] {
-				ownerWire := t.owner.Wire()
-				expiration := uint32(opt.Now.Add(opt.Validity - jitter(ownerWire, t.typ, opt.Jitter)).Unix())
-				for _, k := range t.keys {
-					rd, err := signRRset(&buf, t, ownerWire, k, inception, expiration, signerWire)
-					if err != nil {
-						errs[w] = fmt.Errorf("signing %s %s with key %s: %w", t.owner, zone.TypeString(t.typ), k, err)
-						return
-					}
-					results[w] = append(results[w], signed{owner: t.owner, ttl: t.ttl, rdata: rd})
-				}
-			}
-		}()
-	}
-	wg.Wait()
-	if err := errors.Join(errs...); err != nil {
-		return nil, err
-	}
-	var out []signed
-	for _, r := range results {
-		out = append(out, r...)
-	}
-	return out, nil
 }
 
 // jitter returns how much earlier than the full validity a signature of

@@ -269,56 +269,6 @@ func (p *pass) checkOwner(i int, k kind) {
 	}
 }
 
-// rrsigFields are the fields of an RRSIG rdata (RFC 4034 §3.1).
-type rrsigFields struct {
-	covered    uint16
-	alg        uint8
-	labels     uint8
-	origTTL    uint32
-	expiration uint32
-	inception  uint32
-	tag        uint16
-	signer     []byte // wire form
-	// prefixLen is the length of the rdata before the signature.
-	prefixLen int
-	signature []byte
-}
-
-func parseRRSIG(rd []byte) (rrsigFields, bool) {
-	var f rrsigFields
-	if len(rd) < 19 {
-		return f, false
-	}
-	f.covered, f.alg, f.labels = binary.BigEndian.Uint16(rd), rd[2], rd[3]
-	f.origTTL = binary.BigEndian.Uint32(rd[4:])
-	f.expiration = binary.BigEndian.Uint32(rd[8:])
-	f.inception = binary.BigEndian.Uint32(rd[12:])
-	f.tag = binary.BigEndian.Uint16(rd[16:])
-	off := 18
-	for {
-		if off >= len(rd) {
-			return f, false
-		}
-		l := int(rd[off])
-		if l == 0 {
-			off++
-			break
-		}
-		if l > 63 {
-			return f, false // compression has no place in RRSIG rdata
-		}
-		off += 1 + l
-	}
-	f.signer, f.prefixLen, f.signature = rd[18:off], off, rd[off:]
-	return f, len(f.signature) > 0
-}
-
-// absTime places an RRSIG time (seconds mod 2^32) within 68 years of now
-// (RFC 4034 §3.1.5).
-func absTime(t uint32, now int64) int64 {
-	return now + int64(int32(t-uint32(now)))
-}
-
 // checkRRset verifies each signature of one RRset and that each algorithm
 // of the DNSKEY RRset has a valid one.
 func (p *pass) checkRRset(i int, k kind, r zone.RRset, sigs zone.RRset) {
@@ -331,57 +281,57 @@ func (p *pass) checkRRset(i int, k kind, r zone.RRset, sigs zone.RRset) {
 	p.crossTypes[t] = true
 	for sigRd := range sigs.Rdata() {
 		p.signatures++
-		f, ok := parseRRSIG(sigRd)
+		f, ok := zone.ParseRRSIG(sigRd)
 		if !ok {
 			v.c.add(ProblemBadSignature, p.ownerText(i), t, "malformed RRSIG")
 			continue
 		}
-		exp, incep := absTime(f.expiration, now), absTime(f.inception, now)
+		exp, incep := zone.SerialTime(f.Expiration, now), zone.SerialTime(f.Inception, now)
 		if !p.hasExpiration || exp < p.earliest {
 			p.hasExpiration, p.earliest = true, exp
 		}
 		var key *pubKey
-		for _, c := range v.keys[f.tag] {
-			if c.alg == f.alg {
+		for _, c := range v.keys[f.KeyTag] {
+			if c.alg == f.Algorithm {
 				key = c
 			}
 		}
-		if key == nil || !equalFoldWire(f.signer, v.apexWire) {
+		if key == nil || !equalFoldWire(f.Signer, v.apexWire) {
 			v.c.add(ProblemUnknownKey, p.ownerText(i), t, "signed by key %d (algorithm %d, signer %s), which the DNSKEY RRset does not hold",
-				f.tag, f.alg, wireText(f.signer))
+				f.KeyTag, f.Algorithm, wireText(f.Signer))
 			continue
 		}
 		owner := v.z.Owner(i)
 		ownerLabels := owner.Labels()
 		wildcard := ownerLabels > 0 && string(owner.FirstLabel()) == "*"
-		if want := ownerLabels - btoi(wildcard); int(f.labels) != want {
-			v.c.add(ProblemBadSignature, p.ownerText(i), t, "signature by key %d has %d labels, the owner %d", f.tag, f.labels, want)
+		if want := ownerLabels - btoi(wildcard); int(f.Labels) != want {
+			v.c.add(ProblemBadSignature, p.ownerText(i), t, "signature by key %d has %d labels, the owner %d", f.KeyTag, f.Labels, want)
 			continue
 		}
 		good := p.verifyData(owner, r, f, sigRd, key)
 		if crossCheck {
 			if other := miekgVerify(v.apexText, owner.String(), r, sigRd, key.rr) == nil; other != good {
-				v.c.add(ProblemCrossCheck, p.ownerText(i), t, "signature by key %d: ptzone says valid=%v, miekg/dns says valid=%v", f.tag, good, other)
+				v.c.add(ProblemCrossCheck, p.ownerText(i), t, "signature by key %d: ptzone says valid=%v, miekg/dns says valid=%v", f.KeyTag, good, other)
 				continue
 			}
 		}
 		if !good {
-			v.c.add(ProblemBadSignature, p.ownerText(i), t, "signature by key %d does not validate", f.tag)
+			v.c.add(ProblemBadSignature, p.ownerText(i), t, "signature by key %d does not validate", f.KeyTag)
 			continue
 		}
-		if f.origTTL != r.TTL() {
-			v.c.add(ProblemBadSignature, p.ownerText(i), t, "signature by key %d has original TTL %d, the RRset %d", f.tag, f.origTTL, r.TTL())
+		if f.OrigTTL != r.TTL() {
+			v.c.add(ProblemBadSignature, p.ownerText(i), t, "signature by key %d has original TTL %d, the RRset %d", f.KeyTag, f.OrigTTL, r.TTL())
 			continue
 		}
 		switch {
 		case now > exp:
-			v.c.add(ProblemExpired, p.ownerText(i), t, "signature by key %d expired at %s", f.tag, formatUnix(exp))
+			v.c.add(ProblemExpired, p.ownerText(i), t, "signature by key %d expired at %s", f.KeyTag, formatUnix(exp))
 			continue
 		case now < incep:
-			v.c.add(ProblemNotYetValid, p.ownerText(i), t, "signature by key %d is valid only from %s", f.tag, formatUnix(incep))
+			v.c.add(ProblemNotYetValid, p.ownerText(i), t, "signature by key %d is valid only from %s", f.KeyTag, formatUnix(incep))
 			continue
 		}
-		valid[f.alg/64] |= 1 << (f.alg % 64)
+		valid[f.Algorithm/64] |= 1 << (f.Algorithm % 64)
 	}
 	for _, alg := range v.algs {
 		if valid[alg/64]&(1<<(alg%64)) == 0 {
@@ -397,15 +347,15 @@ func (p *pass) checkRRset(i int, k kind, r zone.RRset, sigs zone.RRset) {
 // ("*.example") is signed as it stands, and a Labels field that would
 // make the verifier rebuild a wildcard name was refused before. The zone keeps owners and
 // rdata canonical and records in canonical order.
-func (p *pass) verifyData(owner zone.Name, r zone.RRset, f rrsigFields, sigRd []byte, key *pubKey) bool {
-	b := append(p.buf[:0], sigRd[:f.prefixLen]...)
-	lowerASCII(b[18:f.prefixLen]) // length octets are below 64: never letters
+func (p *pass) verifyData(owner zone.Name, r zone.RRset, f zone.RRSIG, sigRd []byte, key *pubKey) bool {
+	b := append(p.buf[:0], sigRd[:f.PrefixLen]...)
+	lowerASCII(b[18:f.PrefixLen]) // length octets are below 64: never letters
 	p.owner = owner.AppendWire(p.owner[:0])
 	for rd := range r.Rdata() {
 		b = append(b, p.owner...)
 		b = binary.BigEndian.AppendUint16(b, r.Type())
 		b = binary.BigEndian.AppendUint16(b, dns.ClassINET)
-		b = binary.BigEndian.AppendUint32(b, f.origTTL)
+		b = binary.BigEndian.AppendUint32(b, f.OrigTTL)
 		b = binary.BigEndian.AppendUint16(b, uint16(len(rd)))
 		b = append(b, rd...)
 	}
@@ -413,7 +363,7 @@ func (p *pass) verifyData(owner zone.Name, r zone.RRset, f rrsigFields, sigRd []
 	if key.check == nil {
 		return miekgVerify(p.v.apexText, owner.String(), r, sigRd, key.rr) == nil
 	}
-	return key.check(b, f.signature)
+	return key.check(b, f.Signature)
 }
 
 // miekgVerify verifies one RRSIG over an RRset with miekg/dns alone: it

@@ -103,6 +103,62 @@ func ParseSOA(rd []byte) (SOA, error) {
 	return s, nil
 }
 
+// RRSIG is the content of an RRSIG record (RFC 4034 §3.1), its fields
+// pointing into the rdata they were read from.
+type RRSIG struct {
+	Covered    uint16
+	Algorithm  uint8
+	Labels     uint8
+	OrigTTL    uint32
+	Expiration uint32
+	Inception  uint32
+	KeyTag     uint16
+	Signer     []byte // wire form, as written
+	// PrefixLen is the length of the rdata before the signature: what the
+	// signature itself covers of it.
+	PrefixLen int
+	Signature []byte
+}
+
+// ParseRRSIG reads RRSIG rdata; ok is false if it is malformed.
+func ParseRRSIG(rd []byte) (RRSIG, bool) {
+	var f RRSIG
+	if len(rd) < 19 {
+		return f, false
+	}
+	f.Covered, f.Algorithm, f.Labels = binary.BigEndian.Uint16(rd), rd[2], rd[3]
+	f.OrigTTL = binary.BigEndian.Uint32(rd[4:])
+	f.Expiration = binary.BigEndian.Uint32(rd[8:])
+	f.Inception = binary.BigEndian.Uint32(rd[12:])
+	f.KeyTag = binary.BigEndian.Uint16(rd[16:])
+	off := 18
+	for {
+		if off >= len(rd) {
+			return f, false
+		}
+		l := int(rd[off])
+		if l == 0 {
+			off++
+			break
+		}
+		if l > 63 {
+			return f, false // compression has no place in RRSIG rdata
+		}
+		off += 1 + l
+	}
+	if off-18 > 255 {
+		return f, false
+	}
+	f.Signer, f.PrefixLen, f.Signature = rd[18:off], off, rd[off:]
+	return f, len(f.Signature) > 0
+}
+
+// SerialTime places an RRSIG time (seconds modulo 2^32) within 68 years
+// of now, as RFC 4034 §3.1.5 says to compare them.
+func SerialTime(t uint32, now int64) int64 {
+	return now + int64(int32(t-uint32(now)))
+}
+
 // AppendWireNameText appends the presentation form of the uncompressed wire
 // name at the start of wire and returns the octets it used.
 func AppendWireNameText(b, wire []byte) ([]byte, int, error) {

@@ -1,0 +1,192 @@
+package dnssec_test
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"net/netip"
+	"testing"
+	"time"
+
+	"github.com/ptzone/ptzone/dnssec"
+	"github.com/ptzone/ptzone/zone"
+)
+
+// randomChange changes a few owners of an unsigned zone: DS added, changed
+// or removed, delegations added (some with glue below) or removed with
+// their glue, authoritative names added deep (empty non-terminals above
+// them) or removed, and always the SOA serial. It returns the owners'
+// new content and the owners that go, as zone.Replace reads them.
+func randomChange(t *testing.T, rng *rand.Rand, u *zone.Zone, serial uint32) (*zone.Zone, []zone.Name) {
+	t.Helper()
+	w := zone.NewBuilder(pt, 0)
+	var drop []zone.Name
+	touched := map[zone.Name]bool{}
+	keep := func(owner zone.Name, skip uint16) {
+		if i, ok := u.Find(owner); ok {
+			for r := range u.RRsets(i) {
+				if r.Type() == skip {
+					continue
+				}
+				for rd := range r.Rdata() {
+					w.Add(owner, r.Type(), r.TTL(), rd)
+				}
+			}
+		}
+	}
+	// The apex, with the next serial.
+	soaSet, _ := u.Get(pt, zone.TypeSOA)
+	var soa zone.SOA
+	for rd := range soaSet.Rdata() {
+		soa, _ = zone.ParseSOA(rd)
+	}
+	soa.Serial = serial
+	keep(pt, zone.TypeSOA)
+	w.Add(pt, zone.TypeSOA, soaSet.TTL(), soa.Rdata())
+	touched[pt] = true
+
+	for range 1 + rng.IntN(6) {
+		n := rng.IntN(400)
+		name := zone.MustParseName(fmt.Sprintf("dominio-%d.pt.", n))
+		if touched[name] {
+			continue
+		}
+		touched[name] = true
+		_, exists := u.Find(name)
+		switch op := rng.IntN(6); {
+		case op == 0 && exists: // the delegation goes, with any glue below
+			drop = append(drop, name)
+			for i := range u.Owners() {
+				if o := u.Owner(i); o.IsStrictlyBelow(name) {
+					drop = append(drop, o)
+					touched[o] = true
+				}
+			}
+		case op == 1 && exists: // DS added or changed
+			keep(name, zone.TypeDS)
+			w.Add(name, zone.TypeDS, 86400, zone.DSRdata(uint16(rng.IntN(65536)), 13, 2, bytes.Repeat([]byte{byte(rng.IntN(256))}, 32)))
+		case op == 2 && exists: // DS removed
+			keep(name, zone.TypeDS)
+		case op == 3: // an authoritative name three labels deep
+			deep := zone.MustParseName(fmt.Sprintf("www.sub%d.registo.pt.", n))
+			if touched[deep] {
+				continue
+			}
+			touched[deep] = true
+			if _, ok := u.Find(deep); ok {
+				drop = append(drop, deep)
+			} else {
+				_, a := zone.AddrRdata(netip.AddrFrom4([4]byte{192, 0, 2, byte(n)}))
+				w.Add(deep, zone.TypeA, 3600, a)
+			}
+		default: // a delegation comes (or is replaced), maybe signed, maybe with glue
+			if exists {
+				drop = append(drop, name)
+			}
+			ns := zone.MustParseName("ns.hosting.net.").Wire()
+			if rng.IntN(3) == 0 {
+				host := zone.MustParseName("ns1." + name.String())
+				ns = host.Wire()
+				_, g := zone.AddrRdata(netip.AddrFrom4([4]byte{198, 51, 100, byte(n)}))
+				w.Add(host, zone.TypeA, 86400, g)
+				touched[host] = true
+			}
+			w.Add(name, zone.TypeNS, 86400, ns)
+			if rng.IntN(2) == 0 {
+				w.Add(name, zone.TypeDS, 86400, zone.DSRdata(uint16(n), 13, 2, bytes.Repeat([]byte{byte(n)}, 32)))
+			}
+		}
+	}
+	z, err := w.Zone()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return z, drop
+}
+
+func zoneText(t *testing.T, z *zone.Zone) string {
+	t.Helper()
+	var b bytes.Buffer
+	if _, err := z.WriteTo(&b); err != nil {
+		t.Fatal(err)
+	}
+	return b.String()
+}
+
+// TestSignChangesIsSign: through rounds of random changes, days apart so
+// that signatures fall due, SignChanges gives byte for byte the zone Sign
+// gives of the changed zone with the same previous zone, and that zone
+// verifies.
+func TestSignChangesIsSign(t *testing.T) {
+	for _, optOut := range []bool{true, false} {
+		t.Run(fmt.Sprintf("opt-out=%v", optOut), func(t *testing.T) {
+			rng := rand.New(rand.NewPCG(11, uint64(len(fmt.Sprint(optOut)))))
+			keys := keysFor(t, kskZsk...)
+			opts := func(at time.Time, prev *zone.Zone) dnssec.SignOptions {
+				o := dnssec.DefaultSignOptions(at)
+				o.NSEC3.OptOut = optOut
+				o.Previous = prev
+				return o
+			}
+			prev, err := dnssec.Sign(testZone(t, 300), keys, opts(now, nil))
+			if err != nil {
+				t.Fatal(err)
+			}
+			at := now
+			for round := range 25 {
+				at = at.Add(time.Duration(rng.IntN(40)) * time.Hour)
+				unsigned, err := dnssec.Unsigned(prev)
+				if err != nil {
+					t.Fatal(err)
+				}
+				with, drop := randomChange(t, rng, unsigned, uint32(1763812800+round+1))
+				got, err := dnssec.SignChanges(prev, with, drop, keys, opts(at, prev))
+				if err != nil {
+					t.Fatalf("round %d: %v", round, err)
+				}
+				changed, err := zone.Replace(unsigned, with, drop)
+				if err != nil {
+					t.Fatal(err)
+				}
+				want, err := dnssec.Sign(changed, keys, opts(at, prev))
+				if err != nil {
+					t.Fatal(err)
+				}
+				if g, w := zoneText(t, got), zoneText(t, want); g != w {
+					for ch := range zone.Diff(want, got) {
+						t.Errorf("round %d: %s %s/%s: Sign has %v, SignChanges %v", round, ch.Owner, zone.TypeString(ch.Type), zone.TypeString(ch.Covered), ch.HasOld, ch.HasNew)
+					}
+					t.FailNow()
+				}
+				mustVerify(t, got, dnssec.VerifyOptions{Now: at})
+				prev = got
+			}
+		})
+	}
+}
+
+// TestSignChangesNeedsFullSigning: a new key, or other NSEC3 parameters,
+// reach every RRset: SignChanges says so rather than sign part of it.
+func TestSignChangesNeedsFullSigning(t *testing.T) {
+	keys := keysFor(t, kskZsk...)
+	prev := sign(t, testZone(t, 20), keys)
+	for name, c := range map[string]struct {
+		keys []*dnssec.Key
+		mod  func(*dnssec.SignOptions)
+	}{
+		"a new ZSK":          {append(keysFor(t, dnssec.GenerateOptions{SEP: true}), keysFor(t, dnssec.GenerateOptions{})...), nil},
+		"NSEC3 salt":         {keys, func(o *dnssec.SignOptions) { o.NSEC3.Salt = []byte{1, 2} }},
+		"no more opt-out":    {keys, func(o *dnssec.SignOptions) { o.NSEC3.OptOut = false }},
+		"no more ZONEMD":     {keys, func(o *dnssec.SignOptions) { o.ZONEMD = false }},
+		"another DNSKEY TTL": {keys, func(o *dnssec.SignOptions) { o.DNSKEYTTL = 7200 }},
+	} {
+		opt := dnssec.DefaultSignOptions(now.Add(time.Hour))
+		if c.mod != nil {
+			c.mod(&opt)
+		}
+		if _, err := dnssec.SignChanges(prev, nil, nil, c.keys, opt); !errors.Is(err, dnssec.ErrFullSigning) {
+			t.Errorf("%s: %v, want ErrFullSigning", name, err)
+		}
+	}
+}
