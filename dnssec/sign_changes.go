@@ -188,29 +188,18 @@ func SignChanges(prev, with *zone.Zone, drop []zone.Name, keys []*Key, opt SignO
 	if err != nil {
 		return nil, fmt.Errorf("signing %s: %w", apex, err)
 	}
-	out, err := zone.Replace(prev, wz, dropAll)
-	if err != nil || !opt.ZONEMD {
-		return out, err
-	}
-	final, err := s.zonemdZone(ZONEMDDigest(out.All()))
-	if err != nil {
-		return nil, err
-	}
-	apexNow := zone.NewBuilder(apex, 16)
-	i, _ := out.Find(apex)
-	for r := range out.RRsets(i) {
-		for rd := range r.Rdata() {
-			apexNow.Add(apex, r.Type(), r.TTL(), rd)
+	if opt.ZONEMD {
+		// The digest of the zone to be, less its ZONEMD, then the ZONEMD
+		// joins the change: one Replace builds the signed zone.
+		final, err := s.zonemdZone(ZONEMDDigest(zone.ReplaceView(prev, wz, dropAll)))
+		if err != nil {
+			return nil, err
+		}
+		if wz, err = zone.Merge(wz, final, nil); err != nil {
+			return nil, err
 		}
 	}
-	az, err := apexNow.Zone()
-	if err != nil {
-		return nil, err
-	}
-	if az, err = zone.Merge(az, final, nil); err != nil {
-		return nil, err
-	}
-	return zone.Replace(out, az, nil)
+	return zone.Replace(prev, wz, dropAll)
 }
 
 // sameShape reports whether prev was signed as this signing signs: the

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net/netip"
+	"slices"
 	"testing"
 	"time"
 
@@ -188,5 +189,86 @@ func TestSignChangesNeedsFullSigning(t *testing.T) {
 		if _, err := dnssec.SignChanges(prev, nil, nil, c.keys, opt); !errors.Is(err, dnssec.ErrFullSigning) {
 			t.Errorf("%s: %v, want ErrFullSigning", name, err)
 		}
+	}
+}
+
+// TestVerifyTrusted: verifying a changed zone against the zone verified
+// before skips the cryptography of the signatures both share, and only
+// those: a bad new signature is still found.
+func TestVerifyTrusted(t *testing.T) {
+	keys := keysFor(t, kskZsk...)
+	prev := sign(t, testZone(t, 300), keys)
+	rng := rand.New(rand.NewPCG(3, 4))
+	unsigned, _ := dnssec.Unsigned(prev)
+	with, drop := randomChange(t, rng, unsigned, 1763812801)
+	opt := dnssec.DefaultSignOptions(now.Add(time.Hour))
+	next, err := dnssec.SignChanges(prev, with, drop, keys, opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := mustVerify(t, next, dnssec.VerifyOptions{Now: now.Add(time.Hour), Trusted: prev})
+	if r.Trusted == 0 || r.Trusted >= r.Signatures {
+		t.Fatalf("%d of %d signatures trusted: want most, not all (the SOA's is new)", r.Trusted, r.Signatures)
+	}
+	// The SOA's new signature, broken, is found.
+	bad := mutate(t, next, "pt.", zone.TypeRRSIG, zone.TypeSOA, func(rds [][]byte) [][]byte {
+		rds[0][len(rds[0])-3] ^= 1
+		return rds
+	})
+	r = dnssec.Verify(bad, dnssec.VerifyOptions{Now: now.Add(time.Hour), Trusted: prev})
+	if !slices.Contains(codes(r), dnssec.ProblemBadSignature) {
+		t.Errorf("a broken new signature with a trusted zone: %v", codes(r))
+	}
+	// Another DNSKEY RRset: nothing is trusted.
+	other := sign(t, testZone(t, 300), keysFor(t, kskZsk...))
+	r = dnssec.Verify(next, dnssec.VerifyOptions{Now: now.Add(time.Hour), Trusted: other})
+	if r.Trusted != 0 {
+		t.Errorf("%d signatures trusted from a zone with other keys", r.Trusted)
+	}
+}
+
+// TestVerifyOptOutRecordsForUnsignedDelegations: when every NSEC3 record
+// opts out, unsigned delegations are not hashed unless a record is left
+// unclaimed; a record that belongs to an unsigned delegation is then
+// claimed, and one that belongs to nothing is still extra.
+func TestVerifyOptOutRecordsForUnsignedDelegations(t *testing.T) {
+	keys := keysFor(t, kskZsk...)
+	full := sign(t, testZone(t, 40), keys, func(o *dnssec.SignOptions) { o.NSEC3.OptOut = false })
+	z := full
+	for i := 0; ; i++ {
+		owner := firstNSEC3(full, i)
+		if owner == "" {
+			break
+		}
+		z = mutate(t, z, owner, zone.TypeNSEC3, 0, func(rds [][]byte) [][]byte {
+			rds[0][1] |= 1
+			return rds
+		})
+	}
+	r := dnssec.Verify(z, dnssec.VerifyOptions{Now: now})
+	if slices.Contains(codes(r), dnssec.ProblemNSEC3Extra) || slices.Contains(codes(r), dnssec.ProblemNSEC3Missing) {
+		t.Errorf("records of unsigned delegations in an opt-out chain: %v", codes(r))
+	}
+	// A record for a name that is not there.
+	stray := zone.MustParseName("00000000000000000000000000000000.pt.")
+	var rd []byte
+	for r := range z.All() {
+		if r.Type() == zone.TypeNSEC3 {
+			for x := range r.Rdata() {
+				rd = bytes.Clone(x)
+			}
+			break
+		}
+	}
+	b := zone.NewBuilder(pt, 1)
+	b.Add(stray, zone.TypeNSEC3, 3600, rd)
+	extra, _ := b.Zone()
+	withStray, err := zone.Merge(z, extra, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r = dnssec.Verify(withStray, dnssec.VerifyOptions{Now: now})
+	if !slices.Contains(codes(r), dnssec.ProblemNSEC3Extra) {
+		t.Errorf("a stray record in an opt-out chain: %v", codes(r))
 	}
 }

@@ -25,6 +25,9 @@ type nsec3Chain struct {
 	start  []int32
 	seen   []atomic.Bool
 	optOut bool // some record opts out
+	// allOptOut: every record opts out, so every span covers unsigned
+	// delegations whatever their hashes.
+	allOptOut bool
 }
 
 // chainRecord is one NSEC3 record of the zone.
@@ -71,7 +74,9 @@ func (v *verifier) loadChain() {
 		c.start[p] = int32(j)
 	}
 	c.start[1<<16] = int32(len(c.recs))
+	c.allOptOut = len(c.recs) > 0
 	for i, r := range c.recs {
+		c.allOptOut = c.allOptOut && r.optOut
 		c.optOut = c.optOut || r.optOut
 		next := c.recs[(i+1)%len(c.recs)].hash
 		if i+1 < len(c.recs) && next == r.hash {
@@ -149,8 +154,14 @@ func (p *pass) collectNSEC3(i int, k kind, secure bool) {
 	if !v.hasParams || k == kindGlue || k == kindNSEC3 {
 		return
 	}
-	owner := v.z.Owner(i)
 	optional := k == kindDelegation && !secure
+	if optional && v.chain.allOptOut {
+		// Covered whatever its hash: hashed only if some record is left
+		// that no other name claims (finishNSEC3).
+		p.skipped = append(p.skipped, int32(i))
+		return
+	}
+	owner := v.z.Owner(i)
 	v.checkName(NSEC3Hash(owner, v.iterations, v.salt), int32(i), owner, optional)
 	for a := owner.Parent(); a.IsStrictlyBelow(v.apex); a = a.Parent() {
 		if _, isOwner := v.z.Find(a); isOwner {
@@ -231,6 +242,26 @@ func (v *verifier) finishNSEC3(passes []*pass) {
 	ents = slices.CompactFunc(ents, func(a, b entName) bool { return a.hash == b.hash })
 	for _, e := range ents {
 		v.checkName(e.hash, -1, e.name, e.optional)
+	}
+	// Records no name claimed may belong to unsigned delegations, which
+	// need none but may have one: only now are those hashed.
+	unclaimed := false
+	for i := range v.chain.recs {
+		unclaimed = unclaimed || !v.chain.seen[i].Load()
+	}
+	if unclaimed {
+		for _, p := range passes {
+			for _, i := range p.skipped {
+				owner := v.z.Owner(int(i))
+				v.checkName(NSEC3Hash(owner, v.iterations, v.salt), i, owner, true)
+				for a := owner.Parent(); a.IsStrictlyBelow(v.apex); a = a.Parent() {
+					if _, isOwner := v.z.Find(a); isOwner {
+						break
+					}
+					v.checkName(NSEC3Hash(a, v.iterations, v.salt), -1, a, true)
+				}
+			}
+		}
 	}
 	for i := range v.chain.recs {
 		if !v.chain.seen[i].Load() {

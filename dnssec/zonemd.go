@@ -27,7 +27,8 @@ func zonemdRdata(serial uint32, digest []byte) []byte {
 func ZONEMDDigest(rrsets iter.Seq[zone.RRset]) [sha512.Size384]byte {
 	h := sha512.New384()
 	var lastKey []byte
-	var ownerWire, buf []byte
+	var ownerWire []byte
+	buf := make([]byte, 0, 80<<10)
 	apex := true // the first owner in canonical order is the apex
 	first := true
 	for r := range rrsets {
@@ -44,15 +45,21 @@ func ZONEMDDigest(rrsets iter.Seq[zone.RRset]) [sha512.Size384]byte {
 			continue
 		}
 		for rd := range r.Rdata() {
-			buf = append(buf[:0], ownerWire...)
+			// Records are staged and hashed in large writes: a TLD zone has
+			// millions of small ones.
+			buf = append(buf, ownerWire...)
 			buf = binary.BigEndian.AppendUint16(buf, r.Type())
 			buf = binary.BigEndian.AppendUint16(buf, 1)
 			buf = binary.BigEndian.AppendUint32(buf, r.TTL())
 			buf = binary.BigEndian.AppendUint16(buf, uint16(len(rd)))
 			buf = append(buf, rd...)
-			h.Write(buf)
+			if len(buf) >= 64<<10 {
+				h.Write(buf)
+				buf = buf[:0]
+			}
 		}
 	}
+	h.Write(buf)
 	var sum [sha512.Size384]byte
 	h.Sum(sum[:0])
 	return sum

@@ -1,7 +1,9 @@
 package zone
 
 import (
+	"bytes"
 	"fmt"
+	"iter"
 	"math"
 	"slices"
 	"sort"
@@ -84,6 +86,45 @@ func Replace(base, with *Zone, drop []Name) (*Zone, error) {
 		return Merge(z, nil, nil)
 	}
 	return z, nil
+}
+
+// ReplaceView yields the RRsets Replace would produce, in canonical
+// order, without building the zone: to digest a change before it is made.
+func ReplaceView(base, with *Zone, drop []Name) iter.Seq[RRset] {
+	return func(yield func(RRset) bool) {
+		changed := map[string]bool{}
+		for _, n := range drop {
+			changed[string(n)] = true
+		}
+		nw := 0
+		if with != nil {
+			nw = with.Owners()
+			for i := range nw {
+				changed[string(with.OwnerKey(i))] = true
+			}
+		}
+		i, j, nb := 0, 0, base.Owners()
+		for i < nb || j < nw {
+			takeBase := j == nw || (i < nb && bytes.Compare(base.OwnerKey(i), with.OwnerKey(j)) < 0)
+			if takeBase {
+				if !changed[string(base.OwnerKey(i))] {
+					for r := range base.RRsets(i) {
+						if !yield(r) {
+							return
+						}
+					}
+				}
+				i++
+				continue
+			}
+			for r := range with.RRsets(j) {
+				if !yield(r) {
+					return
+				}
+			}
+			j++
+		}
+	}
 }
 
 // carry appends base's owners lo to hi-1 as they are.
