@@ -14,7 +14,6 @@ import (
 	"fmt"
 	"iter"
 	"net/netip"
-	"sort"
 	"time"
 
 	"github.com/ptzone/ptzone/policy"
@@ -148,6 +147,9 @@ const (
 	ReasonNeverChecked  Reason = "never-checked"  // no passing check yet (Art 4.2)
 	ReasonWithheld      Reason = "withheld"       // failing past its grace period (Art 23.2)
 	ReasonNotServed     Reason = "zone-not-served"
+	// ReasonFixed: the name is one of our zones or a static delegation,
+	// delegated as configured whatever the registry holds for it.
+	ReasonFixed Reason = "fixed-delegation"
 )
 
 // Include is the one decision whether a registered domain is delegated,
@@ -207,16 +209,16 @@ type Result struct {
 	// GlueConflicts counts hosts whose addresses differ between the
 	// domains that list them (their union is published).
 	GlueConflicts int
+	// State lets the next build go on from this one (BuildChanges).
+	State *ZoneState
 }
 
 type zoneBuild struct {
-	name      string
-	apex      zone.Name
-	b         *zone.Builder
-	res       *Result
-	ownGlue   map[string][]netip.Addr
-	otherGlue map[string][]netip.Addr
-	conflicts map[string]bool
+	name string
+	apex zone.Name
+	b    *zone.Builder
+	res  *Result
+	glue *glueIndex
 }
 
 // Build builds every configured zone from one pass over the source.
@@ -228,10 +230,13 @@ func Build(ctx context.Context, cfg Config, in Input) ([]*Result, error) {
 	for _, z := range cfg.Zones {
 		apex, _ := zone.ParseName(z+".", zone.Root)
 		builds[z] = &zoneBuild{name: z, apex: apex, b: zone.NewBuilder(apex, 0),
-			res:     &Result{Name: z, Excluded: map[Reason]int{}},
-			ownGlue: map[string][]netip.Addr{}, otherGlue: map[string][]netip.Addr{}, conflicts: map[string]bool{}}
+			res: &Result{Name: z, Excluded: map[Reason]int{}}, glue: newGlueIndex(z)}
 	}
 	names := newNameCache()
+	fixed := map[string]bool{}
+	for _, d := range fixedDelegations(cfg, in.ChildDS) {
+		fixed[d.Name] = true
+	}
 	for batch, err := range readAhead(ctx, in.Source, store.Filter{Statuses: policy.PublishableStatuses(), DelegationOnly: true}) {
 		if err != nil {
 			return nil, fmt.Errorf("reading the registry: %w", err)
@@ -239,6 +244,10 @@ func Build(ctx context.Context, cfg Config, in Input) ([]*Result, error) {
 		for _, c := range batch {
 			zb, served := builds[c.Domain.Zone]
 			if !served {
+				continue
+			}
+			if fixed[c.Domain.Name] {
+				zb.res.Excluded[ReasonFixed]++
 				continue
 			}
 			if r := Include(c, in.Policy, cfg.AssumeChecked); r != ReasonIn {
@@ -255,29 +264,12 @@ func Build(ctx context.Context, cfg Config, in Input) ([]*Result, error) {
 	}
 	// Delegations between our zones, and static ones, go to the zone that
 	// is their parent.
-	for _, z := range cfg.Zones {
-		parent := parentZone(z, builds)
+	for _, d := range fixedDelegations(cfg, in.ChildDS) {
+		parent := parentZone(d.Name, builds)
 		if parent == nil {
-			continue
+			return nil, fmt.Errorf("static delegation %s: no zone of ours is its parent", d.Name)
 		}
-		var hosts []store.Nameserver
-		for _, h := range cfg.Nameservers {
-			hosts = append(hosts, store.Nameserver{Name: h.Name, Addrs: h.Addrs})
-		}
-		if err := parent.addDelegation(z, hosts, in.ChildDS[z], cfg.TTL, names); err != nil {
-			return nil, err
-		}
-	}
-	for _, sd := range cfg.StaticDelegations {
-		parent := parentZone(sd.Name, builds)
-		if parent == nil {
-			return nil, fmt.Errorf("static delegation %s: no zone of ours is its parent", sd.Name)
-		}
-		var hosts []store.Nameserver
-		for _, h := range sd.Nameservers {
-			hosts = append(hosts, store.Nameserver{Name: h.Name, Addrs: h.Addrs})
-		}
-		if err := parent.addDelegation(sd.Name, hosts, sd.DS, cfg.TTL, names); err != nil {
+		if err := parent.addDelegation(d.Name, nameservers(d.Nameservers), d.DS, cfg.TTL, names); err != nil {
 			return nil, err
 		}
 	}
@@ -293,6 +285,8 @@ func Build(ctx context.Context, cfg Config, in Input) ([]*Result, error) {
 			return nil, fmt.Errorf("zone %s: %w", z, err)
 		}
 		zb.res.Serial = serial
+		zb.res.State = &ZoneState{Fingerprint: Fingerprint(cfg, in.Policy), Serial: serial,
+			Delegations: zb.res.Delegations, Secure: zb.res.Secure, Glue: zb.res.Glue, GlueConflicts: zb.res.GlueConflicts, glue: zb.glue}
 		out = append(out, zb.res)
 	}
 	return out, nil
@@ -397,11 +391,7 @@ func (zb *zoneBuild) addDelegation(name string, hosts []store.Nameserver, ds []s
 		if err := zb.b.Add(owner, zone.TypeNS, ttl.NS, w); err != nil {
 			return err
 		}
-		if len(h.Addrs) == 0 || !store.IsSubdomain(h.Name, zb.name) {
-			continue // glue is published only for hosts inside the zone
-		}
-		own := store.IsSubdomain(h.Name, name)
-		zb.noteGlue(h.Name, h.Addrs, own)
+		zb.glue.add(h.Name, name, h.Addrs)
 	}
 	for _, d := range ds {
 		digest, err := hex.DecodeString(d.Digest)
@@ -419,25 +409,6 @@ func (zb *zoneBuild) addDelegation(name string, hosts []store.Nameserver, ds []s
 	return nil
 }
 
-// noteGlue remembers the addresses a delegation gives for a host. The
-// domain the host lies in speaks for it; otherwise the domains that list
-// it do, and disagreements are counted.
-func (zb *zoneBuild) noteGlue(host string, addrs []netip.Addr, own bool) {
-	if own {
-		zb.ownGlue[host] = addrs
-		return
-	}
-	prev, seen := zb.otherGlue[host]
-	if !seen {
-		zb.otherGlue[host] = addrs
-		return
-	}
-	if !sameAddrs(prev, addrs) {
-		zb.conflicts[host] = true
-		zb.otherGlue[host] = unionAddrs(prev, addrs)
-	}
-}
-
 // finish adds the apex and the glue, and builds the zone. Glue is added
 // only for hosts below a delegation that is published: anything else
 // would be orphan glue, or worse, data the zone would answer for.
@@ -447,34 +418,19 @@ func (zb *zoneBuild) finish(cfg Config, serial uint32) error {
 		return err
 	}
 	extra := zone.NewBuilder(zb.apex, 0)
-	mname, _ := zone.ParseName(cfg.MName+".", zone.Root)
-	rname, _ := zone.ParseName(cfg.RName+".", zone.Root)
-	soa := zone.SOA{MName: mname, RName: rname, Serial: serial, Refresh: cfg.Refresh, Retry: cfg.Retry, Expire: cfg.Expire, Minimum: cfg.Minimum}
-	extra.Add(zb.apex, zone.TypeSOA, cfg.TTL.SOA, soa.Rdata())
-	apexHosts := map[string]bool{}
+	addApex(extra, cfg, zb.apex, serial)
+	apexHosts := apexHostSet(cfg, zb.name)
 	for _, h := range cfg.Nameservers {
-		n, _ := zone.ParseName(h.Name+".", zone.Root)
-		extra.Add(zb.apex, zone.TypeNS, cfg.TTL.ApexNS, n.Wire())
-		if !store.IsSubdomain(h.Name, zb.name) {
+		if !apexHosts[h.Name] {
 			continue
 		}
-		apexHosts[h.Name] = true
+		n, _ := zone.ParseName(h.Name+".", zone.Root)
 		for _, a := range h.Addrs {
 			t, rd := zone.AddrRdata(a)
 			extra.Add(n, t, cfg.TTL.ApexAddr, rd)
 		}
 	}
-	hosts := make([]string, 0, len(zb.ownGlue)+len(zb.otherGlue))
-	for h := range zb.ownGlue {
-		hosts = append(hosts, h)
-	}
-	for h := range zb.otherGlue {
-		if _, own := zb.ownGlue[h]; !own {
-			hosts = append(hosts, h)
-		}
-	}
-	sort.Strings(hosts)
-	for _, h := range hosts {
+	for _, h := range zb.glue.sortedHosts() {
 		if apexHosts[h] {
 			continue // our own servers' addresses come from configuration
 		}
@@ -485,12 +441,9 @@ func (zb *zoneBuild) finish(cfg Config, serial uint32) error {
 		if !belowDelegation(delegations, owner, zb.apex) {
 			continue
 		}
-		addrs, own := zb.ownGlue[h]
-		if !own {
-			addrs = zb.otherGlue[h]
-			if zb.conflicts[h] {
-				zb.res.GlueConflicts++
-			}
+		addrs, conflict := zb.glue.resolve(h)
+		if conflict {
+			zb.res.GlueConflicts++
 		}
 		for _, a := range addrs {
 			t, rd := zone.AddrRdata(a)
@@ -510,6 +463,54 @@ func (zb *zoneBuild) finish(cfg Config, serial uint32) error {
 	return nil
 }
 
+// addApex adds the apex's SOA and NS RRsets.
+func addApex(b *zone.Builder, cfg Config, apex zone.Name, serial uint32) {
+	mname, _ := zone.ParseName(cfg.MName+".", zone.Root)
+	rname, _ := zone.ParseName(cfg.RName+".", zone.Root)
+	soa := zone.SOA{MName: mname, RName: rname, Serial: serial, Refresh: cfg.Refresh, Retry: cfg.Retry, Expire: cfg.Expire, Minimum: cfg.Minimum}
+	b.Add(apex, zone.TypeSOA, cfg.TTL.SOA, soa.Rdata())
+	for _, h := range cfg.Nameservers {
+		n, _ := zone.ParseName(h.Name+".", zone.Root)
+		b.Add(apex, zone.TypeNS, cfg.TTL.ApexNS, n.Wire())
+	}
+}
+
+// apexHostSet returns our own servers that lie inside the zone: their
+// addresses come from configuration, never from glue.
+func apexHostSet(cfg Config, zoneName string) map[string]bool {
+	set := map[string]bool{}
+	for _, h := range cfg.Nameservers {
+		if store.IsSubdomain(h.Name, zoneName) {
+			set[h.Name] = true
+		}
+	}
+	return set
+}
+
+// fixedDelegations are the delegations the registry does not hold: our
+// zones inside our zones (com.pt in pt), with DS from their keys, and the
+// configured static ones.
+func fixedDelegations(cfg Config, childDS map[string][]store.DS) []StaticDelegation {
+	var out []StaticDelegation
+	for _, z := range cfg.Zones {
+		for _, p := range cfg.Zones {
+			if p != z && store.IsSubdomain(z, p) {
+				out = append(out, StaticDelegation{Name: z, Nameservers: cfg.Nameservers, DS: childDS[z]})
+				break
+			}
+		}
+	}
+	return append(out, cfg.StaticDelegations...)
+}
+
+func nameservers(hosts []Host) []store.Nameserver {
+	out := make([]store.Nameserver, len(hosts))
+	for i, h := range hosts {
+		out[i] = store.Nameserver{Name: h.Name, Addrs: h.Addrs}
+	}
+	return out
+}
+
 // belowDelegation reports whether name lies strictly below a name that has
 // an NS RRset in z (the apex excluded).
 func belowDelegation(z *zone.Zone, name, apex zone.Name) bool {
@@ -519,32 +520,6 @@ func belowDelegation(z *zone.Zone, name, apex zone.Name) bool {
 		}
 	}
 	return false
-}
-
-func sameAddrs(a, b []netip.Addr) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
-}
-
-func unionAddrs(a, b []netip.Addr) []netip.Addr {
-	out := append([]netip.Addr(nil), a...)
-	for _, x := range b {
-		found := false
-		for _, y := range out {
-			found = found || x == y
-		}
-		if !found {
-			out = append(out, x)
-		}
-	}
-	return out
 }
 
 // NextSerial returns the serial of the next publication: larger than prev

@@ -1,0 +1,184 @@
+package zonegen
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/netip"
+
+	"github.com/ptzone/ptzone/policy"
+)
+
+// ZoneState is what a build leaves for the next one to go on from without
+// reading the whole registry (BuildChanges): which delegations give glue
+// for which hosts, the zone's totals, and what the build depended on
+// besides the registry.
+type ZoneState struct {
+	// Fingerprint identifies the configuration and policy the zone was
+	// built with; another one means a full build.
+	Fingerprint string
+	// Serial is the serial of the zone the state belongs to.
+	Serial                                   uint32
+	Delegations, Secure, Glue, GlueConflicts int
+	glue                                     *glueIndex
+}
+
+// Fingerprint identifies what besides the registry a build depends on: the
+// configuration and the policy's version.
+func Fingerprint(cfg Config, pol *policy.Policy) string {
+	b, _ := json.Marshal(cfg)
+	h := sha256.New()
+	h.Write(b)
+	if pol != nil {
+		h.Write([]byte(pol.Version()))
+	}
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+var stateMagic = []byte("PTZSTATE\x00\x01")
+
+// ErrCorruptState reports a state file that fails its checksum or cannot
+// be read.
+var ErrCorruptState = errors.New("corrupt zone state")
+
+// MarshalBinary encodes the state: its fields, then each indexed host
+// with its listings, in order, then a SHA-256 of all of it.
+func (s *ZoneState) MarshalBinary() ([]byte, error) {
+	b := append([]byte(nil), stateMagic...)
+	b = appendString(b, s.glue.zone)
+	b = appendString(b, s.Fingerprint)
+	b = binary.LittleEndian.AppendUint32(b, s.Serial)
+	for _, n := range []int{s.Delegations, s.Secure, s.Glue, s.GlueConflicts} {
+		b = binary.LittleEndian.AppendUint64(b, uint64(n))
+	}
+	hosts := s.glue.sortedHosts()
+	b = binary.LittleEndian.AppendUint32(b, uint32(len(hosts)))
+	for _, h := range hosts {
+		refs := s.glue.refs[h]
+		b = appendString(b, h)
+		b = binary.LittleEndian.AppendUint32(b, uint32(len(refs)))
+		for _, r := range refs {
+			b = appendString(b, r.domain)
+			b = append(b, byte(len(r.addrs)))
+			for _, a := range r.addrs {
+				raw := a.AsSlice()
+				b = append(b, byte(len(raw)))
+				b = append(b, raw...)
+			}
+		}
+	}
+	sum := sha256.Sum256(b)
+	return append(b, sum[:]...), nil
+}
+
+func appendString(b []byte, s string) []byte {
+	b = binary.LittleEndian.AppendUint16(b, uint16(len(s)))
+	return append(b, s...)
+}
+
+// UnmarshalZoneState decodes what MarshalBinary encoded.
+func UnmarshalZoneState(b []byte) (*ZoneState, error) {
+	if len(b) < len(stateMagic)+sha256.Size || !bytes.HasPrefix(b, stateMagic) {
+		return nil, fmt.Errorf("%w: not a zone state", ErrCorruptState)
+	}
+	body, sum := b[:len(b)-sha256.Size], b[len(b)-sha256.Size:]
+	if got := sha256.Sum256(body); !bytes.Equal(got[:], sum) {
+		return nil, fmt.Errorf("%w: checksum mismatch", ErrCorruptState)
+	}
+	r := &stateReader{b: body[len(stateMagic):]}
+	s := &ZoneState{}
+	zoneName := r.string()
+	s.Fingerprint = r.string()
+	s.Serial = r.uint32()
+	s.Delegations, s.Secure, s.Glue, s.GlueConflicts = int(r.uint64()), int(r.uint64()), int(r.uint64()), int(r.uint64())
+	s.glue = newGlueIndex(zoneName)
+	n := r.count(6)
+	for range n {
+		if r.err != nil {
+			break
+		}
+		host := r.string()
+		refs := make([]glueRef, r.count(3))
+		for i := range refs {
+			refs[i].domain = r.string()
+			refs[i].addrs = make([]netip.Addr, r.byte())
+			for j := range refs[i].addrs {
+				raw := r.bytes(int(r.byte()))
+				a, ok := netip.AddrFromSlice(raw)
+				if !ok {
+					r.fail()
+				}
+				refs[i].addrs[j] = a
+			}
+		}
+		s.glue.refs[host] = refs
+	}
+	if r.err != nil || len(r.b) != 0 {
+		return nil, fmt.Errorf("%w: malformed", ErrCorruptState)
+	}
+	return s, nil
+}
+
+type stateReader struct {
+	b   []byte
+	err error
+}
+
+func (r *stateReader) fail() { r.err = ErrCorruptState }
+
+func (r *stateReader) bytes(n int) []byte {
+	if r.err != nil || n > len(r.b) {
+		r.fail()
+		return nil
+	}
+	out := r.b[:n]
+	r.b = r.b[n:]
+	return out
+}
+
+func (r *stateReader) byte() byte {
+	b := r.bytes(1)
+	if b == nil {
+		return 0
+	}
+	return b[0]
+}
+
+func (r *stateReader) uint32() uint32 {
+	b := r.bytes(4)
+	if b == nil {
+		return 0
+	}
+	return binary.LittleEndian.Uint32(b)
+}
+
+func (r *stateReader) uint64() uint64 {
+	b := r.bytes(8)
+	if b == nil {
+		return 0
+	}
+	return binary.LittleEndian.Uint64(b)
+}
+
+func (r *stateReader) string() string {
+	b := r.bytes(2)
+	if b == nil {
+		return ""
+	}
+	return string(r.bytes(int(binary.LittleEndian.Uint16(b))))
+}
+
+// count reads a count of items of at least min octets each, refusing one
+// the rest of the input cannot hold.
+func (r *stateReader) count(min int) int {
+	n := int(r.uint32())
+	if n*min > len(r.b) {
+		r.fail()
+		return 0
+	}
+	return n
+}
