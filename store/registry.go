@@ -60,7 +60,27 @@ type Snapshot interface {
 	// memory at a time. Iteration stops at the first error, which is
 	// yielded with a zero Candidate.
 	Domains(ctx context.Context, f Filter) iter.Seq2[Candidate, error]
+	// ChangeToken marks the snapshot's place in the registry's change
+	// feed, for a later snapshot's Changes.
+	ChangeToken() string
+	// Changes yields, in name order, every domain written, deleted, or
+	// whose delegation state crossed the gate (a first passing check,
+	// withheld or released) since the snapshot whose token is since was
+	// taken, as this snapshot sees it. A domain may come more than once,
+	// and unchanged; a deleted one comes with a nil Candidate (before its
+	// row, if the name was registered again). Filter.Zone and
+	// DelegationOnly apply; Statuses does not, a new status being a
+	// change. A token from another database, or that this one no longer
+	// covers, gives ErrChangeToken: read everything instead.
+	Changes(ctx context.Context, since string, f Filter) iter.Seq2[DomainChange, error]
 	Close() error
+}
+
+// DomainChange is one domain to look at again; Candidate is nil when the
+// domain is gone.
+type DomainChange struct {
+	Name, Zone string
+	Candidate  *Candidate
 }
 
 // ImportMode says what an import does with names the store already holds.

@@ -225,6 +225,9 @@ var (
 	// ErrSchema: the database schema is missing or older than this binary
 	// expects; run "ptzone db migrate".
 	ErrSchema = errors.New("database schema is not current")
+	// ErrChangeToken: the change feed cannot answer from this token (it is
+	// from another database, or older than the feed keeps).
+	ErrChangeToken = errors.New("change token not usable")
 )
 
 // Conflict is one imported name that already exists in the store.

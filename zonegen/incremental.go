@@ -14,13 +14,6 @@ import (
 	"github.com/ptzone/ptzone/zone"
 )
 
-// Change says that a domain must be looked at again: Candidate is its row
-// now, or nil when it is gone from the registry.
-type Change struct {
-	Name, Zone string
-	Candidate  *store.Candidate
-}
-
 // ChangeInput is what BuildChanges goes on from.
 type ChangeInput struct {
 	// Prev are the zones as last published (signed or not: only their
@@ -28,9 +21,9 @@ type ChangeInput struct {
 	// left; both by zone name.
 	Prev   map[string]*zone.Zone
 	States map[string]*ZoneState
-	// Changes are the domains to look at again. A domain may come twice,
-	// or unchanged: looking again is harmless.
-	Changes []Change
+	// Changes are the domains to look at again (store.Snapshot.Changes).
+	// A domain may come twice, or unchanged: looking again is harmless.
+	Changes []store.DomainChange
 	Policy  *policy.Policy
 	Now     time.Time
 	// PrevSerials and ChildDS as for Build.
@@ -66,7 +59,7 @@ func BuildChanges(ctx context.Context, cfg Config, in ChangeInput) ([]*ZoneChang
 		return nil, fmt.Errorf("zone configuration: %w", err)
 	}
 	fp := Fingerprint(cfg, in.Policy)
-	byZone := map[string][]Change{}
+	byZone := map[string][]store.DomainChange{}
 	for _, c := range in.Changes {
 		byZone[c.Zone] = append(byZone[c.Zone], c)
 	}
@@ -119,7 +112,7 @@ type delegationChange struct {
 	ds       []store.DS
 }
 
-func changeZone(cfg Config, in ChangeInput, z string, prev *zone.Zone, st *ZoneState, changes []Change, fixed []StaticDelegation, serial uint32) (*ZoneChange, error) {
+func changeZone(cfg Config, in ChangeInput, z string, prev *zone.Zone, st *ZoneState, changes []store.DomainChange, fixed []StaticDelegation, serial uint32) (*ZoneChange, error) {
 	apex := prev.Origin()
 	glue := st.glue.clone()
 	next := &ZoneState{Serial: serial, Delegations: st.Delegations, Secure: st.Secure, Glue: st.Glue, GlueConflicts: st.GlueConflicts, glue: glue}

@@ -126,9 +126,9 @@ func TestBuildChangesIsBuild(t *testing.T) {
 	}
 	for round := range 60 {
 		at = at.Add(time.Minute)
-		var changes []zonegen.Change
+		var changes []store.DomainChange
 		if rng.IntN(10) == 0 {
-			changes = append(changes, zonegen.Change{Name: "gov.pt", Zone: "pt", Candidate: &govpt})
+			changes = append(changes, store.DomainChange{Name: "gov.pt", Zone: "pt", Candidate: &govpt})
 		}
 		for range 1 + rng.IntN(8) {
 			z := cfg.Zones[rng.IntN(2)]
@@ -136,12 +136,12 @@ func TestBuildChangesIsBuild(t *testing.T) {
 			name := fmt.Sprintf("d%d.%s", i, z)
 			if _, ok := reg[name]; ok && rng.IntN(4) == 0 {
 				delete(reg, name)
-				changes = append(changes, zonegen.Change{Name: name, Zone: z})
+				changes = append(changes, store.DomainChange{Name: name, Zone: z})
 				continue
 			}
 			c := randomDomain(rng, z, i)
 			reg[name] = c
-			changes = append(changes, zonegen.Change{Name: name, Zone: z, Candidate: &c})
+			changes = append(changes, store.DomainChange{Name: name, Zone: z, Candidate: &c})
 		}
 		got, err := zonegen.BuildChanges(context.Background(), cfg, zonegen.ChangeInput{Prev: prev, States: states,
 			Changes: changes, Policy: pol, Now: at, PrevSerials: serials})

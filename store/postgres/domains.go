@@ -161,9 +161,10 @@ func (db *DB) Counts(ctx context.Context) ([]store.ZoneCount, error) {
 // snapshot is one REPEATABLE READ, READ ONLY transaction on its own
 // connection.
 type snapshot struct {
-	tx   pgx.Tx
-	conn *pgxpool.Conn // nil once closed
-	at   time.Time
+	tx    pgx.Tx
+	conn  *pgxpool.Conn // nil once closed
+	at    time.Time
+	token string
 }
 
 // Snapshot implements store.DomainReader.
@@ -178,13 +179,105 @@ func (db *DB) Snapshot(ctx context.Context) (store.Snapshot, error) {
 		return nil, fmt.Errorf("postgres: snapshot: %w", err)
 	}
 	s := &snapshot{tx: tx, conn: conn}
-	// The first statement fixes the snapshot; read the clock with it.
-	if err := tx.QueryRow(ctx, `SELECT transaction_timestamp()`).Scan(&s.at); err != nil {
+	// The first statement fixes the snapshot; read the clock and the
+	// snapshot's place in the change feed with it.
+	var epoch, snap string
+	if err := tx.QueryRow(ctx, `SELECT transaction_timestamp(), (SELECT epoch FROM change_feed), pg_current_snapshot()::text`).Scan(&s.at, &epoch, &snap); err != nil {
 		s.Close()
 		return nil, fmt.Errorf("postgres: snapshot: %w", err)
 	}
 	s.at = s.at.UTC()
+	s.token = "pg:" + epoch + ":" + snap
 	return s, nil
+}
+
+func (s *snapshot) ChangeToken() string { return s.token }
+
+// changesSelect reads the changed rows as leanSelect or domainSelect do:
+// those written by a transaction the earlier snapshot ($2) did not see.
+const changesWhere = ` WHERE d.changed >= pg_snapshot_xmin($1::pg_snapshot) AND NOT pg_visible_in_snapshot(d.changed, $1::pg_snapshot)`
+
+func (s *snapshot) Changes(ctx context.Context, since string, f store.Filter) iter.Seq2[store.DomainChange, error] {
+	return func(yield func(store.DomainChange, error) bool) {
+		prev, ok := s.sinceSnapshot(since)
+		if !ok {
+			yield(store.DomainChange{}, fmt.Errorf("postgres: changes since %q: %w", since, store.ErrChangeToken))
+			return
+		}
+		// A token from the future (a database restored from an older
+		// backup) would hide changes: refuse it.
+		var future bool
+		if err := s.tx.QueryRow(ctx, `SELECT pg_snapshot_xmax($1::pg_snapshot) > pg_snapshot_xmax(pg_current_snapshot())`, prev).Scan(&future); err != nil {
+			yield(store.DomainChange{}, fmt.Errorf("postgres: changes since %q: %v: %w", since, err, store.ErrChangeToken))
+			return
+		}
+		if future {
+			yield(store.DomainChange{}, fmt.Errorf("postgres: changes since %q: the token is newer than the database: %w", since, store.ErrChangeToken))
+			return
+		}
+		zoneCond, args := "", []any{prev}
+		if f.Zone != "" {
+			args = append(args, f.Zone)
+			zoneCond = " AND zone = $2"
+		}
+		rows, err := s.tx.Query(ctx, `SELECT name, zone FROM domain_deletions
+			WHERE changed >= pg_snapshot_xmin($1::pg_snapshot) AND NOT pg_visible_in_snapshot(changed, $1::pg_snapshot)`+zoneCond+` ORDER BY name`, args...)
+		if err != nil {
+			yield(store.DomainChange{}, fmt.Errorf("postgres: reading deletions: %w", err))
+			return
+		}
+		var gone []store.DomainChange
+		for rows.Next() {
+			var c store.DomainChange
+			if err := rows.Scan(&c.Name, &c.Zone); err != nil {
+				rows.Close()
+				yield(store.DomainChange{}, fmt.Errorf("postgres: reading deletions: %w", err))
+				return
+			}
+			gone = append(gone, c)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			yield(store.DomainChange{}, fmt.Errorf("postgres: reading deletions: %w", err))
+			return
+		}
+		for _, c := range gone {
+			if !yield(c, nil) {
+				return
+			}
+		}
+		q := domainSelect
+		if f.DelegationOnly {
+			q = leanSelect
+		}
+		q += changesWhere
+		if f.Zone != "" {
+			q += " AND d.zone = $2"
+		}
+		q += " ORDER BY d.name"
+		for c, err := range s.stream(ctx, q, args, f.DelegationOnly, "postgres: reading changes") {
+			if err != nil {
+				yield(store.DomainChange{}, err)
+				return
+			}
+			if !yield(store.DomainChange{Name: c.Domain.Name, Zone: c.Domain.Zone, Candidate: &c}, nil) {
+				return
+			}
+		}
+	}
+}
+
+// sinceSnapshot checks that a token is this database's and returns its
+// pg_snapshot.
+func (s *snapshot) sinceSnapshot(token string) (string, bool) {
+	rest, ok := strings.CutPrefix(token, "pg:")
+	if !ok {
+		return "", false
+	}
+	epoch, snap, ok := strings.Cut(rest, ":")
+	mine, _ := strings.CutPrefix(s.token, "pg:")
+	myEpoch, _, _ := strings.Cut(mine, ":")
+	return snap, ok && epoch == myEpoch && snap != ""
 }
 
 func (s *snapshot) Time() time.Time { return s.at }
@@ -226,26 +319,37 @@ func (s *snapshot) Domains(ctx context.Context, f store.Filter) iter.Seq2[store.
 			q += " WHERE " + strings.Join(where, " AND ")
 		}
 		q += " ORDER BY d.name"
+		for c, err := range s.stream(ctx, q, args, f.DelegationOnly, "postgres: streaming domains") {
+			if !yield(c, err) || err != nil {
+				return
+			}
+		}
+	}
+}
+
+// stream runs a query of domainSelect or leanSelect and yields its rows.
+func (s *snapshot) stream(ctx context.Context, q string, args []any, lean bool, what string) iter.Seq2[store.Candidate, error] {
+	return func(yield func(store.Candidate, error) bool) {
 		rows, err := s.tx.Query(ctx, q, args...)
 		if err != nil {
-			yield(store.Candidate{}, fmt.Errorf("postgres: streaming domains: %w", err))
+			yield(store.Candidate{}, fmt.Errorf("%s: %w", what, err))
 			return
 		}
 		defer rows.Close()
 		var r candidateRow
-		var lean leanRow
+		var lr leanRow
 		rowcodec.Stream(yield, rows, func() (store.Candidate, error) {
-			if f.DelegationOnly {
-				if err := lean.scan(rows); err != nil {
+			if lean {
+				if err := lr.scan(rows); err != nil {
 					return store.Candidate{}, err
 				}
-				return lean.candidate()
+				return lr.candidate()
 			}
 			if err := r.scan(rows); err != nil {
 				return store.Candidate{}, err
 			}
 			return r.candidate()
-		}, "postgres: streaming domains")
+		}, what)
 	}
 }
 

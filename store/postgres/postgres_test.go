@@ -173,3 +173,58 @@ func openMigratedB(b *testing.B) (*postgres.DB, string) {
 	}
 	return db, dsn
 }
+
+// TestChangeFeedLateCommit: a transaction that writes a domain before a
+// snapshot is taken but commits after it is not in that snapshot, and so
+// must be in the changes the next snapshot reads since it. A sequence or a
+// clock would lose it; the feed keys on transaction ids.
+func TestChangeFeedLateCommit(t *testing.T) {
+	db, dsn := openMigrated(t)
+	defer db.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	d := store.Domain{Name: "tardio.pt", Zone: "pt", Status: store.StatusActive, Registrar: "R", Expires: time.Date(2027, 1, 1, 0, 0, 0, 0, time.UTC),
+		Nameservers: []store.Nameserver{{Name: "ns.hosting.net"}}}
+	if err := db.PutDomain(ctx, d); err != nil {
+		t.Fatal(err)
+	}
+	conn, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	writer, err := conn.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := writer.Exec(ctx, `UPDATE domains SET status = 'suspended' WHERE name = 'tardio.pt'`); err != nil {
+		t.Fatal(err)
+	}
+	// Taken while the writer is open, and so before it commits.
+	first, err := db.Snapshot(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	token := first.ChangeToken()
+	first.Close()
+	if err := writer.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	next, err := db.Snapshot(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer next.Close()
+	found := false
+	for c, err := range next.Changes(ctx, token, store.Filter{}) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.Name == "tardio.pt" && c.Candidate != nil && c.Candidate.Domain.Status == store.StatusSuspended {
+			found = true
+		}
+	}
+	if !found {
+		t.Fatal("a write that committed after the snapshot is missing from the next changes")
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"iter"
+	"strconv"
 	"strings"
 	"time"
 
@@ -152,13 +153,21 @@ func (db *DB) Counts(ctx context.Context) ([]store.ZoneCount, error) {
 // snapshot is one read transaction on its own connection; in WAL mode it
 // sees the database as of its first read, whatever is committed later.
 type snapshot struct {
-	conn *sql.Conn
-	tx   *sql.Tx // nil once closed
-	at   time.Time
+	conn  *sql.Conn
+	tx    *sql.Tx // nil once closed
+	at    time.Time
+	epoch string
+	token int64
 }
 
 // Snapshot implements store.DomainReader.
 func (db *DB) Snapshot(ctx context.Context) (store.Snapshot, error) {
+	// Move the change feed's counter on first, in a transaction of its own:
+	// every write stamped below the new value has then committed, and the
+	// value is this snapshot's token (0002_change_feed.sql).
+	if _, err := db.db.ExecContext(ctx, `UPDATE change_feed SET counter = counter + 1`); err != nil {
+		return nil, fmt.Errorf("sqlite: snapshot: moving the change feed on: %w", err)
+	}
 	conn, err := db.db.Conn(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: snapshot: %w", err)
@@ -170,12 +179,82 @@ func (db *DB) Snapshot(ctx context.Context) (store.Snapshot, error) {
 	}
 	s := &snapshot{conn: conn, tx: tx, at: db.now().UTC()}
 	// A deferred transaction takes its snapshot at the first read: read now.
-	var n int
-	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM zones`).Scan(&n); err != nil {
+	if err := tx.QueryRowContext(ctx, `SELECT epoch, counter FROM change_feed`).Scan(&s.epoch, &s.token); err != nil {
 		s.Close()
 		return nil, fmt.Errorf("sqlite: snapshot: %w", err)
 	}
 	return s, nil
+}
+
+func (s *snapshot) ChangeToken() string { return fmt.Sprintf("sqlite:%s:%d", s.epoch, s.token) }
+
+func (s *snapshot) Changes(ctx context.Context, since string, f store.Filter) iter.Seq2[store.DomainChange, error] {
+	return func(yield func(store.DomainChange, error) bool) {
+		from, ok := s.sinceCounter(since)
+		if !ok {
+			yield(store.DomainChange{}, fmt.Errorf("sqlite: changes since %q: %w", since, store.ErrChangeToken))
+			return
+		}
+		zoneCond, args := "", []any{from}
+		if f.Zone != "" {
+			zoneCond, args = " AND zone = ?", append(args, f.Zone)
+		}
+		rows, err := s.tx.QueryContext(ctx, `SELECT name, zone FROM domain_deletions WHERE changed >= ?`+zoneCond+` ORDER BY name`, args...)
+		if err != nil {
+			yield(store.DomainChange{}, fmt.Errorf("sqlite: reading deletions: %w", err))
+			return
+		}
+		var gone []store.DomainChange
+		for rows.Next() {
+			var c store.DomainChange
+			if err := rows.Scan(&c.Name, &c.Zone); err != nil {
+				rows.Close()
+				yield(store.DomainChange{}, fmt.Errorf("sqlite: reading deletions: %w", err))
+				return
+			}
+			gone = append(gone, c)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			yield(store.DomainChange{}, fmt.Errorf("sqlite: reading deletions: %w", err))
+			return
+		}
+		for _, c := range gone {
+			if !yield(c, nil) {
+				return
+			}
+		}
+		q := domainSelect
+		if f.DelegationOnly {
+			q = leanSelect
+		}
+		q += " WHERE d.changed >= ?"
+		if f.Zone != "" {
+			q += " AND d.zone = ?"
+		}
+		q += " ORDER BY d.name"
+		for c, err := range s.stream(ctx, q, args, f.DelegationOnly, "sqlite: reading changes") {
+			if err != nil {
+				yield(store.DomainChange{}, err)
+				return
+			}
+			if !yield(store.DomainChange{Name: c.Domain.Name, Zone: c.Domain.Zone, Candidate: &c}, nil) {
+				return
+			}
+		}
+	}
+}
+
+// sinceCounter checks that a token is this database's and not ahead of
+// it, and returns its counter.
+func (s *snapshot) sinceCounter(token string) (int64, bool) {
+	rest, ok := strings.CutPrefix(token, "sqlite:")
+	if !ok {
+		return 0, false
+	}
+	epoch, num, ok := strings.Cut(rest, ":")
+	n, err := strconv.ParseInt(num, 10, 64)
+	return n, ok && err == nil && epoch == s.epoch && n > 0 && n <= s.token
 }
 
 func (s *snapshot) Time() time.Time { return store.TruncateTime(s.at) }
@@ -217,26 +296,37 @@ func (s *snapshot) Domains(ctx context.Context, f store.Filter) iter.Seq2[store.
 			q += " WHERE " + strings.Join(where, " AND ")
 		}
 		q += " ORDER BY d.name"
+		for c, err := range s.stream(ctx, q, args, f.DelegationOnly, "sqlite: streaming domains") {
+			if !yield(c, err) || err != nil {
+				return
+			}
+		}
+	}
+}
+
+// stream runs a query of domainSelect or leanSelect and yields its rows.
+func (s *snapshot) stream(ctx context.Context, q string, args []any, lean bool, what string) iter.Seq2[store.Candidate, error] {
+	return func(yield func(store.Candidate, error) bool) {
 		rows, err := s.tx.QueryContext(ctx, q, args...)
 		if err != nil {
-			yield(store.Candidate{}, fmt.Errorf("sqlite: streaming domains: %w", err))
+			yield(store.Candidate{}, fmt.Errorf("%s: %w", what, err))
 			return
 		}
 		defer rows.Close()
 		var r candidateRow
-		var lean leanRow
+		var lr leanRow
 		rowcodec.Stream(yield, rows, func() (store.Candidate, error) {
-			if f.DelegationOnly {
-				if err := lean.scan(rows); err != nil {
+			if lean {
+				if err := lr.scan(rows); err != nil {
 					return store.Candidate{}, err
 				}
-				return lean.candidate()
+				return lr.candidate()
 			}
 			if err := r.scan(rows); err != nil {
 				return store.Candidate{}, err
 			}
 			return r.candidate()
-		}, "sqlite: streaming domains")
+		}, what)
 	}
 }
 
@@ -259,10 +349,12 @@ func newDomainWriter(ctx context.Context, tx *sql.Tx, now time.Time) (*domainWri
 	}{
 		{&w.registrar, `INSERT INTO registrars (id, created) VALUES (?, ?) ON CONFLICT DO NOTHING`},
 		{&w.find, `SELECT id FROM domains WHERE name = ?`},
+		// Rows are stamped for the change feed here, not by the triggers
+		// (0002_change_feed.sql), which would write each row twice.
 		{&w.insert, `INSERT INTO domains (name, id, zone, status, registrar_id, expires, tech_email, geo_authority,
-			nameservers, ds, created, updated) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`},
+			nameservers, ds, created, updated, changed) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, (SELECT counter FROM change_feed))`},
 		{&w.update, `UPDATE domains SET zone = ?, status = ?, registrar_id = ?, expires = ?, tech_email = ?,
-			geo_authority = ?, nameservers = ?, ds = ?, updated = ? WHERE id = ?`},
+			geo_authority = ?, nameservers = ?, ds = ?, updated = ?, changed = (SELECT counter FROM change_feed) WHERE id = ?`},
 	}
 	for _, s := range stmts {
 		st, err := tx.PrepareContext(ctx, s.sql)
@@ -357,7 +449,7 @@ func (db *DB) SetStatus(ctx context.Context, name string, status store.Status) e
 	if !status.Valid() {
 		return fmt.Errorf("sqlite: %q is not a status", status)
 	}
-	res, err := db.db.ExecContext(ctx, `UPDATE domains SET status = ?, updated = ? WHERE name = ?`,
+	res, err := db.db.ExecContext(ctx, `UPDATE domains SET status = ?, updated = ?, changed = (SELECT counter FROM change_feed) WHERE name = ?`,
 		string(status), micros(db.now()), name)
 	if err != nil {
 		return fmt.Errorf("sqlite: setting status of %s: %w", name, err)

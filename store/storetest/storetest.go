@@ -47,6 +47,7 @@ func Run(t *testing.T, open Opener) {
 		{"Registrars", testRegistrars},
 		{"Checks", testChecks},
 		{"Publications", testPublications},
+		{"ChangeFeed", testChangeFeed},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
