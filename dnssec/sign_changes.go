@@ -25,19 +25,22 @@ var ErrFullSigning = errors.New("signing: this change needs the whole zone signe
 // above them, the NSEC3 records whose names or neighbours changed, and the
 // signatures due for refresh anywhere are signed again; everything else
 // is carried over with zone.Replace.
-func SignChanges(prev, with *zone.Zone, drop []zone.Name, keys []*Key, opt SignOptions) (*zone.Zone, error) {
+//
+// It also returns every owner it wrote, in canonical order: the owners
+// whose RRsets may differ from prev's.
+func SignChanges(prev, with *zone.Zone, drop []zone.Name, keys []*Key, opt SignOptions) (*zone.Zone, []zone.Name, error) {
 	if err := opt.check(); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	apex := prev.Origin()
 	if with == nil {
 		var err error
 		if with, err = zone.NewBuilder(apex, 0).Zone(); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 	}
 	if with.Origin() != apex {
-		return nil, fmt.Errorf("signing changes of %s to %s", with.Origin(), apex)
+		return nil, nil, fmt.Errorf("signing changes of %s to %s", with.Origin(), apex)
 	}
 	opt.Previous = prev
 	cv := &changeView{prev: prev, with: with, apex: apex, changed: map[zone.Name]bool{}}
@@ -49,18 +52,18 @@ func SignChanges(prev, with *zone.Zone, drop []zone.Name, keys []*Key, opt SignO
 	}
 	soaSet, ok := cv.get(apex, zone.TypeSOA)
 	if !ok {
-		return nil, fmt.Errorf("signing %s: no SOA record", apex)
+		return nil, nil, fmt.Errorf("signing %s: no SOA record", apex)
 	}
 	s, err := newSigner(apex, soaSet, keys, opt)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if !s.sameShape(prev) {
-		return nil, ErrFullSigning
+		return nil, nil, ErrFullSigning
 	}
 	chain, ok := s.readChain(prev)
 	if !ok {
-		return nil, ErrFullSigning
+		return nil, nil, ErrFullSigning
 	}
 
 	// The owners to plan again.
@@ -117,7 +120,7 @@ func SignChanges(prev, with *zone.Zone, drop []zone.Name, keys []*Key, opt SignO
 	// successor changed changes its next hashed owner.
 	newChain, err := chain.update(names, entries, s)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	// Every affected name is written anew: with its content, or, when it
 	// has none any more, gone.
@@ -158,7 +161,7 @@ func SignChanges(prev, with *zone.Zone, drop []zone.Name, keys []*Key, opt SignO
 
 	sigs, err := s.signAll(tasks)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	w := zone.NewBuilder(apex, len(tasks)*2)
 	var dropAll []zone.Name
@@ -181,25 +184,27 @@ func SignChanges(prev, with *zone.Zone, drop []zone.Name, keys []*Key, opt SignO
 	}
 	for _, sg := range sigs {
 		if err := w.Add(sg.owner, zone.TypeRRSIG, sg.ttl, sg.rdata); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 	}
 	wz, err := w.Zone()
 	if err != nil {
-		return nil, fmt.Errorf("signing %s: %w", apex, err)
+		return nil, nil, fmt.Errorf("signing %s: %w", apex, err)
 	}
 	if opt.ZONEMD {
 		// The digest of the zone to be, less its ZONEMD, then the ZONEMD
 		// joins the change: one Replace builds the signed zone.
 		final, err := s.zonemdZone(ZONEMDDigest(zone.ReplaceView(prev, wz, dropAll)))
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		if wz, err = zone.Merge(wz, final, nil); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 	}
-	return zone.Replace(prev, wz, dropAll)
+	slices.Sort(dropAll)
+	out, err := zone.Replace(prev, wz, dropAll)
+	return out, dropAll, err
 }
 
 // sameShape reports whether prev was signed as this signing signs: the

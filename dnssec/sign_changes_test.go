@@ -142,7 +142,7 @@ func TestSignChangesIsSign(t *testing.T) {
 					t.Fatal(err)
 				}
 				with, drop := randomChange(t, rng, unsigned, uint32(1763812800+round+1))
-				got, err := dnssec.SignChanges(prev, with, drop, keys, opts(at, prev))
+				got, owners, err := dnssec.SignChanges(prev, with, drop, keys, opts(at, prev))
 				if err != nil {
 					t.Fatalf("round %d: %v", round, err)
 				}
@@ -161,6 +161,16 @@ func TestSignChangesIsSign(t *testing.T) {
 					t.FailNow()
 				}
 				mustVerify(t, got, dnssec.VerifyOptions{Now: at})
+				// Every owner that differs is among those it says it wrote.
+				wrote := map[zone.Name]bool{}
+				for _, o := range owners {
+					wrote[o] = true
+				}
+				for ch := range zone.Diff(prev, got) {
+					if !wrote[ch.Owner] {
+						t.Fatalf("round %d: %s changed but is not among the owners written", round, ch.Owner)
+					}
+				}
 				prev = got
 			}
 		})
@@ -186,7 +196,7 @@ func TestSignChangesNeedsFullSigning(t *testing.T) {
 		if c.mod != nil {
 			c.mod(&opt)
 		}
-		if _, err := dnssec.SignChanges(prev, nil, nil, c.keys, opt); !errors.Is(err, dnssec.ErrFullSigning) {
+		if _, _, err := dnssec.SignChanges(prev, nil, nil, c.keys, opt); !errors.Is(err, dnssec.ErrFullSigning) {
 			t.Errorf("%s: %v, want ErrFullSigning", name, err)
 		}
 	}
@@ -202,7 +212,7 @@ func TestVerifyTrusted(t *testing.T) {
 	unsigned, _ := dnssec.Unsigned(prev)
 	with, drop := randomChange(t, rng, unsigned, 1763812801)
 	opt := dnssec.DefaultSignOptions(now.Add(time.Hour))
-	next, err := dnssec.SignChanges(prev, with, drop, keys, opt)
+	next, _, err := dnssec.SignChanges(prev, with, drop, keys, opt)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -7,6 +7,7 @@ package publish
 
 import (
 	"fmt"
+	"iter"
 	"sort"
 	"strings"
 	"time"
@@ -96,18 +97,60 @@ func Compare(prev, next *zone.Zone) Delta {
 		return d
 	}
 	apex := prev.Origin()
+	for r := range prev.All() {
+		if r.Type() == zone.TypeNS && r.Owner() != apex {
+			d.Delegations++
+		}
+	}
+	d.add(zone.Diff(prev, next), apex)
+	return d
+}
+
+// CompareChanged is Compare when only the given owners can differ (an
+// incremental build knows which), and the previous zone's delegations are
+// counted already: it reads those owners, not the zones.
+func CompareChanged(prev, next *zone.Zone, owners []zone.Name, delegations int) Delta {
+	d := Delta{offenders: map[string][]string{}, Delegations: delegations}
+	if prev == nil {
+		return d
+	}
+	d.add(func(yield func(zone.Change) bool) {
+		for _, o := range owners {
+			for ch := range ownerDiff(prev, next, o) {
+				if !yield(ch) {
+					return
+				}
+			}
+		}
+	}, prev.Origin())
+	return d
+}
+
+// ownerDiff is Diff restricted to one owner.
+func ownerDiff(prev, next *zone.Zone, owner zone.Name) iter.Seq[zone.Change] {
+	one := func(z *zone.Zone) *zone.Zone {
+		b := zone.NewBuilder(z.Origin(), 4)
+		if i, ok := z.Find(owner); ok {
+			for r := range z.RRsets(i) {
+				for rd := range r.Rdata() {
+					b.Add(owner, r.Type(), r.TTL(), rd)
+				}
+			}
+		}
+		out, _ := b.Zone()
+		return out
+	}
+	return zone.Diff(one(prev), one(next))
+}
+
+func (d *Delta) add(changes iter.Seq[zone.Change], apex zone.Name) {
 	note := func(code string, owner zone.Name) {
 		name := strings.TrimSuffix(owner.String(), ".")
 		if o := d.offenders[code]; len(o) < maxOffenders && (len(o) == 0 || o[len(o)-1] != name) {
 			d.offenders[code] = append(o, name)
 		}
 	}
-	for r := range prev.All() {
-		if r.Type() == zone.TypeNS && r.Owner() != apex {
-			d.Delegations++
-		}
-	}
-	for ch := range zone.Diff(prev, next) {
+	for ch := range changes {
 		if ch.Owner == apex {
 			continue // the apex is ptzone's own data, checked elsewhere
 		}
@@ -135,7 +178,6 @@ func Compare(prev, next *zone.Zone) Delta {
 			}
 		}
 	}
-	return d
 }
 
 // Candidate is what the guard judges: a signed zone and its verification.
@@ -144,12 +186,20 @@ type Candidate struct {
 	Serial uint32
 	Report *dnssec.Report // nil for an unsigned build
 	Signed bool
+	// Changed, when not nil, are the only owners that can differ from the
+	// previous zone (an incremental build), which has PrevDelegations
+	// delegations: the delta is computed from them alone.
+	Changed         []zone.Name
+	PrevDelegations int
 }
 
 // Previous is the last published version of the zone, if any.
 type Previous struct {
 	Zone   *zone.Zone
 	Serial uint32
+	// The zone's journal, and its delegations as its state counts them.
+	journal     *journal
+	delegations int
 }
 
 // Guard judges candidates.
@@ -207,7 +257,11 @@ func (g Guard) Check(c Candidate, prev *Previous, now time.Time) ([]Refusal, Del
 	}
 	var d Delta
 	if prev != nil && prev.Zone != nil {
-		d = Compare(prev.Zone, z)
+		if c.Changed != nil {
+			d = CompareChanged(prev.Zone, z, c.Changed, c.PrevDelegations)
+		} else {
+			d = Compare(prev.Zone, z)
+		}
 		th := g.Thresholds
 		for _, cat := range []struct {
 			code  string

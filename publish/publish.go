@@ -1,6 +1,7 @@
 package publish
 
 import (
+	"bufio"
 	"context"
 	"encoding/binary"
 	"encoding/hex"
@@ -42,6 +43,26 @@ type Config struct {
 	// (pt's, from the root), by zone; our zones inside our zones are
 	// checked against the DS we compute from their keys.
 	ParentDS map[string][]dnssec.DS
+	// FlushAfter: when a zone's journal passes this many octets, the
+	// publication rewrites the image and master file (default 64 MiB).
+	FlushAfter int64
+	// JournalKeep bounds the history a flush leaves in the journal, for
+	// incremental transfers (default 256 MiB).
+	JournalKeep int64
+}
+
+func (c *Config) flushAfter() int64 {
+	if c.FlushAfter > 0 {
+		return c.FlushAfter
+	}
+	return 64 << 20
+}
+
+func (c *Config) journalKeep() int64 {
+	if c.JournalKeep > 0 {
+		return c.JournalKeep
+	}
+	return 256 << 20
 }
 
 // Registry is what a publication reads and writes.
@@ -70,11 +91,16 @@ type Request struct {
 	// Force publishes past forceable refusals.
 	Force  *Force
 	DryRun bool
+	// Full builds every zone from the whole registry even when the last
+	// publication left what an incremental build needs.
+	Full bool
 }
 
 // ZoneOutcome is what became of one zone.
 type ZoneOutcome struct {
-	Zone     string
+	Zone string
+	// Mode is "full" or "incremental" (see BuildIncremental).
+	Mode     string
 	Serial   uint32
 	Outcome  store.Outcome
 	Refusals []Refusal // the standing ones
@@ -92,22 +118,34 @@ func zoneFile(dir, name string) string  { return filepath.Join(dir, name+".zone"
 func imageFile(dir, name string) string { return filepath.Join(dir, name+".zone.bin") }
 func prevFile(dir, name string) string  { return filepath.Join(dir, name+".prev.bin") }
 
-// LoadPublished reads the last published image of a zone from dir; a
-// missing file is not an error (nil, nil).
+// LoadPublished reads the zone as last published into dir: its image with
+// the journal's patches applied. A zone never published is (nil, nil).
 func LoadPublished(dir, name string) (*zone.Zone, error) {
+	z, _, err := loadPublished(dir, name)
+	return z, err
+}
+
+func loadPublished(dir, name string) (*zone.Zone, *journal, error) {
+	j, err := readJournal(journalFile(dir, name))
+	if err != nil {
+		return nil, nil, err
+	}
 	f, err := os.Open(imageFile(dir, name))
 	if errors.Is(err, os.ErrNotExist) {
-		return nil, nil
+		return nil, j, nil
 	}
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	defer f.Close()
-	z, err := zone.ReadBinary(f)
+	z, err := zone.ReadBinary(bufio.NewReaderSize(f, 1<<20))
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", f.Name(), err)
+		return nil, nil, fmt.Errorf("%s: %w", f.Name(), err)
 	}
-	return z, nil
+	if z, err = j.replay(z); err != nil {
+		return nil, nil, err
+	}
+	return z, j, nil
 }
 
 // SerialOf returns a zone's SOA serial (0 without an SOA).
@@ -140,6 +178,13 @@ type Built struct {
 	Err error
 	// SignTime and VerifyTime are how long signing and verification took.
 	SignTime, VerifyTime time.Duration
+	// State is what the next build goes on from.
+	State *zonegen.ZoneState
+	// An incremental build's patch from the previous zone, the unsigned
+	// owners it changed, and its counts; nil Patch for a full build.
+	Patch   *zone.Patch
+	Changed []zone.Name
+	Change  *zonegen.ZoneChange
 }
 
 // BuildRequest selects what Build does.
@@ -157,6 +202,12 @@ type BuildRequest struct {
 type BuildSet struct {
 	Zones        []*Built
 	SnapshotTime time.Time
+	// Token is the snapshot's place in the registry's change feed.
+	Token string
+	// Incremental: built from the changes since the last publication.
+	Incremental bool
+	// Changes counts the domains looked at again (incremental builds).
+	Changes int
 	// GenerateTime is how long reading the snapshot and generating every
 	// zone took.
 	GenerateTime time.Duration
@@ -175,41 +226,20 @@ func (p *Publisher) Build(ctx context.Context, req BuildRequest) (*BuildSet, err
 			return nil, fmt.Errorf("publish: %s is not one of the zones served (%s)", o, strings.Join(names, ", "))
 		}
 	}
-	keys := map[string][]*dnssec.Key{}
-	childDS := map[string][]store.DS{}
-	if !p.cfg.Unsigned {
-		for _, name := range names {
-			ks, ds, err := p.loadKeys(name, req.Now)
-			if err != nil {
-				return nil, err
-			}
-			keys[name], childDS[name] = ks, ds
-		}
+	keys, childDS, err := p.allKeys(req.Now)
+	if err != nil {
+		return nil, err
 	}
-	prev := map[string]*Previous{}
-	prevSerials := map[string]uint32{}
-	for _, name := range names {
-		z, err := LoadPublished(p.cfg.OutDir, name)
-		if err != nil {
-			return nil, fmt.Errorf("publish: the last published %s: %w", name, err)
-		}
-		serial := SerialOf(z)
-		logged, err := p.lastLoggedSerial(ctx, name)
-		if err != nil {
-			return nil, err
-		}
-		if serial == 0 || zonegen.SerialGreater(logged, serial) {
-			serial = logged
-		}
-		prev[name] = &Previous{Zone: z, Serial: serial}
-		prevSerials[name] = serial
+	prev, prevSerials, err := p.previous(ctx)
+	if err != nil {
+		return nil, err
 	}
 
 	snap, err := p.reg.Snapshot(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("publish: %w", err)
 	}
-	set := &BuildSet{SnapshotTime: snap.Time()}
+	set := &BuildSet{SnapshotTime: snap.Time(), Token: snap.ChangeToken()}
 	genStart := time.Now()
 	results, err := zonegen.Build(ctx, p.cfg.Zones, zonegen.Input{Source: snap, Policy: p.pol, Now: req.Now,
 		PrevSerials: prevSerials, ChildDS: childDS})
@@ -222,13 +252,55 @@ func (p *Publisher) Build(ctx context.Context, req BuildRequest) (*BuildSet, err
 		if !selected(res.Name) {
 			continue
 		}
-		b := &Built{Result: res, Final: res.Zone, Keys: keys[res.Name], Prev: prev[res.Name]}
+		b := &Built{Result: res, Final: res.Zone, Keys: keys[res.Name], Prev: prev[res.Name], State: res.State}
 		if !p.cfg.Unsigned {
 			p.sign(b, req.Now, childDS, !req.NoVerify)
 		}
 		set.Zones = append(set.Zones, b)
 	}
 	return set, nil
+}
+
+// allKeys reads every zone's keys and the DS its parent must publish.
+func (p *Publisher) allKeys(now time.Time) (map[string][]*dnssec.Key, map[string][]store.DS, error) {
+	keys := map[string][]*dnssec.Key{}
+	childDS := map[string][]store.DS{}
+	if p.cfg.Unsigned {
+		return keys, childDS, nil
+	}
+	for _, name := range p.cfg.Zones.Zones {
+		ks, ds, err := p.loadKeys(name, now)
+		if err != nil {
+			return nil, nil, err
+		}
+		keys[name], childDS[name] = ks, ds
+	}
+	return keys, childDS, nil
+}
+
+// previous loads every zone as last published, with its serial: the
+// image's, or the publication log's if that is later (files can be lost,
+// serials must never go back).
+func (p *Publisher) previous(ctx context.Context) (map[string]*Previous, map[string]uint32, error) {
+	prev := map[string]*Previous{}
+	serials := map[string]uint32{}
+	for _, name := range p.cfg.Zones.Zones {
+		z, j, err := loadPublished(p.cfg.OutDir, name)
+		if err != nil {
+			return nil, nil, fmt.Errorf("publish: the last published %s: %w", name, err)
+		}
+		serial := SerialOf(z)
+		logged, err := p.lastLoggedSerial(ctx, name)
+		if err != nil {
+			return nil, nil, err
+		}
+		if serial == 0 || zonegen.SerialGreater(logged, serial) {
+			serial = logged
+		}
+		prev[name] = &Previous{Zone: z, Serial: serial, journal: j}
+		serials[name] = serial
+	}
+	return prev, serials, nil
 }
 
 // loadKeys reads a zone's keys and the DS its parent must publish for it.
@@ -264,6 +336,9 @@ func (p *Publisher) loadKeys(name string, now time.Time) ([]*dnssec.Key, []store
 func (p *Publisher) sign(b *Built, now time.Time, childDS map[string][]store.DS, verify bool) {
 	opt := p.cfg.Sign
 	opt.Now = now
+	if b.Prev != nil {
+		opt.Previous = b.Prev.Zone
+	}
 	start := time.Now()
 	signed, err := dnssec.Sign(b.Result.Zone, b.Keys, opt)
 	b.SignTime = time.Since(start)
@@ -276,17 +351,28 @@ func (p *Publisher) sign(b *Built, now time.Time, childDS map[string][]store.DS,
 	if !verify {
 		return
 	}
-	parentDS := p.cfg.ParentDS[b.Result.Name]
-	if isChildOfOurs(b.Result.Name, p.cfg.Zones.Zones) {
-		parentDS = nil
-		for _, d := range childDS[b.Result.Name] {
-			digest, _ := hex.DecodeString(d.Digest)
-			parentDS = append(parentDS, dnssec.DS{KeyTag: d.KeyTag, Algorithm: d.Algorithm, DigestType: d.DigestType, Digest: digest})
-		}
-	}
 	start = time.Now()
-	b.Report = dnssec.Verify(signed, dnssec.VerifyOptions{Now: now, ParentDS: parentDS, Keys: b.Keys})
+	var trusted *zone.Zone
+	if b.Prev != nil {
+		trusted = b.Prev.Zone
+	}
+	b.Report = dnssec.Verify(signed, dnssec.VerifyOptions{Now: now, ParentDS: p.parentDS(b.Result.Name, childDS), Keys: b.Keys, Trusted: trusted})
 	b.VerifyTime = time.Since(start)
+}
+
+// parentDS returns the DS RRset a zone's parent publishes for it: ours,
+// from the zone's keys, for our zones inside our zones; configured for
+// the others.
+func (p *Publisher) parentDS(name string, childDS map[string][]store.DS) []dnssec.DS {
+	if !isChildOfOurs(name, p.cfg.Zones.Zones) {
+		return p.cfg.ParentDS[name]
+	}
+	var out []dnssec.DS
+	for _, d := range childDS[name] {
+		digest, _ := hex.DecodeString(d.Digest)
+		out = append(out, dnssec.DS{KeyTag: d.KeyTag, Algorithm: d.Algorithm, DigestType: d.DigestType, Digest: digest})
+	}
+	return out
 }
 
 // RunOnce runs one publication of every configured zone: build, then per
@@ -298,13 +384,26 @@ func (p *Publisher) RunOnce(ctx context.Context, req Request) ([]ZoneOutcome, er
 	if err := os.MkdirAll(p.cfg.OutDir, 0o755); err != nil {
 		return nil, fmt.Errorf("publish: %w", err)
 	}
-	set, err := p.Build(ctx, BuildRequest{Now: req.Now})
-	if err != nil {
-		return nil, err
+	var set *BuildSet
+	var err error
+	if !req.Full {
+		set, err = p.BuildIncremental(ctx, BuildRequest{Now: req.Now})
+		if errors.Is(err, ErrFullBuild) {
+			p.log.Info("full build", zap.String("why", err.Error()))
+			set, err = nil, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+	if set == nil {
+		if set, err = p.Build(ctx, BuildRequest{Now: req.Now}); err != nil {
+			return nil, err
+		}
 	}
 	var outcomes []ZoneOutcome
 	for _, b := range set.Zones {
-		outcomes = append(outcomes, p.publishZone(ctx, req, b, set.SnapshotTime))
+		outcomes = append(outcomes, p.publishZone(ctx, req, b, set))
 	}
 	p.log.Info("publication finished", zap.Duration("took", time.Since(start)), zap.Int("zones", len(outcomes)))
 	return outcomes, nil
@@ -325,20 +424,27 @@ func (p *Publisher) lastLoggedSerial(ctx context.Context, name string) (uint32, 
 	return 0, nil
 }
 
-func (p *Publisher) publishZone(ctx context.Context, req Request, b *Built, snapTime time.Time) ZoneOutcome {
+func (p *Publisher) publishZone(ctx context.Context, req Request, b *Built, set *BuildSet) ZoneOutcome {
 	res := b.Result
 	log := p.log.With(zap.String("zone", res.Name), zap.Uint32("serial", res.Serial))
-	o := ZoneOutcome{Zone: res.Name, Serial: res.Serial, Build: res, Final: b.Final, Report: b.Report, Digest: b.Digest}
+	o := ZoneOutcome{Zone: res.Name, Mode: "full", Serial: res.Serial, Build: res, Final: b.Final, Report: b.Report, Digest: b.Digest}
+	if b.Change != nil {
+		o.Mode = "incremental"
+	}
 	fail := func(err error) ZoneOutcome {
 		o.Outcome = store.OutcomeFailed
 		o.Refusals = []Refusal{{Code: "error", Message: err.Error()}}
-		p.record(ctx, req, o, res, b.Keys, snapTime, log)
+		p.record(ctx, req, o, b, set, log)
 		return o
 	}
 	if b.Err != nil {
 		return fail(b.Err)
 	}
-	refusals, delta := p.cfg.Guard.Check(Candidate{Zone: o.Final, Serial: res.Serial, Report: o.Report, Signed: !p.cfg.Unsigned}, b.Prev, req.Now)
+	cand := Candidate{Zone: o.Final, Serial: res.Serial, Report: o.Report, Signed: !p.cfg.Unsigned}
+	if b.Patch != nil {
+		cand.Changed, cand.PrevDelegations = b.Changed, b.Prev.delegations
+	}
+	refusals, delta := p.cfg.Guard.Check(cand, b.Prev, req.Now)
 	o.Delta = delta
 	o.Refusals, o.Forced = Decide(refusals, req.Force)
 	switch {
@@ -350,7 +456,7 @@ func (p *Publisher) publishZone(ctx context.Context, req Request, b *Built, snap
 	case req.DryRun:
 		o.Outcome = store.OutcomeDryRun
 	default:
-		file, err := p.write(res.Name, o.Final)
+		file, err := p.persist(res.Name, b, set.Token)
 		if err != nil {
 			return fail(err)
 		}
@@ -360,7 +466,7 @@ func (p *Publisher) publishZone(ctx context.Context, req Request, b *Built, snap
 			log.Warn("publication forced", zap.String("by", req.Force.By), zap.String("reason", req.Force.Reason))
 		}
 	}
-	p.record(ctx, req, o, res, b.Keys, snapTime, log)
+	p.record(ctx, req, o, b, set, log)
 	return o
 }
 
@@ -371,6 +477,66 @@ func isChildOfOurs(name string, zones []string) bool {
 		}
 	}
 	return false
+}
+
+// persist publishes a built zone into the data directory. An
+// incremental build appends its patch to the journal, which publishes it,
+// and flushes when the journal has grown; a full build appends the patch
+// from the previous zone (for incremental transfers) and flushes. The
+// state comes last: a crash before it costs the next publication a full
+// build, nothing more.
+func (p *Publisher) persist(name string, b *Built, token string) (string, error) {
+	dir := p.cfg.OutDir
+	j := b.Prev.journal
+	if j == nil {
+		j = &journal{path: journalFile(dir, name)}
+	}
+	if b.Patch != nil {
+		if err := j.append(b.Patch); err != nil {
+			return "", fmt.Errorf("publishing %s: %w", name, err)
+		}
+		if j.valid > p.cfg.flushAfter() {
+			if _, err := p.flush(name, b.Final, j); err != nil {
+				return "", err
+			}
+		}
+	} else {
+		if prev := b.Prev.Zone; prev != nil {
+			patch, err := zone.DiffPatch(prev, b.Final, SerialOf(prev), SerialOf(b.Final))
+			if err != nil {
+				return "", err
+			}
+			// A patch as large as the zone (new keys re-sign everything)
+			// is not kept: transfers fall back to AXFR.
+			if int64(patch.Old.Stats().Bytes+patch.New.Stats().Bytes) < p.cfg.journalKeep() {
+				if err := j.append(patch); err != nil {
+					return "", fmt.Errorf("publishing %s: %w", name, err)
+				}
+			}
+		}
+		if _, err := p.flush(name, b.Final, j); err != nil {
+			return "", err
+		}
+	}
+	if b.State != nil {
+		if err := writeState(stateFile(dir, name), token, b.State); err != nil {
+			return "", fmt.Errorf("writing the state of %s: %w", name, err)
+		}
+	}
+	return zoneFile(dir, name), nil
+}
+
+// flush writes the zone's master file and image, then trims the journal
+// to the history it keeps.
+func (p *Publisher) flush(name string, z *zone.Zone, j *journal) (string, error) {
+	file, err := p.write(name, z)
+	if err != nil {
+		return "", err
+	}
+	if err := j.keep(p.cfg.journalKeep()); err != nil {
+		return "", fmt.Errorf("trimming the journal of %s: %w", name, err)
+	}
+	return file, nil
 }
 
 // write puts the zone's master file and image in place, the image last:
@@ -415,7 +581,12 @@ func zonemdDigest(z *zone.Zone) string {
 
 // receipt is the build receipt recorded with each publication attempt.
 type receipt struct {
-	SnapshotTime       time.Time      `json:"snapshot_time"`
+	SnapshotTime time.Time `json:"snapshot_time"`
+	// Mode is "full" (the whole registry read) or "incremental" (its
+	// changes since the last publication; excluded counts are then not
+	// known, the last full build's stand).
+	Mode               string         `json:"mode"`
+	Changes            *changeReceipt `json:"changes,omitempty"`
 	PolicyVersion      string         `json:"policy_version"`
 	Keys               []string       `json:"keys,omitempty"`
 	Delegations        int            `json:"delegations"`
@@ -431,17 +602,29 @@ type receipt struct {
 	File               string         `json:"file,omitempty"`
 }
 
+type changeReceipt struct {
+	Looked   int `json:"domains_looked_at"`
+	Added    int `json:"delegations_added"`
+	Removed  int `json:"delegations_removed"`
+	Modified int `json:"delegations_modified"`
+}
+
 type forcedReceipt struct {
 	By       string    `json:"by"`
 	Reason   string    `json:"reason"`
 	Refusals []Refusal `json:"refusals"`
 }
 
-func (p *Publisher) record(ctx context.Context, req Request, o ZoneOutcome, res *zonegen.Result, keys []*dnssec.Key, snapTime time.Time, log *zap.Logger) {
-	r := receipt{SnapshotTime: snapTime, PolicyVersion: p.pol.Version(), Delegations: res.Delegations,
+func (p *Publisher) record(ctx context.Context, req Request, o ZoneOutcome, b *Built, set *BuildSet, log *zap.Logger) {
+	res, keys := b.Result, b.Keys
+	r := receipt{SnapshotTime: set.SnapshotTime, Mode: "full", PolicyVersion: p.pol.Version(), Delegations: res.Delegations,
 		SignedDelegations: res.Secure, Glue: res.Glue, GlueConflicts: res.GlueConflicts, Refusals: o.Refusals, File: o.File,
 		Delta: map[string]int{"added": o.Delta.Added, "removed": o.Delta.Removed, "ns_changed": o.Delta.NSChanged,
 			"ds_changed": o.Delta.DSChanged, "glue_changed": o.Delta.GlueChanged}}
+	if b.Change != nil {
+		r.Mode = "incremental"
+		r.Changes = &changeReceipt{Looked: set.Changes, Added: b.Change.Added, Removed: b.Change.Removed, Modified: b.Change.Modified}
+	}
 	if len(res.Excluded) > 0 {
 		r.Excluded = map[string]int{}
 		for k, v := range res.Excluded {

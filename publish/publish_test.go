@@ -5,6 +5,8 @@ import (
 	"context"
 	"encoding/binary"
 	"encoding/json"
+	"fmt"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"slices"
@@ -138,14 +140,193 @@ func TestPublishAndReceipt(t *testing.T) {
 		t.Errorf("com.pt: %v", out["com.pt"].Refusals)
 	}
 
-	// A second publication a minute later: a new serial, nothing refused,
-	// the previous image kept.
+	// A second publication a minute later goes on from the first: a new
+	// serial, a patch in the journal, the zone as published that patch
+	// applied to the image.
 	again := f.run(t, publish.Request{Now: t0.Add(time.Minute)})
 	if again["pt"].Outcome != store.OutcomePublished || again["pt"].Serial <= pt.Serial {
 		t.Errorf("second publication: %s %d", again["pt"].Outcome, again["pt"].Serial)
 	}
+	if mode := receiptMode(t, f, "pt"); mode != "incremental" {
+		t.Errorf("second publication: mode %q, want incremental", mode)
+	}
+	if img, err := publish.LoadPublished(f.out, "pt"); err != nil || publish.SerialOf(img) != again["pt"].Serial {
+		t.Errorf("published after the second publication: %v, serial %d", err, publish.SerialOf(img))
+	}
+	if fi, err := os.Stat(filepath.Join(f.out, "pt.journal")); err != nil || fi.Size() == 0 {
+		t.Errorf("journal after the second publication: %v", err)
+	}
+	// A full publication rewrites the image and keeps the previous one.
+	full := f.run(t, publish.Request{Now: t0.Add(2 * time.Minute), Full: true})
+	if full["pt"].Outcome != store.OutcomePublished || receiptMode(t, f, "pt") != "full" {
+		t.Errorf("full publication: %s, mode %s", full["pt"].Outcome, receiptMode(t, f, "pt"))
+	}
 	if _, err := os.Stat(filepath.Join(f.out, "pt.prev.bin")); err != nil {
 		t.Errorf("previous image not kept: %v", err)
+	}
+}
+
+func receiptMode(t *testing.T, f *fixture, z string) string {
+	t.Helper()
+	pubs, err := f.db.Publications(context.Background(), z, 1)
+	if err != nil || len(pubs) == 0 {
+		t.Fatalf("publications of %s: %v", z, err)
+	}
+	var r struct {
+		Mode string `json:"mode"`
+	}
+	json.Unmarshal(pubs[0].Details, &r)
+	return r.Mode
+}
+
+// copyDir copies the files of a data directory.
+func copyDir(t *testing.T, from, to string) {
+	t.Helper()
+	os.MkdirAll(to, 0o755)
+	entries, err := os.ReadDir(from)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		b, err := os.ReadFile(filepath.Join(from, e.Name()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(to, e.Name()), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// logAsOf is a registry whose publication log stays as it was.
+type logAsOf struct {
+	*sqlite.DB
+	log map[string][]store.Publication
+}
+
+func (l logAsOf) Publications(_ context.Context, z string, limit int) ([]store.Publication, error) {
+	return l.log[z], nil
+}
+
+func (l logAsOf) RecordPublication(context.Context, store.Publication) (int64, error) { return 0, nil }
+
+// TestIncrementalPublishIsFull: after changes of every kind in the
+// registry (nameservers, DS, status, the gate, deletion, a new domain),
+// a publication that reads only the changes publishes, byte for byte, the
+// zones a full publication from the same last publication publishes; and
+// the next publication goes on from it.
+func TestIncrementalPublishIsFull(t *testing.T) {
+	f := newFixture(t)
+	f.cfg.Zones.AssumeChecked = false
+	ctx := context.Background()
+	// Open the gate for every sample domain.
+	snap, _ := f.db.Snapshot(ctx)
+	var names []string
+	for c, err := range snap.Domains(ctx, store.Filter{}) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		names = append(names, c.Domain.Name)
+	}
+	snap.Close()
+	pass := func(name string, at time.Time) {
+		t.Helper()
+		if _, err := f.db.RecordCheck(ctx, store.CheckResult{Domain: name, Time: at, Trigger: "test", Verdict: store.VerdictPass},
+			store.DelegationState{Domain: name, LastVerdict: store.VerdictPass, LastChecked: at, LastPassed: at, Updated: at}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, n := range names {
+		pass(n, t0.Add(-time.Hour))
+	}
+	first := f.run(t, publish.Request{Now: t0})
+	if first["pt"].Outcome != store.OutcomePublished {
+		t.Fatalf("first: %v", first["pt"].Refusals)
+	}
+
+	// Changes of every kind.
+	d, err := f.db.Domain(ctx, names[3])
+	if err != nil {
+		t.Fatal(err)
+	}
+	d.Nameservers = []store.Nameserver{{Name: "ns1.outro-fornecedor.net"}, {Name: "ns2.outro-fornecedor.net"}}
+	d.DS = nil
+	if err := f.db.PutDomain(ctx, d); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.db.SetStatus(ctx, names[7], store.StatusSuspended); err != nil {
+		t.Fatal(err)
+	}
+	novo := store.Domain{Name: "acabado-de-registar.pt", Zone: "pt", Status: store.StatusActive, Registrar: d.Registrar, Expires: d.Expires,
+		Nameservers: []store.Nameserver{{Name: "ns1.acabado-de-registar.pt", Addrs: []netip.Addr{netip.MustParseAddr("192.0.2.77")}}, {Name: "ns.hosting.net"}},
+		DS:          []store.DS{{KeyTag: 4242, Algorithm: 13, DigestType: 2, Digest: strings.Repeat("AB", 32)}}}
+	if err := f.db.PutDomain(ctx, novo); err != nil {
+		t.Fatal(err)
+	}
+	pass(novo.Name, t0)
+	at := t0.Add(5 * time.Minute)
+	if _, err := f.db.RecordCheck(ctx, store.CheckResult{Domain: names[9], Time: at, Trigger: "test", Verdict: store.VerdictFail},
+		store.DelegationState{Domain: names[9], LastVerdict: store.VerdictFail, LastChecked: at, LastPassed: t0.Add(-time.Hour), FirstFailure: at, Withheld: true, Updated: at}); err != nil {
+		t.Fatal(err)
+	}
+
+	// The same publication, full, from a copy of the data directory.
+	fullDir := filepath.Join(t.TempDir(), "zones")
+	copyDir(t, f.out, fullDir)
+	logged := map[string][]store.Publication{}
+	for _, z := range f.cfg.Zones.Zones {
+		logged[z], _ = f.db.Publications(ctx, z, 100)
+	}
+	now := t0.Add(10 * time.Minute)
+	inc := f.run(t, publish.Request{Now: now})
+	if receiptMode(t, f, "pt") != "incremental" {
+		t.Fatal("the second publication was not incremental")
+	}
+	fullCfg := f.cfg
+	fullCfg.OutDir = fullDir
+	// Its publication log is the one the incremental publication saw.
+	outs, err := publish.New(fullCfg, logAsOf{f.db, logged}, pol, zap.NewNop()).RunOnce(ctx, publish.Request{Now: now, Full: true, TriggeredBy: "test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, o := range outs {
+		got := inc[o.Zone]
+		if got.Outcome != store.OutcomePublished || o.Outcome != store.OutcomePublished {
+			t.Fatalf("%s: incremental %s %v, full %s %v", o.Zone, got.Outcome, got.Refusals, o.Outcome, o.Refusals)
+		}
+		var a, b bytes.Buffer
+		got.Final.WriteTo(&a)
+		o.Final.WriteTo(&b)
+		if a.String() != b.String() {
+			for ch := range zone.Diff(o.Final, got.Final) {
+				t.Errorf("%s: %s %s/%s differs (full %v, incremental %v)", o.Zone, ch.Owner, zone.TypeString(ch.Type), zone.TypeString(ch.Covered), ch.HasOld, ch.HasNew)
+			}
+			t.Fatalf("%s: the incremental and the full publication differ", o.Zone)
+		}
+		if got.Build.Delegations != o.Build.Delegations || got.Build.Glue != o.Build.Glue || got.Build.Secure != o.Build.Secure {
+			t.Errorf("%s: totals %d/%d/%d, full %d/%d/%d", o.Zone, got.Build.Delegations, got.Build.Glue, got.Build.Secure,
+				o.Build.Delegations, o.Build.Glue, o.Build.Secure)
+		}
+	}
+	pt := inc["pt"].Final
+	for _, want := range []struct {
+		owner string
+		typ   uint16
+		has   bool
+	}{
+		{"acabado-de-registar.pt.", zone.TypeDS, true},
+		{"ns1.acabado-de-registar.pt.", zone.TypeA, true},
+		{names[7] + ".", zone.TypeNS, false},
+		{names[9] + ".", zone.TypeNS, false},
+	} {
+		if _, ok := pt.Get(zone.MustParseName(want.owner), want.typ); ok != want.has {
+			t.Errorf("%s %s present: %v, want %v", want.owner, zone.TypeString(want.typ), ok, want.has)
+		}
+	}
+	// And the next one goes on from the journal.
+	next := f.run(t, publish.Request{Now: now.Add(time.Minute)})
+	if next["pt"].Outcome != store.OutcomePublished || receiptMode(t, f, "pt") != "incremental" {
+		t.Errorf("third publication: %s, %s", next["pt"].Outcome, receiptMode(t, f, "pt"))
 	}
 }
 
@@ -388,5 +569,30 @@ func itoa(i int) string {
 		if i /= 10; i == 0 {
 			return string(b)
 		}
+	}
+}
+
+// TestFlush: once the journal passes FlushAfter, a publication rewrites
+// the image and the master file, which then hold the zone as published.
+func TestFlush(t *testing.T) {
+	f := newFixture(t)
+	f.cfg.FlushAfter = 1
+	f.run(t, publish.Request{Now: t0})
+	out := f.run(t, publish.Request{Now: t0.Add(time.Minute)})
+	if receiptMode(t, f, "pt") != "incremental" {
+		t.Fatal("not incremental")
+	}
+	file, err := os.Open(filepath.Join(f.out, "pt.zone.bin"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer file.Close()
+	img, err := zone.ReadBinary(file)
+	if err != nil || publish.SerialOf(img) != out["pt"].Serial {
+		t.Fatalf("the image after a flush: %v, serial %d, published %d", err, publish.SerialOf(img), out["pt"].Serial)
+	}
+	text, _ := os.ReadFile(filepath.Join(f.out, "pt.zone"))
+	if !bytes.Contains(text, []byte(fmt.Sprintf("\tSOA\ta.dns.pt. hostmaster.dns.pt. %d ", out["pt"].Serial))) {
+		t.Error("the master file after a flush is not the published zone")
 	}
 }

@@ -443,3 +443,76 @@ func TestReplace(t *testing.T) {
 		}
 	}
 }
+
+// TestPatch: a patch made between two versions, written and read back,
+// turns the first into the second; made by Diff, it touches only the
+// owners that changed.
+func TestPatch(t *testing.T) {
+	rng := rand.New(rand.NewPCG(9, 10))
+	build := func(n int, salt int) *zone.Zone {
+		b := zone.NewBuilder(pt, 0)
+		b.Add(pt, zone.TypeSOA, 3600, zone.SOA{MName: pt, RName: pt, Serial: uint32(salt)}.Rdata())
+		for i := range n {
+			if (i+salt)%7 == 0 {
+				continue
+			}
+			owner := zone.MustParseName(fmt.Sprintf("d%d.pt.", i))
+			b.Add(owner, zone.TypeNS, 60, zone.MustParseName(fmt.Sprintf("ns%d.example.", (i*salt)%3)).Wire())
+		}
+		z, _ := b.Zone()
+		return z
+	}
+	for round := range 50 {
+		prev, next := build(100, round), build(100, round+1+rng.IntN(3))
+		p, err := zone.DiffPatch(prev, next, uint32(round), uint32(round+1))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var buf bytes.Buffer
+		if _, err := p.WriteTo(&buf); err != nil {
+			t.Fatal(err)
+		}
+		back, err := zone.ReadPatch(&buf)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if back.From != uint32(round) || back.To != uint32(round+1) {
+			t.Fatalf("serials %d..%d", back.From, back.To)
+		}
+		got, err := back.Apply(prev)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var g, w bytes.Buffer
+		got.WriteTo(&g)
+		next.WriteTo(&w)
+		if g.String() != w.String() {
+			t.Fatalf("round %d: the patched zone differs from the next one", round)
+		}
+		for _, o := range back.Owners() {
+			i, _ := prev.Find(o)
+			j, _ := next.Find(o)
+			_, inPrev := prev.Find(o)
+			_, inNext := next.Find(o)
+			if inPrev && inNext {
+				same := true
+				a, b := slices.Collect(prev.RRsets(i)), slices.Collect(next.RRsets(j))
+				same = len(a) == len(b)
+				for k := 0; same && k < len(a); k++ {
+					same = a[k].Equal(b[k])
+				}
+				if same {
+					t.Errorf("round %d: the patch touches %s, which did not change", round, o)
+				}
+			}
+		}
+	}
+	var corrupt bytes.Buffer
+	p, _ := zone.DiffPatch(build(10, 1), build(10, 2), 1, 2)
+	p.WriteTo(&corrupt)
+	b := corrupt.Bytes()
+	b[len(b)-40] ^= 1
+	if _, err := zone.ReadPatch(bytes.NewReader(b)); !errors.Is(err, zone.ErrCorrupt) {
+		t.Errorf("a flipped bit: %v, want ErrCorrupt", err)
+	}
+}

@@ -350,7 +350,7 @@ func printRRset(w io.Writer, sign string, r zone.RRset) {
 func zonePublishCommand() *command {
 	var (
 		pf              pipelineFlags
-		dryRun          bool
+		dryRun, full    bool
 		forceBy, reason string
 	)
 	return &command{
@@ -359,9 +359,17 @@ func zonePublishCommand() *command {
 		summary:  "Publish the zones: build, sign, verify, guard, write, log",
 		help: `Runs one publication: one registry snapshot, every zone built, signed and
 verified independently, then judged by the guard against the last published
-version, written atomically into DATA-DIR/zones (<zone>.zone and its binary
-image, the previous image kept) and recorded in the publication log with its
-receipt. A refused zone keeps its last good version.
+version, written into DATA-DIR/zones and recorded in the publication log with
+its receipt. A refused zone keeps its last good version.
+
+A publication goes on from the last one when it can: it reads only the
+domains changed since (the registry's change feed), builds and signs only
+what they change, verifies with the last zone's unchanged signatures
+trusted, and appends the change to <zone>.journal. Otherwise, or with
+--full, it reads the whole registry. Either way the zones are the same, byte
+for byte. The master file <zone>.zone and the image <zone>.zone.bin are
+rewritten by full publications and whenever the journal passes 64 MiB; the
+zone as published is the image with the journal applied.
 
 The guard never lets through a zone that fails verification, a serial that
 does not increase, or signatures about to expire. Changes beyond the limits
@@ -376,6 +384,7 @@ Exit status 0 when every zone was published (or passed, with --dry-run),
 			fs.BoolVar(&dryRun, "dry-run", false, "judge the zones, write nothing")
 			fs.StringVar(&forceBy, "force-by", "", "operator `NAME` forcing past the change limits")
 			fs.StringVar(&reason, "reason", "", "why the change is forced (`TEXT`), recorded in the log")
+			fs.BoolVar(&full, "full", false, "read the whole registry, even if the last publication can be gone on from")
 		},
 		run: func(ctx context.Context, e *env, args []string) error {
 			if len(args) > 0 {
@@ -397,13 +406,14 @@ Exit status 0 when every zone was published (or passed, with --dry-run),
 				return err
 			}
 			defer reg.Close()
-			outs, err := pub.RunOnce(ctx, publish.Request{Now: now, TriggeredBy: "cli", Force: force, DryRun: dryRun})
+			start := time.Now()
+			outs, err := pub.RunOnce(ctx, publish.Request{Now: now, TriggeredBy: "cli", Force: force, DryRun: dryRun, Full: full})
 			if err != nil {
 				return err
 			}
 			ok := true
 			for _, o := range outs {
-				fmt.Fprintf(e.stdout, "%s: %s serial %d (%d delegations; +%d -%d, NS %d, DS %d, glue %d)\n", o.Zone, o.Outcome, o.Serial,
+				fmt.Fprintf(e.stdout, "%s: %s serial %d, %s (%d delegations; +%d -%d, NS %d, DS %d, glue %d)\n", o.Zone, o.Outcome, o.Serial, o.Mode,
 					o.Build.Delegations, o.Delta.Added, o.Delta.Removed, o.Delta.NSChanged, o.Delta.DSChanged, o.Delta.GlueChanged)
 				for _, r := range o.Forced {
 					fmt.Fprintf(e.stdout, "  forced: %s\n", r)
@@ -415,6 +425,7 @@ Exit status 0 when every zone was published (or passed, with --dry-run),
 					ok = false
 				}
 			}
+			fmt.Fprintf(e.stderr, "published in %s\n", time.Since(start).Round(time.Millisecond))
 			if !ok {
 				return negative
 			}

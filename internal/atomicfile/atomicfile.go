@@ -43,7 +43,7 @@ func Write(path string, mode os.FileMode, write func(w io.Writer) error) error {
 	if err := os.Rename(tmp.Name(), path); err != nil {
 		return err
 	}
-	return syncDir(dir)
+	return SyncDir(dir)
 }
 
 // WriteBytes replaces path with data.
@@ -54,7 +54,9 @@ func WriteBytes(path string, mode os.FileMode, data []byte) error {
 	})
 }
 
-func syncDir(dir string) error {
+// SyncDir syncs a directory, so that a file created in it survives a
+// crash.
+func SyncDir(dir string) error {
 	d, err := os.Open(dir)
 	if err != nil {
 		return err

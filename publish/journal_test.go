@@ -1,0 +1,112 @@
+package publish
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/ptzone/ptzone/zone"
+)
+
+// versions returns n+1 versions of a small zone, serials 1 to n+1, each
+// changing one delegation.
+func versions(t *testing.T, n int) []*zone.Zone {
+	t.Helper()
+	pt := zone.MustParseName("pt.")
+	var out []*zone.Zone
+	for v := 1; v <= n+1; v++ {
+		b := zone.NewBuilder(pt, 0)
+		b.Add(pt, zone.TypeSOA, 3600, zone.SOA{MName: pt, RName: pt, Serial: uint32(v)}.Rdata())
+		b.Add(pt, zone.TypeNS, 3600, zone.MustParseName("a.dns.pt.").Wire())
+		for i := range 20 {
+			ns := "ns.hosting.net."
+			if i == v {
+				ns = "ns.other.net."
+			}
+			b.Add(zone.MustParseName("d"+string(rune('a'+i))+".pt."), zone.TypeNS, 60, zone.MustParseName(ns).Wire())
+		}
+		z, err := b.Zone()
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, z)
+	}
+	return out
+}
+
+func text(z *zone.Zone) string {
+	var sb strings.Builder
+	z.WriteTo(&sb)
+	return sb.String()
+}
+
+func TestJournal(t *testing.T) {
+	vs := versions(t, 4)
+	path := filepath.Join(t.TempDir(), "pt.journal")
+	j, err := readJournal(path)
+	if err != nil || len(j.patches) != 0 {
+		t.Fatalf("a missing journal: %v, %d patches", err, len(j.patches))
+	}
+	for i := 0; i < 3; i++ {
+		p, err := zone.DiffPatch(vs[i], vs[i+1], uint32(i+1), uint32(i+2))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := j.append(p); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// A crash in the middle of the next append leaves a torn record.
+	f, _ := os.OpenFile(path, os.O_APPEND|os.O_WRONLY, 0)
+	f.Write([]byte{200, 0, 0, 0, 0, 0, 0, 0, 'P', 'T', 'Z'})
+	f.Close()
+	j, err = readJournal(path)
+	if err != nil || len(j.patches) != 3 || !j.torn {
+		t.Fatalf("a torn tail: %v, %d patches, torn %v", err, len(j.patches), j.torn)
+	}
+	got, err := j.replay(vs[0])
+	if err != nil || text(got) != text(vs[3]) {
+		t.Fatalf("replay from serial 1: %v", err)
+	}
+	// From an image that already holds the first two patches.
+	if got, err := j.replay(vs[2]); err != nil || text(got) != text(vs[3]) {
+		t.Fatalf("replay from serial 3: %v", err)
+	}
+	// The next append overwrites the torn record.
+	p, _ := zone.DiffPatch(vs[3], vs[4], 4, 5)
+	if err := j.append(p); err != nil {
+		t.Fatal(err)
+	}
+	j, err = readJournal(path)
+	if err != nil || len(j.patches) != 4 || j.torn {
+		t.Fatalf("after the torn record was overwritten: %v, %d patches, torn %v", err, len(j.patches), j.torn)
+	}
+	// A patch that does not follow the image: a publication is missing.
+	gap := &journal{path: path, patches: j.patches[2:]}
+	if _, err := gap.replay(vs[0]); err == nil || !strings.Contains(err.Error(), "missing") {
+		t.Errorf("a gap: %v", err)
+	}
+	// Trimming keeps the newest patches within the bound.
+	if err := j.keep(j.size[3] + j.size[2]); err != nil {
+		t.Fatal(err)
+	}
+	j, err = readJournal(path)
+	if err != nil || len(j.patches) != 2 || j.patches[0].From != 3 {
+		t.Fatalf("trimmed: %v, %d patches", err, len(j.patches))
+	}
+	if got, err := j.replay(vs[2]); err != nil || text(got) != text(vs[4]) {
+		t.Fatalf("replay after trimming: %v", err)
+	}
+}
+
+func TestStateFile(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "pt.state")
+	if st, err := readState(path); st != nil || err != nil {
+		t.Fatalf("a missing state: %v %v", st, err)
+	}
+	os.WriteFile(path, []byte("PTZPUBST\x00\x01\x05\x00abc"), 0o644)
+	if _, err := readState(path); err == nil {
+		t.Error("a truncated state file was read")
+	}
+}
