@@ -43,7 +43,10 @@ func cliIn(t *testing.T, home, stdin string, args ...string) result {
 			return ""
 		},
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	// Generous: under -race the transpiled SQLite of modernc.org/sqlite
+	// runs some 20 times slower, and importing the 100,000-domain registry
+	// of TestInteropBuiltZones alone takes two minutes on a CI machine.
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
 	code := run(ctx, e, args)
 	return result{out.String(), errb.String(), code}
