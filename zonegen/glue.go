@@ -15,7 +15,13 @@ import (
 // change the glue another domain's delegation needs.
 type glueIndex struct {
 	zone string
-	refs map[string][]glueRef // by host
+	refs map[string][]glueRef // by host, each sorted by domain
+	// owned holds the hosts whose listings this index may change in
+	// place; nil means all of them. A clone shares every listing with its
+	// original and copies one only the first time it changes it: a full
+	// build adds a shared host's listings one by one, tens of thousands
+	// for a big hosting provider's, and copying on every add was quadratic.
+	owned map[string]bool
 	// under maps a name to the hosts below it, built when first asked for:
 	// a delegation that comes or goes changes which of them need glue.
 	under map[string][]string
@@ -39,33 +45,46 @@ func (g *glueIndex) add(host, domain string, addrs []netip.Addr) {
 	sorted := slices.Clone(addrs)
 	slices.SortFunc(sorted, func(a, b netip.Addr) int { return a.Compare(b) })
 	sorted = slices.Compact(sorted)
-	// Listings are never changed in place: a clone shares them.
-	refs := slices.Clone(g.refs[host])
-	if i := slices.IndexFunc(refs, func(r glueRef) bool { return r.domain == domain }); i >= 0 {
+	refs := g.writable(host)
+	i, found := findRef(refs, domain)
+	if found {
 		refs[i].addrs = sorted
-		g.refs[host] = refs
 		return
 	}
 	if len(refs) == 0 && g.under != nil {
 		g.noteUnder(host)
 	}
-	i, _ := slices.BinarySearchFunc(refs, domain, func(r glueRef, d string) int { return strings.Compare(r.domain, d) })
 	g.refs[host] = slices.Insert(refs, i, glueRef{domain: domain, addrs: sorted})
 }
 
 // remove forgets domain's listing of host.
 func (g *glueIndex) remove(host, domain string) {
-	refs := g.refs[host]
-	i := slices.IndexFunc(refs, func(r glueRef) bool { return r.domain == domain })
-	if i < 0 {
+	i, found := findRef(g.refs[host], domain)
+	if !found {
 		return
 	}
-	refs = slices.Delete(slices.Clone(refs), i, i+1)
+	refs := slices.Delete(g.writable(host), i, i+1)
 	if len(refs) == 0 {
 		delete(g.refs, host)
 		return
 	}
 	g.refs[host] = refs
+}
+
+// writable returns host's listings, copied first if they are shared with
+// another index.
+func (g *glueIndex) writable(host string) []glueRef {
+	refs := g.refs[host]
+	if g.owned != nil && !g.owned[host] {
+		refs = slices.Clone(refs)
+		g.refs[host] = refs
+		g.owned[host] = true
+	}
+	return refs
+}
+
+func findRef(refs []glueRef, domain string) (int, bool) {
+	return slices.BinarySearchFunc(refs, domain, func(r glueRef, d string) int { return strings.Compare(r.domain, d) })
 }
 
 // resolve returns the addresses published for a host: those of the domain
@@ -120,9 +139,9 @@ func (g *glueIndex) noteUnder(host string) {
 	}
 }
 
-// clone returns a copy that can change without changing g: add and remove
-// replace a host's listings rather than change them, so the listings are
-// shared.
+// clone returns a copy that can change without changing g. It shares the
+// listings, so g must not change after it: the copy's writable copies
+// them, g's own would not.
 func (g *glueIndex) clone() *glueIndex {
-	return &glueIndex{zone: g.zone, refs: maps.Clone(g.refs)}
+	return &glueIndex{zone: g.zone, refs: maps.Clone(g.refs), owned: map[string]bool{}}
 }

@@ -1,0 +1,96 @@
+package zonegen
+
+import (
+	"fmt"
+	"net/netip"
+	"runtime"
+	"slices"
+	"testing"
+)
+
+// allocatedBy returns the bytes fn allocates.
+func allocatedBy(fn func()) uint64 {
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	fn()
+	runtime.ReadMemStats(&after)
+	return after.TotalAlloc - before.TotalAlloc
+}
+
+// TestGlueIndexSharedHostIsLinear: a hosting provider's name server is
+// listed, with its addresses, by tens of thousands of domains of pt. Adding
+// them one by one must cost memory in proportion to their number: copying
+// the host's listings on each add made a 1,000,000-delegation build take
+// seven minutes instead of fifteen seconds.
+func TestGlueIndexSharedHostIsLinear(t *testing.T) {
+	addrs := []netip.Addr{netip.MustParseAddr("192.0.2.53")}
+	fill := func(g *glueIndex, n int) {
+		for i := range n {
+			g.add("ns1.hosting.pt", fmt.Sprintf("client%07d.pt", i), addrs)
+		}
+	}
+	const small = 5_000
+	for _, c := range []struct {
+		name  string
+		index func() *glueIndex
+	}{
+		{"fresh", func() *glueIndex { return newGlueIndex("pt") }},
+		{"clone", func() *glueIndex { return newGlueIndex("pt").clone() }},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			a := allocatedBy(func() { fill(c.index(), small) })
+			b := allocatedBy(func() { fill(c.index(), 4*small) })
+			// Linear growth gives 4, quadratic 16.
+			if ratio := float64(b) / float64(a); ratio > 8 {
+				t.Errorf("4× the listings allocate %.1f× the memory (%d then %d bytes): not linear", ratio, a, b)
+			}
+		})
+	}
+}
+
+// TestGlueIndexCloneIsolated: an incremental build changes a clone of the
+// last build's index; the last build's index must stay as it was, since a
+// refused publication goes on from it.
+func TestGlueIndexCloneIsolated(t *testing.T) {
+	a1 := []netip.Addr{netip.MustParseAddr("192.0.2.1")}
+	a2 := []netip.Addr{netip.MustParseAddr("192.0.2.2")}
+	g := newGlueIndex("pt")
+	for _, d := range []string{"a.pt", "c.pt", "e.pt"} {
+		g.add("ns.host.pt", d, a1)
+	}
+	g.add("ns.other.pt", "a.pt", a1)
+	snapshot := func(g *glueIndex) string { return fmt.Sprint(g.refs) }
+	before := snapshot(g)
+
+	c := g.clone()
+	c.add("ns.host.pt", "b.pt", a2)     // inserted in the middle
+	c.add("ns.host.pt", "e.pt", a2)     // changed
+	c.remove("ns.host.pt", "a.pt")      // removed
+	c.remove("ns.other.pt", "a.pt")     // host gone
+	c.add("ns.new.pt", "d.pt", a1)      // host new
+	c.add("ns.host.pt", "f.pt", a1)     // a second change to the same copy
+	c.remove("ns.host.pt", "nobody.pt") // absent: nothing
+	if got := snapshot(g); got != before {
+		t.Errorf("changing the clone changed the original:\nbefore %s\nafter  %s", before, got)
+	}
+	var domains []string
+	for _, r := range c.refs["ns.host.pt"] {
+		domains = append(domains, r.domain)
+	}
+	if want := []string{"b.pt", "c.pt", "e.pt", "f.pt"}; !slices.Equal(domains, want) {
+		t.Errorf("clone lists ns.host.pt for %v, want %v", domains, want)
+	}
+	if _, ok := c.refs["ns.other.pt"]; ok {
+		t.Error("clone still lists ns.other.pt")
+	}
+	if addrs, conflict := c.resolve("ns.host.pt"); len(addrs) != 2 || !conflict {
+		t.Errorf("clone resolves ns.host.pt to %v (conflict %v), want both addresses in conflict", addrs, conflict)
+	}
+	// A clone of the clone leaves the clone alone in turn.
+	mid := snapshot(c)
+	c.clone().add("ns.host.pt", "g.pt", a1)
+	if snapshot(c) != mid {
+		t.Error("changing a clone's clone changed the clone")
+	}
+}
