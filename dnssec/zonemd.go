@@ -3,6 +3,7 @@ package dnssec
 import (
 	"crypto/sha512"
 	"encoding/binary"
+	"hash"
 	"iter"
 
 	"github.com/ptzone/ptzone/zone"
@@ -25,10 +26,10 @@ func zonemdRdata(serial uint32, digest []byte) []byte {
 // RRsets in canonical order (RFC 8976 §3.3.1): every record in canonical
 // form, less the apex ZONEMD RRset and the RRSIGs that cover it.
 func ZONEMDDigest(rrsets iter.Seq[zone.RRset]) [sha512.Size384]byte {
-	h := sha512.New384()
+	p := newHashPipe(sha512.New384())
 	var lastKey []byte
 	var ownerWire []byte
-	buf := make([]byte, 0, 80<<10)
+	buf := p.buffer()
 	apex := true // the first owner in canonical order is the apex
 	first := true
 	for r := range rrsets {
@@ -45,22 +46,61 @@ func ZONEMDDigest(rrsets iter.Seq[zone.RRset]) [sha512.Size384]byte {
 			continue
 		}
 		for rd := range r.Rdata() {
-			// Records are staged and hashed in large writes: a TLD zone has
-			// millions of small ones.
 			buf = append(buf, ownerWire...)
 			buf = binary.BigEndian.AppendUint16(buf, r.Type())
 			buf = binary.BigEndian.AppendUint16(buf, 1)
 			buf = binary.BigEndian.AppendUint32(buf, r.TTL())
 			buf = binary.BigEndian.AppendUint16(buf, uint16(len(rd)))
 			buf = append(buf, rd...)
-			if len(buf) >= 64<<10 {
-				h.Write(buf)
-				buf = buf[:0]
+			if len(buf) >= hashChunk {
+				p.send(buf)
+				buf = p.buffer()
 			}
 		}
 	}
-	h.Write(buf)
 	var sum [sha512.Size384]byte
-	h.Sum(sum[:0])
+	copy(sum[:], p.sum(buf))
 	return sum
+}
+
+// hashChunk is how much a hashPipe hashes at a time.
+const hashChunk = 64 << 10
+
+// hashPipe hashes on a goroutine of its own what the caller encodes into
+// its buffers: a TLD zone's digest covers millions of small records, and
+// encoding them costs about as much as hashing them.
+type hashPipe struct {
+	h          hash.Hash
+	full, free chan []byte
+	done       chan struct{}
+}
+
+func newHashPipe(h hash.Hash) *hashPipe {
+	const buffers = 4
+	p := &hashPipe{h: h, full: make(chan []byte, buffers), free: make(chan []byte, buffers), done: make(chan struct{})}
+	for range buffers {
+		p.free <- make([]byte, 0, hashChunk+16<<10)
+	}
+	go func() {
+		defer close(p.done)
+		for b := range p.full {
+			p.h.Write(b)
+			p.free <- b[:0]
+		}
+	}()
+	return p
+}
+
+// buffer returns an empty buffer to encode into.
+func (p *hashPipe) buffer() []byte { return <-p.free }
+
+// send hands a filled buffer to the hashing goroutine.
+func (p *hashPipe) send(b []byte) { p.full <- b }
+
+// sum hashes the last buffer, stops the goroutine and returns the hash.
+func (p *hashPipe) sum(last []byte) []byte {
+	p.send(last)
+	close(p.full)
+	<-p.done
+	return p.h.Sum(nil)
 }

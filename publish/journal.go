@@ -166,7 +166,9 @@ func (j *journal) keep(max int64) error {
 
 // replay applies to an image the journal's patches that follow it.
 func (j *journal) replay(z *zone.Zone) (*zone.Zone, error) {
-	serial := SerialOf(z)
+	from := SerialOf(z)
+	serial := from
+	var follow []*zone.Patch
 	for _, p := range j.patches {
 		if p.From != serial {
 			if zonegen.SerialGreater(p.To, serial) && serial != 0 {
@@ -174,14 +176,18 @@ func (j *journal) replay(z *zone.Zone) (*zone.Zone, error) {
 			}
 			continue // already in the image
 		}
-		var err error
-		if z, err = p.Apply(z); err != nil {
-			return nil, fmt.Errorf("%s: applying the patch to %d: %w", j.path, p.To, err)
-		}
-		if got := SerialOf(z); got != p.To {
-			return nil, fmt.Errorf("%s: the patch to %d gives serial %d", j.path, p.To, got)
-		}
+		follow = append(follow, p)
 		serial = p.To
+	}
+	if len(follow) == 0 {
+		return z, nil
+	}
+	z, err := zone.ApplyAll(z, follow)
+	if err != nil {
+		return nil, fmt.Errorf("%s: applying the patches from %d to %d: %w", j.path, from, serial, err)
+	}
+	if got := SerialOf(z); got != serial {
+		return nil, fmt.Errorf("%s: the patches from %d to %d give serial %d", j.path, from, serial, got)
 	}
 	return z, nil
 }
@@ -195,10 +201,6 @@ type savedState struct {
 var stateFileMagic = []byte("PTZPUBST\x00\x01")
 
 func writeState(path, token string, st *zonegen.ZoneState) error {
-	b, err := st.MarshalBinary()
-	if err != nil {
-		return err
-	}
 	return atomicfile.Write(path, 0o644, func(w io.Writer) error {
 		head := append([]byte(nil), stateFileMagic...)
 		head = binary.LittleEndian.AppendUint16(head, uint16(len(token)))
@@ -206,7 +208,7 @@ func writeState(path, token string, st *zonegen.ZoneState) error {
 		if _, err := w.Write(head); err != nil {
 			return err
 		}
-		_, err := w.Write(b)
+		_, err := st.WriteTo(w)
 		return err
 	})
 }

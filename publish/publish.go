@@ -111,6 +111,19 @@ type ZoneOutcome struct {
 	Report   *dnssec.Report
 	Digest   string
 	File     string
+	// Times says where the publication's time went: Load and Generate
+	// are shared by every zone of it, Sign, Verify and Write are this
+	// zone's.
+	Times Times
+}
+
+// Times are the durations of a publication's phases.
+type Times struct {
+	// Load reads the last publication's zones and states (incremental).
+	Load time.Duration
+	// Generate reads the registry and builds the unsigned zones or changes.
+	Generate            time.Duration
+	Sign, Verify, Write time.Duration
 }
 
 // Paths of a zone's files in dir.
@@ -209,8 +222,8 @@ type BuildSet struct {
 	// Changes counts the domains looked at again (incremental builds).
 	Changes int
 	// GenerateTime is how long reading the snapshot and generating every
-	// zone took.
-	GenerateTime time.Duration
+	// zone took; LoadTime how long reading the last publication took.
+	GenerateTime, LoadTime time.Duration
 }
 
 // Build reads one registry snapshot and builds, signs and verifies the
@@ -427,7 +440,8 @@ func (p *Publisher) lastLoggedSerial(ctx context.Context, name string) (uint32, 
 func (p *Publisher) publishZone(ctx context.Context, req Request, b *Built, set *BuildSet) ZoneOutcome {
 	res := b.Result
 	log := p.log.With(zap.String("zone", res.Name), zap.Uint32("serial", res.Serial))
-	o := ZoneOutcome{Zone: res.Name, Mode: "full", Serial: res.Serial, Build: res, Final: b.Final, Report: b.Report, Digest: b.Digest}
+	o := ZoneOutcome{Zone: res.Name, Mode: "full", Serial: res.Serial, Build: res, Final: b.Final, Report: b.Report, Digest: b.Digest,
+		Times: Times{Load: set.LoadTime, Generate: set.GenerateTime, Sign: b.SignTime, Verify: b.VerifyTime}}
 	if b.Change != nil {
 		o.Mode = "incremental"
 	}
@@ -456,7 +470,9 @@ func (p *Publisher) publishZone(ctx context.Context, req Request, b *Built, set 
 	case req.DryRun:
 		o.Outcome = store.OutcomeDryRun
 	default:
+		start := time.Now()
 		file, err := p.persist(res.Name, b, set.Token)
+		o.Times.Write = time.Since(start)
 		if err != nil {
 			return fail(err)
 		}

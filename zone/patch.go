@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 )
 
 // Patch is one change of a zone from one serial to the next, by owner:
@@ -97,6 +98,58 @@ func (p *Patch) Apply(z *Zone) (*Zone, error) {
 		return nil, fmt.Errorf("applying a patch of %s to %s", p.New.origin, z.origin)
 	}
 	return Replace(z, p.New, p.Owners())
+}
+
+// ApplyAll returns z changed by patches, each following the one before:
+// the same zone as applying them one by one, in one Replace. A journal
+// holds up to a hundred patches; applying each to the whole zone made
+// loading it cost a hundred copies of the zone.
+func ApplyAll(z *Zone, patches []*Patch) (*Zone, error) {
+	if len(patches) == 1 {
+		return patches[0].Apply(z)
+	}
+	// For each owner touched, the last patch that touches it decides.
+	type last struct {
+		p   *Patch
+		idx int // in p.New; -1 when the owner is gone
+	}
+	latest := map[Name]last{}
+	for _, p := range patches {
+		if z.origin != p.New.origin {
+			return nil, fmt.Errorf("applying a patch of %s to %s", p.New.origin, z.origin)
+		}
+		for _, o := range p.Owners() {
+			i, ok := p.New.Find(o)
+			if !ok {
+				i = -1
+			}
+			latest[o] = last{p, i}
+		}
+	}
+	owners := make([]Name, 0, len(latest))
+	for o := range latest {
+		owners = append(owners, o)
+	}
+	slices.SortFunc(owners, Compare)
+	b := NewBuilder(z.origin, 0)
+	for _, o := range owners {
+		l := latest[o]
+		if l.idx < 0 {
+			continue
+		}
+		for r := range l.p.New.RRsets(l.idx) {
+			for rd := range r.Rdata() {
+				if err := b.Add(o, r.Type(), r.TTL(), rd); err != nil {
+					return nil, err
+				}
+			}
+		}
+	}
+	with, err := b.Zone()
+	if err != nil {
+		return nil, err
+	}
+	return Replace(z, with, owners)
 }
 
 var patchMagic = []byte("PTZPATCH\x00\x01")

@@ -516,3 +516,50 @@ func TestPatch(t *testing.T) {
 		t.Errorf("a flipped bit: %v, want ErrCorrupt", err)
 	}
 }
+
+// TestApplyAll: a chain of patches applied at once gives the zone at the
+// chain's end, as applying them one by one does: owners that come, go,
+// come back, and change several times along the chain.
+func TestApplyAll(t *testing.T) {
+	rng := rand.New(rand.NewPCG(11, 12))
+	build := func(version int) *zone.Zone {
+		b := zone.NewBuilder(pt, 0)
+		b.Add(pt, zone.TypeSOA, 3600, zone.SOA{MName: pt, RName: pt, Serial: uint32(version)}.Rdata())
+		for i := range 60 {
+			if rng.IntN(4) == 0 {
+				continue // absent in this version
+			}
+			owner := zone.MustParseName(fmt.Sprintf("d%d.pt.", i))
+			b.Add(owner, zone.TypeNS, 60, zone.MustParseName(fmt.Sprintf("ns%d.example.", rng.IntN(3))).Wire())
+			if rng.IntN(3) == 0 {
+				b.Add(owner, zone.TypeDS, 60, []byte{0, byte(i), 13, 2, byte(rng.IntN(256))})
+			}
+		}
+		z, _ := b.Zone()
+		return z
+	}
+	text := func(z *zone.Zone) string {
+		var b bytes.Buffer
+		z.WriteTo(&b)
+		return b.String()
+	}
+	for round := range 20 {
+		versions := []*zone.Zone{build(0)}
+		var patches []*zone.Patch
+		for v := 1; v <= 1+rng.IntN(8); v++ {
+			versions = append(versions, build(v))
+			p, err := zone.DiffPatch(versions[v-1], versions[v], uint32(v-1), uint32(v))
+			if err != nil {
+				t.Fatal(err)
+			}
+			patches = append(patches, p)
+		}
+		got, err := zone.ApplyAll(versions[0], patches)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := versions[len(versions)-1]; text(got) != text(want) {
+			t.Fatalf("round %d: %d patches at once give\n%s\nwant\n%s", round, len(patches), text(got), text(want))
+		}
+	}
+}

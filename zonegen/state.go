@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/netip"
 
 	"github.com/ptzone/ptzone/policy"
@@ -45,10 +46,30 @@ var stateMagic = []byte("PTZSTATE\x00\x01")
 // be read.
 var ErrCorruptState = errors.New("corrupt zone state")
 
-// MarshalBinary encodes the state: its fields, then each indexed host
-// with its listings, in order, then a SHA-256 of all of it.
+// MarshalBinary encodes the state as WriteTo writes it.
 func (s *ZoneState) MarshalBinary() ([]byte, error) {
-	b := append([]byte(nil), stateMagic...)
+	var buf bytes.Buffer
+	_, err := s.WriteTo(&buf)
+	return buf.Bytes(), err
+}
+
+// WriteTo writes the state: its fields, then each indexed host with its
+// listings, in order, then a SHA-256 of all of it. It writes in chunks as
+// it encodes: a state lists every delegation with glue, tens of megabytes
+// for pt, and is written at every publication.
+func (s *ZoneState) WriteTo(w io.Writer) (int64, error) {
+	const chunk = 256 << 10
+	h := sha256.New()
+	var written int64
+	b := make([]byte, 0, chunk+1024)
+	emit := func() error {
+		h.Write(b)
+		n, err := w.Write(b)
+		written += int64(n)
+		b = b[:0]
+		return err
+	}
+	b = append(b, stateMagic...)
 	b = appendString(b, s.glue.zone)
 	b = appendString(b, s.Fingerprint)
 	b = binary.LittleEndian.AppendUint32(b, s.Serial)
@@ -57,9 +78,9 @@ func (s *ZoneState) MarshalBinary() ([]byte, error) {
 	}
 	hosts := s.glue.sortedHosts()
 	b = binary.LittleEndian.AppendUint32(b, uint32(len(hosts)))
-	for _, h := range hosts {
-		refs := s.glue.refs[h]
-		b = appendString(b, h)
+	for _, host := range hosts {
+		refs := s.glue.refs[host]
+		b = appendString(b, host)
 		b = binary.LittleEndian.AppendUint32(b, uint32(len(refs)))
 		for _, r := range refs {
 			b = appendString(b, r.domain)
@@ -69,10 +90,18 @@ func (s *ZoneState) MarshalBinary() ([]byte, error) {
 				b = append(b, byte(len(raw)))
 				b = append(b, raw...)
 			}
+			if len(b) >= chunk {
+				if err := emit(); err != nil {
+					return written, err
+				}
+			}
 		}
 	}
-	sum := sha256.Sum256(b)
-	return append(b, sum[:]...), nil
+	if err := emit(); err != nil {
+		return written, err
+	}
+	n, err := w.Write(h.Sum(nil))
+	return written + int64(n), err
 }
 
 func appendString(b []byte, s string) []byte {

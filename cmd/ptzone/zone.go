@@ -425,7 +425,16 @@ Exit status 0 when every zone was published (or passed, with --dry-run),
 					ok = false
 				}
 			}
-			fmt.Fprintf(e.stderr, "published in %s\n", time.Since(start).Round(time.Millisecond))
+			var t publish.Times
+			for _, o := range outs {
+				t.Load, t.Generate = o.Times.Load, o.Times.Generate
+				t.Sign += o.Times.Sign
+				t.Verify += o.Times.Verify
+				t.Write += o.Times.Write
+			}
+			ms := func(d time.Duration) time.Duration { return d.Round(time.Millisecond) }
+			fmt.Fprintf(e.stderr, "published in %s (load %s, generate %s, sign %s, verify %s, write %s)\n", ms(time.Since(start)),
+				ms(t.Load), ms(t.Generate), ms(t.Sign), ms(t.Verify), ms(t.Write))
 			if !ok {
 				return negative
 			}
