@@ -11,7 +11,8 @@
 #                                   wrote, signed the same way (ECDSA P-256,
 #                                   KSK+ZSK, NSEC3 opt-out, 0 iterations, no salt)
 #   ptzone zone verify / dnssec-verify            the signed pt.zone
-#   ptzone zone publish             twice, the second after 1,000 domains changed
+#   ptzone zone publish             a full publication, then twice one after
+#                                   1,000 domains changed (incremental)
 # and prints the ratios the targets are stated in.
 #
 # Usage: bench/zone.sh [N]; SKIP_LDNS=1 skips ldns-signzone (minutes, GBs).
@@ -85,20 +86,30 @@ bindverify=$last_wall
 
 echo | tee -a "$report"
 rm -rf "$work/data/zones"
-measure "ptzone zone publish (first)" "$ptzone" zone publish --db "$dsn" --assume-checked --now "$at" >/dev/null
-# 1,000 domains of pt change their nameservers.
-psql -q "$dsn" -c "UPDATE domains SET nameservers = ptz_make_nameservers(ARRAY['ns1.bench-moved.net','ns2.bench-moved.net'], ARRAY['','']), updated = now()
-	WHERE id IN (SELECT id FROM domains WHERE zone = 'pt' AND status = 'active' ORDER BY id LIMIT 1000)"
-later=$(date -u -d '+2 minutes' +%Y-%m-%dT%H:%M:%SZ)
-# Forced: in a small registry 1,000 changes exceed the guard's 1%.
-measure "ptzone zone publish (1,000 changed)" "$ptzone" zone publish --db "$dsn" --assume-checked --now "$later" \
-	--force-by bench --reason "benchmark: 1,000 domains changed on purpose" >/dev/null
-incremental=$last_wall
+measure "ptzone zone publish (first, full)" "$ptzone" zone publish --db "$dsn" --assume-checked --now "$at" >/dev/null 2>"$work/publish.err"
+sed 's/^/  /' "$work/publish.err" | tee -a "$report"
+# Twice, 1,000 domains of pt change their nameservers; each publication
+# goes on from the one before (the journal then holds two patches).
+force=()
+if [ "$n" -lt 300000 ]; then
+	# 1,000 changes pass the guard's 1% only in a registry this large.
+	force=(--force-by bench --reason "benchmark: 1,000 domains changed on purpose")
+fi
+for round in 1 2; do
+	psql -q "$dsn" -c "UPDATE domains SET nameservers = ptz_make_nameservers(ARRAY['ns1.moved$round.example','ns2.moved$round.example'], ARRAY['','']), updated = now()
+		WHERE id IN (SELECT id FROM domains WHERE zone = 'pt' AND status = 'active' ORDER BY id OFFSET $(( (round - 1) * 1000 )) LIMIT 1000)"
+	later=$(date -u -d "+$((round + 1)) minutes" +%Y-%m-%dT%H:%M:%SZ)
+	measure "ptzone zone publish (1,000 changed, $round)" "$ptzone" zone publish --db "$dsn" --assume-checked --now "$later" "${force[@]}" >"$work/publish.out" 2>"$work/publish.err"
+	incremental=$last_wall
+	grep -q '^pt: published serial [0-9]*, incremental' "$work/publish.out" || { echo "bench/zone.sh: the publication was not incremental:" >&2; cat "$work/publish.out" "$work/publish.err" >&2; exit 1; }
+	sed 's/^/  /' "$work/publish.err" | tee -a "$report"
+done
 
 echo | tee -a "$report"
 {
 	printf 'build+sign+write / Knot:            %.2f (target <= 0.60)\n' "$(echo "$ours / $knot" | bc -l)"
 	printf 'ptzone verify / dnssec-verify:       %.2f (target <= 0.25)\n' "$(echo "$verify / $bindverify" | bc -l)"
 	printf 'publish after 1,000 changes:         %.2f s (target <= 2)\n' "$incremental"
+	printf 'peak RSS: see the MB column (target <= 2048 MB at 2,000,000 delegations)\n'
 } | tee -a "$report"
 echo "report: $report"
