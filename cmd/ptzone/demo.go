@@ -23,12 +23,17 @@ func demoCommand() *command {
 		summary:  "Run ptzone on a sample registry, with nothing to install",
 		help: `Loads the bundled sample registry (a few hundred .pt domains across
 every hierarchy and status) into an embedded SQLite store of its own,
-DIR/demo/registry.db, and prints what it holds, zone by zone. Running it
-again starts from the same sample. No PostgreSQL and no root are needed.
+DIR/demo/registry.db, and prints what it holds, zone by zone. Then it
+publishes the .pt zones as 'ptzone zone publish' does: keys generated into
+DIR/demo/keys (the first time), every zone built, signed with NSEC3
+opt-out and ZONEMD, verified independently, judged by the guard and written
+into DIR/demo/zones. Running it again starts from the same sample and
+publishes from the last publication. No PostgreSQL and no root are needed.
 
-Later stages of ptzone grow this into the whole pipeline: checks against
-simulated nameservers, a signed zone served on 127.0.0.1, web pages and
-metrics.`,
+Until the delegation checker exists every active domain counts as checked
+(--assume-checked). Later stages grow the demo into the whole pipeline:
+checks against simulated nameservers, the zones served on 127.0.0.1, web
+pages and metrics.`,
 		flags: func(fs *flag.FlagSet) {
 			fs.StringVar(&sf.dataDir, "data-dir", "", "data `DIR`; the demo uses DIR/demo (default $PTZONE_DATA_DIR, else $XDG_STATE_HOME/ptzone or ~/.local/state/ptzone)")
 		},
@@ -83,11 +88,36 @@ func runDemo(ctx context.Context, e *env, dir string) error {
 	fmt.Fprintf(e.stdout, "\n%d domains are active and so candidates for delegation (Art 4); the others\n"+
 		"stay out of the zone: reserved (Art 4.2), pending_delete (Art 26.5),\n"+
 		"suspended (Art 35, 39), removed (Art 22, 33).\n", publishable)
+
+	if err := demoPublish(ctx, e, dir); err != nil {
+		return err
+	}
+	zones := filepath.Join(dir, "zones")
 	fmt.Fprintf(e.stdout, `
 Try:
   go run ./cmd/ptzone names check açores-café.com.pt lisboa.pt xn--caf-dma.pt ab--cd.pt
   go run ./cmd/ptzone db export --db sqlite:%[1]s --zone pt --status active
-  go run ./cmd/ptzone db stats --db sqlite:%[1]s
-`, path)
+  go run ./cmd/ptzone zone verify %[2]s/pt.zone
+  go run ./cmd/ptzone keys ds --data-dir %[3]s --zone pt
+  kzonecheck -o pt. -d on %[2]s/pt.zone
+  go run ./cmd/ptzone demo     # again: publishes on from the last publication
+`, path, zones, dir)
+	return nil
+}
+
+// demoPublish generates the demo's keys if it has none, then publishes
+// the zones through the same commands an operator runs.
+func demoPublish(ctx context.Context, e *env, dir string) error {
+	keys, _ := filepath.Glob(filepath.Join(dir, "keys", "K*.key"))
+	if len(keys) == 0 {
+		fmt.Fprintf(e.stdout, "\nGenerating the zones' DNSSEC keys (a KSK and a ZSK each, ECDSA P-256) into %s:\n", filepath.Join(dir, "keys"))
+		if code := run(ctx, e, []string{"keys", "generate", "--all", "--data-dir", dir}); code != exitOK {
+			return fmt.Errorf("generating the demo's keys failed (exit %d)", code)
+		}
+	}
+	fmt.Fprintf(e.stdout, "\nPublishing the zones into %s (built, signed, verified, guarded):\n", filepath.Join(dir, "zones"))
+	if code := run(ctx, e, []string{"zone", "publish", "--assume-checked", "--data-dir", dir}); code != exitOK {
+		return fmt.Errorf("publishing the demo's zones failed (exit %d)", code)
+	}
 	return nil
 }

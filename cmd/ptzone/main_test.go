@@ -310,13 +310,23 @@ func TestDemo(t *testing.T) {
 	home := t.TempDir()
 	for range 2 { // running it again starts from the same sample
 		r := cli(t, home, "demo").want(t, exitOK)
-		for _, s := range []string{"Loaded 255 sample domains", "nome.pt (legacy)", "215 domains are active", "names check"} {
+		for _, s := range []string{"Loaded 255 sample domains", "nome.pt (legacy)", "215 domains are active", "names check",
+			"pt: published serial", "com.pt: published serial", "zone verify"} {
 			if !strings.Contains(r.stdout, s) {
 				t.Errorf("demo output lacks %q:\n%s", s, r.stdout)
 			}
 		}
 	}
-	if _, err := os.Stat(filepath.Join(home, ".local", "state", "ptzone", "demo", "registry.db")); err != nil {
+	demo := filepath.Join(home, ".local", "state", "ptzone", "demo")
+	if _, err := os.Stat(filepath.Join(demo, "registry.db")); err != nil {
 		t.Errorf("the demo store is not in DIR/demo: %v", err)
+	}
+	// What the demo published verifies, keys and all.
+	r := cli(t, home, "zone", "verify", filepath.Join(demo, "zones", "pt.zone")).want(t, exitOK)
+	if !strings.Contains(r.stdout, "valid") {
+		t.Errorf("verify the demo's pt: %s", r.stdout)
+	}
+	if keys, _ := filepath.Glob(filepath.Join(demo, "keys", "Kpt.+013+*.key")); len(keys) != 2 {
+		t.Errorf("the demo made %d keys for pt, want a KSK and a ZSK, once: %v", len(keys), keys)
 	}
 }
