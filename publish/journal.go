@@ -200,8 +200,11 @@ type savedState struct {
 
 var stateFileMagic = []byte("PTZPUBST\x00\x01")
 
+// writeState writes a state file, unsynced: a state lost or torn in a
+// crash fails its checksum (or its serial no longer matches the zone's),
+// and the next publication is then a full one.
 func writeState(path, token string, st *zonegen.ZoneState) error {
-	return atomicfile.Write(path, 0o644, func(w io.Writer) error {
+	return atomicfile.WriteCache(path, 0o644, func(w io.Writer) error {
 		head := append([]byte(nil), stateFileMagic...)
 		head = binary.LittleEndian.AppendUint16(head, uint16(len(token)))
 		head = append(head, token...)

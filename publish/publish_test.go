@@ -166,6 +166,58 @@ func TestPublishAndReceipt(t *testing.T) {
 	}
 }
 
+// TestLostStateMeansFull: state files are written without syncing, so a
+// crash can leave one empty, torn or old. Each way the next publication
+// must notice, build in full, and publish; the one after goes on again.
+func TestLostStateMeansFull(t *testing.T) {
+	f := newFixture(t)
+	at := t0
+	publishAt := func() {
+		t.Helper()
+		at = at.Add(time.Minute)
+		out := f.run(t, publish.Request{Now: at})
+		if out["pt"].Outcome != store.OutcomePublished {
+			t.Fatalf("pt: %s %v", out["pt"].Outcome, out["pt"].Refusals)
+		}
+	}
+	publishAt()
+	state := filepath.Join(f.out, "pt.state")
+	good, err := os.ReadFile(state)
+	if err != nil {
+		t.Fatal(err)
+	}
+	publishAt()
+	for _, c := range []struct {
+		name   string
+		damage func() error
+	}{
+		{"empty", func() error { return os.WriteFile(state, nil, 0o644) }},
+		{"torn", func() error {
+			b, _ := os.ReadFile(state)
+			return os.WriteFile(state, b[:len(b)/2], 0o644)
+		}},
+		{"a flipped byte", func() error {
+			b, _ := os.ReadFile(state)
+			b[len(b)/2] ^= 1
+			return os.WriteFile(state, b, 0o644)
+		}},
+		{"an older state", func() error { return os.WriteFile(state, good, 0o644) }},
+		{"missing", func() error { return os.Remove(state) }},
+	} {
+		if err := c.damage(); err != nil {
+			t.Fatal(err)
+		}
+		publishAt()
+		if mode := receiptMode(t, f, "pt"); mode != "full" {
+			t.Errorf("state %s: publication mode %q, want full", c.name, mode)
+		}
+		publishAt()
+		if mode := receiptMode(t, f, "pt"); mode != "incremental" {
+			t.Errorf("after the state was %s and rebuilt: publication mode %q, want incremental", c.name, mode)
+		}
+	}
+}
+
 func receiptMode(t *testing.T, f *fixture, z string) string {
 	t.Helper()
 	pubs, err := f.db.Publications(context.Background(), z, 1)

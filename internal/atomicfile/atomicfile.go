@@ -14,6 +14,20 @@ import (
 
 // Write replaces path with what write produces.
 func Write(path string, mode os.FileMode, write func(w io.Writer) error) error {
+	return replace(path, mode, write, true)
+}
+
+// WriteCache replaces path as Write does, but syncs nothing: readers
+// still see the old file or the new one whole, but after a crash the file
+// may be the old one, or even empty or partial. Only for files whose
+// reader detects that (a checksum) and can do without them: syncing a
+// cache of tens of megabytes at every publication costs more than
+// rebuilding it after the rare crash.
+func WriteCache(path string, mode os.FileMode, write func(w io.Writer) error) error {
+	return replace(path, mode, write, false)
+}
+
+func replace(path string, mode os.FileMode, write func(w io.Writer) error, durable bool) error {
 	dir := filepath.Dir(path)
 	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
 	if err != nil {
@@ -33,15 +47,20 @@ func Write(path string, mode os.FileMode, write func(w io.Writer) error) error {
 		tmp.Close()
 		return err
 	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return fmt.Errorf("syncing %s: %w", path, err)
+	if durable {
+		if err := tmp.Sync(); err != nil {
+			tmp.Close()
+			return fmt.Errorf("syncing %s: %w", path, err)
+		}
 	}
 	if err := tmp.Close(); err != nil {
 		return err
 	}
 	if err := os.Rename(tmp.Name(), path); err != nil {
 		return err
+	}
+	if !durable {
+		return nil
 	}
 	return SyncDir(dir)
 }

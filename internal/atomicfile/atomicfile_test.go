@@ -38,3 +38,27 @@ func TestWrite(t *testing.T) {
 		t.Errorf("content %q mode %v", b, info.Mode().Perm())
 	}
 }
+
+// TestWriteCache: unsynced, but still whole or not at all for readers.
+func TestWriteCache(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "cache")
+	write := func(content string, fail error) error {
+		return WriteCache(path, 0o644, func(w io.Writer) error {
+			w.Write([]byte(content))
+			return fail
+		})
+	}
+	if err := write("one", nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := write("half", errors.New("boom")); err == nil {
+		t.Fatal("a failing writer's error was lost")
+	}
+	if b, _ := os.ReadFile(path); string(b) != "one" {
+		t.Errorf("content after a failed write: %q", b)
+	}
+	if entries, _ := os.ReadDir(dir); len(entries) != 1 {
+		t.Errorf("%d files left in the directory, want 1", len(entries))
+	}
+}
