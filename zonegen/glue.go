@@ -22,6 +22,8 @@ type glueIndex struct {
 	// build adds a shared host's listings one by one, tens of thousands
 	// for a big hosting provider's, and copying on every add was quadratic.
 	owned map[string]bool
+	// unsettled: list has appended listings that settle must order.
+	unsettled bool
 	// under maps a name to the hosts below it, built when first asked for:
 	// a delegation that comes or goes changes which of them need glue.
 	under map[string][]string
@@ -42,9 +44,8 @@ func (g *glueIndex) add(host, domain string, addrs []netip.Addr) {
 	if len(addrs) == 0 || !store.IsSubdomain(host, g.zone) {
 		return
 	}
-	sorted := slices.Clone(addrs)
-	slices.SortFunc(sorted, func(a, b netip.Addr) int { return a.Compare(b) })
-	sorted = slices.Compact(sorted)
+	g.settle()
+	sorted := sortedAddrs(addrs)
 	refs := g.writable(host)
 	i, found := findRef(refs, domain)
 	if found {
@@ -59,6 +60,7 @@ func (g *glueIndex) add(host, domain string, addrs []netip.Addr) {
 
 // remove forgets domain's listing of host.
 func (g *glueIndex) remove(host, domain string) {
+	g.settle()
 	i, found := findRef(g.refs[host], domain)
 	if !found {
 		return
@@ -87,33 +89,82 @@ func findRef(refs []glueRef, domain string) (int, bool) {
 	return slices.BinarySearchFunc(refs, domain, func(r glueRef, d string) int { return strings.Compare(r.domain, d) })
 }
 
+// list notes, as add does, that domain lists host with addrs, for a
+// full build: listings come once per domain and host, so they are
+// appended, and settle puts them in order once all are in.
+func (g *glueIndex) list(host, domain string, addrs []netip.Addr) {
+	if len(addrs) == 0 || !store.IsSubdomain(host, g.zone) {
+		return
+	}
+	g.refs[host] = append(g.refs[host], glueRef{domain: domain, addrs: sortedAddrs(addrs)})
+	g.unsettled = true
+}
+
+// settle sorts each host's listings by domain after list, keeping the
+// last listing of a domain that listed a host twice.
+func (g *glueIndex) settle() {
+	if !g.unsettled {
+		return
+	}
+	for host, refs := range g.refs {
+		if len(refs) < 2 {
+			continue
+		}
+		slices.SortStableFunc(refs, func(a, b glueRef) int { return strings.Compare(a.domain, b.domain) })
+		out := refs[:0]
+		for i, r := range refs {
+			if i+1 < len(refs) && refs[i+1].domain == r.domain {
+				continue
+			}
+			out = append(out, r)
+		}
+		g.refs[host] = out
+	}
+	g.unsettled = false
+}
+
+func sortedAddrs(addrs []netip.Addr) []netip.Addr {
+	sorted := slices.Clone(addrs)
+	slices.SortFunc(sorted, func(a, b netip.Addr) int { return a.Compare(b) })
+	return slices.Compact(sorted)
+}
+
 // resolve returns the addresses published for a host: those of the domain
 // the host lies in, if it lists it (it speaks for its own hosts);
 // otherwise the union of every listing's, with conflict set when listings
 // disagree.
 func (g *glueIndex) resolve(host string) (addrs []netip.Addr, conflict bool) {
+	g.settle()
 	refs := g.refs[host]
 	for _, r := range refs {
 		if store.IsSubdomain(host, r.domain) {
 			return r.addrs, false
 		}
 	}
-	for i, r := range refs {
-		if i > 0 && !slices.Equal(r.addrs, refs[0].addrs) {
-			conflict = true
+	// A big hosting provider's server is listed by tens of thousands of
+	// domains, nearly always alike: then the answer is any listing's.
+	i := slices.IndexFunc(refs, func(r glueRef) bool { return !slices.Equal(r.addrs, refs[0].addrs) })
+	if i < 0 {
+		if len(refs) == 0 {
+			return nil, false
 		}
+		return refs[0].addrs, false
+	}
+	for _, r := range refs {
 		addrs = append(addrs, r.addrs...)
 	}
 	slices.SortFunc(addrs, func(a, b netip.Addr) int { return a.Compare(b) })
-	return slices.Compact(addrs), conflict
+	return slices.Compact(addrs), true
 }
 
 func (g *glueIndex) sortedHosts() []string {
+	g.settle()
 	return slices.Sorted(maps.Keys(g.refs))
 }
 
 // hostsUnder returns the indexed hosts strictly below name.
 func (g *glueIndex) hostsUnder(name string) []string {
+	g.settle()
 	if g.under == nil {
 		g.under = map[string][]string{}
 		for h := range g.refs {
@@ -143,5 +194,6 @@ func (g *glueIndex) noteUnder(host string) {
 // listings, so g must not change after it: the copy's writable copies
 // them, g's own would not.
 func (g *glueIndex) clone() *glueIndex {
+	g.settle()
 	return &glueIndex{zone: g.zone, refs: maps.Clone(g.refs), owned: map[string]bool{}}
 }

@@ -94,3 +94,36 @@ func TestGlueIndexCloneIsolated(t *testing.T) {
 		t.Error("changing a clone's clone changed the clone")
 	}
 }
+
+// TestGlueIndexListIsAdd: a full build lists in registry order and sorts
+// once at the end; the index must be the one adding one by one gives,
+// whatever the order (PostgreSQL and SQLite order names differently from
+// each other and from the DNS).
+func TestGlueIndexListIsAdd(t *testing.T) {
+	a := []netip.Addr{netip.MustParseAddr("192.0.2.1")}
+	b := []netip.Addr{netip.MustParseAddr("2001:db8::1"), netip.MustParseAddr("192.0.2.2"), netip.MustParseAddr("192.0.2.2")}
+	type listing struct {
+		host, domain string
+		addrs        []netip.Addr
+	}
+	in := []listing{
+		{"ns.hosting.pt", "z.pt", a}, {"ns.hosting.pt", "a-b.pt", b}, {"ns.hosting.pt", "a.pt", a},
+		{"ns.a.pt", "a.pt", b}, {"ns.hosting.pt", "a0.pt", a}, {"ns.other.net", "x.pt", a},
+		{"ns.hosting.pt", "a.pt", b}, // listed twice: the last listing counts
+		{"ns.none.pt", "n.pt", nil},
+	}
+	added, listed := newGlueIndex("pt"), newGlueIndex("pt")
+	for _, l := range in {
+		added.add(l.host, l.domain, l.addrs)
+		listed.list(l.host, l.domain, l.addrs)
+	}
+	if got, want := fmt.Sprint(listed.sortedHosts(), listed.refs), fmt.Sprint(added.sortedHosts(), added.refs); got != want {
+		t.Errorf("listed then settled:\n%s\nadded one by one:\n%s", got, want)
+	}
+	if addrs, conflict := listed.resolve("ns.hosting.pt"); !conflict || len(addrs) != 3 {
+		t.Errorf("ns.hosting.pt resolves to %v (conflict %v), want the union of both listings in conflict", addrs, conflict)
+	}
+	if addrs, conflict := listed.resolve("ns.a.pt"); conflict || len(addrs) != 2 {
+		t.Errorf("ns.a.pt resolves to %v (conflict %v): a.pt speaks for its own host", addrs, conflict)
+	}
+}

@@ -391,7 +391,7 @@ func (zb *zoneBuild) addDelegation(name string, hosts []store.Nameserver, ds []s
 		if err := zb.b.Add(owner, zone.TypeNS, ttl.NS, w); err != nil {
 			return err
 		}
-		zb.glue.add(h.Name, name, h.Addrs)
+		zb.glue.list(h.Name, name, h.Addrs)
 	}
 	for _, d := range ds {
 		digest, err := hex.DecodeString(d.Digest)
