@@ -184,9 +184,25 @@ func (n Name) Labels() int {
 	return strings.Count(string(n), "\x00")
 }
 
+// appendPlainWire is AppendWire for a key with no escaped bytes, nearly
+// every name: each label is copied whole, from the last one stored.
+func (n Name) appendPlainWire(b []byte) []byte {
+	for end := len(n); end > 0; {
+		// n[end-1] ends a label; the label starts after the 0x00 before it.
+		start := strings.LastIndexByte(string(n[:end-1]), 0x00) + 1
+		b = append(b, byte(end-1-start))
+		b = append(b, n[start:end-1]...)
+		end = start
+	}
+	return append(b, 0)
+}
+
 // AppendWire appends the name in uncompressed wire format (which, keys
 // being lowercase, is the DNSSEC canonical form).
 func (n Name) AppendWire(b []byte) []byte {
+	if strings.IndexByte(string(n), 0x01) < 0 {
+		return n.appendPlainWire(b)
+	}
 	// Labels are stored root first; wire order is leaf first.
 	var stack [128][2]int // start and end of each label's key bytes
 	depth := 0

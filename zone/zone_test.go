@@ -563,3 +563,26 @@ func TestApplyAll(t *testing.T) {
 		}
 	}
 }
+
+// TestAppendWire: owner names in wire form, as miekg/dns packs them,
+// whether their labels hold bytes the key must escape or not.
+func TestAppendWire(t *testing.T) {
+	for _, text := range []string{
+		".", "pt.", "example.pt.", "a.b.c.d.example.com.pt.", "xn--caf-dma.pt.",
+		`\000.pt.`, `a\001b.pt.`, `\001\000\002.x.pt.`, `dot\.in.label.pt.`, `\255.pt.`,
+		strings.Repeat("a", 63) + "." + strings.Repeat("b", 63) + ".pt.",
+	} {
+		n, err := zone.ParseName(text, zone.Root)
+		if err != nil {
+			t.Fatalf("%s: %v", text, err)
+		}
+		want := make([]byte, 256)
+		off, err := dns.PackDomainName(text, want, 0, nil, false)
+		if err != nil {
+			t.Fatalf("%s: %v", text, err)
+		}
+		if got := n.AppendWire([]byte{0xff}); !bytes.Equal(got[1:], want[:off]) || got[0] != 0xff {
+			t.Errorf("%s: wire % x, want % x", text, got[1:], want[:off])
+		}
+	}
+}
