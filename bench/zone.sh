@@ -70,7 +70,7 @@ measure "kzonesign (Knot)" kzonesign -c "$work/knot/knot.conf" -o "$work/knot/ou
 knot=$last_wall
 
 mkdir -p "$work/bind" && (cd "$work/bind" && dnssec-keygen -q -a ECDSAP256SHA256 -f KSK pt. >/dev/null && dnssec-keygen -q -a ECDSAP256SHA256 pt. >/dev/null)
-measure "dnssec-signzone (BIND)" dnssec-signzone -q -n "$(nproc)" -3 - -H 0 -A -x -S -K "$work/bind" -o pt. -f "$work/bind/pt.signed" "$work/unsigned/pt.zone" >/dev/null
+measure "dnssec-signzone (BIND)" dnssec-signzone -q -n "$(nproc)" -3 - -H 0 -A -x -S -K "$work/bind" -d "$work/bind" -o pt. -f "$work/bind/pt.signed" "$work/unsigned/pt.zone" >/dev/null
 if [ -z "${SKIP_LDNS:-}" ]; then
 	mkdir -p "$work/ldns"
 	ksk=$(cd "$work/ldns" && ldns-keygen -a ECDSAP256SHA256 -k pt.)
