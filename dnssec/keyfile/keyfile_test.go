@@ -115,7 +115,7 @@ func TestBINDKeys(t *testing.T) {
 	}
 	zonePath := filepath.Join(ours, "pt.zone")
 	os.WriteFile(zonePath, []byte("pt. 60 IN SOA a.dns.pt. h.dns.pt. 1 60 60 60 60\npt. 60 IN NS a.dns.pt.\na.dns.pt. 60 IN A 192.0.2.1\n"), 0o644)
-	r := tooltest.Run(t, time.Minute, "dnssec-signzone", "-K", ours, "-S", "-o", "pt.", "-f", zonePath+".signed", zonePath)
+	r := tooltest.Run(t, time.Minute, "dnssec-signzone", "-K", ours, "-S", "-d", filepath.Dir(zonePath), "-o", "pt.", "-f", zonePath+".signed", zonePath)
 	if r.Err != nil || !strings.Contains(r.Output, "Zone fully signed") {
 		t.Errorf("dnssec-signzone cannot sign with our key files: %v\n%s", r.Err, r.Output)
 	}
