@@ -143,11 +143,10 @@ func (g *glueIndex) resolve(host string) (addrs []netip.Addr, conflict bool) {
 	}
 	// A big hosting provider's server is listed by tens of thousands of
 	// domains, nearly always alike: then the answer is any listing's.
-	i := slices.IndexFunc(refs, func(r glueRef) bool { return !slices.Equal(r.addrs, refs[0].addrs) })
-	if i < 0 {
-		if len(refs) == 0 {
-			return nil, false
-		}
+	if len(refs) == 0 {
+		return nil, false
+	}
+	if !slices.ContainsFunc(refs, func(r glueRef) bool { return !slices.Equal(r.addrs, refs[0].addrs) }) {
 		return refs[0].addrs, false
 	}
 	for _, r := range refs {
