@@ -197,15 +197,9 @@ func (n Name) appendPlainWire(b []byte) []byte {
 	return append(b, 0)
 }
 
-// AppendWire appends the name in uncompressed wire format (which, keys
-// being lowercase, is the DNSSEC canonical form).
-func (n Name) AppendWire(b []byte) []byte {
-	if strings.IndexByte(string(n), 0x01) < 0 {
-		return n.appendPlainWire(b)
-	}
-	// Labels are stored root first; wire order is leaf first.
-	var stack [128][2]int // start and end of each label's key bytes
-	depth := 0
+// labelBounds returns where each label's key bytes start and end, root
+// first, and how many labels there are.
+func (n Name) labelBounds() (stack [128][2]int, depth int) {
 	start := 0
 	for i := 0; i < len(n); i++ {
 		switch n[i] {
@@ -214,9 +208,20 @@ func (n Name) AppendWire(b []byte) []byte {
 			depth++
 			start = i + 1
 		case 0x01:
-			i++
+			i++ // an escaped byte
 		}
 	}
+	return stack, depth
+}
+
+// AppendWire appends the name in uncompressed wire format (which, keys
+// being lowercase, is the DNSSEC canonical form).
+func (n Name) AppendWire(b []byte) []byte {
+	if strings.IndexByte(string(n), 0x01) < 0 {
+		return n.appendPlainWire(b)
+	}
+	// Labels are stored root first; wire order is leaf first.
+	stack, depth := n.labelBounds()
 	for d := depth - 1; d >= 0; d-- {
 		s, e := stack[d][0], stack[d][1]
 		lenAt := len(b)
@@ -262,19 +267,7 @@ func (n Name) AppendText(b []byte) []byte {
 	if n == Root {
 		return append(b, '.')
 	}
-	var stack [128][2]int
-	depth := 0
-	start := 0
-	for i := 0; i < len(n); i++ {
-		switch n[i] {
-		case 0x00:
-			stack[depth] = [2]int{start, i}
-			depth++
-			start = i + 1
-		case 0x01:
-			i++
-		}
-	}
+	stack, depth := n.labelBounds()
 	for d := depth - 1; d >= 0; d-- {
 		s, e := stack[d][0], stack[d][1]
 		for i := s; i < e; i++ {
