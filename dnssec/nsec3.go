@@ -41,21 +41,7 @@ func nsec3Owner(apex zone.Name, hash []byte) zone.Name {
 // (RFC 4034 §4.1.2).
 func typeBitmap(types []uint16) []byte {
 	slices.Sort(types)
-	types = slices.Compact(types)
-	var out []byte
-	for i := 0; i < len(types); {
-		window := types[i] >> 8
-		var bits [32]byte
-		n := 0
-		for ; i < len(types) && types[i]>>8 == window; i++ {
-			low := types[i] & 0xff
-			bits[low/8] |= 0x80 >> (low % 8)
-			n = int(low/8) + 1
-		}
-		out = append(out, byte(window), byte(n))
-		out = append(out, bits[:n]...)
-	}
-	return out
+	return zone.AppendTypeBitmap(nil, slices.Compact(types))
 }
 
 // nsec3Rdata builds NSEC3 rdata (RFC 5155 §3.2).

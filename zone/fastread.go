@@ -471,6 +471,12 @@ func appendBitmap(b []byte, t [][]byte) ([]byte, bool) {
 		}
 		types = append(types, typ)
 	}
+	return AppendTypeBitmap(b, types), true
+}
+
+// AppendTypeBitmap appends the NSEC/NSEC3 type bitmap (RFC 4034 §4.1.2)
+// of types, which must be sorted and without repeats.
+func AppendTypeBitmap(b []byte, types []uint16) []byte {
 	for i := 0; i < len(types); {
 		window := types[i] >> 8
 		var bits [32]byte
@@ -483,7 +489,7 @@ func appendBitmap(b []byte, t [][]byte) ([]byte, bool) {
 		b = append(b, byte(window), byte(n))
 		b = append(b, bits[:n]...)
 	}
-	return b, true
+	return b
 }
 
 // plainNameByte: the octets a plain name may hold as they stand.

@@ -272,23 +272,13 @@ func AppendRdataText(b []byte, typ uint16, rd []byte) ([]byte, error) {
 		if len(rd) < 5 {
 			return b, fmt.Errorf("%w: DS", ErrRdata)
 		}
-		b = strconv.AppendUint(b, uint64(binary.BigEndian.Uint16(rd)), 10)
-		b = append(b, ' ')
-		b = strconv.AppendUint(b, uint64(rd[2]), 10)
-		b = append(b, ' ')
-		b = strconv.AppendUint(b, uint64(rd[3]), 10)
-		b = append(b, ' ')
+		b = appendU16U8U8(b, rd)
 		return appendHexUpper(b, rd[4:]), nil
 	case TypeDNSKEY, 60: // DNSKEY, CDNSKEY
 		if len(rd) < 5 {
 			return b, fmt.Errorf("%w: DNSKEY", ErrRdata)
 		}
-		b = strconv.AppendUint(b, uint64(binary.BigEndian.Uint16(rd)), 10)
-		b = append(b, ' ')
-		b = strconv.AppendUint(b, uint64(rd[2]), 10)
-		b = append(b, ' ')
-		b = strconv.AppendUint(b, uint64(rd[3]), 10)
-		b = append(b, ' ')
+		b = appendU16U8U8(b, rd)
 		return base64.StdEncoding.AppendEncode(b, rd[4:]), nil
 	case TypeRRSIG:
 		if len(rd) < 19 {
@@ -376,4 +366,16 @@ func appendRdataTextGeneric(b []byte, typ uint16, rd []byte) ([]byte, error) {
 		text = text[i+1:]
 	}
 	return append(b, text...), nil
+}
+
+// appendU16U8U8 appends the text of the fields DS and DNSKEY rdata both
+// start with (key tag or flags, then algorithm and digest type or
+// protocol), each followed by a space.
+func appendU16U8U8(b, rd []byte) []byte {
+	b = strconv.AppendUint(b, uint64(binary.BigEndian.Uint16(rd)), 10)
+	b = append(b, ' ')
+	b = strconv.AppendUint(b, uint64(rd[2]), 10)
+	b = append(b, ' ')
+	b = strconv.AppendUint(b, uint64(rd[3]), 10)
+	return append(b, ' ')
 }
