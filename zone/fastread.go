@@ -167,8 +167,8 @@ func isBlank(c byte) bool { return c == ' ' || c == '\t' }
 
 // line parses one line. Only errNotPlain is returned for bad input: the
 // full parser then says what is wrong, and where.
-func (fr *fastReader) line(line []byte) error {
-	line = bytes.TrimRight(line, "\r\n")
+func (fr *fastReader) line(raw []byte) error {
+	line := bytes.TrimRight(raw, "\r\n")
 	if len(line) == 0 || line[0] == ';' {
 		return nil
 	}
@@ -221,7 +221,7 @@ func (fr *fastReader) line(line []byte) error {
 	}
 	rd, ok := fr.parseRdata(typ, rest[1:])
 	if !ok {
-		rr, err := fr.viaMiekg(line)
+		rr, err := fr.viaMiekg(raw)
 		if err != nil {
 			return errNotPlain
 		}
@@ -241,7 +241,10 @@ func (fr *fastReader) line(line []byte) error {
 }
 
 // viaMiekg parses one self-contained line with miekg/dns, relative names
-// in its rdata taken from the origin as the full parser would.
+// in its rdata taken from the origin as the full parser would. The line
+// comes as the file has it, with its newline or without one at the end of
+// the file: miekg/dns reads some lines differently at the end of its input
+// than before a newline.
 func (fr *fastReader) viaMiekg(line []byte) (dns.RR, error) {
 	zp := dns.NewZoneParser(strings.NewReader(string(line)), fr.origin, fr.file)
 	zp.SetIncludeAllowed(false)
