@@ -426,11 +426,20 @@ func (c *nsec3Links) has(h [sha1.Size]byte) bool {
 func (s *signer) readChain(prev *zone.Zone) (*nsec3Links, bool) {
 	p := s.opt.NSEC3
 	apexLen := len(s.apex)
-	c := &nsec3Links{}
+	// Right below the apex, with a 32-octet label: "<apex>label\x00".
+	hashOwner := func(key []byte) bool {
+		return len(key) == apexLen+33 && key[len(key)-1] == 0 && bytes.HasPrefix(key, []byte(s.apex))
+	}
+	room := 0
+	for i := range prev.Owners() {
+		if hashOwner(prev.OwnerKey(i)) {
+			room++
+		}
+	}
+	c := &nsec3Links{links: make([]nsec3Link, 0, room)}
 	for i := range prev.Owners() {
 		key := prev.OwnerKey(i)
-		// Right below the apex, with a 32-octet label: "<apex>label\x00".
-		if len(key) != apexLen+33 || key[len(key)-1] != 0 || !bytes.HasPrefix(key, []byte(s.apex)) {
+		if !hashOwner(key) {
 			continue
 		}
 		set, ok := prev.GetAt(i, zone.TypeNSEC3)
@@ -439,7 +448,8 @@ func (s *signer) readChain(prev *zone.Zone) (*nsec3Links, bool) {
 		}
 		owner := prev.Owner(i)
 		var h [sha1.Size]byte
-		if n, err := hashLabel.Decode(h[:], owner.FirstLabel()); err != nil || n != sha1.Size {
+		// A base32hex label needs no escaping: its key bytes are the label.
+		if n, err := hashLabel.Decode(h[:], key[apexLen:len(key)-1]); err != nil || n != sha1.Size {
 			return nil, false
 		}
 		for rd := range set.Rdata() {

@@ -116,6 +116,17 @@ func (p *Publisher) BuildIncremental(ctx context.Context, req BuildRequest) (*Bu
 	set.GenerateTime = time.Since(genStart)
 
 	selected := func(name string) bool { return len(req.Only) == 0 || slices.Contains(req.Only, name) }
+	// States started for zones of a build that then fails are not left
+	// behind.
+	var started []*stateWrite
+	built := false
+	defer func() {
+		if !built {
+			for _, w := range started {
+				w.discard()
+			}
+		}
+	}()
 	for _, zc := range zcs {
 		if !selected(zc.Name) {
 			continue
@@ -125,6 +136,10 @@ func (p *Publisher) BuildIncremental(ctx context.Context, req BuildRequest) (*Bu
 		res := &zonegen.Result{Name: zc.Name, Serial: zc.Serial, Delegations: st.Delegations, Secure: st.Secure,
 			Glue: st.Glue, GlueConflicts: st.GlueConflicts, State: st}
 		b := &Built{Result: res, Keys: keys[zc.Name], Prev: prev[zc.Name], State: st, Change: zc}
+		if req.forPublication {
+			b.stateWrite = startStateWrite(stateFile(p.cfg.OutDir, zc.Name), set.Token, st)
+			started = append(started, b.stateWrite)
+		}
 		b.Changed = append(b.Changed, zc.Drop...)
 		for i := range zc.With.Owners() {
 			b.Changed = append(b.Changed, zc.With.Owner(i))
@@ -163,5 +178,6 @@ func (p *Publisher) BuildIncremental(ctx context.Context, req BuildRequest) (*Bu
 		}
 		set.Zones = append(set.Zones, b)
 	}
+	built = true
 	return set, nil
 }

@@ -200,20 +200,54 @@ type savedState struct {
 
 var stateFileMagic = []byte("PTZPUBST\x00\x01")
 
-// writeState writes a state file, unsynced: a state lost or torn in a
-// crash fails its checksum (or its serial no longer matches the zone's),
-// and the next publication is then a full one.
-func writeState(path, token string, st *zonegen.ZoneState) error {
-	return atomicfile.WriteCache(path, 0o644, func(w io.Writer) error {
-		head := append([]byte(nil), stateFileMagic...)
-		head = binary.LittleEndian.AppendUint16(head, uint16(len(token)))
-		head = append(head, token...)
-		if _, err := w.Write(head); err != nil {
+// stateWrite is a state file being written beside the one in place while
+// the zone is signed and verified (pt's is a hundred megabytes): persist
+// commits it after the journal, any other outcome discards it. A state
+// lost or torn in a crash fails its checksum (or its serial no longer
+// matches the zone's), and the next publication is then a full one: so
+// it is written unsynced.
+type stateWrite struct {
+	done    chan struct{}
+	pending *atomicfile.Pending
+	err     error
+}
+
+func startStateWrite(path, token string, st *zonegen.ZoneState) *stateWrite {
+	w := &stateWrite{done: make(chan struct{})}
+	go func() {
+		defer close(w.done)
+		w.pending, w.err = atomicfile.PrepareCache(path, 0o644, func(out io.Writer) error {
+			head := append([]byte(nil), stateFileMagic...)
+			head = binary.LittleEndian.AppendUint16(head, uint16(len(token)))
+			head = append(head, token...)
+			if _, err := out.Write(head); err != nil {
+				return err
+			}
+			_, err := st.WriteTo(out)
 			return err
-		}
-		_, err := st.WriteTo(w)
-		return err
-	})
+		})
+	}()
+	return w
+}
+
+// commit puts the state in place once it is written.
+func (w *stateWrite) commit() error {
+	<-w.done
+	if w.err != nil {
+		return w.err
+	}
+	return w.pending.Commit()
+}
+
+// discard removes the state unless it was committed; safe on nil.
+func (w *stateWrite) discard() {
+	if w == nil {
+		return
+	}
+	<-w.done
+	if w.pending != nil {
+		w.pending.Discard()
+	}
 }
 
 // readState reads a state file; a missing one is (nil, nil).

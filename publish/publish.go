@@ -191,8 +191,10 @@ type Built struct {
 	Err error
 	// SignTime and VerifyTime are how long signing and verification took.
 	SignTime, VerifyTime time.Duration
-	// State is what the next build goes on from.
-	State *zonegen.ZoneState
+	// State is what the next build goes on from; stateWrite, when the
+	// build is for publication, is its file being written.
+	State      *zonegen.ZoneState
+	stateWrite *stateWrite
 	// An incremental build's patch from the previous zone, the unsigned
 	// owners it changed, and its counts; nil Patch for a full build.
 	Patch   *zone.Patch
@@ -209,6 +211,9 @@ type BuildRequest struct {
 	// NoVerify skips verification: for measuring the signer alone. RunOnce
 	// never sets it, and the guard refuses an unverified signed zone.
 	NoVerify bool
+	// forPublication starts writing each zone's state as soon as it is
+	// generated (RunOnce): it is then ready when the zone is published.
+	forPublication bool
 }
 
 // BuildSet is the outcome of Build.
@@ -266,6 +271,9 @@ func (p *Publisher) Build(ctx context.Context, req BuildRequest) (*BuildSet, err
 			continue
 		}
 		b := &Built{Result: res, Final: res.Zone, Keys: keys[res.Name], Prev: prev[res.Name], State: res.State}
+		if req.forPublication && b.State != nil {
+			b.stateWrite = startStateWrite(stateFile(p.cfg.OutDir, res.Name), set.Token, b.State)
+		}
 		if !p.cfg.Unsigned {
 			p.sign(b, req.Now, childDS, !req.NoVerify)
 		}
@@ -400,7 +408,7 @@ func (p *Publisher) RunOnce(ctx context.Context, req Request) ([]ZoneOutcome, er
 	var set *BuildSet
 	var err error
 	if !req.Full {
-		set, err = p.BuildIncremental(ctx, BuildRequest{Now: req.Now})
+		set, err = p.BuildIncremental(ctx, BuildRequest{Now: req.Now, forPublication: true})
 		if errors.Is(err, ErrFullBuild) {
 			p.log.Info("full build", zap.String("why", err.Error()))
 			set, err = nil, nil
@@ -410,13 +418,14 @@ func (p *Publisher) RunOnce(ctx context.Context, req Request) ([]ZoneOutcome, er
 		}
 	}
 	if set == nil {
-		if set, err = p.Build(ctx, BuildRequest{Now: req.Now}); err != nil {
+		if set, err = p.Build(ctx, BuildRequest{Now: req.Now, forPublication: true}); err != nil {
 			return nil, err
 		}
 	}
 	var outcomes []ZoneOutcome
 	for _, b := range set.Zones {
 		outcomes = append(outcomes, p.publishZone(ctx, req, b, set))
+		b.stateWrite.discard() // a state not published
 	}
 	p.log.Info("publication finished", zap.Duration("took", time.Since(start)), zap.Int("zones", len(outcomes)))
 	return outcomes, nil
@@ -535,7 +544,11 @@ func (p *Publisher) persist(name string, b *Built, token string) (string, error)
 		}
 	}
 	if b.State != nil {
-		if err := writeState(stateFile(dir, name), token, b.State); err != nil {
+		w := b.stateWrite
+		if w == nil {
+			w = startStateWrite(stateFile(dir, name), token, b.State)
+		}
+		if err := w.commit(); err != nil {
 			return "", fmt.Errorf("writing the state of %s: %w", name, err)
 		}
 	}

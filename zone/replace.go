@@ -53,6 +53,11 @@ func Replace(base, with *Zone, drop []Name) (*Zone, error) {
 		dead:   base.dead,
 	}
 	copy(z.data, base.data)
+	// with stores an RRset shared by many owners once (a thousand domains
+	// moved to one provider); so does the result, which keeps the arena
+	// within the capacity reserved above: growing a copy of a TLD's arena
+	// costs as much as making it.
+	copied := map[uint32]uint32{}
 	n := base.Owners()
 	next := 0 // the first owner of base not yet carried over
 	wi := 0   // the next owner of with
@@ -72,8 +77,13 @@ func Replace(base, with *Zone, drop []Name) (*Zone, error) {
 			z.keys = append(z.keys, key...)
 			for r := range with.RRsets(wi) {
 				s := with.sets[r.idx]
-				s.off = uint32(len(z.data))
-				z.data = append(z.data, r.block()...)
+				off, done := copied[s.off]
+				if !done {
+					off = uint32(len(z.data))
+					copied[s.off] = off
+					z.data = append(z.data, r.block()...)
+				}
+				s.off = off
 				z.sets = append(z.sets, s)
 			}
 			wi++

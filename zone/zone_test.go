@@ -444,6 +444,56 @@ func TestReplace(t *testing.T) {
 	}
 }
 
+// A change that moves a thousand domains to one provider's name servers
+// holds their NS RRset once; Replace keeps it once, and so stays inside
+// the arena it reserves instead of growing a copy of the whole zone.
+func TestReplaceKeepsSharedRdataShared(t *testing.T) {
+	owners := func(prefix string, n int, ns func(int) string) *zone.Zone {
+		b := zone.NewBuilder(pt, 0)
+		b.Add(pt, zone.TypeSOA, 3600, zone.SOA{MName: pt, RName: pt, Serial: 1}.Rdata())
+		for i := range n {
+			owner := zone.MustParseName(fmt.Sprintf("%s%d.pt.", prefix, i))
+			b.Add(owner, zone.TypeNS, 60, zone.MustParseName(ns(i)).Wire())
+		}
+		z, err := b.Zone()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return z
+	}
+	base := owners("d", 5000, func(i int) string {
+		return fmt.Sprintf("ns.d%d.a-hosting-provider-with-a-rather-long-name.example.", i)
+	})
+	with := owners("d", 1000, func(int) string { return "ns1.moved.example." })
+	got, err := zone.Replace(base, with, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Replace with nothing copies a zone into arenas of exactly its size.
+	size := func(z *zone.Zone) int {
+		tight, err := zone.Replace(z, nil, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return tight.Stats().Bytes
+	}
+	if limit := size(base) + size(with); got.Stats().Bytes > limit {
+		t.Errorf("the replaced zone takes %d octets, more than base and change together (%d): the shared NS RRset was copied per owner",
+			got.Stats().Bytes, limit)
+	}
+	for i := range 1000 {
+		set, ok := got.Get(zone.MustParseName(fmt.Sprintf("d%d.pt.", i)), zone.TypeNS)
+		if !ok || set.Len() != 1 {
+			t.Fatalf("d%d.pt. lost its NS RRset", i)
+		}
+		for rd := range set.Rdata() {
+			if string(rd) != string(zone.MustParseName("ns1.moved.example.").Wire()) {
+				t.Fatalf("d%d.pt. NS is %x", i, rd)
+			}
+		}
+	}
+}
+
 // TestPatch: a patch made between two versions, written and read back,
 // turns the first into the second; made by Diff, it touches only the
 // owners that changed.

@@ -14,8 +14,8 @@ import (
 // glue a host gets depends on all of them, so a change to one domain can
 // change the glue another domain's delegation needs.
 type glueIndex struct {
-	zone string
-	refs map[string][]glueRef // by host, each sorted by domain
+	zone  string
+	hosts map[string]hostListings
 	// owned holds the hosts whose listings this index may change in
 	// place; nil means all of them. A clone shares every listing with its
 	// original and copies one only the first time it changes it: a full
@@ -24,6 +24,8 @@ type glueIndex struct {
 	owned map[string]bool
 	// unsettled: list has appended listings that settle must order.
 	unsettled bool
+	// corrupt names a host whose packed listings did not decode.
+	corrupt string
 	// under maps a name to the hosts below it, built when first asked for:
 	// a delegation that comes or goes changes which of them need glue.
 	under map[string][]string
@@ -34,8 +36,41 @@ type glueRef struct {
 	addrs  []netip.Addr // sorted
 }
 
+// hostListings are one host's listings, sorted by domain: decoded in refs,
+// or still as a state file holds them in packed (see ZoneState). A state
+// read for an incremental build decodes only the hosts the change reaches:
+// pt's holds millions of listings, and a thousand changed domains touch a
+// few hundred hosts.
+type hostListings struct {
+	refs   []glueRef
+	packed []byte
+}
+
 func newGlueIndex(zoneName string) *glueIndex {
-	return &glueIndex{zone: zoneName, refs: map[string][]glueRef{}}
+	return &glueIndex{zone: zoneName, hosts: map[string]hostListings{}}
+}
+
+// listings returns host's listings, decoding them first if they are packed.
+func (g *glueIndex) listings(host string) []glueRef {
+	e, ok := g.hosts[host]
+	if !ok || e.packed == nil {
+		return e.refs
+	}
+	refs, ok := decodeListings(e.packed)
+	if !ok && g.corrupt == "" {
+		g.corrupt = host
+	}
+	g.hosts[host] = hostListings{refs: refs}
+	if g.owned != nil {
+		g.owned[host] = true // decoded here: no other index shares them
+	}
+	return refs
+}
+
+// has reports whether some domain lists host.
+func (g *glueIndex) has(host string) bool {
+	_, ok := g.hosts[host]
+	return ok
 }
 
 // add notes that domain lists host with addrs. Only hosts inside the zone
@@ -55,31 +90,31 @@ func (g *glueIndex) add(host, domain string, addrs []netip.Addr) {
 	if len(refs) == 0 && g.under != nil {
 		g.noteUnder(host)
 	}
-	g.refs[host] = slices.Insert(refs, i, glueRef{domain: domain, addrs: sorted})
+	g.hosts[host] = hostListings{refs: slices.Insert(refs, i, glueRef{domain: domain, addrs: sorted})}
 }
 
 // remove forgets domain's listing of host.
 func (g *glueIndex) remove(host, domain string) {
 	g.settle()
-	i, found := findRef(g.refs[host], domain)
+	i, found := findRef(g.listings(host), domain)
 	if !found {
 		return
 	}
 	refs := slices.Delete(g.writable(host), i, i+1)
 	if len(refs) == 0 {
-		delete(g.refs, host)
+		delete(g.hosts, host)
 		return
 	}
-	g.refs[host] = refs
+	g.hosts[host] = hostListings{refs: refs}
 }
 
 // writable returns host's listings, copied first if they are shared with
 // another index.
 func (g *glueIndex) writable(host string) []glueRef {
-	refs := g.refs[host]
+	refs := g.listings(host)
 	if g.owned != nil && !g.owned[host] {
 		refs = slices.Clone(refs)
-		g.refs[host] = refs
+		g.hosts[host] = hostListings{refs: refs}
 		g.owned[host] = true
 	}
 	return refs
@@ -96,7 +131,9 @@ func (g *glueIndex) list(host, domain string, addrs []netip.Addr) {
 	if len(addrs) == 0 || !store.IsSubdomain(host, g.zone) {
 		return
 	}
-	g.refs[host] = append(g.refs[host], glueRef{domain: domain, addrs: sortedAddrs(addrs)})
+	e := g.hosts[host]
+	e.refs = append(e.refs, glueRef{domain: domain, addrs: sortedAddrs(addrs)})
+	g.hosts[host] = e
 	g.unsettled = true
 }
 
@@ -106,7 +143,8 @@ func (g *glueIndex) settle() {
 	if !g.unsettled {
 		return
 	}
-	for host, refs := range g.refs {
+	for host, e := range g.hosts {
+		refs := e.refs
 		if len(refs) < 2 {
 			continue
 		}
@@ -118,7 +156,7 @@ func (g *glueIndex) settle() {
 			}
 			out = append(out, r)
 		}
-		g.refs[host] = out
+		g.hosts[host] = hostListings{refs: out}
 	}
 	g.unsettled = false
 }
@@ -135,7 +173,7 @@ func sortedAddrs(addrs []netip.Addr) []netip.Addr {
 // disagree.
 func (g *glueIndex) resolve(host string) (addrs []netip.Addr, conflict bool) {
 	g.settle()
-	refs := g.refs[host]
+	refs := g.listings(host)
 	for _, r := range refs {
 		if store.IsSubdomain(host, r.domain) {
 			return r.addrs, false
@@ -158,7 +196,7 @@ func (g *glueIndex) resolve(host string) (addrs []netip.Addr, conflict bool) {
 
 func (g *glueIndex) sortedHosts() []string {
 	g.settle()
-	return slices.Sorted(maps.Keys(g.refs))
+	return slices.Sorted(maps.Keys(g.hosts))
 }
 
 // hostsUnder returns the indexed hosts strictly below name.
@@ -166,7 +204,7 @@ func (g *glueIndex) hostsUnder(name string) []string {
 	g.settle()
 	if g.under == nil {
 		g.under = map[string][]string{}
-		for h := range g.refs {
+		for h := range g.hosts {
 			g.noteUnder(h)
 		}
 	}
@@ -194,5 +232,5 @@ func (g *glueIndex) noteUnder(host string) {
 // them, g's own would not.
 func (g *glueIndex) clone() *glueIndex {
 	g.settle()
-	return &glueIndex{zone: g.zone, refs: maps.Clone(g.refs), owned: map[string]bool{}}
+	return &glueIndex{zone: g.zone, hosts: maps.Clone(g.hosts), owned: map[string]bool{}}
 }

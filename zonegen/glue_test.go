@@ -1,10 +1,12 @@
 package zonegen
 
 import (
+	"bytes"
 	"fmt"
 	"net/netip"
 	"runtime"
 	"slices"
+	"strings"
 	"testing"
 )
 
@@ -60,7 +62,7 @@ func TestGlueIndexCloneIsolated(t *testing.T) {
 		g.add("ns.host.pt", d, a1)
 	}
 	g.add("ns.other.pt", "a.pt", a1)
-	snapshot := func(g *glueIndex) string { return fmt.Sprint(g.refs) }
+	snapshot := dumpGlue
 	before := snapshot(g)
 
 	c := g.clone()
@@ -75,13 +77,13 @@ func TestGlueIndexCloneIsolated(t *testing.T) {
 		t.Errorf("changing the clone changed the original:\nbefore %s\nafter  %s", before, got)
 	}
 	var domains []string
-	for _, r := range c.refs["ns.host.pt"] {
+	for _, r := range c.listings("ns.host.pt") {
 		domains = append(domains, r.domain)
 	}
 	if want := []string{"b.pt", "c.pt", "e.pt", "f.pt"}; !slices.Equal(domains, want) {
 		t.Errorf("clone lists ns.host.pt for %v, want %v", domains, want)
 	}
-	if _, ok := c.refs["ns.other.pt"]; ok {
+	if c.has("ns.other.pt") {
 		t.Error("clone still lists ns.other.pt")
 	}
 	if addrs, conflict := c.resolve("ns.host.pt"); len(addrs) != 2 || !conflict {
@@ -117,7 +119,7 @@ func TestGlueIndexListIsAdd(t *testing.T) {
 		added.add(l.host, l.domain, l.addrs)
 		listed.list(l.host, l.domain, l.addrs)
 	}
-	if got, want := fmt.Sprint(listed.sortedHosts(), listed.refs), fmt.Sprint(added.sortedHosts(), added.refs); got != want {
+	if got, want := dumpGlue(listed), dumpGlue(added); got != want {
 		t.Errorf("listed then settled:\n%s\nadded one by one:\n%s", got, want)
 	}
 	if addrs, conflict := listed.resolve("ns.hosting.pt"); !conflict || len(addrs) != 3 {
@@ -125,5 +127,85 @@ func TestGlueIndexListIsAdd(t *testing.T) {
 	}
 	if addrs, conflict := listed.resolve("ns.a.pt"); conflict || len(addrs) != 2 {
 		t.Errorf("ns.a.pt resolves to %v (conflict %v): a.pt speaks for its own host", addrs, conflict)
+	}
+}
+
+// dumpGlue renders every host's listings, in order, leaving packed ones
+// packed.
+func dumpGlue(g *glueIndex) string {
+	var b strings.Builder
+	for _, h := range g.sortedHosts() {
+		refs := g.hosts[h].refs
+		if p := g.hosts[h].packed; p != nil {
+			refs, _ = decodeListings(p)
+		}
+		fmt.Fprintf(&b, "%s %v\n", h, refs)
+	}
+	return b.String()
+}
+
+// A state read back keeps each host's listings packed until a change
+// reaches the host; the state written after the change is the one an
+// index built listing by listing gives, and the state read stays as it was.
+func TestStateKeepsListingsPacked(t *testing.T) {
+	a1 := []netip.Addr{netip.MustParseAddr("192.0.2.1")}
+	a2 := []netip.Addr{netip.MustParseAddr("192.0.2.2"), netip.MustParseAddr("2001:db8::2")}
+	build := func(extra bool) *glueIndex {
+		g := newGlueIndex("pt")
+		for i := range 50 {
+			g.add(fmt.Sprintf("ns%d.hosting.pt", i%7), fmt.Sprintf("d%02d.pt", i), a1)
+		}
+		g.add("ns.self.pt", "self.pt", a2)
+		if extra {
+			g.remove("ns3.hosting.pt", "d10.pt")
+			g.add("ns3.hosting.pt", "d99.pt", a2)
+			g.remove("ns.self.pt", "self.pt")
+		}
+		return g
+	}
+	encode := func(g *glueIndex) []byte {
+		b, err := (&ZoneState{Fingerprint: "f", Serial: 7, glue: g}).MarshalBinary()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	read, err := UnmarshalZoneState(encode(build(false)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for h, e := range read.glue.hosts {
+		if e.packed == nil {
+			t.Errorf("%s was decoded on reading", h)
+		}
+	}
+	before := dumpGlue(read.glue)
+	if want := dumpGlue(build(false)); before != want {
+		t.Fatalf("read back:\n%s\nwritten:\n%s", before, want)
+	}
+	next := read.glue.clone()
+	next.remove("ns3.hosting.pt", "d10.pt")
+	next.add("ns3.hosting.pt", "d99.pt", a2)
+	next.remove("ns.self.pt", "self.pt")
+	if next.hosts["ns1.hosting.pt"].packed == nil {
+		t.Error("a host the change does not reach was decoded")
+	}
+	if got, want := encode(next), encode(build(true)); !bytes.Equal(got, want) {
+		t.Error("the state after the change differs from the one built listing by listing")
+	}
+	if got := dumpGlue(read.glue); got != before {
+		t.Errorf("changing the clone changed the state read:\n%s\nwas\n%s", got, before)
+	}
+}
+
+// A packed block that does not decode (only a writer's bug can make one:
+// the state's checksum covers it) fails the build that reaches it, asking
+// for a full build, instead of publishing glue from half a listing.
+func TestCorruptListingsAskForAFullBuild(t *testing.T) {
+	g := newGlueIndex("pt")
+	g.add("ns.host.pt", "a.pt", []netip.Addr{netip.MustParseAddr("192.0.2.1")})
+	g.hosts["ns.host.pt"] = hostListings{packed: []byte{1, 0, 0, 0, 9, 0, 'a'}} // one listing, domain cut short
+	if refs := g.listings("ns.host.pt"); len(refs) != 0 || g.corrupt != "ns.host.pt" {
+		t.Errorf("listings %v, corrupt %q", refs, g.corrupt)
 	}
 }

@@ -86,6 +86,9 @@ func BuildChanges(ctx context.Context, cfg Config, in ChangeInput) ([]*ZoneChang
 		if err != nil {
 			return nil, fmt.Errorf("zone %s: %w", z, err)
 		}
+		if h := zc.State.glue.corrupt; h != "" {
+			return nil, fmt.Errorf("%w for %s: %w: the listings of %s do not decode", ErrFullBuild, z, ErrCorruptState, h)
+		}
 		zc.State.Fingerprint = fp
 		out = append(out, zc)
 	}
@@ -156,10 +159,13 @@ func changeZone(cfg Config, in ChangeInput, z string, prev *zone.Zone, st *ZoneS
 	delegatedNow := map[string]bool{}
 	oldConflict := map[string]bool{}
 	apexHosts := apexHostSet(cfg, z)
+	// A host is noted before the first change to its listings, so the
+	// copy still answers as the state read does; asking the copy decodes
+	// a packed host once, not once in each.
 	noteHost := func(h string) {
 		if !affected[h] {
 			affected[h] = true
-			_, c := glueIndexResolve(st.glue, h)
+			_, c := glueIndexResolve(glue, h)
 			oldConflict[h] = c
 		}
 	}
@@ -255,8 +261,7 @@ func changeZone(cfg Config, in ChangeInput, z string, prev *zone.Zone, st *ZoneS
 			return nil, fmt.Errorf("glue %s: %w", h, err)
 		}
 		wasGlue := hasAddrs(prev, owner)
-		_, hasRefs := glue.refs[h]
-		isGlue := hasRefs && below(owner)
+		isGlue := glue.has(h) && below(owner)
 		if wasGlue {
 			next.Glue--
 			if oldConflict[h] {
@@ -295,7 +300,7 @@ func changeZone(cfg Config, in ChangeInput, z string, prev *zone.Zone, st *ZoneS
 
 // glueIndexResolve is resolve on an index that may not hold the host.
 func glueIndexResolve(g *glueIndex, h string) ([]netip.Addr, bool) {
-	if _, ok := g.refs[h]; !ok {
+	if !g.has(h) {
 		return nil, false
 	}
 	return g.resolve(h)

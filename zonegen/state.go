@@ -40,7 +40,7 @@ func Fingerprint(cfg Config, pol *policy.Policy) string {
 	return hex.EncodeToString(h.Sum(nil))
 }
 
-var stateMagic = []byte("PTZSTATE\x00\x01")
+var stateMagic = []byte("PTZSTATE\x00\x02")
 
 // ErrCorruptState reports a state file that fails its checksum or cannot
 // be read.
@@ -54,9 +54,12 @@ func (s *ZoneState) MarshalBinary() ([]byte, error) {
 }
 
 // WriteTo writes the state: its fields, then each indexed host with its
-// listings, in order, then a SHA-256 of all of it. It writes in chunks as
-// it encodes: a state lists every delegation with glue, tens of megabytes
-// for pt, and is written at every publication.
+// listings, in order, then a SHA-256 of all of it. A host's listings are
+// one block, prefixed by its length, so that a reader can keep them
+// packed until it needs them (hostListings). It writes in chunks as it
+// encodes: a state lists every delegation with glue, a hundred megabytes
+// for pt, and is written at every publication; hosts still packed are
+// copied as they were read.
 func (s *ZoneState) WriteTo(w io.Writer) (int64, error) {
 	const chunk = 256 << 10
 	h := sha256.New()
@@ -78,22 +81,19 @@ func (s *ZoneState) WriteTo(w io.Writer) (int64, error) {
 	}
 	hosts := s.glue.sortedHosts()
 	b = binary.LittleEndian.AppendUint32(b, uint32(len(hosts)))
+	var scratch []byte
 	for _, host := range hosts {
-		refs := s.glue.refs[host]
+		block := s.glue.hosts[host].packed
+		if block == nil {
+			scratch = encodeListings(scratch[:0], s.glue.hosts[host].refs)
+			block = scratch
+		}
 		b = appendString(b, host)
-		b = binary.LittleEndian.AppendUint32(b, uint32(len(refs)))
-		for _, r := range refs {
-			b = appendString(b, r.domain)
-			b = append(b, byte(len(r.addrs)))
-			for _, a := range r.addrs {
-				raw := a.AsSlice()
-				b = append(b, byte(len(raw)))
-				b = append(b, raw...)
-			}
-			if len(b) >= chunk {
-				if err := emit(); err != nil {
-					return written, err
-				}
+		b = binary.LittleEndian.AppendUint32(b, uint32(len(block)))
+		b = append(b, block...)
+		if len(b) >= chunk {
+			if err := emit(); err != nil {
+				return written, err
 			}
 		}
 	}
@@ -104,12 +104,70 @@ func (s *ZoneState) WriteTo(w io.Writer) (int64, error) {
 	return written + int64(n), err
 }
 
+// encodeListings appends one host's listings block: their count, then each
+// domain with its addresses.
+func encodeListings(b []byte, refs []glueRef) []byte {
+	b = binary.LittleEndian.AppendUint32(b, uint32(len(refs)))
+	for _, r := range refs {
+		b = appendString(b, r.domain)
+		b = append(b, byte(len(r.addrs)))
+		for _, a := range r.addrs {
+			raw := a.AsSlice()
+			b = append(b, byte(len(raw)))
+			b = append(b, raw...)
+		}
+	}
+	return b
+}
+
+// readListings reads a listings block, calling each for every listing;
+// false if it is malformed.
+func readListings(block []byte, each func(domain []byte, addrs [][]byte)) bool {
+	r := &stateReader{b: block}
+	var addrs [][]byte
+	for range r.count(3) {
+		domain := r.bytes(int(r.uint16()))
+		addrs = addrs[:0]
+		for range int(r.byte()) {
+			raw := r.bytes(int(r.byte()))
+			if len(raw) != 4 && len(raw) != 16 {
+				r.fail()
+			}
+			addrs = append(addrs, raw)
+		}
+		if r.err != nil {
+			return false
+		}
+		each(domain, addrs)
+	}
+	return r.err == nil && len(r.b) == 0
+}
+
+// decodeListings decodes a listings block; false if it is malformed.
+func decodeListings(block []byte) ([]glueRef, bool) {
+	if len(block) < 4 {
+		return nil, false
+	}
+	refs := make([]glueRef, 0, min(int(binary.LittleEndian.Uint32(block)), len(block)/3))
+	ok := readListings(block, func(domain []byte, addrs [][]byte) {
+		r := glueRef{domain: string(domain), addrs: make([]netip.Addr, len(addrs))}
+		for i, raw := range addrs {
+			r.addrs[i], _ = netip.AddrFromSlice(raw)
+		}
+		refs = append(refs, r)
+	})
+	return refs, ok
+}
+
 func appendString(b []byte, s string) []byte {
 	b = binary.LittleEndian.AppendUint16(b, uint16(len(s)))
 	return append(b, s...)
 }
 
-// UnmarshalZoneState decodes what MarshalBinary encoded.
+// UnmarshalZoneState decodes what MarshalBinary encoded. Each host's
+// listings stay packed, unread, until used: the checksum vouches for
+// them, and a block found malformed then fails the build that reads it
+// (ErrCorruptState, which asks for a full build).
 func UnmarshalZoneState(b []byte) (*ZoneState, error) {
 	if len(b) < len(stateMagic)+sha256.Size || !bytes.HasPrefix(b, stateMagic) {
 		return nil, fmt.Errorf("%w: not a zone state", ErrCorruptState)
@@ -126,25 +184,14 @@ func UnmarshalZoneState(b []byte) (*ZoneState, error) {
 	s.Delegations, s.Secure, s.Glue, s.GlueConflicts = int(r.uint64()), int(r.uint64()), int(r.uint64()), int(r.uint64())
 	s.glue = newGlueIndex(zoneName)
 	n := r.count(6)
+	s.glue.hosts = make(map[string]hostListings, n)
 	for range n {
-		if r.err != nil {
-			break
-		}
 		host := r.string()
-		refs := make([]glueRef, r.count(3))
-		for i := range refs {
-			refs[i].domain = r.string()
-			refs[i].addrs = make([]netip.Addr, r.byte())
-			for j := range refs[i].addrs {
-				raw := r.bytes(int(r.byte()))
-				a, ok := netip.AddrFromSlice(raw)
-				if !ok {
-					r.fail()
-				}
-				refs[i].addrs[j] = a
-			}
+		block := r.bytes(int(r.uint32()))
+		if r.err != nil || len(block) < 4 {
+			return nil, fmt.Errorf("%w: malformed listings of %q", ErrCorruptState, host)
 		}
-		s.glue.refs[host] = refs
+		s.glue.hosts[host] = hostListings{packed: block}
 	}
 	if r.err != nil || len(r.b) != 0 {
 		return nil, fmt.Errorf("%w: malformed", ErrCorruptState)
@@ -177,6 +224,14 @@ func (r *stateReader) byte() byte {
 	return b[0]
 }
 
+func (r *stateReader) uint16() uint16 {
+	b := r.bytes(2)
+	if b == nil {
+		return 0
+	}
+	return binary.LittleEndian.Uint16(b)
+}
+
 func (r *stateReader) uint32() uint32 {
 	b := r.bytes(4)
 	if b == nil {
@@ -194,11 +249,7 @@ func (r *stateReader) uint64() uint64 {
 }
 
 func (r *stateReader) string() string {
-	b := r.bytes(2)
-	if b == nil {
-		return ""
-	}
-	return string(r.bytes(int(binary.LittleEndian.Uint16(b))))
+	return string(r.bytes(int(r.uint16())))
 }
 
 // count reads a count of items of at least min octets each, refusing one

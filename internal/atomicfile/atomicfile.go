@@ -28,41 +28,84 @@ func WriteCache(path string, mode os.FileMode, write func(w io.Writer) error) er
 }
 
 func replace(path string, mode os.FileMode, write func(w io.Writer) error, durable bool) error {
-	dir := filepath.Dir(path)
-	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
+	p, err := prepare(path, mode, write, durable)
 	if err != nil {
 		return err
 	}
-	defer os.Remove(tmp.Name()) // no-op once renamed
+	return p.Commit()
+}
+
+// Pending is a replacement written beside its target and not yet in
+// place: Commit puts it there, Discard removes it.
+type Pending struct {
+	path, tmp string
+	durable   bool
+	done      bool
+}
+
+// PrepareCache writes what write produces beside path, unsynced as
+// WriteCache does, and leaves it for Commit: a large cache file can then
+// be written while other work goes on and put in place after it.
+func PrepareCache(path string, mode os.FileMode, write func(w io.Writer) error) (*Pending, error) {
+	return prepare(path, mode, write, false)
+}
+
+func prepare(path string, mode os.FileMode, write func(w io.Writer) error, durable bool) (*Pending, error) {
+	dir := filepath.Dir(path)
+	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
+	if err != nil {
+		return nil, err
+	}
+	fail := func(err error) (*Pending, error) {
+		tmp.Close()
+		os.Remove(tmp.Name())
+		return nil, err
+	}
 	bw := bufio.NewWriterSize(tmp, 1<<20)
 	if err := write(bw); err != nil {
-		tmp.Close()
-		return err
+		return fail(err)
 	}
 	if err := bw.Flush(); err != nil {
-		tmp.Close()
-		return fmt.Errorf("writing %s: %w", path, err)
+		return fail(fmt.Errorf("writing %s: %w", path, err))
 	}
 	if err := tmp.Chmod(mode); err != nil {
-		tmp.Close()
-		return err
+		return fail(err)
 	}
 	if durable {
 		if err := tmp.Sync(); err != nil {
-			tmp.Close()
-			return fmt.Errorf("syncing %s: %w", path, err)
+			return fail(fmt.Errorf("syncing %s: %w", path, err))
 		}
 	}
 	if err := tmp.Close(); err != nil {
+		os.Remove(tmp.Name())
+		return nil, err
+	}
+	return &Pending{path: path, tmp: tmp.Name(), durable: durable}, nil
+}
+
+// Commit renames the file into place (and, if durable, syncs the
+// directory). It can be called once.
+func (p *Pending) Commit() error {
+	if p.done {
+		return fmt.Errorf("%s: already committed or discarded", p.path)
+	}
+	p.done = true
+	if err := os.Rename(p.tmp, p.path); err != nil {
+		os.Remove(p.tmp)
 		return err
 	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		return err
-	}
-	if !durable {
+	if !p.durable {
 		return nil
 	}
-	return SyncDir(dir)
+	return SyncDir(filepath.Dir(p.path))
+}
+
+// Discard removes the file unless it was committed.
+func (p *Pending) Discard() {
+	if !p.done {
+		p.done = true
+		os.Remove(p.tmp)
+	}
 }
 
 // WriteBytes replaces path with data.

@@ -62,3 +62,50 @@ func TestWriteCache(t *testing.T) {
 		t.Errorf("%d files left in the directory, want 1", len(entries))
 	}
 }
+
+// TestPrepareCache: a prepared file is not in place until committed, and
+// a discarded one leaves nothing behind.
+func TestPrepareCache(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "state")
+	if err := WriteBytes(path, 0o644, []byte("old")); err != nil {
+		t.Fatal(err)
+	}
+	prepare := func(content string) *Pending {
+		p, err := PrepareCache(path, 0o644, func(w io.Writer) error {
+			_, err := w.Write([]byte(content))
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	p := prepare("new")
+	if b, _ := os.ReadFile(path); string(b) != "old" {
+		t.Errorf("before Commit the file holds %q", b)
+	}
+	if err := p.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	p.Discard() // after Commit: nothing
+	if b, _ := os.ReadFile(path); string(b) != "new" {
+		t.Errorf("after Commit the file holds %q", b)
+	}
+	if err := p.Commit(); err == nil {
+		t.Error("a second Commit succeeded")
+	}
+	prepare("dropped").Discard()
+	if b, _ := os.ReadFile(path); string(b) != "new" {
+		t.Errorf("after Discard the file holds %q", b)
+	}
+	if entries, _ := os.ReadDir(dir); len(entries) != 1 {
+		t.Errorf("%d files left in the directory, want 1", len(entries))
+	}
+	if _, err := PrepareCache(path, 0o644, func(w io.Writer) error { return errors.New("boom") }); err == nil {
+		t.Error("a failing writer's error was lost")
+	}
+	if entries, _ := os.ReadDir(dir); len(entries) != 1 {
+		t.Errorf("a failed prepare left %d files, want 1", len(entries))
+	}
+}
