@@ -15,11 +15,15 @@
 #                                   1,000 domains changed (incremental)
 # and prints the ratios the targets are stated in.
 #
+# ptzone runs with Go's soft memory limit, GOMEMLIMIT, as deployed
+# (README, "Memory"): 1800MiB unless set; GOMEMLIMIT=off measures without.
+#
 # Usage: bench/zone.sh [N]; SKIP_LDNS=1 skips ldns-signzone (minutes, GBs).
 n=${1:-${N:-2850000}}
+export GOMEMLIMIT=${GOMEMLIMIT:-1800MiB}
 . "$(dirname "$0")/lib.sh"
 header zone
-echo "$n domains" | tee -a "$report"
+echo "$n domains; ptzone with GOMEMLIMIT=$GOMEMLIMIT" | tee -a "$report"
 build_ptzone
 for tool in kzonesign keymgr dnssec-signzone dnssec-keygen dnssec-verify ldns-signzone ldns-keygen psql bc; do
 	command -v "$tool" >/dev/null || { echo "bench/zone.sh: $tool is missing (make test installs the DNS tools)" >&2; exit 2; }
