@@ -405,6 +405,10 @@ func (p *Publisher) RunOnce(ctx context.Context, req Request) ([]ZoneOutcome, er
 	if err := os.MkdirAll(p.cfg.OutDir, 0o755); err != nil {
 		return nil, fmt.Errorf("publish: %w", err)
 	}
+	// One publication at a time writes here: what a crash left is stale.
+	if err := atomicfile.RemoveStale(p.cfg.OutDir); err != nil {
+		return nil, fmt.Errorf("publish: %w", err)
+	}
 	var set *BuildSet
 	var err error
 	if !req.Full {

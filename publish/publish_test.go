@@ -218,6 +218,32 @@ func TestLostStateMeansFull(t *testing.T) {
 	}
 }
 
+// A publication leaves no temporary files behind, and sweeps those a
+// crash left (a state written beside its target, never committed).
+func TestNoTemporariesLeft(t *testing.T) {
+	f := newFixture(t)
+	stale := filepath.Join(f.out, ".pt.state.tmp-1234")
+	for i, at := range []time.Time{t0.Add(time.Minute), t0.Add(2 * time.Minute)} {
+		if i == 1 {
+			if err := os.WriteFile(stale, []byte("cut short"), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if out := f.run(t, publish.Request{Now: at}); out["pt"].Outcome != store.OutcomePublished {
+			t.Fatalf("pt: %s %v", out["pt"].Outcome, out["pt"].Refusals)
+		}
+		entries, err := os.ReadDir(f.out)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range entries {
+			if strings.Contains(e.Name(), ".tmp-") {
+				t.Errorf("publication %d left %s", i+1, e.Name())
+			}
+		}
+	}
+}
+
 func receiptMode(t *testing.T, f *fixture, z string) string {
 	t.Helper()
 	pubs, err := f.db.Publications(context.Background(), z, 1)

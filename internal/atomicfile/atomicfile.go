@@ -6,10 +6,12 @@ package atomicfile
 
 import (
 	"bufio"
+	"errors"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 )
 
 // Write replaces path with what write produces.
@@ -106,6 +108,24 @@ func (p *Pending) Discard() {
 		p.done = true
 		os.Remove(p.tmp)
 	}
+}
+
+// RemoveStale removes from dir the temporary files a crash left behind
+// (a prepared file never committed, a write cut short). Only for a
+// directory no one else is writing into at the time.
+func RemoveStale(dir string) error {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return err
+	}
+	for _, e := range entries {
+		if n := e.Name(); e.Type().IsRegular() && strings.HasPrefix(n, ".") && strings.Contains(n, ".tmp-") {
+			if err := os.Remove(filepath.Join(dir, n)); err != nil && !errors.Is(err, os.ErrNotExist) {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // WriteBytes replaces path with data.

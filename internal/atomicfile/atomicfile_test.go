@@ -109,3 +109,36 @@ func TestPrepareCache(t *testing.T) {
 		t.Errorf("a failed prepare left %d files, want 1", len(entries))
 	}
 }
+
+// TestRemoveStale: what a crash leaves between PrepareCache and Commit
+// goes; the files in place stay.
+func TestRemoveStale(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "pt.state")
+	if err := WriteBytes(path, 0o644, []byte("published")); err != nil {
+		t.Fatal(err)
+	}
+	if err := WriteBytes(filepath.Join(dir, ".hidden"), 0o644, []byte("not ours")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := PrepareCache(path, 0o644, func(w io.Writer) error { _, err := w.Write([]byte("cut short")); return err }); err != nil {
+		t.Fatal(err) // neither committed nor discarded: as after a crash
+	}
+	if entries, _ := os.ReadDir(dir); len(entries) != 3 {
+		t.Fatalf("%d files before, want 3", len(entries))
+	}
+	if err := RemoveStale(dir); err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	entries, _ := os.ReadDir(dir)
+	for _, e := range entries {
+		names = append(names, e.Name())
+	}
+	if len(names) != 2 || names[0] != ".hidden" || names[1] != "pt.state" {
+		t.Errorf("left %v, want [.hidden pt.state]", names)
+	}
+	if b, _ := os.ReadFile(path); string(b) != "published" {
+		t.Errorf("the file in place holds %q", b)
+	}
+}
