@@ -206,4 +206,30 @@ func TestBuildChangesNeedsState(t *testing.T) {
 	}
 }
 
+// TestBuildChangesRefusesDamagedListings: listings that do not decode,
+// reached by a change, ask for a full build instead of glue made from
+// what could be read.
+func TestBuildChangesRefusesDamagedListings(t *testing.T) {
+	cfg := zonegen.DefaultConfig()
+	cfg.AssumeChecked = true
+	self := store.Candidate{Domain: store.Domain{Name: "self.pt", Zone: "pt", Status: store.StatusActive, Registrar: "R",
+		Nameservers: []store.Nameserver{
+			{Name: "ns1.self.pt", Addrs: []netip.Addr{netip.MustParseAddr("192.0.2.1")}},
+			{Name: "ns.hosting.net"},
+		}}}
+	full := buildMem(t, cfg, memRegistry{"self.pt": self}, now, nil)
+	prev, states := map[string]*zone.Zone{}, map[string]*zonegen.ZoneState{}
+	for z, r := range full {
+		prev[z], states[z] = r.Zone, r.State
+	}
+	zonegen.DamageListings(states["pt"], "ns1.self.pt")
+	moved := self
+	moved.Domain.Nameservers = []store.Nameserver{{Name: "ns1.elsewhere.net"}, {Name: "ns2.elsewhere.net"}}
+	_, err := zonegen.BuildChanges(context.Background(), cfg, zonegen.ChangeInput{Prev: prev, States: states, Policy: pol,
+		Now: now.Add(time.Minute), Changes: []store.DomainChange{{Name: "self.pt", Zone: "pt", Candidate: &moved}}})
+	if !errorsIs(err, zonegen.ErrFullBuild) || !errorsIs(err, zonegen.ErrCorruptState) || !strings.Contains(err.Error(), "ns1.self.pt") {
+		t.Errorf("BuildChanges over damaged listings: %v, want a full build asked for, naming ns1.self.pt", err)
+	}
+}
+
 func errorsIs(err, target error) bool { return errors.Is(err, target) }
