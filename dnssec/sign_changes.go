@@ -5,6 +5,7 @@ import (
 	"crypto/sha1"
 	"errors"
 	"fmt"
+	"iter"
 	"slices"
 
 	"github.com/ptzone/ptzone/zone"
@@ -260,33 +261,76 @@ func (s *signer) dueOwners(prev *zone.Zone, chain *nsec3Links, affected map[zone
 	for _, l := range chain.links {
 		isNSEC3[l.owner] = true
 	}
-	for i := range prev.Owners() {
-		for r := range prev.RRsets(i) {
-			if r.Type() != zone.TypeRRSIG {
-				continue
-			}
-			covered := r.Covered()
-			set, ok := prev.GetAt(i, covered)
-			if !ok {
-				continue
-			}
-			keys := s.zsks
-			if covered == zone.TypeDNSKEY {
-				keys = s.ksks
-			}
-			owner := prev.Owner(i)
-			kept := s.keptAt(i, task{owner: owner, typ: covered, ttl: set.TTL(), block: set.Block()})
-			if len(kept) >= len(keys) && allKept(kept, keys) {
-				continue
-			}
-			if covered == zone.TypeNSEC3 && isNSEC3[owner] {
-				due[owner] = true
-			} else {
-				affected[owner] = true
-			}
+	for owner, covered := range s.dueSignatures(prev) {
+		if covered == zone.TypeNSEC3 && isNSEC3[owner] {
+			due[owner] = true
+		} else {
+			affected[owner] = true
 		}
 	}
 	return due
+}
+
+// dueSignatures yields the owner and covered type of every RRSIG RRset of
+// prev that signing prev again would not keep whole (keptAt): due for
+// refresh, or by a key that no longer signs.
+func (s *signer) dueSignatures(prev *zone.Zone) iter.Seq2[zone.Name, uint16] {
+	return func(yield func(zone.Name, uint16) bool) {
+		for i := range prev.Owners() {
+			for r := range prev.RRsets(i) {
+				if r.Type() != zone.TypeRRSIG {
+					continue
+				}
+				covered := r.Covered()
+				set, ok := prev.GetAt(i, covered)
+				if !ok {
+					continue
+				}
+				keys := s.zsks
+				if covered == zone.TypeDNSKEY {
+					keys = s.ksks
+				}
+				owner := prev.Owner(i)
+				kept := s.keptAt(i, task{owner: owner, typ: covered, ttl: set.TTL(), block: set.Block()})
+				if len(kept) >= len(keys) && allKept(kept, keys) {
+					continue
+				}
+				if !yield(owner, covered) {
+					return
+				}
+			}
+		}
+	}
+}
+
+// Due reports whether a signed zone must be signed again at opt.Now even
+// though none of its data changed: the keys, their roles or the signing
+// parameters are no longer those it was signed with, or a signature is
+// due for refresh (opt.Refresh) or by a key that no longer signs. A zone
+// that is not due can stay as published, serial included.
+func Due(z *zone.Zone, keys []*Key, opt SignOptions) (bool, error) {
+	if err := opt.check(); err != nil {
+		return false, err
+	}
+	soaSet, err := soaOf(z)
+	if err != nil {
+		return false, err
+	}
+	opt.Previous = z
+	s, err := newSigner(z.Origin(), soaSet, keys, opt)
+	if err != nil {
+		return false, err
+	}
+	if !s.sameShape(z) {
+		return true, nil
+	}
+	if _, ok := s.readChain(z); !ok {
+		return true, nil
+	}
+	for range s.dueSignatures(z) {
+		return true, nil
+	}
+	return false, nil
 }
 
 func allKept(kept []keptSig, keys []*Key) bool {

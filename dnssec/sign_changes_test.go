@@ -2,6 +2,7 @@ package dnssec_test
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -280,5 +281,48 @@ func TestVerifyOptOutRecordsForUnsignedDelegations(t *testing.T) {
 	r = dnssec.Verify(withStray, dnssec.VerifyOptions{Now: now})
 	if !slices.Contains(codes(r), dnssec.ProblemNSEC3Extra) {
 		t.Errorf("a stray record in an opt-out chain: %v", codes(r))
+	}
+}
+
+// TestDue: a signed zone needs signing again, its data unchanged, only
+// when a signature is due for refresh or the keys or parameters are no
+// longer those it was signed with.
+func TestDue(t *testing.T) {
+	keys := keysFor(t, kskZsk...)
+	signed := sign(t, testZone(t, 40), keys)
+	day := 24 * time.Hour
+	due := func(keys []*dnssec.Key, d time.Duration, mod ...func(*dnssec.SignOptions)) bool {
+		t.Helper()
+		opt := dnssec.DefaultSignOptions(now.Add(d))
+		for _, m := range mod {
+			m(&opt)
+		}
+		got, err := dnssec.Due(signed, keys, opt)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return got
+	}
+	if due(keys, day) {
+		t.Error("a day after signing: due, with 13 days of validity left")
+	}
+	if !due(keys, 8*day) {
+		t.Error("eight days after signing: not due, with every signature inside the 7-day refresh window")
+	}
+	more := append(slices.Clone(keys), keysFor(t, dnssec.GenerateOptions{})...)
+	if !due(more, day) {
+		t.Error("a key added: not due")
+	}
+	if !due(keys, day, func(o *dnssec.SignOptions) { o.NSEC3.Salt = []byte{1, 2} }) {
+		t.Error("another NSEC3 salt: not due")
+	}
+	// One signature about to expire is enough.
+	owner := firstSigned(signed)
+	shortened := mutate(t, signed, owner, zone.TypeRRSIG, zone.TypeDS, func(rds [][]byte) [][]byte {
+		binary.BigEndian.PutUint32(rds[0][8:], uint32(now.Add(3*day).Unix())) // expiration
+		return rds
+	})
+	if got, err := dnssec.Due(shortened, keys, dnssec.DefaultSignOptions(now.Add(day))); err != nil || !got {
+		t.Errorf("the RRSIG over %s DS expiring in two days: due %v, %v", owner, got, err)
 	}
 }

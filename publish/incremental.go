@@ -136,9 +136,24 @@ func (p *Publisher) BuildIncremental(ctx context.Context, req BuildRequest) (*Bu
 		res := &zonegen.Result{Name: zc.Name, Serial: zc.Serial, Delegations: st.Delegations, Secure: st.Secure,
 			Glue: st.Glue, GlueConflicts: st.GlueConflicts, State: st}
 		b := &Built{Result: res, Keys: keys[zc.Name], Prev: prev[zc.Name], State: st, Change: zc}
+		if b.Unchanged, err = p.unchanged(pz, zc, b.Keys, req.Now); err != nil {
+			b.Err = err
+			set.Zones = append(set.Zones, b)
+			continue
+		}
+		if b.Unchanged {
+			// The zone stays as published; its state moves on to this
+			// snapshot's token, at the serial it has.
+			res.Serial, st.Serial = SerialOf(pz), SerialOf(pz)
+			b.Final, b.Digest = pz, zonemdDigest(pz)
+		}
 		if req.forPublication {
 			b.stateWrite = startStateWrite(stateFile(p.cfg.OutDir, zc.Name), set.Token, st)
 			started = append(started, b.stateWrite)
+		}
+		if b.Unchanged {
+			set.Zones = append(set.Zones, b)
+			continue
 		}
 		b.Changed = append(b.Changed, zc.Drop...)
 		for i := range zc.With.Owners() {
@@ -180,4 +195,23 @@ func (p *Publisher) BuildIncremental(ctx context.Context, req BuildRequest) (*Bu
 	}
 	built = true
 	return set, nil
+}
+
+// unchanged reports whether a zone can stay as published: the change is
+// quiet (zonegen.ZoneChange.Quiet) and, if signed, no signature is due
+// and the keys are those it was signed with (dnssec.Due).
+func (p *Publisher) unchanged(prev *zone.Zone, zc *zonegen.ZoneChange, keys []*dnssec.Key, now time.Time) (bool, error) {
+	if !zc.Quiet(prev) {
+		return false, nil
+	}
+	if p.cfg.Unsigned {
+		return true, nil
+	}
+	opt := p.cfg.Sign
+	opt.Now = now
+	due, err := dnssec.Due(prev, keys, opt)
+	if err != nil {
+		return false, fmt.Errorf("publish: %s: %w", zc.Name, err)
+	}
+	return !due, nil
 }

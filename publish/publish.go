@@ -200,7 +200,17 @@ type Built struct {
 	Patch   *zone.Patch
 	Changed []zone.Name
 	Change  *zonegen.ZoneChange
+	// Unchanged: nothing to publish (see OutcomeUnchanged); Final is the
+	// zone as published.
+	Unchanged bool
 }
+
+// OutcomeUnchanged is the outcome of a zone that an incremental
+// publication left as it was: no delegation, glue or apex data changed
+// and no signature was due, so it keeps its serial and nothing is written
+// but its state. It is not an entry of the publication log, which records
+// what was published or refused.
+const OutcomeUnchanged store.Outcome = "unchanged"
 
 // BuildRequest selects what Build does.
 type BuildRequest struct {
@@ -466,6 +476,16 @@ func (p *Publisher) publishZone(ctx context.Context, req Request, b *Built, set 
 	}
 	if b.Err != nil {
 		return fail(b.Err)
+	}
+	if b.Unchanged {
+		o.Outcome = OutcomeUnchanged
+		if !req.DryRun && b.stateWrite != nil {
+			if err := b.stateWrite.commit(); err != nil {
+				return fail(fmt.Errorf("writing the state of %s: %w", res.Name, err))
+			}
+		}
+		log.Info("zone unchanged")
+		return o
 	}
 	cand := Candidate{Zone: o.Final, Serial: res.Serial, Report: o.Report, Signed: !p.cfg.Unsigned}
 	if b.Patch != nil {

@@ -38,6 +38,8 @@ type fixture struct {
 	keys string
 	out  string
 	cfg  publish.Config
+	// changes counts the changes made by change.
+	changes int
 }
 
 // newFixture: the sample registry in the embedded store, keys for pt and
@@ -93,6 +95,32 @@ func (f *fixture) run(t *testing.T, req publish.Request) map[string]publish.Zone
 	return m
 }
 
+// change moves one active pt domain to other nameservers, so that the
+// next publication has something to publish in pt (an unchanged zone
+// keeps its serial and is not published again).
+func (f *fixture) change(t *testing.T) {
+	t.Helper()
+	ctx := context.Background()
+	snap, err := f.db.Snapshot(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var d store.Domain
+	for c, err := range snap.Domains(ctx, store.Filter{Zone: "pt", Statuses: []store.Status{store.StatusActive}}) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		d = c.Domain
+		break
+	}
+	snap.Close()
+	f.changes++
+	d.Nameservers = []store.Nameserver{{Name: fmt.Sprintf("ns1.mudanca%d.net", f.changes)}, {Name: fmt.Sprintf("ns2.mudanca%d.net", f.changes)}}
+	if err := f.db.PutDomain(ctx, d); err != nil {
+		t.Fatal(err)
+	}
+}
+
 func refusalCodes(o publish.ZoneOutcome) []string {
 	var c []string
 	for _, r := range o.Refusals {
@@ -143,6 +171,7 @@ func TestPublishAndReceipt(t *testing.T) {
 	// A second publication a minute later goes on from the first: a new
 	// serial, a patch in the journal, the zone as published that patch
 	// applied to the image.
+	f.change(t)
 	again := f.run(t, publish.Request{Now: t0.Add(time.Minute)})
 	if again["pt"].Outcome != store.OutcomePublished || again["pt"].Serial <= pt.Serial {
 		t.Errorf("second publication: %s %d", again["pt"].Outcome, again["pt"].Serial)
@@ -175,6 +204,7 @@ func TestLostStateMeansFull(t *testing.T) {
 	publishAt := func() {
 		t.Helper()
 		at = at.Add(time.Minute)
+		f.change(t)
 		out := f.run(t, publish.Request{Now: at})
 		if out["pt"].Outcome != store.OutcomePublished {
 			t.Fatalf("pt: %s %v", out["pt"].Outcome, out["pt"].Refusals)
@@ -229,6 +259,7 @@ func TestNoTemporariesLeft(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
+		f.change(t)
 		if out := f.run(t, publish.Request{Now: at}); out["pt"].Outcome != store.OutcomePublished {
 			t.Fatalf("pt: %s %v", out["pt"].Outcome, out["pt"].Refusals)
 		}
@@ -402,6 +433,7 @@ func TestIncrementalPublishIsFull(t *testing.T) {
 		}
 	}
 	// And the next one goes on from the journal.
+	f.change(t)
 	next := f.run(t, publish.Request{Now: now.Add(time.Minute)})
 	if next["pt"].Outcome != store.OutcomePublished || receiptMode(t, f, "pt") != "incremental" {
 		t.Errorf("third publication: %s, %s", next["pt"].Outcome, receiptMode(t, f, "pt"))
@@ -656,6 +688,7 @@ func TestFlush(t *testing.T) {
 	f := newFixture(t)
 	f.cfg.FlushAfter = 1
 	f.run(t, publish.Request{Now: t0})
+	f.change(t)
 	out := f.run(t, publish.Request{Now: t0.Add(time.Minute)})
 	if receiptMode(t, f, "pt") != "incremental" {
 		t.Fatal("not incremental")
@@ -672,5 +705,108 @@ func TestFlush(t *testing.T) {
 	text, _ := os.ReadFile(filepath.Join(f.out, "pt.zone"))
 	if !bytes.Contains(text, []byte(fmt.Sprintf("\tSOA\ta.dns.pt. hostmaster.dns.pt. %d ", out["pt"].Serial))) {
 		t.Error("the master file after a flush is not the published zone")
+	}
+}
+
+// TestUnchangedZonesStay: a zone whose data did not change and whose
+// signatures are not due keeps its serial and its files, and is not in
+// the publication log again; it is published again once its signatures
+// are due, or once its data changes.
+func TestUnchangedZonesStay(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	first := f.run(t, publish.Request{Now: t0})
+	image := func(z string) []byte {
+		b, err := os.ReadFile(filepath.Join(f.out, z+".zone.bin"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	logged := func(z string) int {
+		pubs, err := f.db.Publications(ctx, z, 100)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(pubs)
+	}
+	journal := func(z string) int64 {
+		fi, err := os.Stat(filepath.Join(f.out, z+".journal"))
+		if err != nil {
+			return -1
+		}
+		return fi.Size()
+	}
+	comImage, comLogged, comJournal := image("com.pt"), logged("com.pt"), journal("com.pt")
+
+	f.change(t) // in pt only
+	out := f.run(t, publish.Request{Now: t0.Add(time.Minute)})
+	if o := out["pt"]; o.Outcome != store.OutcomePublished || o.Serial <= first["pt"].Serial {
+		t.Errorf("pt changed: %s serial %d", o.Outcome, o.Serial)
+	}
+	if o := out["com.pt"]; o.Outcome != publish.OutcomeUnchanged || o.Serial != first["com.pt"].Serial {
+		t.Errorf("com.pt unchanged: %s serial %d, want %s %d", o.Outcome, o.Serial, publish.OutcomeUnchanged, first["com.pt"].Serial)
+	}
+	if !bytes.Equal(image("com.pt"), comImage) || logged("com.pt") != comLogged || journal("com.pt") != comJournal {
+		t.Error("com.pt unchanged, yet its image, journal or publication log changed")
+	}
+	ptSerial := out["pt"].Serial
+
+	// Nothing changed at all: nothing is published.
+	out = f.run(t, publish.Request{Now: t0.Add(2 * time.Minute)})
+	for z, o := range out {
+		if o.Outcome != publish.OutcomeUnchanged {
+			t.Errorf("%s, nothing changed: %s serial %d", z, o.Outcome, o.Serial)
+		}
+	}
+	if out["pt"].Serial != ptSerial {
+		t.Errorf("pt unchanged at serial %d, want %d", out["pt"].Serial, ptSerial)
+	}
+
+	// A change in com.pt after it stayed: published from where it stayed.
+	snap, _ := f.db.Snapshot(ctx)
+	var d store.Domain
+	for c, err := range snap.Domains(ctx, store.Filter{Zone: "com.pt", Statuses: []store.Status{store.StatusActive}}) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		d = c.Domain
+		break
+	}
+	snap.Close()
+	d.Nameservers = []store.Nameserver{{Name: "ns1.noutro-sitio.net"}, {Name: "ns2.noutro-sitio.net"}}
+	if err := f.db.PutDomain(ctx, d); err != nil {
+		t.Fatal(err)
+	}
+	out = f.run(t, publish.Request{Now: t0.Add(3 * time.Minute)})
+	if o := out["com.pt"]; o.Outcome != store.OutcomePublished || receiptMode(t, f, "com.pt") != "incremental" {
+		t.Errorf("com.pt changed after staying: %s, mode %s", o.Outcome, receiptMode(t, f, "com.pt"))
+	}
+	// Its state moved on while it stayed: only the one change since is
+	// read again, not pt's of the publication it stayed through.
+	pubs, _ := f.db.Publications(ctx, "com.pt", 1)
+	var r struct {
+		Changes struct {
+			Looked int `json:"domains_looked_at"`
+		} `json:"changes"`
+	}
+	if err := json.Unmarshal(pubs[0].Details, &r); err != nil || r.Changes.Looked != 1 {
+		t.Errorf("com.pt's receipt: %d domains looked at (%v), want 1", r.Changes.Looked, err)
+	}
+	if got, _ := out["com.pt"].Final.Get(zone.MustParseName(d.Name+"."), zone.TypeNS); got.Len() != 2 {
+		t.Errorf("com.pt: %s has %d NS records, want the two new ones", d.Name, got.Len())
+	}
+	if out["pt"].Outcome != publish.OutcomeUnchanged {
+		t.Errorf("pt, nothing changed: %s", out["pt"].Outcome)
+	}
+
+	// Eight days on, signatures are due (7-day refresh): every zone is
+	// signed and published again, with nothing changed in the registry.
+	later := t0.Add(8 * 24 * time.Hour)
+	out = f.run(t, publish.Request{Now: later})
+	for z, o := range out {
+		if o.Outcome != store.OutcomePublished || o.Serial != uint32(later.Unix()) {
+			t.Errorf("%s, signatures due: %s serial %d %v", z, o.Outcome, o.Serial, o.Refusals)
+		}
 	}
 }

@@ -361,3 +361,69 @@ func btoi(b bool) int {
 	}
 	return 0
 }
+
+// Quiet reports whether the change leaves prev's data as it is, the SOA
+// serial aside: every domain looked at again came back as prev has it.
+// A quiet zone whose signatures are not due can stay as published, with
+// its serial: secondaries then have nothing to transfer.
+func (zc *ZoneChange) Quiet(prev *zone.Zone) bool {
+	for _, o := range zc.Drop {
+		if _, ok := prev.Find(o); ok {
+			return false
+		}
+	}
+	for i := range zc.With.Owners() {
+		o := zc.With.Owner(i)
+		j, ok := prev.Find(o)
+		if !ok {
+			return false
+		}
+		var was []zone.RRset
+		for r := range prev.RRsets(j) {
+			if !dnssecType(r.Type()) {
+				was = append(was, r)
+			}
+		}
+		k := 0
+		for r := range zc.With.RRsets(i) {
+			if k == len(was) || !sameData(r, was[k], o == prev.Origin()) {
+				return false
+			}
+			k++
+		}
+		if k != len(was) {
+			return false
+		}
+	}
+	return true
+}
+
+// dnssecType: the types signing adds, which the registry never gives.
+func dnssecType(t uint16) bool {
+	switch t {
+	case zone.TypeRRSIG, zone.TypeNSEC, zone.TypeNSEC3, zone.TypeNSEC3PARAM, zone.TypeDNSKEY, zone.TypeZONEMD:
+		return true
+	}
+	return false
+}
+
+// sameData compares two RRsets; at the apex, an SOA's serial is not
+// compared.
+func sameData(a, b zone.RRset, apex bool) bool {
+	if !apex || a.Type() != zone.TypeSOA || b.Type() != zone.TypeSOA {
+		return a.Equal(b)
+	}
+	if a.TTL() != b.TTL() || a.Len() != 1 || b.Len() != 1 {
+		return false
+	}
+	var sa, sb zone.SOA
+	var errA, errB error
+	for rd := range a.Rdata() {
+		sa, errA = zone.ParseSOA(rd)
+	}
+	for rd := range b.Rdata() {
+		sb, errB = zone.ParseSOA(rd)
+	}
+	sa.Serial = sb.Serial
+	return errA == nil && errB == nil && sa == sb
+}

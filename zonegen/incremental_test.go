@@ -124,6 +124,9 @@ func TestBuildChangesIsBuild(t *testing.T) {
 	for z, r := range full {
 		prev[z], states[z], serials[z] = r.Zone, r.State, r.Serial
 	}
+	// Quiet is checked against Build: a zone is quiet when the only RRset
+	// Build changed is the apex SOA (its serial).
+	quiet := map[bool]int{}
 	for round := range 60 {
 		at = at.Add(time.Minute)
 		var changes []store.DomainChange
@@ -161,6 +164,16 @@ func TestBuildChangesIsBuild(t *testing.T) {
 			if gs.String() != ws.String() {
 				t.Fatalf("round %d, zone %s: BuildChanges gives\n%s\nBuild gives\n%s", round, zc.Name, gs.String(), ws.String())
 			}
+			same := true
+			for ch := range zone.Diff(prev[zc.Name], w.Zone) {
+				if ch.Owner != prev[zc.Name].Origin() || ch.Type != zone.TypeSOA {
+					same = false
+				}
+			}
+			if zc.Quiet(prev[zc.Name]) != same {
+				t.Fatalf("round %d, zone %s: Quiet says %v, Build changed the data: %v", round, zc.Name, zc.Quiet(prev[zc.Name]), !same)
+			}
+			quiet[same]++
 			st := zc.State
 			if st.Delegations != w.Delegations || st.Secure != w.Secure || st.Glue != w.Glue || st.GlueConflicts != w.GlueConflicts || st.Serial != w.Serial {
 				t.Fatalf("round %d, zone %s: totals %d/%d/%d/%d serial %d, Build's %d/%d/%d/%d serial %d", round, zc.Name,
@@ -180,6 +193,9 @@ func TestBuildChangesIsBuild(t *testing.T) {
 			}
 			prev[zc.Name], states[zc.Name], serials[zc.Name] = z, back, zc.Serial
 		}
+	}
+	if quiet[true] == 0 || quiet[false] == 0 {
+		t.Errorf("quiet changes %d, others %d: the rounds did not try both", quiet[true], quiet[false])
 	}
 }
 

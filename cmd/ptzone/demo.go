@@ -28,7 +28,9 @@ publishes the .pt zones as 'ptzone zone publish' does: keys generated into
 DIR/demo/keys (the first time), every zone built, signed with NSEC3
 opt-out and ZONEMD, verified independently, judged by the guard and written
 into DIR/demo/zones. Running it again starts from the same sample and
-publishes from the last publication. No PostgreSQL and no root are needed.
+goes on from the last publication: the sample unchanged, each zone stays
+as it is ("unchanged") until its signatures are due for refresh. No
+PostgreSQL and no root are needed.
 
 Until the delegation checker exists every active domain counts as checked
 (--assume-checked). Later stages grow the demo into the whole pipeline:
@@ -100,7 +102,7 @@ Try:
   go run ./cmd/ptzone zone verify %[2]s/pt.zone
   go run ./cmd/ptzone keys ds --data-dir %[3]s --zone pt
   kzonecheck -o pt. -d on %[2]s/pt.zone
-  go run ./cmd/ptzone demo     # again: publishes on from the last publication
+  go run ./cmd/ptzone demo     # again: goes on from the last publication
 `, path, zones, dir)
 	return nil
 }

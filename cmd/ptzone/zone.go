@@ -367,7 +367,9 @@ domains changed since (the registry's change feed), builds and signs only
 what they change, verifies with the last zone's unchanged signatures
 trusted, and appends the change to <zone>.journal. Otherwise, or with
 --full, it reads the whole registry. Either way the zones are the same, byte
-for byte. The master file <zone>.zone and the image <zone>.zone.bin are
+for byte. A zone whose data did not change and whose signatures are not
+due for refresh is left as it is, serial included ("unchanged"), so that
+its secondaries have nothing to transfer. The master file <zone>.zone and the image <zone>.zone.bin are
 rewritten by full publications and whenever the journal passes 64 MiB; the
 zone as published is the image with the journal applied.
 
@@ -377,7 +379,7 @@ does not increase, or signatures about to expire. Changes beyond the limits
 unless an operator forces them with --force-by NAME --reason TEXT, which
 the log records. --dry-run judges without writing.
 
-Exit status 0 when every zone was published (or passed, with --dry-run),
+Exit status 0 when every zone was published or unchanged (or passed, with --dry-run),
 1 when a zone was refused or failed.`,
 		flags: func(fs *flag.FlagSet) {
 			pf.register(fs)
@@ -413,6 +415,10 @@ Exit status 0 when every zone was published (or passed, with --dry-run),
 			}
 			ok := true
 			for _, o := range outs {
+				if o.Outcome == publish.OutcomeUnchanged {
+					fmt.Fprintf(e.stdout, "%s: unchanged at serial %d (no data changed, no signature due)\n", o.Zone, o.Serial)
+					continue
+				}
 				fmt.Fprintf(e.stdout, "%s: %s serial %d, %s (%d delegations; +%d -%d, NS %d, DS %d, glue %d)\n", o.Zone, o.Outcome, o.Serial, o.Mode,
 					o.Build.Delegations, o.Delta.Added, o.Delta.Removed, o.Delta.NSChanged, o.Delta.DSChanged, o.Delta.GlueChanged)
 				for _, r := range o.Forced {
@@ -421,7 +427,7 @@ Exit status 0 when every zone was published (or passed, with --dry-run),
 				for _, r := range o.Refusals {
 					fmt.Fprintf(e.stdout, "  refused: %s\n", r)
 				}
-				if o.Outcome != store.OutcomePublished && o.Outcome != store.OutcomeDryRun {
+				if o.Outcome != store.OutcomePublished && o.Outcome != store.OutcomeDryRun && o.Outcome != publish.OutcomeUnchanged {
 					ok = false
 				}
 			}

@@ -104,13 +104,18 @@ func TestZonePublish(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(home, "data", "zones", "pt.zone.bin")); err != nil {
 		t.Errorf("no image in DATA-DIR/zones: %v", err)
 	}
-	// The same second again: the serial still increases.
+	// Again, nothing changed: every zone stays as it is.
 	r = publish(at).want(t, exitOK)
-	if !strings.Contains(r.stdout, "published serial") {
-		t.Errorf("second publish:\n%s", r.stdout)
+	if strings.Count(r.stdout, ": unchanged at serial") != 8 {
+		t.Errorf("second publish, nothing changed:\n%s", r.stdout)
+	}
+	// --full publishes every zone again; the same second, the serial still increases.
+	r = publish(at, "--full").want(t, exitOK)
+	if strings.Count(r.stdout, ": published serial") != 8 || !strings.Contains(r.stdout, fmt.Sprintf("pt: published serial %d,", at.Unix()+1)) {
+		t.Errorf("publish --full:\n%s", r.stdout)
 	}
 	publish(at, "--force-by", "ana").want(t, exitUsage) // no reason
-	r = publish(at.Add(time.Minute), "--dry-run").want(t, exitOK)
+	r = publish(at.Add(time.Minute), "--dry-run", "--full").want(t, exitOK)
 	if !strings.Contains(r.stdout, "dry_run") {
 		t.Errorf("dry run:\n%s", r.stdout)
 	}
