@@ -38,16 +38,23 @@ func (p *Publisher) BuildIncremental(ctx context.Context, req BuildRequest) (*Bu
 	names := p.cfg.Zones.Zones
 	loadStart := time.Now()
 	// The states are read while the zones load: both are large for pt.
+	// Zones this Publisher published last, still as it left them, are
+	// in memory: neither is read.
+	held := p.heldZones()
 	saved := make([]*savedState, len(names))
 	stateErrs := make([]error, len(names))
 	statesRead := make(chan struct{})
 	go func() {
 		defer close(statesRead)
 		for i, name := range names {
+			if h := held[name]; h != nil && h.state != nil {
+				saved[i] = h.state
+				continue
+			}
 			saved[i], stateErrs[i] = readState(stateFile(p.cfg.OutDir, name))
 		}
 	}()
-	prev, prevSerials, err := p.previous(ctx)
+	prev, prevSerials, err := p.previous(ctx, held)
 	<-statesRead
 	if err != nil {
 		return nil, err

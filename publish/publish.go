@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"go.uber.org/zap"
@@ -77,6 +78,9 @@ type Publisher struct {
 	reg Registry
 	pol *policy.Policy
 	log *zap.Logger
+
+	mu   sync.Mutex
+	held map[string]*held // by zone: see held
 }
 
 // New returns a publisher.
@@ -258,7 +262,7 @@ func (p *Publisher) Build(ctx context.Context, req BuildRequest) (*BuildSet, err
 	if err != nil {
 		return nil, err
 	}
-	prev, prevSerials, err := p.previous(ctx)
+	prev, prevSerials, err := p.previous(ctx, p.heldZones())
 	if err != nil {
 		return nil, err
 	}
@@ -312,12 +316,16 @@ func (p *Publisher) allKeys(now time.Time) (map[string][]*dnssec.Key, map[string
 // previous loads every zone as last published, with its serial: the
 // image's, or the publication log's if that is later (files can be lost,
 // serials must never go back).
-func (p *Publisher) previous(ctx context.Context) (map[string]*Previous, map[string]uint32, error) {
+func (p *Publisher) previous(ctx context.Context, held map[string]*held) (map[string]*Previous, map[string]uint32, error) {
 	prev := map[string]*Previous{}
 	serials := map[string]uint32{}
 	for _, name := range p.cfg.Zones.Zones {
-		z, j, err := loadPublished(p.cfg.OutDir, name)
-		if err != nil {
+		var z *zone.Zone
+		var j *journal
+		var err error
+		if h := held[name]; h != nil {
+			z, j = h.zone, h.journal
+		} else if z, j, err = loadPublished(p.cfg.OutDir, name); err != nil {
 			return nil, nil, fmt.Errorf("publish: the last published %s: %w", name, err)
 		}
 		serial := SerialOf(z)
@@ -481,8 +489,10 @@ func (p *Publisher) publishZone(ctx context.Context, req Request, b *Built, set 
 		o.Outcome = OutcomeUnchanged
 		if !req.DryRun && b.stateWrite != nil {
 			if err := b.stateWrite.commit(); err != nil {
+				p.forget(res.Name)
 				return fail(fmt.Errorf("writing the state of %s: %w", res.Name, err))
 			}
+			p.hold(res.Name, b.Final, b.Prev.journal, &savedState{token: set.Token, zone: b.State})
 		}
 		log.Info("zone unchanged")
 		return o
@@ -507,7 +517,13 @@ func (p *Publisher) publishZone(ctx context.Context, req Request, b *Built, set 
 		file, err := p.persist(res.Name, b, set.Token)
 		o.Times.Write = time.Since(start)
 		if err != nil {
+			p.forget(res.Name)
 			return fail(err)
+		}
+		if b.State != nil {
+			p.hold(res.Name, b.Final, b.Prev.journal, &savedState{token: set.Token, zone: b.State})
+		} else {
+			p.forget(res.Name)
 		}
 		o.File = file
 		o.Outcome = store.OutcomePublished
@@ -539,6 +555,7 @@ func (p *Publisher) persist(name string, b *Built, token string) (string, error)
 	j := b.Prev.journal
 	if j == nil {
 		j = &journal{path: journalFile(dir, name)}
+		b.Prev.journal = j
 	}
 	if b.Patch != nil {
 		if err := j.append(b.Patch); err != nil {

@@ -810,3 +810,71 @@ func TestUnchangedZonesStay(t *testing.T) {
 		}
 	}
 }
+
+// TestHeldZones: a Publisher goes on from the zones and states it
+// published, held in memory, without reading them back; a file changed
+// behind its back (another publisher) sends it back to the disk.
+func TestHeldZones(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	p := publish.New(f.cfg, f.db, pol, zap.NewNop())
+	runWith := func(p *publish.Publisher, at time.Time) map[string]publish.ZoneOutcome {
+		t.Helper()
+		outs, err := p.RunOnce(ctx, publish.Request{Now: at, TriggeredBy: "test"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		m := map[string]publish.ZoneOutcome{}
+		for _, o := range outs {
+			m[o.Zone] = o
+		}
+		return m
+	}
+	runWith(p, t0)
+
+	// Another publisher publishes, in full: p's held pt no longer matches
+	// the disk (a new image, the journal trimmed).
+	f.change(t)
+	outs, err := publish.New(f.cfg, f.db, pol, zap.NewNop()).RunOnce(ctx, publish.Request{Now: t0.Add(time.Minute), TriggeredBy: "test", Full: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	other := map[string]publish.ZoneOutcome{}
+	for _, o := range outs {
+		other[o.Zone] = o
+	}
+	f.change(t)
+	out := runWith(p, t0.Add(2*time.Minute))["pt"]
+	if out.Outcome != store.OutcomePublished || out.Serial <= other["pt"].Serial {
+		t.Fatalf("after another publisher's serial %d: %s serial %d", other["pt"].Serial, out.Outcome, out.Serial)
+	}
+	onDisk, err := publish.LoadPublished(f.out, "pt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for ch := range zone.Diff(onDisk, out.Final) {
+		t.Fatalf("the published pt (image and journal) differs from the one built at %s %s", ch.Owner, zone.TypeString(ch.Type))
+	}
+
+	// Now p holds what is on disk. Damage pt's image in place, size and
+	// time kept, as nothing but a reader of the file would notice: p goes
+	// on from memory, a new publisher cannot read it.
+	image := filepath.Join(f.out, "pt.zone.bin")
+	fi, err := os.Stat(image)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(image, make([]byte, fi.Size()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chtimes(image, fi.ModTime(), fi.ModTime()); err != nil {
+		t.Fatal(err)
+	}
+	f.change(t)
+	if o := runWith(p, t0.Add(3*time.Minute))["pt"]; o.Outcome != store.OutcomePublished || receiptMode(t, f, "pt") != "incremental" {
+		t.Errorf("from memory: %s, mode %s", o.Outcome, receiptMode(t, f, "pt"))
+	}
+	if _, err := publish.New(f.cfg, f.db, pol, zap.NewNop()).RunOnce(ctx, publish.Request{Now: t0.Add(4 * time.Minute)}); err == nil {
+		t.Error("a new publisher read the damaged image without error: the held zone was not what was tested")
+	}
+}
