@@ -25,18 +25,19 @@ type held struct {
 // saw them; nil for a file that was not there.
 type fileStamps [3]fs.FileInfo
 
-func (p *Publisher) stamps(name string) fileStamps {
+// stamps stats a zone's files; ok is false when one could not be
+// looked at (then nothing held of the zone can be trusted).
+func (p *Publisher) stamps(name string) (s fileStamps, ok bool) {
 	dir := p.cfg.OutDir
-	var s fileStamps
 	for i, path := range []string{imageFile(dir, name), journalFile(dir, name), stateFile(dir, name)} {
 		fi, err := os.Stat(path)
 		if err == nil {
 			s[i] = fi
 		} else if !errors.Is(err, fs.ErrNotExist) {
-			return fileStamps{} // unknown: compares unequal to anything held
+			return s, false
 		}
 	}
-	return s
+	return s, true
 }
 
 // same reports whether two stamps are of the same files, unchanged: an
@@ -64,7 +65,7 @@ func (p *Publisher) heldZones() map[string]*held {
 	defer p.mu.Unlock()
 	out := map[string]*held{}
 	for name, h := range p.held {
-		if h.files.same(p.stamps(name)) {
+		if now, ok := p.stamps(name); ok && h.files.same(now) {
 			out[name] = h
 		} else {
 			delete(p.held, name)
@@ -81,7 +82,12 @@ func (p *Publisher) hold(name string, z *zone.Zone, j *journal, st *savedState) 
 	if p.held == nil {
 		p.held = map[string]*held{}
 	}
-	p.held[name] = &held{zone: z, journal: j, state: st, files: p.stamps(name)}
+	files, ok := p.stamps(name)
+	if !ok {
+		delete(p.held, name)
+		return
+	}
+	p.held[name] = &held{zone: z, journal: j, state: st, files: files}
 }
 
 // forget drops what is held of a zone.

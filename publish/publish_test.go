@@ -81,10 +81,16 @@ func newFixture(t *testing.T) *fixture {
 
 func (f *fixture) run(t *testing.T, req publish.Request) map[string]publish.ZoneOutcome {
 	t.Helper()
+	return f.runWith(t, publish.New(f.cfg, f.db, pol, zap.NewNop()), req)
+}
+
+// runWith runs one publication with the publisher p.
+func (f *fixture) runWith(t *testing.T, p *publish.Publisher, req publish.Request) map[string]publish.ZoneOutcome {
+	t.Helper()
 	if req.TriggeredBy == "" {
 		req.TriggeredBy = "test"
 	}
-	outs, err := publish.New(f.cfg, f.db, pol, zap.NewNop()).RunOnce(context.Background(), req)
+	outs, err := p.RunOnce(context.Background(), req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -100,13 +106,20 @@ func (f *fixture) run(t *testing.T, req publish.Request) map[string]publish.Zone
 // keeps its serial and is not published again).
 func (f *fixture) change(t *testing.T) {
 	t.Helper()
+	f.changeIn(t, "pt")
+}
+
+// changeIn moves the first active domain of zone z to other nameservers
+// and returns it as it now is.
+func (f *fixture) changeIn(t *testing.T, z string) store.Domain {
+	t.Helper()
 	ctx := context.Background()
 	snap, err := f.db.Snapshot(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
 	var d store.Domain
-	for c, err := range snap.Domains(ctx, store.Filter{Zone: "pt", Statuses: []store.Status{store.StatusActive}}) {
+	for c, err := range snap.Domains(ctx, store.Filter{Zone: z, Statuses: []store.Status{store.StatusActive}}) {
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -119,6 +132,7 @@ func (f *fixture) change(t *testing.T) {
 	if err := f.db.PutDomain(ctx, d); err != nil {
 		t.Fatal(err)
 	}
+	return d
 }
 
 func refusalCodes(o publish.ZoneOutcome) []string {
@@ -764,20 +778,7 @@ func TestUnchangedZonesStay(t *testing.T) {
 	}
 
 	// A change in com.pt after it stayed: published from where it stayed.
-	snap, _ := f.db.Snapshot(ctx)
-	var d store.Domain
-	for c, err := range snap.Domains(ctx, store.Filter{Zone: "com.pt", Statuses: []store.Status{store.StatusActive}}) {
-		if err != nil {
-			t.Fatal(err)
-		}
-		d = c.Domain
-		break
-	}
-	snap.Close()
-	d.Nameservers = []store.Nameserver{{Name: "ns1.noutro-sitio.net"}, {Name: "ns2.noutro-sitio.net"}}
-	if err := f.db.PutDomain(ctx, d); err != nil {
-		t.Fatal(err)
-	}
+	d := f.changeIn(t, "com.pt")
 	out = f.run(t, publish.Request{Now: t0.Add(3 * time.Minute)})
 	if o := out["com.pt"]; o.Outcome != store.OutcomePublished || receiptMode(t, f, "com.pt") != "incremental" {
 		t.Errorf("com.pt changed after staying: %s, mode %s", o.Outcome, receiptMode(t, f, "com.pt"))
@@ -818,33 +819,14 @@ func TestHeldZones(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()
 	p := publish.New(f.cfg, f.db, pol, zap.NewNop())
-	runWith := func(p *publish.Publisher, at time.Time) map[string]publish.ZoneOutcome {
-		t.Helper()
-		outs, err := p.RunOnce(ctx, publish.Request{Now: at, TriggeredBy: "test"})
-		if err != nil {
-			t.Fatal(err)
-		}
-		m := map[string]publish.ZoneOutcome{}
-		for _, o := range outs {
-			m[o.Zone] = o
-		}
-		return m
-	}
-	runWith(p, t0)
+	f.runWith(t, p, publish.Request{Now: t0})
 
 	// Another publisher publishes, in full: p's held pt no longer matches
 	// the disk (a new image, the journal trimmed).
 	f.change(t)
-	outs, err := publish.New(f.cfg, f.db, pol, zap.NewNop()).RunOnce(ctx, publish.Request{Now: t0.Add(time.Minute), TriggeredBy: "test", Full: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	other := map[string]publish.ZoneOutcome{}
-	for _, o := range outs {
-		other[o.Zone] = o
-	}
+	other := f.run(t, publish.Request{Now: t0.Add(time.Minute), Full: true})
 	f.change(t)
-	out := runWith(p, t0.Add(2*time.Minute))["pt"]
+	out := f.runWith(t, p, publish.Request{Now: t0.Add(2 * time.Minute)})["pt"]
 	if out.Outcome != store.OutcomePublished || out.Serial <= other["pt"].Serial {
 		t.Fatalf("after another publisher's serial %d: %s serial %d", other["pt"].Serial, out.Outcome, out.Serial)
 	}
@@ -871,7 +853,7 @@ func TestHeldZones(t *testing.T) {
 		t.Fatal(err)
 	}
 	f.change(t)
-	if o := runWith(p, t0.Add(3*time.Minute))["pt"]; o.Outcome != store.OutcomePublished || receiptMode(t, f, "pt") != "incremental" {
+	if o := f.runWith(t, p, publish.Request{Now: t0.Add(3 * time.Minute)})["pt"]; o.Outcome != store.OutcomePublished || receiptMode(t, f, "pt") != "incremental" {
 		t.Errorf("from memory: %s, mode %s", o.Outcome, receiptMode(t, f, "pt"))
 	}
 	if _, err := publish.New(f.cfg, f.db, pol, zap.NewNop()).RunOnce(ctx, publish.Request{Now: t0.Add(4 * time.Minute)}); err == nil {
