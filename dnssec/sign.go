@@ -87,15 +87,9 @@ func (o *SignOptions) check() error {
 	return nil
 }
 
-// replaced are the types Sign computes itself; any found in the input are
-// dropped and made anew.
-func replaced(t uint16) bool {
-	switch t {
-	case zone.TypeRRSIG, zone.TypeNSEC, zone.TypeNSEC3, zone.TypeDNSKEY, zone.TypeNSEC3PARAM, zone.TypeZONEMD:
-		return true
-	}
-	return false
-}
+// replaced are the types Sign computes itself (zone.IsSigningType); any
+// found in the input are dropped and made anew.
+func replaced(t uint16) bool { return zone.IsSigningType(t) }
 
 // roles splits the keys active at now into those that sign the DNSKEY
 // RRset and those that sign the rest, algorithm by algorithm: an algorithm

@@ -379,3 +379,14 @@ func appendU16U8U8(b, rd []byte) []byte {
 	b = strconv.AppendUint(b, uint64(rd[3]), 10)
 	return append(b, ' ')
 }
+
+// IsSigningType reports whether records of type t are made by DNSSEC
+// signing (RRSIG, NSEC, NSEC3, NSEC3PARAM, DNSKEY, ZONEMD) rather than
+// given by the registry or the configuration.
+func IsSigningType(t uint16) bool {
+	switch t {
+	case TypeRRSIG, TypeNSEC, TypeNSEC3, TypeDNSKEY, TypeNSEC3PARAM, TypeZONEMD:
+		return true
+	}
+	return false
+}

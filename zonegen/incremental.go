@@ -380,7 +380,7 @@ func (zc *ZoneChange) Quiet(prev *zone.Zone) bool {
 		}
 		var was []zone.RRset
 		for r := range prev.RRsets(j) {
-			if !dnssecType(r.Type()) {
+			if !zone.IsSigningType(r.Type()) {
 				was = append(was, r)
 			}
 		}
@@ -396,15 +396,6 @@ func (zc *ZoneChange) Quiet(prev *zone.Zone) bool {
 		}
 	}
 	return true
-}
-
-// dnssecType: the types signing adds, which the registry never gives.
-func dnssecType(t uint16) bool {
-	switch t {
-	case zone.TypeRRSIG, zone.TypeNSEC, zone.TypeNSEC3, zone.TypeNSEC3PARAM, zone.TypeDNSKEY, zone.TypeZONEMD:
-		return true
-	}
-	return false
 }
 
 // sameData compares two RRsets; at the apex, an SOA's serial is not
