@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net/netip"
+	"runtime"
 	"slices"
 	"strings"
 	"testing"
@@ -634,5 +635,68 @@ func TestAppendWire(t *testing.T) {
 		if got := n.AppendWire([]byte{0xff}); !bytes.Equal(got[1:], want[:off]) || got[0] != 0xff {
 			t.Errorf("%s: wire % x, want % x", text, got[1:], want[:off])
 		}
+	}
+}
+
+// TestWriteSegmentsInOrder: a zone of many segments (WriteTo formats runs
+// of owners on all cores) comes out whole, in canonical order, and the
+// same bytes on one core as on four.
+func TestWriteSegmentsInOrder(t *testing.T) {
+	z := unsignedPT(t, 40000) // about 30,000 owners: several segments
+	write := func(procs int) []byte {
+		defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(procs))
+		var out bytes.Buffer
+		n, err := z.WriteTo(&out)
+		if err != nil || n != int64(out.Len()) {
+			t.Fatalf("WriteTo on %d cores: %d, %v (wrote %d)", procs, n, err, out.Len())
+		}
+		return out.Bytes()
+	}
+	four := write(4)
+	if one := write(1); !bytes.Equal(one, four) {
+		t.Fatal("one core and four wrote different bytes")
+	}
+	var owners []string
+	for line := range strings.Lines(string(four)) {
+		owner, _, _ := strings.Cut(line, "\t")
+		if len(owners) == 0 || owners[len(owners)-1] != owner {
+			owners = append(owners, owner)
+		}
+	}
+	if len(owners) != z.Owners() {
+		t.Fatalf("%d owners written, the zone has %d", len(owners), z.Owners())
+	}
+	for i, o := range owners {
+		if want := z.Owner(i).String(); o != want {
+			t.Fatalf("owner %d written is %s, want %s", i, o, want)
+		}
+	}
+}
+
+// failingWriter accepts limit bytes, then fails.
+type failingWriter struct{ limit int }
+
+func (w *failingWriter) Write(p []byte) (int, error) {
+	if len(p) > w.limit {
+		n := w.limit
+		w.limit = 0
+		return n, errors.New("disk full")
+	}
+	w.limit -= len(p)
+	return len(p), nil
+}
+
+// TestWriteStopsOnError: a failing writer ends WriteTo with its error and
+// leaves no formatting goroutine behind.
+func TestWriteStopsOnError(t *testing.T) {
+	z := unsignedPT(t, 40000)
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(4))
+	before := runtime.NumGoroutine()
+	n, err := z.WriteTo(&failingWriter{limit: 100000})
+	if err == nil || err.Error() != "disk full" || n != 100000 {
+		t.Fatalf("WriteTo = %d, %v; want 100000, disk full", n, err)
+	}
+	if after := runtime.NumGoroutine(); after > before {
+		t.Errorf("%d goroutines before WriteTo, %d after", before, after)
 	}
 }
