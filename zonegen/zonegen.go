@@ -237,7 +237,11 @@ func Build(ctx context.Context, cfg Config, in Input) ([]*Result, error) {
 	for _, d := range fixedDelegations(cfg, in.ChildDS) {
 		fixed[d.Name] = true
 	}
-	for batch, err := range readAhead(ctx, in.Source, store.Filter{Statuses: policy.PublishableStatuses(), DelegationOnly: true}) {
+	filter := store.Filter{Statuses: policy.PublishableStatuses(), DelegationOnly: true}
+	if len(cfg.Zones) == 1 {
+		filter.Zone = cfg.Zones[0] // the others' domains need not be read
+	}
+	for batch, err := range readAhead(ctx, in.Source, filter) {
 		if err != nil {
 			return nil, fmt.Errorf("reading the registry: %w", err)
 		}

@@ -47,7 +47,17 @@ func (db *DB) Import(ctx context.Context, src iter.Seq2[store.ImportRecord, erro
 				return err
 			}
 		}
-		return moveStaged(ctx, tx, mode, &res)
+		if err := moveStaged(ctx, tx, mode, &res); err != nil {
+			return err
+		}
+		// A bulk load leaves the planner without statistics until
+		// autovacuum comes by: it would guess a few thousand rows and walk
+		// an index where a scan of the table is seconds faster. ANALYZE
+		// counts this transaction's own rows.
+		if _, err := tx.Exec(ctx, `ANALYZE domains`); err != nil {
+			return fmt.Errorf("postgres: import: analyzing domains: %w", err)
+		}
+		return nil
 	})
 	if err != nil {
 		return store.ImportResult{}, err
