@@ -29,6 +29,13 @@ type glueIndex struct {
 	// under maps a name to the hosts below it, built when first asked for:
 	// a delegation that comes or goes changes which of them need glue.
 	under map[string][]string
+	// order is the hosts in order as sortedHosts last returned them (or a
+	// state file listed them), shared read-only with clones; hosts added
+	// since are in added, and hosts removed since are still in order.
+	// An incremental build then merges a few hundred new hosts into the
+	// list instead of sorting hundreds of thousands again.
+	order []string
+	added []string
 }
 
 type glueRef struct {
@@ -87,8 +94,13 @@ func (g *glueIndex) add(host, domain string, addrs []netip.Addr) {
 		refs[i].addrs = sorted
 		return
 	}
-	if len(refs) == 0 && g.under != nil {
-		g.noteUnder(host)
+	if len(refs) == 0 {
+		if g.under != nil {
+			g.noteUnder(host)
+		}
+		if g.order != nil {
+			g.added = append(g.added, host)
+		}
 	}
 	g.hosts[host] = hostListings{refs: slices.Insert(refs, i, glueRef{domain: domain, addrs: sorted})}
 }
@@ -131,7 +143,10 @@ func (g *glueIndex) list(host, domain string, addrs []netip.Addr) {
 	if len(addrs) == 0 || !store.IsSubdomain(host, g.zone) {
 		return
 	}
-	e := g.hosts[host]
+	e, known := g.hosts[host]
+	if !known && g.order != nil {
+		g.added = append(g.added, host)
+	}
 	e.refs = append(e.refs, glueRef{domain: domain, addrs: sortedAddrs(addrs)})
 	g.hosts[host] = e
 	g.unsettled = true
@@ -194,9 +209,37 @@ func (g *glueIndex) resolve(host string) (addrs []netip.Addr, conflict bool) {
 	return slices.Compact(addrs), true
 }
 
+// sortedHosts returns the hosts in order. The slice is shared: callers
+// must not change it.
 func (g *glueIndex) sortedHosts() []string {
 	g.settle()
-	return slices.Sorted(maps.Keys(g.hosts))
+	if g.order == nil {
+		g.order = slices.Sorted(maps.Keys(g.hosts))
+		g.added = nil
+		return g.order
+	}
+	if len(g.added) == 0 && len(g.order) == len(g.hosts) {
+		return g.order // nothing added, so nothing removed either
+	}
+	slices.Sort(g.added)
+	merged := make([]string, 0, len(g.hosts))
+	keep := func(h string) {
+		if _, ok := g.hosts[h]; ok && (len(merged) == 0 || merged[len(merged)-1] != h) {
+			merged = append(merged, h)
+		}
+	}
+	old, add := g.order, g.added
+	for len(old) > 0 || len(add) > 0 {
+		if len(add) == 0 || len(old) > 0 && old[0] <= add[0] {
+			keep(old[0])
+			old = old[1:]
+		} else {
+			keep(add[0])
+			add = add[1:]
+		}
+	}
+	g.order, g.added = merged, nil
+	return merged
 }
 
 // hostsUnder returns the indexed hosts strictly below name.
@@ -232,5 +275,5 @@ func (g *glueIndex) noteUnder(host string) {
 // them, g's own would not.
 func (g *glueIndex) clone() *glueIndex {
 	g.settle()
-	return &glueIndex{zone: g.zone, hosts: maps.Clone(g.hosts), owned: map[string]bool{}}
+	return &glueIndex{zone: g.zone, hosts: maps.Clone(g.hosts), owned: map[string]bool{}, order: g.order, added: slices.Clone(g.added)}
 }

@@ -3,6 +3,8 @@ package zonegen
 import (
 	"bytes"
 	"fmt"
+	"maps"
+	"math/rand/v2"
 	"net/netip"
 	"runtime"
 	"slices"
@@ -207,5 +209,55 @@ func TestCorruptListingsAskForAFullBuild(t *testing.T) {
 	g.hosts["ns.host.pt"] = hostListings{packed: []byte{1, 0, 0, 0, 9, 0, 'a'}} // one listing, domain cut short
 	if refs := g.listings("ns.host.pt"); len(refs) != 0 || g.corrupt != "ns.host.pt" {
 		t.Errorf("listings %v, corrupt %q", refs, g.corrupt)
+	}
+}
+
+// TestSortedHostsFollowChanges: the host order an index keeps between
+// builds follows every host added, removed and added again, in the index
+// and in its clones, and a clone's changes leave its original's alone.
+func TestSortedHostsFollowChanges(t *testing.T) {
+	addrs := []netip.Addr{netip.MustParseAddr("192.0.2.53")}
+	rng := rand.New(rand.NewPCG(1, 2))
+	host := func() string { return fmt.Sprintf("ns%d.d%d.pt", rng.IntN(3), rng.IntN(300)) }
+	domain := func(h string) string { return h[strings.IndexByte(h, '.')+1:] }
+	want := func(g *glueIndex) []string { return slices.Sorted(maps.Keys(g.hosts)) }
+
+	g := newGlueIndex("pt")
+	for range 400 {
+		h := host()
+		g.list(h, domain(h), addrs)
+	}
+	g.sortedHosts() // as a full build's finish does
+	for round := range 30 {
+		before := slices.Clone(g.sortedHosts())
+		next := g.clone()
+		for range 1 + rng.IntN(40) {
+			h := host()
+			if rng.IntN(2) == 0 {
+				next.add(h, domain(h), addrs)
+			} else {
+				next.remove(h, domain(h))
+			}
+		}
+		if got := next.sortedHosts(); !slices.Equal(got, want(next)) {
+			t.Fatalf("round %d: sortedHosts = %v,\nwant %v", round, got, want(next))
+		}
+		if got := g.sortedHosts(); !slices.Equal(got, before) {
+			t.Fatalf("round %d: the clone's changes changed its original's hosts", round)
+		}
+		g = next
+	}
+	// A state read back keeps the order it was written in.
+	s := &ZoneState{glue: g}
+	b, err := s.MarshalBinary()
+	if err != nil {
+		t.Fatal(err)
+	}
+	back, err := UnmarshalZoneState(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if back.glue.order == nil || !slices.Equal(back.glue.sortedHosts(), want(g)) {
+		t.Errorf("read back: order %v, want %v", back.glue.order, want(g))
 	}
 }

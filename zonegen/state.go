@@ -185,8 +185,12 @@ func UnmarshalZoneState(b []byte) (*ZoneState, error) {
 	s.glue = newGlueIndex(zoneName)
 	n := r.count(6)
 	s.glue.hosts = make(map[string]hostListings, n)
+	order := make([]string, 0, n)
 	for range n {
 		host := r.string()
+		if len(order) == 0 || order[len(order)-1] < host {
+			order = append(order, host)
+		}
 		block := r.bytes(int(r.uint32()))
 		if r.err != nil || len(block) < 4 {
 			return nil, fmt.Errorf("%w: malformed listings of %q", ErrCorruptState, host)
@@ -195,6 +199,9 @@ func UnmarshalZoneState(b []byte) (*ZoneState, error) {
 	}
 	if r.err != nil || len(r.b) != 0 {
 		return nil, fmt.Errorf("%w: malformed", ErrCorruptState)
+	}
+	if len(order) == len(s.glue.hosts) {
+		s.glue.order = order // written in order, as sortedHosts gave them
 	}
 	return s, nil
 }
