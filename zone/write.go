@@ -21,12 +21,20 @@ func (z *Zone) WriteTo(w io.Writer) (int64, error) {
 	segments := (z.Owners() + perSegment - 1) / perSegment
 	workers := min(runtime.GOMAXPROCS(0), segments)
 	if workers <= 1 {
-		buf, err := z.appendText(nil, 0, z.Owners())
-		if err != nil {
-			return 0, err
+		var written int64
+		var buf []byte
+		for lo := 0; lo < z.Owners(); lo += perSegment {
+			var err error
+			if buf, err = z.appendText(buf[:0], lo, min(lo+perSegment, z.Owners())); err != nil {
+				return written, err
+			}
+			n, err := w.Write(buf)
+			written += int64(n)
+			if err != nil {
+				return written, err
+			}
 		}
-		n, err := w.Write(buf)
-		return int64(n), err
+		return written, nil
 	}
 
 	type result struct {
