@@ -19,23 +19,7 @@ import (
 func (z *Zone) WriteTo(w io.Writer) (int64, error) {
 	const perSegment = 8192 // owners: a few hundred kilobytes of text
 	segments := (z.Owners() + perSegment - 1) / perSegment
-	workers := min(runtime.GOMAXPROCS(0), segments)
-	if workers <= 1 {
-		var written int64
-		var buf []byte
-		for lo := 0; lo < z.Owners(); lo += perSegment {
-			var err error
-			if buf, err = z.appendText(buf[:0], lo, min(lo+perSegment, z.Owners())); err != nil {
-				return written, err
-			}
-			n, err := w.Write(buf)
-			written += int64(n)
-			if err != nil {
-				return written, err
-			}
-		}
-		return written, nil
-	}
+	workers := max(1, min(runtime.GOMAXPROCS(0), segments))
 
 	type result struct {
 		text []byte
