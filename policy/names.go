@@ -132,7 +132,7 @@ func (c *nameCheck) run(p *Policy, input string, opt Options) {
 			fmt.Sprintf("%q termina com um ponto; escreva-o sem o ponto final", input))
 		s = strings.TrimRight(s, ".")
 	}
-	if !norm.NFC.IsNormalString(s) {
+	if !isASCII(s) && !norm.NFC.IsNormalString(s) { // ASCII is always NFC
 		c.add(CodeNFC, "RFC 5891 §5.3",
 			fmt.Sprintf("%q is not in Unicode normalization form C; write %q", s, norm.NFC.String(s)),
 			fmt.Sprintf("%q não está na forma de normalização Unicode C; escreva %q", s, norm.NFC.String(s)))
@@ -154,8 +154,8 @@ func (c *nameCheck) run(p *Policy, input string, opt Options) {
 
 	ulabel, alabel := c.checkLabel(label)
 	if alabel != "" {
-		c.res.Name = alabel + "." + zone
-		c.res.Unicode = ulabel + "." + zone
+		c.res.Name = joinName(s, label, alabel, zone)
+		c.res.Unicode = joinName(c.res.Name, alabel, ulabel, zone)
 	}
 
 	if opt.Mode != Registration {
@@ -233,7 +233,7 @@ func (c *nameCheck) split(s string, opt Options) (label, zone string, ok bool) {
 			fmt.Sprintf("%s pertence à hierarquia %s, não a %s", s, zone, opt.Zone))
 		return "", "", false
 	}
-	label = strings.TrimSuffix(s, "."+zone)
+	label = s[:len(s)-len(zone)-1] // ZoneOf found s to end in "." + zone
 	if strings.Contains(label, ".") {
 		parent := label[strings.Index(label, ".")+1:] + "." + zone
 		c.add(CodeTooDeep, "Art 41.4",
@@ -411,6 +411,16 @@ func plural(n int, one, many string) string {
 		return fmt.Sprintf("%d %s", n, one)
 	}
 	return fmt.Sprintf("%d %s", n, many)
+}
+
+// joinName returns label + "." + zone, which is s itself when s is had +
+// "." + zone and label is had: the Existing-mode checks of every zone
+// build then allocate nothing for names already in their registered form.
+func joinName(s, had, label, zone string) string {
+	if label == had && len(s) == len(had)+1+len(zone) && s[len(had)] == '.' && s[:len(had)] == had && s[len(had)+1:] == zone {
+		return s
+	}
+	return label + "." + zone
 }
 
 func isASCII(s string) bool {

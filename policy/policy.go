@@ -93,7 +93,7 @@ func HierarchyOf(zone string) (Hierarchy, bool) {
 func ZoneOf(name string) (string, bool) {
 	best := ""
 	for _, h := range hierarchies {
-		if strings.HasSuffix(name, "."+h.Zone) && len(h.Zone) > len(best) {
+		if len(name) > len(h.Zone) && strings.HasSuffix(name, h.Zone) && name[len(name)-len(h.Zone)-1] == '.' && len(h.Zone) > len(best) {
 			best = h.Zone
 		}
 	}
