@@ -27,7 +27,14 @@ type Builder struct {
 	recs    []brec
 	lastKey uint32 // offset of the last owner added, reused while it repeats
 	hasLast bool
+	// runs are the runs of records of one owner in recs[:sorted], in
+	// canonical order of their owners, as Sort left them.
+	runs   []run
+	sorted int
 }
+
+// run is recs[start:end], records of one owner added one after another.
+type run struct{ start, end uint32 }
 
 // brec is one pending record: 20 bytes, offsets into the builder's arenas.
 type brec struct {
@@ -55,6 +62,12 @@ func NewBuilder(origin Name, sizeHint int) *Builder {
 // are collected as given: duplicates are dropped and RRsets formed when the
 // zone is built.
 func (b *Builder) Add(owner Name, typ uint16, ttl uint32, rdata []byte) error {
+	return addRecord(b, owner, typ, ttl, rdata)
+}
+
+// AddKey is Add for an owner given as its key (the bytes of a Name), which
+// may be a buffer the caller reuses.
+func (b *Builder) AddKey(owner []byte, typ uint16, ttl uint32, rdata []byte) error {
 	return addRecord(b, owner, typ, ttl, rdata)
 }
 
@@ -115,14 +128,22 @@ func (b *Builder) setKey(r brec) uint32 {
 }
 func (b *Builder) rdata(r brec) []byte { return b.data[r.rdOff : r.rdOff+uint32(r.rdLen)] }
 
-// Zone sorts what was added into a Zone. The builder must not be used
-// afterwards.
-func (b *Builder) Zone() (*Zone, error) {
+// Sort puts the records added so far in order, so that Has can look
+// them up: a zone whose last records depend on the first ones (glue on
+// the delegations above it) is built in one builder. Records may still be
+// added afterwards.
+func (b *Builder) Sort() {
+	b.runs = b.sortRuns(b.sorted, b.runs)
+	b.sorted = len(b.recs)
+}
+
+// sortRuns returns the runs of recs[from:] in order, merged with done,
+// the runs of recs[:from] in order.
+func (b *Builder) sortRuns(from int, done []run) []run {
 	// Records arrive grouped by owner (a delegation's NS and DS together):
 	// sort the runs of one owner, not every record.
-	type run struct{ start, end uint32 }
 	var runs []run
-	for i := 0; i < len(b.recs); {
+	for i := from; i < len(b.recs); {
 		j := i + 1
 		for j < len(b.recs) && b.recs[j].keyOff == b.recs[i].keyOff {
 			j++
@@ -130,19 +151,61 @@ func (b *Builder) Zone() (*Zone, error) {
 		runs = append(runs, run{uint32(i), uint32(j)})
 		i = j
 	}
-	slices.SortFunc(runs, func(x, y run) int {
-		return bytes.Compare(b.key(b.recs[x.start]), b.key(b.recs[y.start]))
-	})
+	cmp := func(x, y run) int { return bytes.Compare(b.key(b.recs[x.start]), b.key(b.recs[y.start])) }
+	slices.SortFunc(runs, cmp)
+	if len(done) == 0 {
+		return runs
+	}
+	merged := make([]run, 0, len(done)+len(runs))
+	for len(done) > 0 || len(runs) > 0 {
+		if len(runs) == 0 || len(done) > 0 && cmp(done[0], runs[0]) <= 0 {
+			merged = append(merged, done[0])
+			done = done[1:]
+		} else {
+			merged = append(merged, runs[0])
+			runs = runs[1:]
+		}
+	}
+	return merged
+}
 
+// Has reports whether a record of type typ at owner was added before the
+// last Sort.
+func (b *Builder) Has(owner Name, typ uint16) bool {
+	i, _ := slices.BinarySearchFunc(b.runs, owner, func(r run, n Name) int {
+		switch k := b.key(b.recs[r.start]); {
+		case string(k) < string(n):
+			return -1
+		case string(k) > string(n):
+			return 1
+		}
+		return 0
+	})
+	for ; i < len(b.runs) && string(b.key(b.recs[b.runs[i].start])) == string(owner); i++ {
+		for _, r := range b.recs[b.runs[i].start:b.runs[i].end] {
+			if r.typ == typ {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// Zone sorts what was added into a Zone. The builder must not be used
+// afterwards.
+func (b *Builder) Zone() (*Zone, error) {
+	runs := b.sortRuns(b.sorted, b.runs)
 	z := &Zone{
 		origin: b.origin,
 		keyAt:  make([]uint32, 0, len(runs)+1),
 		setAt:  make([]uint32, 0, len(runs)+1),
 		sets:   make([]set, 0, len(runs)+len(runs)/4),
+		keys:   make([]byte, 0, len(b.keys)),
 		data:   make([]byte, 0, len(b.data)/2),
 	}
 	w := newSetWriter(z)
 	var group []brec
+	var rdatas [][]byte
 	for i := 0; i < len(runs); {
 		key := b.key(b.recs[runs[i].start])
 		group = group[:0]
@@ -166,7 +229,7 @@ func (b *Builder) Zone() (*Zone, error) {
 			for k < len(group) && b.setKey(group[k]) == b.setKey(group[j]) {
 				k++
 			}
-			var rdatas [][]byte
+			rdatas = rdatas[:0]
 			for m := j; m < k; m++ {
 				if group[m].ttl != group[j].ttl {
 					return nil, fmt.Errorf("%s type %s: %w (%d and %d)", Name(key), TypeString(group[j].typ), ErrTTLs, group[j].ttl, group[m].ttl)
@@ -184,7 +247,7 @@ func (b *Builder) Zone() (*Zone, error) {
 		}
 	}
 	w.finish()
-	b.recs, b.keys, b.data = nil, nil, nil
+	b.recs, b.keys, b.data, b.runs = nil, nil, nil, nil
 	return z, nil
 }
 

@@ -341,28 +341,76 @@ func compareKeys(a, b []byte) int { return bytes.Compare(a, b) }
 // Such names need no escaping, so the key is built directly; anything
 // else goes through ParseName.
 func HostName(s string) (Name, error) {
+	key, err := AppendHostKey(make([]byte, 0, len(s)+1), s)
+	return Name(key), err
+}
+
+// AppendHostKey appends the key of HostName(s) to b: a zone build turns
+// millions of registry names into keys, and a reused buffer spares it an
+// allocation for each.
+func AppendHostKey(b []byte, s string) ([]byte, error) {
 	if s == "" {
-		return "", fmt.Errorf("%w: empty", ErrNameSyntax)
+		return b, errEmptyHost
 	}
-	plain := s[len(s)-1] != '.' && s[0] != '.'
-	for i := 0; plain && i < len(s); i++ {
-		c := s[i]
-		plain = c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-' || c == '.' && s[i-1] != '.'
+	if !plainHost(s) {
+		n, err := ParseName(s+".", Root)
+		return append(b, n...), err
 	}
-	if !plain || len(s) > 253 {
-		return ParseName(s+".", Root)
-	}
-	key := make([]byte, 0, len(s)+1)
 	end := len(s)
 	for i := len(s) - 1; i >= -1; i-- {
 		if i == -1 || s[i] == '.' {
 			if end-i-1 > 63 {
-				return "", fmt.Errorf("%w: %q has a label longer than 63 octets", ErrNameSyntax, s)
+				return b, fmt.Errorf("%w: %q has a label longer than 63 octets", ErrNameSyntax, s)
 			}
-			key = append(key, s[i+1:end]...)
-			key = append(key, 0)
+			b = append(b, s[i+1:end]...)
+			b = append(b, 0)
 			end = i
 		}
 	}
-	return Name(key), nil
+	return b, nil
+}
+
+// AppendHostWire appends the uncompressed wire form of HostName(s) to b,
+// as the rdata of an NS record holds it.
+func AppendHostWire(b []byte, s string) ([]byte, error) {
+	if s == "" {
+		return b, errEmptyHost
+	}
+	if !plainHost(s) {
+		n, err := ParseName(s+".", Root)
+		if err != nil {
+			return b, err
+		}
+		return n.AppendWire(b), nil
+	}
+	start := 0
+	for i := 0; i <= len(s); i++ {
+		if i == len(s) || s[i] == '.' {
+			if i-start > 63 {
+				return b, fmt.Errorf("%w: %q has a label longer than 63 octets", ErrNameSyntax, s)
+			}
+			b = append(b, byte(i-start))
+			b = append(b, s[start:i]...)
+			start = i + 1
+		}
+	}
+	return append(b, 0), nil
+}
+
+var errEmptyHost = fmt.Errorf("%w: empty", ErrNameSyntax)
+
+// plainHost reports whether s is a host name in the registry's form that
+// needs no escaping: lowercase letters, digits, hyphens, no empty label,
+// no trailing dot, at most 253 octets.
+func plainHost(s string) bool {
+	if s == "" || len(s) > 253 || s[len(s)-1] == '.' || s[0] == '.' {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-' || c == '.' && s[i-1] != '.') {
+			return false
+		}
+	}
+	return true
 }

@@ -369,10 +369,25 @@ func TestHostName(t *testing.T) {
 		if fast != slow || (err1 == nil) != (err2 == nil) {
 			t.Errorf("HostName(%q) = %q, %v; ParseName gives %q, %v", s, fast, err1, slow, err2)
 		}
+		// The appending forms add to what the buffer holds.
+		key, err := zone.AppendHostKey([]byte("kept"), s)
+		if string(key) != "kept"+string(slow) || (err == nil) != (err2 == nil) {
+			t.Errorf("AppendHostKey(%q) = %q, %v; want kept+%q", s, key, err, slow)
+		}
+		wire, err := zone.AppendHostWire([]byte("kept"), s)
+		if err2 == nil && (err != nil || string(wire) != "kept"+string(slow.Wire())) {
+			t.Errorf("AppendHostWire(%q) = %q, %v; want kept+%q", s, wire, err, slow.Wire())
+		}
 	}
-	for _, bad := range []string{"", ".pt", "pt.", "a..pt", strings.Repeat("a", 64) + ".pt"} {
+	for _, bad := range []string{"", ".pt", "pt.", "a..pt", strings.Repeat("a", 64) + ".pt", strings.Repeat("a.", 127) + "pt"} {
 		if _, err := zone.HostName(bad); err == nil {
 			t.Errorf("HostName(%q) accepted it", bad)
+		}
+		if _, err := zone.AppendHostKey(nil, bad); err == nil {
+			t.Errorf("AppendHostKey(%q) accepted it", bad)
+		}
+		if _, err := zone.AppendHostWire(nil, bad); err == nil {
+			t.Errorf("AppendHostWire(%q) accepted it", bad)
 		}
 	}
 }
@@ -704,5 +719,68 @@ func TestWriteStopsOnError(t *testing.T) {
 	}
 	if after > before {
 		t.Errorf("%d goroutines before WriteTo, %d after", before, after)
+	}
+}
+
+// TestBuilderSortAndHas: after Sort, Has answers for exactly the records
+// added before it, and a builder that went on adding after one or two
+// Sorts builds the zone a builder given every record at once builds.
+func TestBuilderSortAndHas(t *testing.T) {
+	rng := rand.New(rand.NewPCG(11, 12))
+	type rec struct {
+		owner zone.Name
+		typ   uint16
+		rdata []byte
+	}
+	types := []uint16{zone.TypeNS, zone.TypeDS, zone.TypeA}
+	for round := range 100 {
+		var recs []rec
+		for range 1 + rng.IntN(200) {
+			owner := zone.MustParseName(fmt.Sprintf("d%d.pt.", rng.IntN(60)))
+			for range 1 + rng.IntN(3) { // a few records of one owner in a row, as a delegation adds them
+				recs = append(recs, rec{owner, types[rng.IntN(len(types))], []byte{byte(rng.IntN(4))}})
+			}
+		}
+		cuts := []int{rng.IntN(len(recs) + 1), rng.IntN(len(recs) + 1)}
+		slices.Sort(cuts)
+		sorting, whole := zone.NewBuilder(pt, 0), zone.NewBuilder(pt, 0)
+		for i, r := range recs {
+			for _, c := range cuts {
+				if c == i {
+					sorting.Sort()
+				}
+			}
+			sorting.Add(r.owner, r.typ, 60, r.rdata)
+			whole.Add(r.owner, r.typ, 60, r.rdata)
+		}
+		sorting.Sort()
+		added := map[string]bool{}
+		for _, r := range recs {
+			added[fmt.Sprint(r.owner, r.typ)] = true
+		}
+		for d := range 62 {
+			owner := zone.MustParseName(fmt.Sprintf("d%d.pt.", d))
+			for _, typ := range types {
+				if got, want := sorting.Has(owner, typ), added[fmt.Sprint(owner, typ)]; got != want {
+					t.Fatalf("round %d: Has(%s, %d) = %v, want %v", round, owner, typ, got, want)
+				}
+			}
+		}
+		sorting.Add(pt, zone.TypeSOA, 3600, zone.SOA{MName: pt, RName: pt, Serial: 1}.Rdata())
+		whole.Add(pt, zone.TypeSOA, 3600, zone.SOA{MName: pt, RName: pt, Serial: 1}.Rdata())
+		if sorting.Has(pt, zone.TypeSOA) {
+			t.Fatalf("round %d: Has sees a record added after the last Sort", round)
+		}
+		a, errA := sorting.Zone()
+		b, errB := whole.Zone()
+		if errA != nil || errB != nil {
+			t.Fatal(errA, errB)
+		}
+		var ta, tb bytes.Buffer
+		a.WriteTo(&ta)
+		b.WriteTo(&tb)
+		if ta.String() != tb.String() {
+			t.Fatalf("round %d: sorted in steps:\n%s\nat once:\n%s", round, ta.String(), tb.String())
+		}
 	}
 }

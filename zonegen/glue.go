@@ -147,7 +147,15 @@ func (g *glueIndex) list(host, domain string, addrs []netip.Addr) {
 	if !known && g.order != nil {
 		g.added = append(g.added, host)
 	}
-	e.refs = append(e.refs, glueRef{domain: domain, addrs: sortedAddrs(addrs)})
+	// A shared server's listings nearly all give the same addresses: they
+	// share one slice, which nothing changes in place.
+	var kept []netip.Addr
+	if n := len(e.refs); n > 0 && slices.Equal(e.refs[n-1].addrs, addrs) {
+		kept = e.refs[n-1].addrs
+	} else {
+		kept = sortedAddrs(addrs)
+	}
+	e.refs = append(e.refs, glueRef{domain: domain, addrs: kept})
 	g.hosts[host] = e
 	g.unsettled = true
 }

@@ -169,7 +169,6 @@ func changeZone(cfg Config, in ChangeInput, z string, prev *zone.Zone, st *ZoneS
 			oldConflict[h] = c
 		}
 	}
-	nc := newNameCache()
 	for _, d := range dels {
 		oldNS, oldDS := delegationAt(prev, d.owner)
 		was := oldNS != nil
@@ -200,7 +199,7 @@ func changeZone(cfg Config, in ChangeInput, z string, prev *zone.Zone, st *ZoneS
 		nb := zone.NewBuilder(apex, 4)
 		if d.included {
 			sub := &zoneBuild{name: z, apex: apex, b: nb, res: &Result{}, glue: newGlueIndex(z)}
-			if err := sub.addDelegation(d.name, d.hosts, d.ds, cfg.TTL, nc); err != nil {
+			if err := sub.addDelegation(d.name, d.hosts, d.ds, cfg.TTL); err != nil {
 				return nil, err
 			}
 		}

@@ -219,6 +219,9 @@ type zoneBuild struct {
 	b    *zone.Builder
 	res  *Result
 	glue *glueIndex
+	// ownerBuf and rdataBuf are reused for every delegation: the builder
+	// copies what it is given.
+	ownerBuf, rdataBuf []byte
 }
 
 // Build builds every configured zone from one pass over the source.
@@ -232,7 +235,6 @@ func Build(ctx context.Context, cfg Config, in Input) ([]*Result, error) {
 		builds[z] = &zoneBuild{name: z, apex: apex, b: zone.NewBuilder(apex, 0),
 			res: &Result{Name: z, Excluded: map[Reason]int{}}, glue: newGlueIndex(z)}
 	}
-	names := newNameCache()
 	fixed := map[string]bool{}
 	for _, d := range fixedDelegations(cfg, in.ChildDS) {
 		fixed[d.Name] = true
@@ -258,7 +260,7 @@ func Build(ctx context.Context, cfg Config, in Input) ([]*Result, error) {
 				zb.res.Excluded[r]++
 				continue
 			}
-			if err := zb.addDelegation(c.Domain.Name, c.Domain.Nameservers, c.Domain.DS, cfg.TTL, names); err != nil {
+			if err := zb.addDelegation(c.Domain.Name, c.Domain.Nameservers, c.Domain.DS, cfg.TTL); err != nil {
 				return nil, err
 			}
 		}
@@ -273,7 +275,7 @@ func Build(ctx context.Context, cfg Config, in Input) ([]*Result, error) {
 		if parent == nil {
 			return nil, fmt.Errorf("static delegation %s: no zone of ours is its parent", d.Name)
 		}
-		if err := parent.addDelegation(d.Name, nameservers(d.Nameservers), d.DS, cfg.TTL, names); err != nil {
+		if err := parent.addDelegation(d.Name, nameservers(d.Nameservers), d.DS, cfg.TTL); err != nil {
 			return nil, err
 		}
 	}
@@ -363,36 +365,19 @@ func parentZone(name string, builds map[string]*zoneBuild) *zoneBuild {
 	return best
 }
 
-// nameCache parses each host name once: thousands of domains share a
-// hosting provider's nameservers.
-type nameCache map[string][]byte
-
-func newNameCache() nameCache { return nameCache{} }
-
-func (nc nameCache) wire(host string) ([]byte, error) {
-	if w, ok := nc[host]; ok {
-		return w, nil
-	}
-	n, err := zone.HostName(host)
-	if err != nil {
-		return nil, err
-	}
-	w := n.Wire()
-	nc[host] = w
-	return w, nil
-}
-
-func (zb *zoneBuild) addDelegation(name string, hosts []store.Nameserver, ds []store.DS, ttl TTLs, nc nameCache) error {
-	owner, err := zone.HostName(name)
+func (zb *zoneBuild) addDelegation(name string, hosts []store.Nameserver, ds []store.DS, ttl TTLs) error {
+	owner, err := zone.AppendHostKey(zb.ownerBuf[:0], name)
+	zb.ownerBuf = owner
 	if err != nil {
 		return fmt.Errorf("delegation %s: %w", name, err)
 	}
 	for _, h := range hosts {
-		w, err := nc.wire(h.Name)
+		w, err := zone.AppendHostWire(zb.rdataBuf[:0], h.Name)
+		zb.rdataBuf = w
 		if err != nil {
 			return fmt.Errorf("delegation %s: nameserver %s: %w", name, h.Name, err)
 		}
-		if err := zb.b.Add(owner, zone.TypeNS, ttl.NS, w); err != nil {
+		if err := zb.b.AddKey(owner, zone.TypeNS, ttl.NS, w); err != nil {
 			return err
 		}
 		zb.glue.list(h.Name, name, h.Addrs)
@@ -402,7 +387,7 @@ func (zb *zoneBuild) addDelegation(name string, hosts []store.Nameserver, ds []s
 		if err != nil {
 			return fmt.Errorf("delegation %s: DS %d: %w", name, d.KeyTag, err)
 		}
-		if err := zb.b.Add(owner, zone.TypeDS, ttl.DS, zone.DSRdata(d.KeyTag, d.Algorithm, d.DigestType, digest)); err != nil {
+		if err := zb.b.AddKey(owner, zone.TypeDS, ttl.DS, zone.DSRdata(d.KeyTag, d.Algorithm, d.DigestType, digest)); err != nil {
 			return err
 		}
 	}
@@ -417,12 +402,8 @@ func (zb *zoneBuild) addDelegation(name string, hosts []store.Nameserver, ds []s
 // only for hosts below a delegation that is published: anything else
 // would be orphan glue, or worse, data the zone would answer for.
 func (zb *zoneBuild) finish(cfg Config, serial uint32) error {
-	delegations, err := zb.b.Zone()
-	if err != nil {
-		return err
-	}
-	extra := zone.NewBuilder(zb.apex, 0)
-	addApex(extra, cfg, zb.apex, serial)
+	zb.b.Sort() // the delegations, for belowDelegation
+	addApex(zb.b, cfg, zb.apex, serial)
 	apexHosts := apexHostSet(cfg, zb.name)
 	for _, h := range cfg.Nameservers {
 		if !apexHosts[h.Name] {
@@ -431,7 +412,7 @@ func (zb *zoneBuild) finish(cfg Config, serial uint32) error {
 		n, _ := zone.ParseName(h.Name+".", zone.Root)
 		for _, a := range h.Addrs {
 			t, rd := zone.AddrRdata(a)
-			extra.Add(n, t, cfg.TTL.ApexAddr, rd)
+			zb.b.Add(n, t, cfg.TTL.ApexAddr, rd)
 		}
 	}
 	for _, h := range zb.glue.sortedHosts() {
@@ -442,7 +423,7 @@ func (zb *zoneBuild) finish(cfg Config, serial uint32) error {
 		if err != nil {
 			return fmt.Errorf("glue %s: %w", h, err)
 		}
-		if !belowDelegation(delegations, owner, zb.apex) {
+		if !belowDelegation(zb.b, owner, zb.apex) {
 			continue
 		}
 		addrs, conflict := zb.glue.resolve(h)
@@ -451,15 +432,11 @@ func (zb *zoneBuild) finish(cfg Config, serial uint32) error {
 		}
 		for _, a := range addrs {
 			t, rd := zone.AddrRdata(a)
-			extra.Add(owner, t, cfg.TTL.Glue, rd)
+			zb.b.Add(owner, t, cfg.TTL.Glue, rd)
 		}
 		zb.res.Glue++
 	}
-	apexZone, err := extra.Zone()
-	if err != nil {
-		return err
-	}
-	z, err := zone.Merge(delegations, apexZone, nil)
+	z, err := zb.b.Zone()
 	if err != nil {
 		return err
 	}
@@ -515,11 +492,11 @@ func nameservers(hosts []Host) []store.Nameserver {
 	return out
 }
 
-// belowDelegation reports whether name lies strictly below a name that has
-// an NS RRset in z (the apex excluded).
-func belowDelegation(z *zone.Zone, name, apex zone.Name) bool {
+// belowDelegation reports whether name lies strictly below a name that
+// has an NS record in the sorted builder b (the apex excluded).
+func belowDelegation(b *zone.Builder, name, apex zone.Name) bool {
 	for p := name.Parent(); p.IsStrictlyBelow(apex); p = p.Parent() {
-		if _, ok := z.Get(p, zone.TypeNS); ok {
+		if b.Has(p, zone.TypeNS) {
 			return true
 		}
 	}
