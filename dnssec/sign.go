@@ -7,6 +7,7 @@ import (
 	"crypto/ed25519"
 	"crypto/rsa"
 	"crypto/sha256"
+	"crypto/sha512"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -256,7 +257,7 @@ func (s *signer) addApex(b *zone.Builder) {
 	}
 	b.Add(s.apex, zone.TypeNSEC3PARAM, s.nsec3TTL, s.params)
 	if s.opt.ZONEMD {
-		b.Add(s.apex, zone.TypeZONEMD, s.soaTTL, zonemdRdata(s.soa.Serial, make([]byte, 48)))
+		b.Add(s.apex, zone.TypeZONEMD, s.soaTTL, zonemdRdata(s.soa.Serial, placeholderDigest[:]))
 	}
 }
 
@@ -359,6 +360,9 @@ func Sign(unsigned *zone.Zone, keys []*Key, opt SignOptions) (*zone.Zone, error)
 		overlay.Add(n.owner, zone.TypeNSEC3, s.nsec3TTL, n.rdata)
 		tasks = append(tasks, task{owner: n.owner, typ: zone.TypeNSEC3, ttl: s.nsec3TTL, block: encodeBlock([][]byte{n.rdata}), keys: s.zsks})
 	}
+	if opt.ZONEMD {
+		tasks = append(tasks, s.zonemdTask(placeholderDigest))
+	}
 	sigs, err := s.signAll(tasks)
 	if err != nil {
 		return nil, err
@@ -376,34 +380,50 @@ func Sign(unsigned *zone.Zone, keys []*Key, opt SignOptions) (*zone.Zone, error)
 	if !opt.ZONEMD {
 		return zone.Merge(unsigned, over, drop)
 	}
-	// ZONEMD digests the signed zone (less itself and its signature), then
-	// is signed like any apex RRset; it joins the overlay before the one
-	// merge that builds the signed zone.
-	digest := ZONEMDDigest(zone.MergeView(unsigned, over, drop))
-	final, err := s.zonemdZone(digest)
+	// The digest leaves out the placeholders, so it can be taken from the
+	// inputs of the merge on another core while the merge runs.
+	digest := make(chan [sha512.Size384]byte, 1)
+	go func() { digest <- ZONEMDDigest(zone.MergeView(unsigned, over, drop)) }()
+	signed, err := zone.Merge(unsigned, over, drop)
+	d := <-digest
 	if err != nil {
 		return nil, err
 	}
-	if over, err = zone.Merge(over, final, nil); err != nil {
-		return nil, err
-	}
-	return zone.Merge(unsigned, over, drop)
+	return signed, s.fillZONEMD(signed, d)
 }
 
-// zonemdZone returns the apex ZONEMD record for a digest and its
-// signatures, as a zone to merge.
-func (s *signer) zonemdZone(digest [48]byte) (*zone.Zone, error) {
+// placeholderDigest stands for a zone's ZONEMD digest until it is known.
+var placeholderDigest [sha512.Size384]byte
+
+// zonemdTask is the signing of the apex ZONEMD record with a digest.
+func (s *signer) zonemdTask(digest [sha512.Size384]byte) task {
 	md := zonemdRdata(s.soa.Serial, digest[:])
-	b := zone.NewBuilder(s.apex, 2)
-	b.Add(s.apex, zone.TypeZONEMD, s.soaTTL, md)
-	sigs, err := s.signAll([]task{{owner: s.apex, typ: zone.TypeZONEMD, ttl: s.soaTTL, block: encodeBlock([][]byte{md}), keys: s.zsks}})
+	return task{owner: s.apex, typ: zone.TypeZONEMD, ttl: s.soaTTL, block: encodeBlock([][]byte{md}), keys: s.zsks}
+}
+
+// fillZONEMD writes the ZONEMD record with the zone's digest, and its
+// signatures, in the place of the placeholders (addApex, zonemdTask) in a
+// signed zone. The digest leaves both out (RFC 8976 §3.3.1), so the
+// placeholders do not change it, and real and placeholder records have
+// the same lengths: a signature's length depends on its key only.
+func (s *signer) fillZONEMD(z *zone.Zone, digest [sha512.Size384]byte) error {
+	t := s.zonemdTask(digest)
+	sigs, err := s.signAll([]task{t})
 	if err != nil {
-		return nil, err
+		return err
 	}
+	var rdatas [][]byte
 	for _, sg := range sigs {
-		b.Add(sg.owner, zone.TypeRRSIG, sg.ttl, sg.rdata)
+		rdatas = append(rdatas, sg.rdata)
 	}
-	return b.Zone()
+	md := slices.Collect(blockRecords(t.block))
+	if err := z.Overwrite(s.apex, zone.TypeZONEMD, 0, md); err != nil {
+		return fmt.Errorf("signing %s: %w", s.apex, err)
+	}
+	if err := z.Overwrite(s.apex, zone.TypeRRSIG, zone.TypeZONEMD, rdatas); err != nil {
+		return fmt.Errorf("signing %s: %w", s.apex, err)
+	}
+	return nil
 }
 
 // Unsigned returns a signed zone without what Sign adds (DNSKEY,

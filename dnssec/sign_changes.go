@@ -160,6 +160,9 @@ func SignChanges(prev, with *zone.Zone, drop []zone.Name, keys []*Key, opt SignO
 		}
 	}
 
+	if opt.ZONEMD {
+		tasks = append(tasks, s.zonemdTask(placeholderDigest)) // the apex is always emitted
+	}
 	sigs, err := s.signAll(tasks)
 	if err != nil {
 		return nil, nil, err
@@ -192,20 +195,12 @@ func SignChanges(prev, with *zone.Zone, drop []zone.Name, keys []*Key, opt SignO
 	if err != nil {
 		return nil, nil, fmt.Errorf("signing %s: %w", apex, err)
 	}
-	if opt.ZONEMD {
-		// The digest of the zone to be, less its ZONEMD, then the ZONEMD
-		// joins the change: one Replace builds the signed zone.
-		final, err := s.zonemdZone(ZONEMDDigest(zone.ReplaceView(prev, wz, dropAll)))
-		if err != nil {
-			return nil, nil, err
-		}
-		if wz, err = zone.Merge(wz, final, nil); err != nil {
-			return nil, nil, err
-		}
-	}
 	slices.Sort(dropAll)
 	out, err := zone.Replace(prev, wz, dropAll)
-	return out, dropAll, err
+	if err != nil || !opt.ZONEMD {
+		return out, dropAll, err
+	}
+	return out, dropAll, s.fillZONEMD(out, ZONEMDDigest(out.All()))
 }
 
 // sameShape reports whether prev was signed as this signing signs: the

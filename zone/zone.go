@@ -7,15 +7,18 @@
 // names are canonical keys (see Name) packed in one byte arena, RRsets are
 // small fixed-size entries, rdata lives in a second arena, and identical NS
 // RRsets (thousands of domains on one hosting provider) are stored once.
-// There is no object per record. A Zone is immutable once built; changes
-// produce a new Zone, so a reader (a transfer, a signer) always sees one
-// whole version.
+// There is no object per record. A Zone is immutable once handed on (only
+// its maker may Overwrite placeholders); changes produce a new Zone, so a
+// reader (a transfer, a signer) always sees one whole version.
 package zone
 
 import (
+	"bytes"
 	"encoding/binary"
 	"fmt"
 	"iter"
+	"math"
+	"slices"
 	"sort"
 )
 
@@ -243,4 +246,50 @@ func (z *Zone) Apex() (Name, error) {
 		return "", fmt.Errorf("the zone has %d SOA records; a zone has exactly one, at its apex", len(found))
 	}
 	return found[0], nil
+}
+
+// Overwrite gives, in place, the RRset of type typ at owner (for an
+// RRSIG, the one covering covered) the records rdatas, which must be as
+// many and as long as its records are now. It is for whoever built z,
+// before anyone else reads it: a zone's ZONEMD and its signatures stand in
+// as placeholders of their final length until the digest of the zone
+// around them is known, and are then written where they stand instead of
+// building the zone again. NS RRsets share their records and are refused.
+func (z *Zone) Overwrite(owner Name, typ, covered uint16, rdatas [][]byte) error {
+	if typ == typeNS {
+		return fmt.Errorf("overwriting %s NS: NS records are shared", owner)
+	}
+	i, ok := z.Find(owner)
+	if !ok {
+		return fmt.Errorf("overwriting %s %s: no such owner", owner, TypeString(typ))
+	}
+	var r RRset
+	if typ == TypeRRSIG {
+		r, ok = z.GetSig(i, covered)
+	} else {
+		r, ok = z.GetAt(i, typ)
+	}
+	if !ok {
+		return fmt.Errorf("overwriting %s %s: no such RRset", owner, TypeString(typ))
+	}
+	sorted := slices.Clone(rdatas)
+	slices.SortFunc(sorted, bytes.Compare)
+	var block []byte
+	for j, rd := range sorted {
+		if len(rd) > math.MaxUint16 || j > 0 && bytes.Equal(rd, sorted[j-1]) {
+			return fmt.Errorf("overwriting %s %s: a record too long or given twice", owner, TypeString(typ))
+		}
+		if typ == TypeRRSIG && (len(rd) < 2 || binary.BigEndian.Uint16(rd) != covered) {
+			return fmt.Errorf("overwriting %s RRSIG(%s): a signature that covers another type", owner, TypeString(covered))
+		}
+		block = binary.BigEndian.AppendUint16(block, uint16(len(rd)))
+		block = append(block, rd...)
+	}
+	old := r.block()
+	if len(sorted) != r.Len() || len(block) != len(old) {
+		return fmt.Errorf("overwriting %s %s: %d records in %d octets do not take the place of %d in %d",
+			owner, TypeString(typ), len(sorted), len(block), r.Len(), len(old))
+	}
+	copy(old, block)
+	return nil
 }

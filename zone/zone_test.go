@@ -2,6 +2,7 @@ package zone_test
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -782,5 +783,85 @@ func TestBuilderSortAndHas(t *testing.T) {
 		if ta.String() != tb.String() {
 			t.Fatalf("round %d: sorted in steps:\n%s\nat once:\n%s", round, ta.String(), tb.String())
 		}
+	}
+}
+
+// TestOverwrite: an RRset's records are rewritten where they stand when
+// the new ones take exactly their room, and refused otherwise; a zone
+// merged from the overwritten one before keeps what it copied.
+func TestOverwrite(t *testing.T) {
+	b := zone.NewBuilder(pt, 0)
+	b.Add(pt, zone.TypeSOA, 3600, zone.SOA{MName: pt, RName: pt, Serial: 1}.Rdata())
+	b.Add(pt, zone.TypeZONEMD, 3600, []byte("placeholder-1"))
+	sig := func(covered uint16, s string) []byte {
+		return append(binary.BigEndian.AppendUint16(nil, covered), s...)
+	}
+	b.Add(pt, zone.TypeRRSIG, 3600, sig(zone.TypeZONEMD, "aaaa"))
+	b.Add(pt, zone.TypeRRSIG, 3600, sig(zone.TypeZONEMD, "bbbbbb"))
+	b.Add(pt, zone.TypeRRSIG, 3600, sig(zone.TypeSOA, "cccc"))
+	d := zone.MustParseName("d.pt.")
+	b.Add(d, zone.TypeNS, 60, zone.MustParseName("ns.example.").Wire())
+	z, err := b.Zone()
+	if err != nil {
+		t.Fatal(err)
+	}
+	copied, err := zone.Merge(z, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := z.Overwrite(pt, zone.TypeZONEMD, 0, [][]byte{[]byte("the-digest-1")}); err == nil {
+		t.Error("a record one octet shorter took the place")
+	}
+	if err := z.Overwrite(pt, zone.TypeZONEMD, 0, [][]byte{[]byte("the-digest-12")}); err != nil {
+		t.Fatal(err)
+	}
+	// Two signatures of other lengths, given out of order, in the same room.
+	if err := z.Overwrite(pt, zone.TypeRRSIG, zone.TypeZONEMD, [][]byte{sig(zone.TypeZONEMD, "zzzzz"), sig(zone.TypeZONEMD, "yyyyy")}); err != nil {
+		t.Fatal(err)
+	}
+	for _, bad := range []struct {
+		owner        zone.Name
+		typ, covered uint16
+		rdatas       [][]byte
+		why          string
+	}{
+		{pt, zone.TypeRRSIG, zone.TypeZONEMD, [][]byte{sig(zone.TypeSOA, "zzzzz"), sig(zone.TypeZONEMD, "yyyyy")}, "a signature over another type"},
+		{pt, zone.TypeRRSIG, zone.TypeZONEMD, [][]byte{sig(zone.TypeZONEMD, "yyyyyyyyyyyy")}, "one record for two"},
+		{pt, zone.TypeRRSIG, zone.TypeZONEMD, [][]byte{sig(zone.TypeZONEMD, "yyyyy"), sig(zone.TypeZONEMD, "yyyyy")}, "a record twice"},
+		{d, zone.TypeNS, 0, [][]byte{zone.MustParseName("ns.examplf.").Wire()}, "NS"},
+		{d, zone.TypeDS, 0, [][]byte{{1}}, "no such RRset"},
+		{zone.MustParseName("e.pt."), zone.TypeDS, 0, [][]byte{{1}}, "no such owner"},
+	} {
+		if err := z.Overwrite(bad.owner, bad.typ, bad.covered, bad.rdatas); err == nil {
+			t.Errorf("%s: accepted", bad.why)
+		}
+	}
+	records := func(z *zone.Zone, typ, covered uint16) []string {
+		i, _ := z.Find(pt)
+		r, ok := z.GetAt(i, typ)
+		if typ == zone.TypeRRSIG {
+			r, ok = z.GetSig(i, covered)
+		}
+		if !ok {
+			t.Fatalf("no %d/%d RRset", typ, covered)
+		}
+		var out []string
+		for rd := range r.Rdata() {
+			out = append(out, string(rd))
+		}
+		return out
+	}
+	if got := records(z, zone.TypeZONEMD, 0); !slices.Equal(got, []string{"the-digest-12"}) {
+		t.Errorf("ZONEMD holds %q", got)
+	}
+	want := []string{string(sig(zone.TypeZONEMD, "yyyyy")), string(sig(zone.TypeZONEMD, "zzzzz"))}
+	if got := records(z, zone.TypeRRSIG, zone.TypeZONEMD); !slices.Equal(got, want) {
+		t.Errorf("RRSIG(ZONEMD) holds %q, want %q", got, want)
+	}
+	if got := records(z, zone.TypeRRSIG, zone.TypeSOA); !slices.Equal(got, []string{string(sig(zone.TypeSOA, "cccc"))}) {
+		t.Errorf("RRSIG(SOA) holds %q", got)
+	}
+	if got := records(copied, zone.TypeZONEMD, 0); !slices.Equal(got, []string{"placeholder-1"}) {
+		t.Errorf("the zone merged before changed too: %q", got)
 	}
 }
