@@ -588,3 +588,90 @@ ns2           3600   IN  AAAA    2001:db8::63
 		t.Fatalf("digest %x, want %s", got, want)
 	}
 }
+
+// TestPresignedIsSigned: a Presigner given the zone's DS RRsets, some of
+// them as they are not in the zone (other records, another TTL), makes
+// Sign give byte for byte the zone it gives alone, and Sign takes exactly
+// the presigned signatures over RRsets the zone holds as offered. With a
+// previous zone, what Sign keeps from it is not presigned.
+func TestPresignedIsSigned(t *testing.T) {
+	unsigned := testZone(t, 200)
+	keys := keysFor(t, kskZsk...)
+	write := func(z *zone.Zone) string {
+		var b bytes.Buffer
+		if _, err := z.WriteTo(&b); err != nil {
+			t.Fatal(err)
+		}
+		return b.String()
+	}
+	// offer gives p every delegation's DS RRset; the first two go in
+	// changed (a record flipped, another TTL), so only the others match.
+	offer := func(p *dnssec.Presigner, changeFirst bool) (offered int) {
+		for i := range unsigned.Owners() {
+			ds, ok := unsigned.GetAt(i, zone.TypeDS)
+			if !ok || unsigned.Owner(i) == pt {
+				continue
+			}
+			var rds [][]byte
+			for rd := range ds.Rdata() {
+				rds = append(rds, bytes.Clone(rd))
+			}
+			ttl := ds.TTL()
+			switch {
+			case changeFirst && offered == 0:
+				rds[0][4] ^= 0xff
+			case changeFirst && offered == 1:
+				ttl++
+			}
+			p.Offer(unsigned.OwnerKey(i), ttl, rds)
+			offered++
+		}
+		return offered
+	}
+
+	want := write(sign(t, unsigned, keys))
+	opt := dnssec.DefaultSignOptions(now)
+	p, err := dnssec.NewPresigner(pt, keys, opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	offered := offer(p, true)
+	dnssec.WaitPresigned(p)
+	opt.Presigner = p
+	got, err := dnssec.Sign(unsigned, keys, opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if write(got) != want {
+		t.Fatal("the zone signed with presigned DS signatures differs from the zone signed alone")
+	}
+	presigned, used := p.Stats()
+	if presigned != offered || used != offered-2 {
+		t.Errorf("%d DS RRsets offered, 2 of them changed: %d presigned, %d taken; want %d and %d", offered, presigned, used, offered, offered-2)
+	}
+
+	// A day later, with the zone above as the previous one: every DS
+	// signature is kept, so none is made in advance.
+	later := opt
+	later.Now, later.Previous = now.Add(24*time.Hour), got
+	p2, err := dnssec.NewPresigner(pt, keys, later)
+	if err != nil {
+		t.Fatal(err)
+	}
+	offer(p2, false)
+	dnssec.WaitPresigned(p2)
+	if n, _ := p2.Stats(); n != 0 {
+		t.Errorf("%d DS RRsets presigned whose signatures the previous zone holds", n)
+	}
+
+	// A Presigner made for another time is refused.
+	p3, err := dnssec.NewPresigner(pt, keys, dnssec.DefaultSignOptions(now.Add(time.Second)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	other := dnssec.DefaultSignOptions(now)
+	other.Presigner = p3
+	if _, err := dnssec.Sign(unsigned, keys, other); err == nil {
+		t.Error("Sign took signatures presigned for another time")
+	}
+}

@@ -15,6 +15,7 @@ import (
 	"runtime"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/ptzone/ptzone/zone"
@@ -50,6 +51,9 @@ type SignOptions struct {
 	// Refresh left; every other RRset is signed anew. The zone then
 	// changes, and its secondaries transfer, only as much as it must.
 	Previous *zone.Zone
+	// Presigner, if set, holds signatures over DS RRsets made while the
+	// zone was generated (Sign only; see Presigner). Sign closes it.
+	Presigner *Presigner
 }
 
 // DefaultSignOptions returns ptzone's defaults: 14-day signatures refreshed
@@ -195,6 +199,7 @@ type signer struct {
 	soaTTL, nsec3TTL      uint32
 	soa                   zone.SOA
 	apexTypes             []uint16 // the types Sign adds at the apex
+	presigned             *presigned
 }
 
 // newSigner prepares the signing of the zone at apex whose SOA RRset is
@@ -313,6 +318,9 @@ func (s *signer) planOwner(owner zone.Name, sets []zone.RRset, occluded bool, ta
 // (RFC 6979), jitter comes from the owner name, and signatures are kept
 // from opt.Previous by rules that depend on nothing else.
 func Sign(unsigned *zone.Zone, keys []*Key, opt SignOptions) (*zone.Zone, error) {
+	if opt.Presigner != nil {
+		defer opt.Presigner.Close()
+	}
 	if err := opt.check(); err != nil {
 		return nil, err
 	}
@@ -362,6 +370,11 @@ func Sign(unsigned *zone.Zone, keys []*Key, opt SignOptions) (*zone.Zone, error)
 	}
 	if opt.ZONEMD {
 		tasks = append(tasks, s.zonemdTask(placeholderDigest))
+	}
+	if opt.Presigner != nil {
+		if s.presigned, err = opt.Presigner.finish(s); err != nil {
+			return nil, err
+		}
 	}
 	sigs, err := s.signAll(tasks)
 	if err != nil {
@@ -433,39 +446,49 @@ func Unsigned(z *zone.Zone) (*zone.Zone, error) {
 }
 
 // signAll signs every task with each of its keys, or keeps the previous
-// zone's signature, on opt.Workers goroutines, and returns the signatures
-// in task order.
+// zone's (or a Presigner's) signature, on opt.Workers goroutines, and
+// returns the signatures in task order. Workers take the tasks a batch at
+// a time: the signatures left to make can bunch in one part of the list
+// (the NSEC3 records at its end, when the DS RRsets were presigned).
 func (s *signer) signAll(tasks []task) ([]signed, error) {
 	opt := s.opt
 	inception := uint32(opt.Now.Add(-opt.InceptionOffset).Unix())
-	results := make([][]signed, opt.Workers)
+	const batch = 512
+	batches := (len(tasks) + batch - 1) / batch
+	results := make([][]signed, batches)
 	errs := make([]error, opt.Workers)
-	chunk := (len(tasks) + opt.Workers - 1) / opt.Workers
+	var next atomic.Int64
 	var wg sync.WaitGroup
-	for w := range opt.Workers {
-		lo, hi := w*chunk, min((w+1)*chunk, len(tasks))
-		if lo >= hi {
-			continue
-		}
+	for w := range min(opt.Workers, batches) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			var buf []byte
-			for _, t := range tasks[lo:hi] {
-				ownerWire := t.owner.Wire()
-				expiration := uint32(opt.Now.Add(opt.Validity - jitter(ownerWire, t.typ, opt.Jitter)).Unix())
-				kept := s.keptSignatures(t)
-				for _, k := range t.keys {
-					rd := findKept(kept, k)
-					if rd == nil {
-						var err error
-						if rd, err = signRRset(&buf, t, ownerWire, k, inception, expiration, s.apexWire); err != nil {
-							errs[w] = fmt.Errorf("signing %s %s with key %s: %w", t.owner, zone.TypeString(t.typ), k, err)
-							return
-						}
-					}
-					results[w] = append(results[w], signed{owner: t.owner, ttl: t.ttl, rdata: rd})
+			for {
+				b := int(next.Add(1) - 1)
+				if b >= batches {
+					return
 				}
+				var out []signed
+				for _, t := range tasks[b*batch : min((b+1)*batch, len(tasks))] {
+					kept := s.keptSignatures(t)
+					if s.presigned != nil {
+						kept = append(kept, s.presigned.lookup(t)...)
+					}
+					for _, k := range t.keys {
+						rd := findKept(kept, k)
+						if rd == nil {
+							var err error
+							if rd, err = s.signWith(&buf, t, k, inception); err != nil {
+								errs[w] = err
+								next.Store(int64(batches)) // the others stop too
+								return
+							}
+						}
+						out = append(out, signed{owner: t.owner, ttl: t.ttl, rdata: rd})
+					}
+				}
+				results[b] = out
 			}
 		}()
 	}
@@ -473,11 +496,26 @@ func (s *signer) signAll(tasks []task) ([]signed, error) {
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}
-	var out []signed
+	n := 0
+	for _, r := range results {
+		n += len(r)
+	}
+	out := make([]signed, 0, n)
 	for _, r := range results {
 		out = append(out, r...)
 	}
 	return out, nil
+}
+
+// signWith makes the task's signature with key k.
+func (s *signer) signWith(buf *[]byte, t task, k *Key, inception uint32) ([]byte, error) {
+	ownerWire := t.owner.Wire()
+	expiration := uint32(s.opt.Now.Add(s.opt.Validity - jitter(ownerWire, t.typ, s.opt.Jitter)).Unix())
+	rd, err := signRRset(buf, t, ownerWire, k, inception, expiration, s.apexWire)
+	if err != nil {
+		return nil, fmt.Errorf("signing %s %s with key %s: %w", t.owner, zone.TypeString(t.typ), k, err)
+	}
+	return rd, nil
 }
 
 type keyID struct {

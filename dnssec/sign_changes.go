@@ -30,6 +30,9 @@ var ErrFullSigning = errors.New("signing: this change needs the whole zone signe
 // It also returns every owner it wrote, in canonical order: the owners
 // whose RRsets may differ from prev's.
 func SignChanges(prev, with *zone.Zone, drop []zone.Name, keys []*Key, opt SignOptions) (*zone.Zone, []zone.Name, error) {
+	if opt.Presigner != nil {
+		opt.Presigner.Close() // a change is signed on its own
+	}
 	if err := opt.check(); err != nil {
 		return nil, nil, err
 	}

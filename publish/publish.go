@@ -195,6 +195,9 @@ type Built struct {
 	Err error
 	// SignTime and VerifyTime are how long signing and verification took.
 	SignTime, VerifyTime time.Duration
+	// Presigned counts the DS RRsets whose signatures were made while the
+	// registry was read (dnssec.Presigner) and taken by the signing.
+	Presigned int
 	// State is what the next build goes on from; stateWrite, when the
 	// build is for publication, is its file being written.
 	State      *zonegen.ZoneState
@@ -267,14 +270,32 @@ func (p *Publisher) Build(ctx context.Context, req BuildRequest) (*BuildSet, err
 		return nil, err
 	}
 
+	presigners := p.presigners(req.Now, keys, prev, selected)
+	defer func() {
+		for _, ps := range presigners {
+			ps.Close()
+		}
+	}()
 	snap, err := p.reg.Snapshot(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("publish: %w", err)
 	}
 	set := &BuildSet{SnapshotTime: snap.Time(), Token: snap.ChangeToken()}
 	genStart := time.Now()
-	results, err := zonegen.Build(ctx, p.cfg.Zones, zonegen.Input{Source: snap, Policy: p.pol, Now: req.Now,
-		PrevSerials: prevSerials, ChildDS: childDS})
+	in := zonegen.Input{Source: snap, Policy: p.pol, Now: req.Now, PrevSerials: prevSerials, ChildDS: childDS}
+	if len(presigners) > 0 {
+		in.SecureDelegation = func(zoneName string, owner []byte, ttl uint32, ds [][]byte) {
+			if ps := presigners[zoneName]; ps != nil {
+				ps.Offer(owner, ttl, ds)
+			}
+		}
+		in.RegistryRead = func() {
+			for _, ps := range presigners {
+				ps.Start()
+			}
+		}
+	}
+	results, err := zonegen.Build(ctx, p.cfg.Zones, in)
 	snap.Close()
 	if err != nil {
 		return nil, fmt.Errorf("publish: %w", err)
@@ -289,7 +310,7 @@ func (p *Publisher) Build(ctx context.Context, req BuildRequest) (*BuildSet, err
 			b.stateWrite = startStateWrite(stateFile(p.cfg.OutDir, res.Name), set.Token, b.State)
 		}
 		if !p.cfg.Unsigned {
-			p.sign(b, req.Now, childDS, !req.NoVerify)
+			p.sign(b, req.Now, childDS, !req.NoVerify, presigners[res.Name])
 		}
 		set.Zones = append(set.Zones, b)
 	}
@@ -372,15 +393,15 @@ func (p *Publisher) loadKeys(name string, now time.Time) ([]*dnssec.Key, []store
 
 // sign signs and verifies one built zone. Our zones inside our zones are
 // verified against the DS their parent zone carries for them.
-func (p *Publisher) sign(b *Built, now time.Time, childDS map[string][]store.DS, verify bool) {
-	opt := p.cfg.Sign
-	opt.Now = now
-	if b.Prev != nil {
-		opt.Previous = b.Prev.Zone
-	}
+func (p *Publisher) sign(b *Built, now time.Time, childDS map[string][]store.DS, verify bool, presigner *dnssec.Presigner) {
+	opt := p.signOptions(now, b.Prev)
+	opt.Presigner = presigner
 	start := time.Now()
 	signed, err := dnssec.Sign(b.Result.Zone, b.Keys, opt)
 	b.SignTime = time.Since(start)
+	if presigner != nil {
+		_, b.Presigned = presigner.Stats()
+	}
 	if err != nil {
 		b.Err = err
 		return
@@ -397,6 +418,39 @@ func (p *Publisher) sign(b *Built, now time.Time, childDS map[string][]store.DS,
 	}
 	b.Report = dnssec.Verify(signed, dnssec.VerifyOptions{Now: now, ParentDS: p.parentDS(b.Result.Name, childDS), Keys: b.Keys, Trusted: trusted})
 	b.VerifyTime = time.Since(start)
+}
+
+// signOptions are the options of a signing at now after prev.
+func (p *Publisher) signOptions(now time.Time, prev *Previous) dnssec.SignOptions {
+	opt := p.cfg.Sign
+	opt.Now = now
+	if prev != nil {
+		opt.Previous = prev.Zone
+	}
+	return opt
+}
+
+// presigners start signing ahead the DS RRsets of the zones a build signs
+// (dnssec.Presigner), while the registry is read. A zone that cannot be
+// signed gets none: its signing reports why.
+func (p *Publisher) presigners(now time.Time, keys map[string][]*dnssec.Key, prev map[string]*Previous, selected func(string) bool) map[string]*dnssec.Presigner {
+	out := map[string]*dnssec.Presigner{}
+	if p.cfg.Unsigned {
+		return out
+	}
+	for _, name := range p.cfg.Zones.Zones {
+		if !selected(name) {
+			continue
+		}
+		apex, err := zone.ParseName(name+".", zone.Root)
+		if err != nil {
+			continue
+		}
+		if ps, err := dnssec.NewPresigner(apex, keys[name], p.signOptions(now, prev[name])); err == nil {
+			out[name] = ps
+		}
+	}
+	return out
 }
 
 // parentDS returns the DS RRset a zone's parent publishes for it: ours,

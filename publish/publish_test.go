@@ -860,3 +860,40 @@ func TestHeldZones(t *testing.T) {
 		t.Error("a new publisher read the damaged image without error: the held zone was not what was tested")
 	}
 }
+
+// TestBuildPresignsDS: a build signs its delegations' DS RRsets while it
+// reads the registry (dnssec.Presigner), and the signing takes every one
+// of them: all but com.pt's, whose DS comes from com.pt's keys after the
+// registry is read. The zone is byte for byte the one signing alone
+// makes, and it verifies.
+func TestBuildPresignsDS(t *testing.T) {
+	f := newFixture(t)
+	set, err := publish.New(f.cfg, f.db, pol, zap.NewNop()).Build(context.Background(), publish.BuildRequest{Now: t0})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, b := range set.Zones {
+		if b.Err != nil || !b.Report.OK() {
+			t.Fatalf("%s: %v %v", b.Result.Name, b.Err, b.Report.Problems)
+		}
+		want := b.Result.Secure
+		if b.Result.Name == "pt" {
+			want-- // com.pt
+		}
+		if b.Presigned != want || want == 0 && b.Result.Name == "pt" {
+			t.Errorf("%s: %d DS RRsets signed ahead, want %d", b.Result.Name, b.Presigned, want)
+		}
+		opt := f.cfg.Sign
+		opt.Now = t0
+		alone, err := dnssec.Sign(b.Result.Zone, b.Keys, opt)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got, wantText bytes.Buffer
+		b.Final.WriteTo(&got)
+		alone.WriteTo(&wantText)
+		if got.String() != wantText.String() {
+			t.Errorf("%s: the zone signed with DS signed ahead differs from the zone signed alone", b.Result.Name)
+		}
+	}
+}

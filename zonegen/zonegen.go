@@ -194,6 +194,15 @@ type Input struct {
 	// ChildDS are the DS records of our own zones, from their KSKs, for
 	// the delegations between them (com.pt inside pt).
 	ChildDS map[string][]store.DS
+	// SecureDelegation, if set, is given the DS RRset of each delegation
+	// as it joins a zone, for a signer to sign ahead (dnssec.Presigner):
+	// the owner as a key, the records in canonical wire form. The slices
+	// are reused once it returns.
+	SecureDelegation func(zoneName string, owner []byte, ttl uint32, ds [][]byte)
+	// RegistryRead, if set, is called once the registry is read, before
+	// the zones are assembled: a signer can then use the core that the
+	// reading no longer does.
+	RegistryRead func()
 }
 
 // Result is one built zone.
@@ -222,6 +231,8 @@ type zoneBuild struct {
 	// ownerBuf and rdataBuf are reused for every delegation: the builder
 	// copies what it is given.
 	ownerBuf, rdataBuf []byte
+	dsBuf              [][]byte
+	onDS               func(zoneName string, owner []byte, ttl uint32, ds [][]byte)
 }
 
 // Build builds every configured zone from one pass over the source.
@@ -233,7 +244,7 @@ func Build(ctx context.Context, cfg Config, in Input) ([]*Result, error) {
 	for _, z := range cfg.Zones {
 		apex, _ := zone.ParseName(z+".", zone.Root)
 		builds[z] = &zoneBuild{name: z, apex: apex, b: zone.NewBuilder(apex, 0),
-			res: &Result{Name: z, Excluded: map[Reason]int{}}, glue: newGlueIndex(z)}
+			res: &Result{Name: z, Excluded: map[Reason]int{}}, glue: newGlueIndex(z), onDS: in.SecureDelegation}
 	}
 	fixed := map[string]bool{}
 	for _, d := range fixedDelegations(cfg, in.ChildDS) {
@@ -267,6 +278,9 @@ func Build(ctx context.Context, cfg Config, in Input) ([]*Result, error) {
 	}
 	if err := ctx.Err(); err != nil {
 		return nil, err
+	}
+	if in.RegistryRead != nil {
+		in.RegistryRead()
 	}
 	// Delegations between our zones, and static ones, go to the zone that
 	// is their parent.
@@ -382,14 +396,20 @@ func (zb *zoneBuild) addDelegation(name string, hosts []store.Nameserver, ds []s
 		}
 		zb.glue.list(h.Name, name, h.Addrs)
 	}
+	zb.dsBuf = zb.dsBuf[:0]
 	for _, d := range ds {
 		digest, err := hex.DecodeString(d.Digest)
 		if err != nil {
 			return fmt.Errorf("delegation %s: DS %d: %w", name, d.KeyTag, err)
 		}
-		if err := zb.b.AddKey(owner, zone.TypeDS, ttl.DS, zone.DSRdata(d.KeyTag, d.Algorithm, d.DigestType, digest)); err != nil {
+		rd := zone.DSRdata(d.KeyTag, d.Algorithm, d.DigestType, digest)
+		if err := zb.b.AddKey(owner, zone.TypeDS, ttl.DS, rd); err != nil {
 			return err
 		}
+		zb.dsBuf = append(zb.dsBuf, rd)
+	}
+	if len(zb.dsBuf) > 0 && zb.onDS != nil {
+		zb.onDS(zb.name, owner, ttl.DS, zb.dsBuf)
 	}
 	zb.res.Delegations++
 	if len(ds) > 0 {

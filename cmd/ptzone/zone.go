@@ -178,8 +178,12 @@ byte-identical files. Nothing is published and nothing is logged; see
 				st := b.Final.Stats()
 				fmt.Fprintf(e.stdout, "%s: serial %d, %d delegations (%d signed), %d glue, %d records -> %s\n",
 					name, b.Result.Serial, b.Result.Delegations, b.Result.Secure, b.Result.Glue, st.Records, path)
-				fmt.Fprintf(e.stderr, "%s: signed in %s, verified in %s, written in %s\n", name,
-					b.SignTime.Round(time.Millisecond), b.VerifyTime.Round(time.Millisecond), time.Since(wstart).Round(time.Millisecond))
+				ahead := ""
+				if b.Presigned > 0 {
+					ahead = fmt.Sprintf(" (%d DS RRsets signed ahead)", b.Presigned)
+				}
+				fmt.Fprintf(e.stderr, "%s: signed in %s%s, verified in %s, written in %s\n", name,
+					b.SignTime.Round(time.Millisecond), ahead, b.VerifyTime.Round(time.Millisecond), time.Since(wstart).Round(time.Millisecond))
 			}
 			fmt.Fprintf(e.stderr, "built in %s (registry read and zones generated in %s)\n",
 				time.Since(start).Round(time.Millisecond), set.GenerateTime.Round(time.Millisecond))

@@ -1,0 +1,181 @@
+package dnssec
+
+import (
+	"bytes"
+	"fmt"
+	"sync"
+	"sync/atomic"
+
+	"github.com/ptzone/ptzone/zone"
+)
+
+// Presigner signs the DS RRsets of a zone's delegations before Sign is
+// called. Reading a TLD's registry keeps both cores busy, but assembling
+// the zone at the end of it, and planning the signing, leave one core idle
+// for seconds: the signatures of a few hundred thousand DS RRsets, half of
+// a full signing's, fit in that time. Offer the RRsets as the zone is
+// generated, Start once the registry is read, and give the Presigner to
+// Sign, which takes a presigned signature over an RRset only when the zone
+// holds that RRset exactly as it was offered (owner, type, TTL and
+// records), and signs every other RRset itself. The zone it makes is byte
+// for byte the zone it makes without a Presigner, since every algorithm
+// signs deterministically.
+type Presigner struct {
+	s     *signer
+	tasks []task
+	stop  chan struct{}
+	done  chan struct{}
+	start sync.Once
+	once  sync.Once
+	// out is written by the worker only, and read once it is done.
+	out *presigned
+}
+
+// presigned are a Presigner's signatures by owner.
+type presigned struct {
+	byOwner map[zone.Name]presig
+	used    atomic.Int64 // RRsets whose signatures Sign took
+}
+
+type presig struct {
+	typ   uint16
+	ttl   uint32
+	block []byte
+	sigs  []keptSig
+}
+
+// NewPresigner prepares presigning for the zone at apex with the keys and
+// options Sign will be given (opt.Now, the validity, jitter and inception
+// offset must be the same; Sign refuses a Presigner made with others).
+// Close it when the zone is not signed after all.
+func NewPresigner(apex zone.Name, keys []*Key, opt SignOptions) (*Presigner, error) {
+	if err := opt.check(); err != nil {
+		return nil, err
+	}
+	published, ksks, zsks, err := roles(keys, opt.Now)
+	if err != nil {
+		return nil, err
+	}
+	for _, k := range published {
+		if k.Zone != apex {
+			return nil, fmt.Errorf("presigning %s with key %s of another zone", apex, k)
+		}
+	}
+	s := &signer{apex: apex, apexWire: apex.Wire(), opt: opt, published: published, ksks: ksks, zsks: zsks}
+	p := &Presigner{s: s, stop: make(chan struct{}), done: make(chan struct{}),
+		out: &presigned{byOwner: map[zone.Name]presig{}}}
+	return p, nil
+}
+
+// Offer notes the DS RRset of a delegation: owner as a key (the bytes of
+// a Name), the records in canonical wire form. What it keeps it copies.
+// Offer is not safe for concurrent use, and is ignored once Start is
+// called.
+func (p *Presigner) Offer(owner []byte, ttl uint32, rdatas [][]byte) {
+	select {
+	case <-p.stop:
+		return
+	default:
+	}
+	p.tasks = append(p.tasks, task{owner: zone.Name(owner), typ: zone.TypeDS, ttl: ttl, block: encodeBlock(rdatas), keys: p.s.zsks})
+}
+
+// Start signs what was offered, on a goroutine of its own, until Sign or
+// Close stops it.
+func (p *Presigner) Start() {
+	p.start.Do(func() {
+		tasks := p.tasks
+		go p.work(tasks)
+	})
+}
+
+func (p *Presigner) work(tasks []task) {
+	defer close(p.done)
+	inception := uint32(p.s.opt.Now.Add(-p.s.opt.InceptionOffset).Unix())
+	var buf []byte
+	for _, t := range tasks {
+		select {
+		case <-p.stop:
+			return
+		default:
+		}
+		if err := p.sign(t, inception, &buf); err != nil {
+			return // Sign meets the error again when it signs this RRset
+		}
+	}
+}
+
+// sign signs one offered RRset with each key whose signature Sign would not
+// keep from the previous zone.
+func (p *Presigner) sign(t task, inception uint32, buf *[]byte) error {
+	kept := p.s.keptSignatures(t)
+	var sigs []keptSig
+	for _, k := range t.keys {
+		if findKept(kept, k) != nil {
+			continue
+		}
+		rd, err := p.s.signWith(buf, t, k, inception)
+		if err != nil {
+			return err
+		}
+		sigs = append(sigs, keptSig{keyID{k.Tag, k.Algorithm()}, rd})
+	}
+	if len(sigs) > 0 {
+		p.out.byOwner[t.owner] = presig{typ: t.typ, ttl: t.ttl, block: t.block, sigs: sigs}
+	}
+	return nil
+}
+
+// Close stops the Presigner after the signature it is making, leaving
+// the rest to Sign. It may be called more than once.
+func (p *Presigner) Close() {
+	p.once.Do(func() { close(p.stop) })
+	p.start.Do(func() { close(p.done) }) // never started
+	<-p.done
+}
+
+// finish closes the Presigner and returns its signatures, after checking
+// that they were made as s signs.
+func (p *Presigner) finish(s *signer) (*presigned, error) {
+	p.Close()
+	o, q := s.opt, p.s.opt
+	switch {
+	case p.s.apex != s.apex:
+		return nil, fmt.Errorf("signing %s with signatures presigned for %s", s.apex, p.s.apex)
+	case !o.Now.Equal(q.Now) || o.Validity != q.Validity || o.Jitter != q.Jitter || o.InceptionOffset != q.InceptionOffset:
+		return nil, fmt.Errorf("signing %s: signatures were presigned with other times", s.apex)
+	case !sameKeys(p.s.zsks, s.zsks):
+		return nil, fmt.Errorf("signing %s: signatures were presigned with other keys", s.apex)
+	}
+	return p.out, nil
+}
+
+func sameKeys(a, b []*Key) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// lookup returns the presigned signatures over t's RRset, if t is the
+// RRset that was offered.
+func (ps *presigned) lookup(t task) []keptSig {
+	p, ok := ps.byOwner[t.owner]
+	if !ok || p.typ != t.typ || p.ttl != t.ttl || !bytes.Equal(p.block, t.block) {
+		return nil
+	}
+	ps.used.Add(1)
+	return p.sigs
+}
+
+// Stats reports, once Sign has run, how many RRsets were presigned and
+// how many of them Sign took.
+func (p *Presigner) Stats() (presigned, used int) {
+	p.Close()
+	return len(p.out.byOwner), int(p.out.used.Load())
+}
