@@ -3,6 +3,7 @@ package dnssec
 import (
 	"bytes"
 	"fmt"
+	"slices"
 	"sync"
 	"sync/atomic"
 
@@ -144,22 +145,10 @@ func (p *Presigner) finish(s *signer) (*presigned, error) {
 		return nil, fmt.Errorf("signing %s with signatures presigned for %s", s.apex, p.s.apex)
 	case !o.Now.Equal(q.Now) || o.Validity != q.Validity || o.Jitter != q.Jitter || o.InceptionOffset != q.InceptionOffset:
 		return nil, fmt.Errorf("signing %s: signatures were presigned with other times", s.apex)
-	case !sameKeys(p.s.zsks, s.zsks):
+	case !slices.Equal(p.s.zsks, s.zsks):
 		return nil, fmt.Errorf("signing %s: signatures were presigned with other keys", s.apex)
 	}
 	return p.out, nil
-}
-
-func sameKeys(a, b []*Key) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 // lookup returns the presigned signatures over t's RRset, if t is the

@@ -62,6 +62,12 @@ func (db *DB) Import(ctx context.Context, src iter.Seq2[store.ImportRecord, erro
 	if err != nil {
 		return store.ImportResult{}, err
 	}
+	// Vacuum the fresh rows now, while the operator waits for the import,
+	// rather than in the first zone build: that build would set the hint
+	// bit of every row, and autovacuum would then scan the whole table
+	// during the builds that follow. Best effort: the rows are committed,
+	// and autovacuum does it later if this fails.
+	_, _ = db.pool.Exec(ctx, `VACUUM (ANALYZE) domains`)
 	return res, nil
 }
 
