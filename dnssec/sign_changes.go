@@ -3,6 +3,7 @@ package dnssec
 import (
 	"bytes"
 	"crypto/sha1"
+	"crypto/sha512"
 	"errors"
 	"fmt"
 	"iter"
@@ -199,11 +200,20 @@ func SignChanges(prev, with *zone.Zone, drop []zone.Name, keys []*Key, opt SignO
 		return nil, nil, fmt.Errorf("signing %s: %w", apex, err)
 	}
 	slices.Sort(dropAll)
-	out, err := zone.Replace(prev, wz, dropAll)
-	if err != nil || !opt.ZONEMD {
+	if !opt.ZONEMD {
+		out, err := zone.Replace(prev, wz, dropAll)
 		return out, dropAll, err
 	}
-	return out, dropAll, s.fillZONEMD(out, ZONEMDDigest(out.All()))
+	// As in Sign: the digest, which leaves the placeholders out, is taken
+	// on another core while the zone is built.
+	digest := make(chan [sha512.Size384]byte, 1)
+	go func() { digest <- ZONEMDDigest(zone.ReplaceView(prev, wz, dropAll)) }()
+	out, err := zone.Replace(prev, wz, dropAll)
+	d := <-digest
+	if err != nil {
+		return nil, nil, err
+	}
+	return out, dropAll, s.fillZONEMD(out, d)
 }
 
 // sameShape reports whether prev was signed as this signing signs: the

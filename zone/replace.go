@@ -99,25 +99,24 @@ func Replace(base, with *Zone, drop []Name) (*Zone, error) {
 }
 
 // ReplaceView yields the RRsets Replace would produce, in canonical
-// order, without building the zone: to digest a change before it is made.
+// order, without building the zone: to digest a change while it is made.
 func ReplaceView(base, with *Zone, drop []Name) iter.Seq[RRset] {
 	return func(yield func(RRset) bool) {
-		changed := map[string]bool{}
-		for _, n := range drop {
-			changed[string(n)] = true
-		}
+		gone := slices.Clone(drop)
+		slices.Sort(gone)
 		nw := 0
 		if with != nil {
 			nw = with.Owners()
-			for i := range nw {
-				changed[string(with.OwnerKey(i))] = true
-			}
 		}
-		i, j, nb := 0, 0, base.Owners()
+		i, j, d, nb := 0, 0, 0, base.Owners()
 		for i < nb || j < nw {
-			takeBase := j == nw || (i < nb && bytes.Compare(base.OwnerKey(i), with.OwnerKey(j)) < 0)
-			if takeBase {
-				if !changed[string(base.OwnerKey(i))] {
+			if j == nw || (i < nb && bytes.Compare(base.OwnerKey(i), with.OwnerKey(j)) < 0) {
+				// An owner of base stays unless it is dropped.
+				key := base.OwnerKey(i)
+				for d < len(gone) && string(gone[d]) < string(key) {
+					d++
+				}
+				if d == len(gone) || string(gone[d]) != string(key) {
 					for r := range base.RRsets(i) {
 						if !yield(r) {
 							return
@@ -126,6 +125,10 @@ func ReplaceView(base, with *Zone, drop []Name) iter.Seq[RRset] {
 				}
 				i++
 				continue
+			}
+			// An owner of with replaces base's, if base has it.
+			if i < nb && bytes.Equal(base.OwnerKey(i), with.OwnerKey(j)) {
+				i++
 			}
 			for r := range with.RRsets(j) {
 				if !yield(r) {
@@ -144,9 +147,13 @@ func (z *Zone) carry(base *Zone, lo, hi int) {
 	}
 	keyShift := uint32(len(z.keys)) - base.keyAt[lo]
 	setShift := uint32(len(z.sets)) - base.setAt[lo]
-	for i := lo; i < hi; i++ {
-		z.keyAt = append(z.keyAt, base.keyAt[i]+keyShift)
-		z.setAt = append(z.setAt, base.setAt[i]+setShift)
+	k := len(z.keyAt)
+	z.keyAt = append(z.keyAt, base.keyAt[lo:hi]...)
+	z.setAt = append(z.setAt, base.setAt[lo:hi]...)
+	keyAt, setAt := z.keyAt[k:], z.setAt[k:]
+	for i := range keyAt {
+		keyAt[i] += keyShift
+		setAt[i] += setShift
 	}
 	z.keys = append(z.keys, base.keys[base.keyAt[lo]:base.keyAt[hi]]...)
 	z.sets = append(z.sets, base.sets[base.setAt[lo]:base.setAt[hi]]...)

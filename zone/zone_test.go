@@ -448,6 +448,18 @@ func TestReplace(t *testing.T) {
 		if g.String() != w.String() {
 			t.Fatalf("round %d: Replace and Merge differ:\n%s\n---\n%s", round, g.String(), w.String())
 		}
+		// ReplaceView yields what Replace builds, drop in any order.
+		rng.Shuffle(len(drop), func(i, j int) { drop[i], drop[j] = drop[j], drop[i] })
+		var viewed, built []string
+		for r := range zone.ReplaceView(base, with, drop) {
+			viewed = append(viewed, fmt.Sprint(r.Owner(), r.Type(), r.Covered(), r.TTL(), r.Block()))
+		}
+		for r := range got.All() {
+			built = append(built, fmt.Sprint(r.Owner(), r.Type(), r.Covered(), r.TTL(), r.Block()))
+		}
+		if !slices.Equal(viewed, built) {
+			t.Fatalf("round %d: ReplaceView yields\n%s\nReplace builds\n%s", round, strings.Join(viewed, "\n"), strings.Join(built, "\n"))
+		}
 		var img bytes.Buffer
 		if err := got.WriteBinary(&img); err != nil {
 			t.Fatal(err)
