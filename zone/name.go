@@ -325,6 +325,15 @@ func (n Name) Child(label []byte) Name {
 
 // FirstLabel returns the leftmost label, raw.
 func (n Name) FirstLabel() []byte {
+	if len(n) == 0 {
+		return nil
+	}
+	// The first label is the last one stored; most have no escapes and
+	// are copied as they are (signing asks for millions of them).
+	start := strings.LastIndexByte(string(n[:len(n)-1]), 0x00) + 1
+	if l := n[start : len(n)-1]; strings.IndexByte(string(l), 0x01) < 0 {
+		return []byte(l)
+	}
 	var last []byte
 	n.labels(func(l []byte) { last = append(last[:0], l...) })
 	return last

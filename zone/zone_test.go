@@ -61,6 +61,15 @@ func TestNames(t *testing.T) {
 	if string(n.FirstLabel()) != "ns1" || n.Parent().Child([]byte("Www")).String() != "www.exemplo.pt." {
 		t.Error("FirstLabel/Child")
 	}
+	// Labels with the bytes the key escapes come back raw.
+	for _, l := range [][]byte{{0}, {1}, {'a', 0, 'b', 1, 2}, []byte("*")} {
+		if got := n.Child(l).FirstLabel(); !bytes.Equal(got, l) {
+			t.Errorf("FirstLabel of %q below %s = %q", l, n, got)
+		}
+	}
+	if zone.Root.FirstLabel() != nil {
+		t.Error("the root has a first label")
+	}
 	rel, err := zone.ParseName("ns1", zone.MustParseName("exemplo.pt."))
 	if err != nil || rel.String() != "ns1.exemplo.pt." {
 		t.Errorf("relative: %v %v", rel, err)
