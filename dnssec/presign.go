@@ -53,16 +53,10 @@ func NewPresigner(apex zone.Name, keys []*Key, opt SignOptions) (*Presigner, err
 	if err := opt.check(); err != nil {
 		return nil, err
 	}
-	published, ksks, zsks, err := roles(keys, opt.Now)
+	s, err := keySigner(apex, keys, opt)
 	if err != nil {
 		return nil, err
 	}
-	for _, k := range published {
-		if k.Zone != apex {
-			return nil, fmt.Errorf("presigning %s with key %s of another zone", apex, k)
-		}
-	}
-	s := &signer{apex: apex, apexWire: apex.Wire(), opt: opt, published: published, ksks: ksks, zsks: zsks}
 	p := &Presigner{s: s, stop: make(chan struct{}), done: make(chan struct{}),
 		out: &presigned{byOwner: map[zone.Name]presig{}}}
 	return p, nil

@@ -205,16 +205,10 @@ type signer struct {
 // newSigner prepares the signing of the zone at apex whose SOA RRset is
 // soaSet.
 func newSigner(apex zone.Name, soaSet zone.RRset, keys []*Key, opt SignOptions) (*signer, error) {
-	published, ksks, zsks, err := roles(keys, opt.Now)
+	s, err := keySigner(apex, keys, opt)
 	if err != nil {
 		return nil, err
 	}
-	for _, k := range published {
-		if k.Zone != apex {
-			return nil, fmt.Errorf("signing %s with key %s of another zone", apex, k)
-		}
-	}
-	s := &signer{apex: apex, apexWire: apex.Wire(), opt: opt, published: published, ksks: ksks, zsks: zsks}
 	for rd := range soaSet.Rdata() {
 		if s.soa, err = zone.ParseSOA(rd); err != nil {
 			return nil, fmt.Errorf("signing %s: %w", apex, err)
@@ -224,7 +218,7 @@ func newSigner(apex zone.Name, soaSet zone.RRset, keys []*Key, opt SignOptions) 
 	// RFC 9077: NSEC3 records live as long as the negative answers they prove.
 	s.nsec3TTL = min(s.soaTTL, s.soa.Minimum)
 	var dnskeys [][]byte
-	for _, k := range published {
+	for _, k := range s.published {
 		rd, err := k.Rdata()
 		if err != nil {
 			return nil, err
@@ -238,6 +232,21 @@ func newSigner(apex zone.Name, soaSet zone.RRset, keys []*Key, opt SignOptions) 
 		s.apexTypes = append(s.apexTypes, zone.TypeZONEMD)
 	}
 	return s, nil
+}
+
+// keySigner is the part of a signer that the keys and options make: the
+// keys in their roles at opt.Now, all of them the zone's.
+func keySigner(apex zone.Name, keys []*Key, opt SignOptions) (*signer, error) {
+	published, ksks, zsks, err := roles(keys, opt.Now)
+	if err != nil {
+		return nil, err
+	}
+	for _, k := range published {
+		if k.Zone != apex {
+			return nil, fmt.Errorf("signing %s with key %s of another zone", apex, k)
+		}
+	}
+	return &signer{apex: apex, apexWire: apex.Wire(), opt: opt, published: published, ksks: ksks, zsks: zsks}, nil
 }
 
 // soaOf returns the apex's SOA RRset.
