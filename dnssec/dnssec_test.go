@@ -636,7 +636,7 @@ func TestPresignedIsSigned(t *testing.T) {
 		t.Fatal(err)
 	}
 	offered := offer(p, true)
-	dnssec.WaitPresigned(p)
+	p.Wait()
 	opt.Presigner = p
 	got, err := dnssec.Sign(unsigned, keys, opt)
 	if err != nil {
@@ -659,7 +659,7 @@ func TestPresignedIsSigned(t *testing.T) {
 		t.Fatal(err)
 	}
 	offer(p2, false)
-	dnssec.WaitPresigned(p2)
+	p2.Wait()
 	if n, _ := p2.Stats(); n != 0 {
 		t.Errorf("%d DS RRsets presigned whose signatures the previous zone holds", n)
 	}

@@ -121,6 +121,14 @@ func (p *Presigner) sign(t task, inception uint32, buf *[]byte) error {
 	return nil
 }
 
+// Wait starts the Presigner if it has not started, and returns once it
+// has signed everything offered (or was closed): for a caller, such as a
+// test, that needs what is presigned not to depend on scheduling.
+func (p *Presigner) Wait() {
+	p.Start()
+	<-p.done
+}
+
 // Close stops the Presigner after the signature it is making, leaving
 // the rest to Sign. It may be called more than once.
 func (p *Presigner) Close() {

@@ -81,6 +81,11 @@ type Publisher struct {
 
 	mu   sync.Mutex
 	held map[string]*held // by zone: see held
+
+	// waitPresigned makes signing wait until every DS RRset offered is
+	// presigned, so that tests see what presigning does whatever the
+	// scheduling.
+	waitPresigned bool
 }
 
 // New returns a publisher.
@@ -396,6 +401,9 @@ func (p *Publisher) loadKeys(name string, now time.Time) ([]*dnssec.Key, []store
 func (p *Publisher) sign(b *Built, now time.Time, childDS map[string][]store.DS, verify bool, presigner *dnssec.Presigner) {
 	opt := p.signOptions(now, b.Prev)
 	opt.Presigner = presigner
+	if presigner != nil && p.waitPresigned {
+		presigner.Wait()
+	}
 	start := time.Now()
 	signed, err := dnssec.Sign(b.Result.Zone, b.Keys, opt)
 	b.SignTime = time.Since(start)

@@ -868,7 +868,9 @@ func TestHeldZones(t *testing.T) {
 // makes, and it verifies.
 func TestBuildPresignsDS(t *testing.T) {
 	f := newFixture(t)
-	set, err := publish.New(f.cfg, f.db, pol, zap.NewNop()).Build(context.Background(), publish.BuildRequest{Now: t0})
+	p := publish.New(f.cfg, f.db, pol, zap.NewNop())
+	publish.WaitPresigned(p) // how much is signed ahead otherwise depends on the scheduler
+	set, err := p.Build(context.Background(), publish.BuildRequest{Now: t0})
 	if err != nil {
 		t.Fatal(err)
 	}
