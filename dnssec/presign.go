@@ -103,22 +103,16 @@ func (p *Presigner) work(tasks []task) {
 // sign signs one offered RRset with each key whose signature Sign would not
 // keep from the previous zone.
 func (p *Presigner) sign(t task, inception uint32, buf *[]byte) error {
-	kept := p.s.keptSignatures(t)
 	var sigs []keptSig
-	for _, k := range t.keys {
-		if findKept(kept, k) != nil {
-			continue
+	err := p.s.signTask(buf, t, inception, p.s.keptSignatures(t), func(k *Key, rd []byte, made bool) {
+		if made {
+			sigs = append(sigs, keptSig{keyID{k.Tag, k.Algorithm()}, rd})
 		}
-		rd, err := p.s.signWith(buf, t, k, inception)
-		if err != nil {
-			return err
-		}
-		sigs = append(sigs, keptSig{keyID{k.Tag, k.Algorithm()}, rd})
-	}
-	if len(sigs) > 0 {
+	})
+	if err == nil && len(sigs) > 0 {
 		p.out.byOwner[t.owner] = presig{typ: t.typ, ttl: t.ttl, block: t.block, sigs: sigs}
 	}
-	return nil
+	return err
 }
 
 // Wait starts the Presigner if it has not started, and returns once it

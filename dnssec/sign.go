@@ -484,17 +484,13 @@ func (s *signer) signAll(tasks []task) ([]signed, error) {
 					if s.presigned != nil {
 						kept = append(kept, s.presigned.lookup(t)...)
 					}
-					for _, k := range t.keys {
-						rd := findKept(kept, k)
-						if rd == nil {
-							var err error
-							if rd, err = s.signWith(&buf, t, k, inception); err != nil {
-								errs[w] = err
-								next.Store(int64(batches)) // the others stop too
-								return
-							}
-						}
+					err := s.signTask(&buf, t, inception, kept, func(_ *Key, rd []byte, _ bool) {
 						out = append(out, signed{owner: t.owner, ttl: t.ttl, rdata: rd})
+					})
+					if err != nil {
+						errs[w] = err
+						next.Store(int64(batches)) // the others stop too
+						return
 					}
 				}
 				results[b] = out
@@ -516,15 +512,28 @@ func (s *signer) signAll(tasks []task) ([]signed, error) {
 	return out, nil
 }
 
-// signWith makes the task's signature with key k.
-func (s *signer) signWith(buf *[]byte, t task, k *Key, inception uint32) ([]byte, error) {
-	ownerWire := t.owner.Wire()
-	expiration := uint32(s.opt.Now.Add(s.opt.Validity - jitter(ownerWire, t.typ, s.opt.Jitter)).Unix())
-	rd, err := signRRset(buf, t, ownerWire, k, inception, expiration, s.apexWire)
-	if err != nil {
-		return nil, fmt.Errorf("signing %s %s with key %s: %w", t.owner, zone.TypeString(t.typ), k, err)
+// signTask gives fn the task's signature by each of its keys, in key
+// order: the one kept holds for the key, or one made now (made is then
+// true).
+func (s *signer) signTask(buf *[]byte, t task, inception uint32, kept []keptSig, fn func(k *Key, rd []byte, made bool)) error {
+	var ownerWire []byte
+	var expiration uint32
+	for _, k := range t.keys {
+		if rd := findKept(kept, k); rd != nil {
+			fn(k, rd, false)
+			continue
+		}
+		if ownerWire == nil {
+			ownerWire = t.owner.Wire()
+			expiration = uint32(s.opt.Now.Add(s.opt.Validity - jitter(ownerWire, t.typ, s.opt.Jitter)).Unix())
+		}
+		rd, err := signRRset(buf, t, ownerWire, k, inception, expiration, s.apexWire)
+		if err != nil {
+			return fmt.Errorf("signing %s %s with key %s: %w", t.owner, zone.TypeString(t.typ), k, err)
+		}
+		fn(k, rd, true)
 	}
-	return rd, nil
+	return nil
 }
 
 type keyID struct {

@@ -438,9 +438,10 @@ func (p *Publisher) signOptions(now time.Time, prev *Previous) dnssec.SignOption
 	return opt
 }
 
-// presigners start signing ahead the DS RRsets of the zones a build signs
-// (dnssec.Presigner), while the registry is read. A zone that cannot be
-// signed gets none: its signing reports why.
+// presigners prepare signing ahead the DS RRsets of the zones a build
+// signs (dnssec.Presigner): offered while the registry is read, signed
+// once it is. A zone that cannot be signed gets none: its signing reports
+// why.
 func (p *Publisher) presigners(now time.Time, keys map[string][]*dnssec.Key, prev map[string]*Previous, selected func(string) bool) map[string]*dnssec.Presigner {
 	out := map[string]*dnssec.Presigner{}
 	if p.cfg.Unsigned {

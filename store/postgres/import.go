@@ -65,9 +65,9 @@ func (db *DB) Import(ctx context.Context, src iter.Seq2[store.ImportRecord, erro
 	// Vacuum the fresh rows now, while the operator waits for the import,
 	// rather than in the first zone build: that build would set the hint
 	// bit of every row, and autovacuum would then scan the whole table
-	// during the builds that follow. Best effort: the rows are committed,
-	// and autovacuum does it later if this fails.
-	_, _ = db.pool.Exec(ctx, `VACUUM (ANALYZE) domains`)
+	// during the builds that follow. Best effort: the rows are committed
+	// and analyzed, and autovacuum does it later if this fails.
+	_, _ = db.pool.Exec(ctx, `VACUUM domains`)
 	return res, nil
 }
 
