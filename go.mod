@@ -3,6 +3,7 @@ module github.com/ptzone/ptzone
 go 1.26.8
 
 require (
+	filippo.io/bigmod v0.1.0
 	filippo.io/nistec v0.0.4
 	github.com/jackc/pgx/v5 v5.12.0
 	github.com/miekg/dns v1.1.73

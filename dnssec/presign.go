@@ -88,29 +88,45 @@ func (p *Presigner) work(tasks []task) {
 	defer close(p.done)
 	inception := uint32(p.s.opt.Now.Add(-p.s.opt.InceptionOffset).Unix())
 	var buf []byte
-	for _, t := range tasks {
+	q := newSigQueue()
+	// Tasks go in chunks, which share the batch signers' inversions; a
+	// chunk takes a few milliseconds, which is how long Close may wait.
+	const chunk = 256
+	made := make(map[zone.Name]presig, chunk)
+	for len(tasks) > 0 {
 		select {
 		case <-p.stop:
 			return
 		default:
 		}
-		if err := p.sign(t, inception, &buf); err != nil {
-			return // Sign meets the error again when it signs this RRset
+		n := min(chunk, len(tasks))
+		for _, t := range tasks[:n] {
+			if err := p.sign(t, inception, &buf, q, made); err != nil {
+				return // Sign meets the error again when it signs this RRset
+			}
 		}
+		if err := q.flush(); err != nil {
+			return
+		}
+		for owner, ps := range made {
+			p.out.byOwner[owner] = ps
+		}
+		clear(made)
+		tasks = tasks[n:]
 	}
 }
 
 // sign signs one offered RRset with each key whose signature Sign would not
-// keep from the previous zone.
-func (p *Presigner) sign(t task, inception uint32, buf *[]byte) error {
+// keep from the previous zone, into made, complete once q is flushed.
+func (p *Presigner) sign(t task, inception uint32, buf *[]byte, q *sigQueue, made map[zone.Name]presig) error {
 	var sigs []keptSig
-	err := p.s.signTask(buf, t, inception, p.s.keptSignatures(t), func(k *Key, rd []byte, made bool) {
+	err := p.s.signTask(buf, q, t, inception, p.s.keptSignatures(t), func(k *Key, rd []byte, made bool) {
 		if made {
 			sigs = append(sigs, keptSig{keyID{k.Tag, k.Algorithm()}, rd})
 		}
 	})
 	if err == nil && len(sigs) > 0 {
-		p.out.byOwner[t.owner] = presig{typ: t.typ, ttl: t.ttl, block: t.block, sigs: sigs}
+		made[t.owner] = presig{typ: t.typ, ttl: t.ttl, block: t.block, sigs: sigs}
 	}
 	return err
 }

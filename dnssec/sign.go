@@ -200,6 +200,8 @@ type signer struct {
 	soa                   zone.SOA
 	apexTypes             []uint16 // the types Sign adds at the apex
 	presigned             *presigned
+	// p256 holds the batch signer of each in-memory P-256 key.
+	p256 map[*Key]*p256Signer
 }
 
 // newSigner prepares the signing of the zone at apex whose SOA RRset is
@@ -246,7 +248,14 @@ func keySigner(apex zone.Name, keys []*Key, opt SignOptions) (*signer, error) {
 			return nil, fmt.Errorf("signing %s with key %s of another zone", apex, k)
 		}
 	}
-	return &signer{apex: apex, apexWire: apex.Wire(), opt: opt, published: published, ksks: ksks, zsks: zsks}, nil
+	s := &signer{apex: apex, apexWire: apex.Wire(), opt: opt, published: published, ksks: ksks, zsks: zsks,
+		p256: map[*Key]*p256Signer{}}
+	for _, k := range published {
+		if p := newP256Signer(k); p != nil {
+			s.p256[k] = p
+		}
+	}
+	return s, nil
 }
 
 // soaOf returns the apex's SOA RRset.
@@ -473,25 +482,33 @@ func (s *signer) signAll(tasks []task) ([]signed, error) {
 		go func() {
 			defer wg.Done()
 			var buf []byte
+			q := newSigQueue()
 			for {
 				b := int(next.Add(1) - 1)
 				if b >= batches {
 					return
 				}
 				var out []signed
+				fail := func(err error) {
+					errs[w] = err
+					next.Store(int64(batches)) // the others stop too
+				}
 				for _, t := range tasks[b*batch : min((b+1)*batch, len(tasks))] {
 					kept := s.keptSignatures(t)
 					if s.presigned != nil {
 						kept = append(kept, s.presigned.lookup(t)...)
 					}
-					err := s.signTask(&buf, t, inception, kept, func(_ *Key, rd []byte, _ bool) {
+					err := s.signTask(&buf, q, t, inception, kept, func(_ *Key, rd []byte, _ bool) {
 						out = append(out, signed{owner: t.owner, ttl: t.ttl, rdata: rd})
 					})
 					if err != nil {
-						errs[w] = err
-						next.Store(int64(batches)) // the others stop too
+						fail(err)
 						return
 					}
+				}
+				if err := q.flush(); err != nil {
+					fail(err)
+					return
 				}
 				results[b] = out
 			}
@@ -514,8 +531,9 @@ func (s *signer) signAll(tasks []task) ([]signed, error) {
 
 // signTask gives fn the task's signature by each of its keys, in key
 // order: the one kept holds for the key, or one made now (made is then
-// true).
-func (s *signer) signTask(buf *[]byte, t task, inception uint32, kept []keptSig, fn func(k *Key, rd []byte, made bool)) error {
+// true). A signature made by a key with a batch signer is queued in q, and
+// its rdata is complete only once q is flushed.
+func (s *signer) signTask(buf *[]byte, q *sigQueue, t task, inception uint32, kept []keptSig, fn func(k *Key, rd []byte, made bool)) error {
 	var ownerWire []byte
 	var expiration uint32
 	for _, k := range t.keys {
@@ -527,7 +545,7 @@ func (s *signer) signTask(buf *[]byte, t task, inception uint32, kept []keptSig,
 			ownerWire = t.owner.Wire()
 			expiration = uint32(s.opt.Now.Add(s.opt.Validity - jitter(ownerWire, t.typ, s.opt.Jitter)).Unix())
 		}
-		rd, err := signRRset(buf, t, ownerWire, k, inception, expiration, s.apexWire)
+		rd, err := signRRset(buf, t, ownerWire, k, inception, expiration, s.apexWire, q.to(s.p256[k]))
 		if err != nil {
 			return fmt.Errorf("signing %s %s with key %s: %w", t.owner, zone.TypeString(t.typ), k, err)
 		}
@@ -661,8 +679,10 @@ func labelCount(owner zone.Name) uint8 {
 
 // signRRset computes one RRSIG rdata (RFC 4034 §3.1.8.1): the signature
 // covers the RRSIG rdata without its signature field, then each record in
-// canonical form and order.
-func signRRset(buf *[]byte, t task, ownerWire []byte, k *Key, inception, expiration uint32, signerWire []byte) ([]byte, error) {
+// canonical form and order. With later, the signature is not made here:
+// later gets the digest of the signed data and the place of the signature
+// in the rdata returned, to fill in.
+func signRRset(buf *[]byte, t task, ownerWire []byte, k *Key, inception, expiration uint32, signerWire []byte, later func(digest [32]byte, out []byte)) ([]byte, error) {
 	prefix := rrsigPrefix(nil, t.typ, k.Algorithm(), labelCount(t.owner), t.ttl, expiration, inception, k.Tag, signerWire)
 	data := append((*buf)[:0], prefix...)
 	for rd := range blockRecords(t.block) {
@@ -674,6 +694,11 @@ func signRRset(buf *[]byte, t task, ownerWire []byte, k *Key, inception, expirat
 		data = append(data, rd...)
 	}
 	*buf = data
+	if later != nil {
+		rd := append(prefix, make([]byte, 64)...)
+		later(sha256.Sum256(data), rd[len(prefix):])
+		return rd, nil
+	}
 	sig, err := rawSignature(k, data)
 	if err != nil {
 		return nil, err
