@@ -6,7 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"runtime"
 	"slices"
+	"sync"
+	"sync/atomic"
 )
 
 // Errors of the builder.
@@ -193,17 +196,72 @@ func (b *Builder) Has(owner Name, typ uint16) bool {
 
 // Zone sorts what was added into a Zone. The builder must not be used
 // afterwards.
-func (b *Builder) Zone() (*Zone, error) {
-	runs := b.sortRuns(b.sorted, b.runs)
+func (b *Builder) Zone() (*Zone, error) { return ZoneOfParts(b.origin, []*Builder{b}) }
+
+// ZoneOfParts builds one zone from builders that each hold the records of
+// a range of owner names, the ranges given in canonical order and not
+// overlapping: a zone built from records that come in no particular order
+// sorts and emits each part within a small stretch of memory, and the
+// parts are sorted on every core. It is an error for the ranges to
+// overlap. The builders must not be used afterwards.
+func ZoneOfParts(origin Name, parts []*Builder) (*Zone, error) {
+	sorted := make([][]run, len(parts))
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	workers := min(runtime.GOMAXPROCS(0), len(parts))
+	if len(parts) == 1 {
+		workers = 0 // one builder: sorted here, below
+		sorted[0] = parts[0].sortRuns(parts[0].sorted, parts[0].runs)
+	}
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := int(next.Add(1) - 1); i < len(parts); i = int(next.Add(1) - 1) {
+				sorted[i] = parts[i].sortRuns(parts[i].sorted, parts[i].runs)
+			}
+		}()
+	}
+	wg.Wait()
+	var owners, recs, keys, data int
+	for i, p := range parts {
+		if p.origin != origin {
+			return nil, fmt.Errorf("%w: a part of %s built for %s", ErrOutOfZone, origin, p.origin)
+		}
+		owners += len(sorted[i])
+		recs += len(p.recs)
+		keys += len(p.keys)
+		data += len(p.data)
+	}
 	z := &Zone{
-		origin: b.origin,
-		keyAt:  make([]uint32, 0, len(runs)+1),
-		setAt:  make([]uint32, 0, len(runs)+1),
-		sets:   make([]set, 0, len(runs)+len(runs)/4),
-		keys:   make([]byte, 0, len(b.keys)),
-		data:   make([]byte, 0, len(b.data)/2),
+		origin: origin,
+		keyAt:  make([]uint32, 0, owners+1),
+		setAt:  make([]uint32, 0, owners+1),
+		sets:   make([]set, 0, owners+owners/4),
+		keys:   make([]byte, 0, keys),
+		data:   make([]byte, 0, data/2),
 	}
 	w := newSetWriter(z)
+	var last []byte
+	for i, p := range parts {
+		if len(sorted[i]) == 0 {
+			continue
+		}
+		if first := p.key(p.recs[sorted[i][0].start]); last != nil && bytes.Compare(first, last) <= 0 {
+			return nil, fmt.Errorf("building %s: parts out of order (%s after %s)", origin, Name(first), Name(last))
+		}
+		if err := p.emit(w, sorted[i]); err != nil {
+			return nil, err
+		}
+		last = slices.Clone(p.key(p.recs[sorted[i][len(sorted[i])-1].start]))
+		p.recs, p.keys, p.data, p.runs = nil, nil, nil, nil
+	}
+	w.finish()
+	return z, nil
+}
+
+// emit writes the builder's records, whose runs are in order, to w.
+func (b *Builder) emit(w *setWriter, runs []run) error {
 	var group []brec
 	var rdatas [][]byte
 	for i := 0; i < len(runs); {
@@ -222,7 +280,7 @@ func (b *Builder) Zone() (*Zone, error) {
 			return bytes.Compare(b.rdata(x), b.rdata(y))
 		})
 		if err := w.owner(key); err != nil {
-			return nil, err
+			return err
 		}
 		for j := 0; j < len(group); {
 			k := j + 1
@@ -232,7 +290,7 @@ func (b *Builder) Zone() (*Zone, error) {
 			rdatas = rdatas[:0]
 			for m := j; m < k; m++ {
 				if group[m].ttl != group[j].ttl {
-					return nil, fmt.Errorf("%s type %s: %w (%d and %d)", Name(key), TypeString(group[j].typ), ErrTTLs, group[j].ttl, group[m].ttl)
+					return fmt.Errorf("%s type %s: %w (%d and %d)", Name(key), TypeString(group[j].typ), ErrTTLs, group[j].ttl, group[m].ttl)
 				}
 				rd := b.rdata(group[m])
 				if m > j && bytes.Equal(rd, rdatas[len(rdatas)-1]) {
@@ -241,14 +299,12 @@ func (b *Builder) Zone() (*Zone, error) {
 				rdatas = append(rdatas, rd)
 			}
 			if err := w.set(group[j].typ, group[j].ttl, rdatas); err != nil {
-				return nil, fmt.Errorf("%s type %s: %w", Name(key), TypeString(group[j].typ), err)
+				return fmt.Errorf("%s type %s: %w", Name(key), TypeString(group[j].typ), err)
 			}
 			j = k
 		}
 	}
-	w.finish()
-	b.recs, b.keys, b.data, b.runs = nil, nil, nil, nil
-	return z, nil
+	return nil
 }
 
 // setWriter appends owners and RRsets to a zone under construction, in

@@ -886,3 +886,91 @@ func TestOverwrite(t *testing.T) {
 		t.Errorf("the zone merged before changed too: %q", got)
 	}
 }
+
+// TestSplitBuilder: records added to a SplitBuilder in any order give the
+// zone a Builder gives, byte for byte, with names whose parts differ in
+// their first octet, in their second, or not at all (one-octet labels,
+// whose second octet is the terminator), deeper names, escaped octets and
+// the apex; Has answers as the Builder's does.
+func TestSplitBuilder(t *testing.T) {
+	rng := rand.New(rand.NewPCG(21, 22))
+	labels := []string{"a", "a-b", "ab", "b", "0", "0a", `\000x`, `\001`, "zz", "xn--mnchen-3ya", "a0", "ba"}
+	types := []uint16{zone.TypeNS, zone.TypeDS, zone.TypeA}
+	for round := range 50 {
+		var owners []zone.Name
+		for range 1 + rng.IntN(40) {
+			name := labels[rng.IntN(len(labels))] + ".pt."
+			if rng.IntN(4) == 0 {
+				name = "ns" + fmt.Sprint(rng.IntN(3)) + "." + name
+			}
+			owners = append(owners, zone.MustParseName(name))
+		}
+		split, whole := zone.NewSplitBuilder(pt), zone.NewBuilder(pt, 0)
+		add := func(owner zone.Name, typ uint16, ttl uint32, rd []byte) {
+			if err := split.Add(owner, typ, ttl, rd); err != nil {
+				t.Fatal(err)
+			}
+			if err := whole.Add(owner, typ, ttl, rd); err != nil {
+				t.Fatal(err)
+			}
+		}
+		added := map[string]bool{}
+		for range 1 + rng.IntN(150) {
+			owner := owners[rng.IntN(len(owners))]
+			for range 1 + rng.IntN(3) {
+				typ := types[rng.IntN(len(types))]
+				add(owner, typ, 60, []byte{byte(rng.IntN(4))})
+				added[fmt.Sprint(owner, typ)] = true
+			}
+		}
+		split.Sort()
+		whole.Sort()
+		for _, owner := range append(owners, pt, zone.MustParseName("nada.pt.")) {
+			for _, typ := range types {
+				if got, want := split.Has(owner, typ), whole.Has(owner, typ); got != want || got != added[fmt.Sprint(owner, typ)] {
+					t.Fatalf("round %d: Has(%s, %d) = %v, the Builder's %v", round, owner, typ, got, want)
+				}
+			}
+		}
+		add(pt, zone.TypeSOA, 3600, zone.SOA{MName: pt, RName: pt, Serial: 1}.Rdata())
+		add(zone.MustParseName("ns0.b.pt."), zone.TypeA, 60, []byte{192, 0, 2, 1}) // after Sort, as glue is
+		if err := split.Add(zone.MustParseName("exemplo.com."), zone.TypeA, 60, []byte{192, 0, 2, 1}); !errors.Is(err, zone.ErrOutOfZone) {
+			t.Fatalf("round %d: an owner outside the zone: %v", round, err)
+		}
+		a, errA := split.Zone()
+		b, errB := whole.Zone()
+		if errA != nil || errB != nil {
+			t.Fatal(errA, errB)
+		}
+		var ta, tb bytes.Buffer
+		a.WriteTo(&ta)
+		b.WriteTo(&tb)
+		if ta.String() != tb.String() {
+			t.Fatalf("round %d: split:\n%s\nwhole:\n%s", round, ta.String(), tb.String())
+		}
+	}
+}
+
+// TestZoneOfPartsRefusesOverlap: parts whose ranges are out of order or
+// overlap would give a zone out of canonical order.
+func TestZoneOfPartsRefusesOverlap(t *testing.T) {
+	part := func(names ...string) *zone.Builder {
+		b := zone.NewBuilder(pt, 0)
+		for _, n := range names {
+			b.Add(zone.MustParseName(n), zone.TypeA, 60, []byte{192, 0, 2, 1})
+		}
+		return b
+	}
+	if _, err := zone.ZoneOfParts(pt, []*zone.Builder{part("a.pt."), part("b.pt.", "c.pt.")}); err != nil {
+		t.Fatalf("parts in order: %v", err)
+	}
+	for _, parts := range [][]*zone.Builder{
+		{part("b.pt."), part("a.pt.")},
+		{part("a.pt.", "c.pt."), part("b.pt.")},
+		{part("a.pt."), part("a.pt.")},
+	} {
+		if _, err := zone.ZoneOfParts(pt, parts); err == nil {
+			t.Error("ZoneOfParts took parts out of order")
+		}
+	}
+}

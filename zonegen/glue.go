@@ -1,6 +1,7 @@
 package zonegen
 
 import (
+	"cmp"
 	"maps"
 	"net/netip"
 	"slices"
@@ -137,8 +138,11 @@ func findRef(refs []glueRef, domain string) (int, bool) {
 }
 
 // list notes, as add does, that domain lists host with addrs, for a
-// full build: listings come once per domain and host, so they are
-// appended, and settle puts them in order once all are in.
+// full build: the listings are appended, and settle puts them in order
+// once all are in. A domain's listings of one host come one after another
+// (a delegation's hosts are listed together), and the last counts: a host
+// then has one listing per domain even before settle, which is all
+// resolve needs.
 func (g *glueIndex) list(host, domain string, addrs []netip.Addr) {
 	if len(addrs) == 0 || !store.IsSubdomain(host, g.zone) {
 		return
@@ -146,6 +150,10 @@ func (g *glueIndex) list(host, domain string, addrs []netip.Addr) {
 	e, known := g.hosts[host]
 	if !known && g.order != nil {
 		g.added = append(g.added, host)
+	}
+	if n := len(e.refs); n > 0 && e.refs[n-1].domain == domain {
+		e.refs[n-1].addrs = sortedAddrs(addrs)
+		return
 	}
 	// A shared server's listings nearly all give the same addresses: they
 	// share one slice, which nothing changes in place.
@@ -167,21 +175,45 @@ func (g *glueIndex) settle() {
 		return
 	}
 	for host, e := range g.hosts {
-		refs := e.refs
-		if len(refs) < 2 {
-			continue
+		if refs, moved := settleListings(e.refs); moved {
+			g.hosts[host] = hostListings{refs: refs}
 		}
-		slices.SortStableFunc(refs, func(a, b glueRef) int { return strings.Compare(a.domain, b.domain) })
-		out := refs[:0]
-		for i, r := range refs {
-			if i+1 < len(refs) && refs[i+1].domain == r.domain {
-				continue
-			}
-			out = append(out, r)
-		}
-		g.hosts[host] = hostListings{refs: out}
 	}
 	g.unsettled = false
+}
+
+// settleListings returns refs sorted by domain, the last listing of each
+// domain kept, and whether that is not refs as they were. A registry
+// streamed in no order lists a big host's tens of thousands of domains in
+// no order, and a stable sort of them took seconds: the listings'
+// positions break ties instead.
+func settleListings(refs []glueRef) ([]glueRef, bool) {
+	if slices.IsSortedFunc(refs, func(a, b glueRef) int {
+		if a.domain == b.domain {
+			return 1 // a domain listed twice: not settled
+		}
+		return strings.Compare(a.domain, b.domain)
+	}) {
+		return refs, false
+	}
+	pos := make([]int32, len(refs))
+	for i := range pos {
+		pos[i] = int32(i)
+	}
+	slices.SortFunc(pos, func(a, b int32) int {
+		if c := strings.Compare(refs[a].domain, refs[b].domain); c != 0 {
+			return c
+		}
+		return cmp.Compare(a, b)
+	})
+	out := make([]glueRef, 0, len(refs))
+	for i, p := range pos {
+		if i+1 < len(pos) && refs[pos[i+1]].domain == refs[p].domain {
+			continue
+		}
+		out = append(out, refs[p])
+	}
+	return out, true
 }
 
 func sortedAddrs(addrs []netip.Addr) []netip.Addr {
@@ -195,7 +227,8 @@ func sortedAddrs(addrs []netip.Addr) []netip.Addr {
 // otherwise the union of every listing's, with conflict set when listings
 // disagree.
 func (g *glueIndex) resolve(host string) (addrs []netip.Addr, conflict bool) {
-	g.settle()
+	// In any order: a host's listings are of distinct domains (see list),
+	// and at most one is the domain the host lies in.
 	refs := g.listings(host)
 	for _, r := range refs {
 		if store.IsSubdomain(host, r.domain) {
@@ -220,7 +253,6 @@ func (g *glueIndex) resolve(host string) (addrs []netip.Addr, conflict bool) {
 // sortedHosts returns the hosts in order. The slice is shared: callers
 // must not change it.
 func (g *glueIndex) sortedHosts() []string {
-	g.settle()
 	if g.order == nil {
 		g.order = slices.Sorted(maps.Keys(g.hosts))
 		g.added = nil

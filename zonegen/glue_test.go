@@ -6,6 +6,7 @@ import (
 	"maps"
 	"math/rand/v2"
 	"net/netip"
+	"reflect"
 	"runtime"
 	"slices"
 	"strings"
@@ -99,10 +100,11 @@ func TestGlueIndexCloneIsolated(t *testing.T) {
 	}
 }
 
-// TestGlueIndexListIsAdd: a full build lists in registry order and sorts
-// once at the end; the index must be the one adding one by one gives,
-// whatever the order (PostgreSQL and SQLite order names differently from
-// each other and from the DNS).
+// TestGlueIndexListIsAdd: a full build lists in registry order, which is
+// no order at all (the registry streams its table as it lies), and sorts
+// once, when the state is written; the index must be the one adding one
+// by one gives. resolve, which a full build asks before anything is
+// sorted, must answer the same before and after.
 func TestGlueIndexListIsAdd(t *testing.T) {
 	a := []netip.Addr{netip.MustParseAddr("192.0.2.1")}
 	b := []netip.Addr{netip.MustParseAddr("2001:db8::1"), netip.MustParseAddr("192.0.2.2"), netip.MustParseAddr("192.0.2.2")}
@@ -111,24 +113,47 @@ func TestGlueIndexListIsAdd(t *testing.T) {
 		addrs        []netip.Addr
 	}
 	in := []listing{
-		{"ns.hosting.pt", "z.pt", a}, {"ns.hosting.pt", "a-b.pt", b}, {"ns.hosting.pt", "a.pt", a},
-		{"ns.a.pt", "a.pt", b}, {"ns.hosting.pt", "a0.pt", a}, {"ns.other.net", "x.pt", a},
-		{"ns.hosting.pt", "a.pt", b}, // listed twice: the last listing counts
+		{"ns.hosting.pt", "z.pt", a}, {"ns.hosting.pt", "a-b.pt", b},
+		{"ns.a.pt", "a.pt", b}, {"ns.hosting.pt", "a.pt", a},
+		{"ns.hosting.pt", "a.pt", b}, // a.pt lists it twice: the last listing counts
+		{"ns.hosting.pt", "a0.pt", a}, {"ns.other.net", "x.pt", a},
 		{"ns.none.pt", "n.pt", nil},
+		{"ns.a.pt", "b.pt", a}, {"ns.a.pt", "0.pt", a},
+		{"ns.dup.pt", "c.pt", a}, {"ns.dup.pt", "c.pt", b}, // one domain's listings only: no conflict
 	}
 	added, listed := newGlueIndex("pt"), newGlueIndex("pt")
 	for _, l := range in {
 		added.add(l.host, l.domain, l.addrs)
 		listed.list(l.host, l.domain, l.addrs)
 	}
+	type answer struct {
+		addrs    []netip.Addr
+		conflict bool
+	}
+	resolveAll := func() map[string]answer {
+		out := map[string]answer{}
+		for _, h := range listed.sortedHosts() {
+			addrs, conflict := listed.resolve(h)
+			out[h] = answer{addrs, conflict}
+		}
+		return out
+	}
+	before := resolveAll()
+	if got := before["ns.hosting.pt"]; !got.conflict || len(got.addrs) != 3 {
+		t.Errorf("ns.hosting.pt resolves to %v, want the union of both listings in conflict", got)
+	}
+	if got := before["ns.a.pt"]; got.conflict || len(got.addrs) != 2 {
+		t.Errorf("ns.a.pt resolves to %v: a.pt speaks for its own host, whatever came after it", got)
+	}
+	if got := before["ns.dup.pt"]; got.conflict || len(got.addrs) != 2 {
+		t.Errorf("ns.dup.pt resolves to %v, want c.pt's last listing alone", got)
+	}
+	listed.settle()
 	if got, want := dumpGlue(listed), dumpGlue(added); got != want {
 		t.Errorf("listed then settled:\n%s\nadded one by one:\n%s", got, want)
 	}
-	if addrs, conflict := listed.resolve("ns.hosting.pt"); !conflict || len(addrs) != 3 {
-		t.Errorf("ns.hosting.pt resolves to %v (conflict %v), want the union of both listings in conflict", addrs, conflict)
-	}
-	if addrs, conflict := listed.resolve("ns.a.pt"); conflict || len(addrs) != 2 {
-		t.Errorf("ns.a.pt resolves to %v (conflict %v): a.pt speaks for its own host", addrs, conflict)
+	if after := resolveAll(); !reflect.DeepEqual(after, before) {
+		t.Errorf("settling changed what hosts resolve to:\nbefore %v\nafter  %v", before, after)
 	}
 }
 

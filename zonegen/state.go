@@ -79,6 +79,7 @@ func (s *ZoneState) WriteTo(w io.Writer) (int64, error) {
 	for _, n := range []int{s.Delegations, s.Secure, s.Glue, s.GlueConflicts} {
 		b = binary.LittleEndian.AppendUint64(b, uint64(n))
 	}
+	s.glue.settle() // a state's listings are in order, for add and remove
 	hosts := s.glue.sortedHosts()
 	b = binary.LittleEndian.AppendUint32(b, uint32(len(hosts)))
 	var scratch []byte

@@ -225,7 +225,9 @@ type Result struct {
 type zoneBuild struct {
 	name string
 	apex zone.Name
-	b    *zone.Builder
+	// b is a zone.SplitBuilder for a full build, whose registry streams
+	// its table as it lies, in no order; a zone.Builder for one owner.
+	b    builder
 	res  *Result
 	glue *glueIndex
 	// ownerBuf and rdataBuf are reused for every delegation: the builder
@@ -243,14 +245,14 @@ func Build(ctx context.Context, cfg Config, in Input) ([]*Result, error) {
 	builds := map[string]*zoneBuild{}
 	for _, z := range cfg.Zones {
 		apex, _ := zone.ParseName(z+".", zone.Root)
-		builds[z] = &zoneBuild{name: z, apex: apex, b: zone.NewBuilder(apex, 0),
+		builds[z] = &zoneBuild{name: z, apex: apex, b: zone.NewSplitBuilder(apex),
 			res: &Result{Name: z, Excluded: map[Reason]int{}}, glue: newGlueIndex(z), onDS: in.SecureDelegation}
 	}
 	fixed := map[string]bool{}
 	for _, d := range fixedDelegations(cfg, in.ChildDS) {
 		fixed[d.Name] = true
 	}
-	filter := store.Filter{Statuses: policy.PublishableStatuses(), DelegationOnly: true}
+	filter := store.Filter{Statuses: policy.PublishableStatuses(), DelegationOnly: true, AnyOrder: true}
 	if len(cfg.Zones) == 1 {
 		filter.Zone = cfg.Zones[0] // the others' domains need not be read
 	}
@@ -464,8 +466,17 @@ func (zb *zoneBuild) finish(cfg Config, serial uint32) error {
 	return nil
 }
 
+// builder is a zone.Builder or a zone.SplitBuilder.
+type builder interface {
+	Add(owner zone.Name, typ uint16, ttl uint32, rdata []byte) error
+	AddKey(owner []byte, typ uint16, ttl uint32, rdata []byte) error
+	Sort()
+	Has(owner zone.Name, typ uint16) bool
+	Zone() (*zone.Zone, error)
+}
+
 // addApex adds the apex's SOA and NS RRsets.
-func addApex(b *zone.Builder, cfg Config, apex zone.Name, serial uint32) {
+func addApex(b builder, cfg Config, apex zone.Name, serial uint32) {
 	mname, _ := zone.ParseName(cfg.MName+".", zone.Root)
 	rname, _ := zone.ParseName(cfg.RName+".", zone.Root)
 	soa := zone.SOA{MName: mname, RName: rname, Serial: serial, Refresh: cfg.Refresh, Retry: cfg.Retry, Expire: cfg.Expire, Minimum: cfg.Minimum}
@@ -514,7 +525,7 @@ func nameservers(hosts []Host) []store.Nameserver {
 
 // belowDelegation reports whether name lies strictly below a name that
 // has an NS record in the sorted builder b (the apex excluded).
-func belowDelegation(b *zone.Builder, name, apex zone.Name) bool {
+func belowDelegation(b builder, name, apex zone.Name) bool {
 	for p := name.Parent(); p.IsStrictlyBelow(apex); p = p.Parent() {
 		if b.Has(p, zone.TypeNS) {
 			return true

@@ -302,7 +302,9 @@ func (s *snapshot) Domains(ctx context.Context, f store.Filter) iter.Seq2[store.
 		if len(where) > 0 {
 			q += " WHERE " + strings.Join(where, " AND ")
 		}
-		q += " ORDER BY d.name"
+		if !f.AnyOrder {
+			q += " ORDER BY d.name"
+		}
 		for c, err := range s.stream(ctx, q, args, f.DelegationOnly, "sqlite: streaming domains") {
 			if !yield(c, err) || err != nil {
 				return

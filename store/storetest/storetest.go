@@ -484,6 +484,14 @@ func testSnapshotFilter(t *testing.T, r store.Registry) {
 		if got := names(all(t, r, tc.f)); !slices.Equal(got, tc.want) && !(len(got) == 0 && len(tc.want) == 0) {
 			t.Errorf("Domains(%+v) = %v, want %v", tc.f, got, tc.want)
 		}
+		// In any order, the same domains, each read whole.
+		ordered := all(t, r, tc.f)
+		tc.f.AnyOrder = true
+		anyOrder := all(t, r, tc.f)
+		slices.SortFunc(anyOrder, func(a, b store.Candidate) int { return strings.Compare(a.Domain.Name, b.Domain.Name) })
+		if !reflect.DeepEqual(anyOrder, ordered) {
+			t.Errorf("Domains(%+v) gave other domains than in name order:\n%+v\nwant\n%+v", tc.f, anyOrder, ordered)
+		}
 	}
 }
 
