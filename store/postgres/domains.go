@@ -40,8 +40,38 @@ type leanRow struct {
 	withheld                         pgtype.Bool
 }
 
-func (r *leanRow) scan(rows pgx.Row) error {
-	return rows.Scan(&r.name, &r.zone, &r.status, &r.nsAgg, &r.dsAgg, &r.lastPassed, &r.withheld)
+// scan reads one row. A zone build reads millions: the text columns are
+// taken from the row's raw values (the same octets in text and binary
+// format), and zone and status, alike from row to row, keep the previous
+// row's string. The state's columns, NULL for a domain never checked,
+// are decoded by pgx's own codecs.
+func (r *leanRow) scan(rows pgx.Rows) error {
+	vals := rows.RawValues()
+	if len(vals) != 7 || vals[0] == nil || vals[1] == nil || vals[2] == nil || vals[3] == nil || vals[4] == nil {
+		return rows.Scan(&r.name, &r.zone, &r.status, &r.nsAgg, &r.dsAgg, &r.lastPassed, &r.withheld) // pgx's error
+	}
+	r.name = string(vals[0])
+	if string(vals[1]) != r.zone {
+		r.zone = string(vals[1])
+	}
+	if string(vals[2]) != r.status {
+		r.status = string(vals[2])
+	}
+	r.nsAgg, r.dsAgg = string(vals[3]), string(vals[4])
+	r.lastPassed, r.withheld = pgtype.Timestamptz{}, pgtype.Bool{}
+	fds := rows.FieldDescriptions()
+	types := rows.Conn().TypeMap()
+	if vals[5] != nil {
+		if err := types.Scan(fds[5].DataTypeOID, fds[5].Format, vals[5], &r.lastPassed); err != nil {
+			return fmt.Errorf("last_passed of %s: %w", r.name, err)
+		}
+	}
+	if vals[6] != nil {
+		if err := types.Scan(fds[6].DataTypeOID, fds[6].Format, vals[6], &r.withheld); err != nil {
+			return fmt.Errorf("withheld of %s: %w", r.name, err)
+		}
+	}
+	return nil
 }
 
 func (r *leanRow) candidate() (store.Candidate, error) {

@@ -541,6 +541,12 @@ func testSnapshotDelegationOnly(t *testing.T, r store.Registry) {
 			FirstFailure: t0, Withheld: true, Reason: "grace over", Updated: t0}); err != nil {
 		t.Fatal(err)
 	}
+	// Checked and never passed: a state whose LastPassed is NULL.
+	if _, err := r.RecordCheck(c, store.CheckResult{Domain: "zebra.pt", Time: t0, Verdict: store.VerdictFail},
+		store.DelegationState{Domain: "zebra.pt", LastVerdict: store.VerdictFail, LastChecked: t0,
+			FirstFailure: t0, Updated: t0}); err != nil {
+		t.Fatal(err)
+	}
 	full := all(t, r, store.Filter{Zone: "pt"})
 	lean := all(t, r, store.Filter{Zone: "pt", DelegationOnly: true})
 	if len(lean) != len(full) {
@@ -561,6 +567,15 @@ func testSnapshotDelegationOnly(t *testing.T, r store.Registry) {
 				t.Errorf("%s: lean state %+v, full %+v", f.Name, ls, full[i].State)
 			}
 		}
+	}
+	states := 0
+	for _, l := range lean {
+		if l.State != nil {
+			states++
+		}
+	}
+	if states != 2 {
+		t.Errorf("%d lean rows with a state, want exemplo.pt's and zebra.pt's", states)
 	}
 }
 
