@@ -97,6 +97,10 @@ func TestIsSubdomain(t *testing.T) {
 		{"exemplo.pt", "exemplo.pt", true},
 		{"ns1.outroexemplo.pt", "exemplo.pt", false},
 		{"exemplo.pt", "ns1.exemplo.pt", false},
+		{"xexemplo.pt", "exemplo.pt", false},
+		{"exemplo.pt", "pt", true},
+		{"exemplopt", "pt", false},
+		{"pt", "", false},
 	} {
 		if got := store.IsSubdomain(c.child, c.parent); got != c.want {
 			t.Errorf("IsSubdomain(%s, %s) = %v", c.child, c.parent, got)
