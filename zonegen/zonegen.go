@@ -316,7 +316,9 @@ func Build(ctx context.Context, cfg Config, in Input) ([]*Result, error) {
 
 // readAhead reads the source on its own goroutine and yields batches of
 // candidates: decoding rows (the database driver's work) and building the
-// zones then run on two cores. Stopping early stops the reader.
+// zones then run on two cores. Stopping early stops the reader. A batch
+// is reused once the loop body it was yielded to returns: keep none of
+// it but its strings.
 func readAhead(ctx context.Context, src Source, f store.Filter) iter.Seq2[[]store.Candidate, error] {
 	const batchSize = 1024
 	type batch struct {
@@ -326,11 +328,22 @@ func readAhead(ctx context.Context, src Source, f store.Filter) iter.Seq2[[]stor
 	return func(yield func([]store.Candidate, error) bool) {
 		ctx, cancel := context.WithCancel(ctx)
 		ch := make(chan batch, 4)
+		// Batches come back once used: a registry's worth of them was half
+		// a gigabyte of garbage.
+		free := make(chan []store.Candidate, cap(ch)+2)
 		done := make(chan struct{})
 		go func() {
 			defer close(done)
 			defer close(ch)
-			cur := make([]store.Candidate, 0, batchSize)
+			next := func() []store.Candidate {
+				select {
+				case b := <-free:
+					return b
+				default:
+					return make([]store.Candidate, 0, batchSize)
+				}
+			}
+			cur := next()
 			send := func(b batch) bool {
 				select {
 				case ch <- b:
@@ -349,7 +362,7 @@ func readAhead(ctx context.Context, src Source, f store.Filter) iter.Seq2[[]stor
 					if !send(batch{cands: cur}) {
 						return
 					}
-					cur = make([]store.Candidate, 0, batchSize)
+					cur = next()
 				}
 			}
 			if len(cur) > 0 {
@@ -365,6 +378,11 @@ func readAhead(ctx context.Context, src Source, f store.Filter) iter.Seq2[[]stor
 		for b := range ch {
 			if !yield(b.cands, b.err) || b.err != nil {
 				return
+			}
+			clear(b.cands) // nothing kept alive by a batch waiting for reuse
+			select {
+			case free <- b.cands[:0]:
+			default:
 			}
 		}
 	}
