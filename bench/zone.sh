@@ -5,7 +5,8 @@
 # A synthetic registry of N domains (default 2,850,000, which gives zone pt
 # about 2,000,000 delegations) goes into PostgreSQL. Then, each one process
 # measured for wall time, CPU time and peak RSS:
-#   ptzone zone build --no-verify   registry to signed pt.zone (build + sign + write)
+#   ptzone zone build --no-verify   registry to signed pt.zone (build + sign + write),
+#                                   three times, taking turns with kzonesign
 #   ptzone zone build               the same with the independent verification
 #   kzonesign / dnssec-signzone / ldns-signzone   the unsigned pt.zone ptzone
 #                                   wrote, signed the same way (ECDSA P-256,
@@ -40,10 +41,6 @@ measure "import $n domains (postgres)" "$ptzone" db import --db "$dsn" "$work/re
 at=$(date -u -d '+1 minute' +%Y-%m-%dT%H:%M:%SZ)
 
 echo | tee -a "$report"
-measure "ptzone build+sign+write" "$ptzone" zone build --db "$dsn" --zone pt --assume-checked --now "$at" --no-verify --out "$work/signed"
-ours=$last_wall
-grep -c . "$work/signed/pt.zone" | xargs printf '  %s records\n' | tee -a "$report"
-measure "ptzone build+sign+verify+write" "$ptzone" zone build --db "$dsn" --zone pt --assume-checked --now "$at" --out "$work/verified"
 "$ptzone" zone build --db "$dsn" --zone pt --assume-checked --unsigned --out "$work/unsigned" >/dev/null 2>&1
 
 mkdir -p "$work/knot/db" "$work/knot/out"
@@ -72,8 +69,24 @@ CONF
 # Keys made beforehand, as ptzone's are: key generation is not signing.
 keymgr -c "$work/knot/knot.conf" pt. generate algorithm=ecdsap256sha256 ksk=yes zsk=no >/dev/null
 keymgr -c "$work/knot/knot.conf" pt. generate algorithm=ecdsap256sha256 ksk=no zsk=yes >/dev/null
-measure "kzonesign (Knot)" kzonesign -c "$work/knot/knot.conf" -o "$work/knot/out" pt. >/dev/null
-knot=$last_wall
+
+# One run of either moves by a second or more on a small shared machine:
+# ptzone's build and kzonesign take turns, three runs each, and the ratio
+# is of their medians.
+ours_runs=() knot_runs=()
+for round in 1 2 3; do
+	rm -rf "$work/signed"
+	measure "ptzone build+sign+write ($round)" "$ptzone" zone build --db "$dsn" --zone pt --assume-checked --now "$at" --no-verify --out "$work/signed"
+	ours_runs+=("$last_wall")
+	rm -rf "$work/knot/out" && mkdir -p "$work/knot/out"
+	measure "kzonesign (Knot) ($round)" kzonesign -c "$work/knot/knot.conf" -o "$work/knot/out" pt. >/dev/null
+	knot_runs+=("$last_wall")
+done
+median() { printf '%s\n' "$@" | sort -g | sed -n 2p; }
+ours=$(median "${ours_runs[@]}")
+knot=$(median "${knot_runs[@]}")
+grep -c . "$work/signed/pt.zone" | xargs printf '  %s records\n' | tee -a "$report"
+measure "ptzone build+sign+verify+write" "$ptzone" zone build --db "$dsn" --zone pt --assume-checked --now "$at" --out "$work/verified"
 
 mkdir -p "$work/bind" && (cd "$work/bind" && dnssec-keygen -q -a ECDSAP256SHA256 -f KSK pt. >/dev/null && dnssec-keygen -q -a ECDSAP256SHA256 pt. >/dev/null)
 measure "dnssec-signzone (BIND)" dnssec-signzone -q -n "$(nproc)" -3 - -H 0 -A -x -S -K "$work/bind" -d "$work/bind" -o pt. -f "$work/bind/pt.signed" "$work/unsigned/pt.zone" >/dev/null
@@ -115,17 +128,24 @@ done
 # again, its last zones and states held in memory (BenchmarkPublishHeld;
 # the registry change of each round is outside its timer).
 echo | tee -a "$report"
-(cd "$top" && go test -c -o "$work/ptzone.test" ./cmd/ptzone)
-export PTZONE_BENCH_DATABASE_URL=$dsn PTZONE_BENCH_DATA_DIR=$work/data
-measure "ptzone publishing, held in memory (1+5 rounds)" "$work/ptzone.test" -test.run '^$' -test.bench BenchmarkPublishHeld -test.benchtime 5x >"$work/held.out"
-grep '^BenchmarkPublishHeld' "$work/held.out" | sed 's/^/  /' | tee -a "$report"
-held=$(awk '/^BenchmarkPublishHeld/ {print $3 / 1e9}' "$work/held.out")
+held=n/a
+if [ "$n" -ge 300000 ]; then
+	# Its rounds move domains past the first 100,000 of pt, 1,000 at a
+	# time, which the guard lets through in a registry this large only.
+	(cd "$top" && go test -c -o "$work/ptzone.test" ./cmd/ptzone)
+	export PTZONE_BENCH_DATABASE_URL=$dsn PTZONE_BENCH_DATA_DIR=$work/data
+	measure "ptzone publishing, held in memory (1+5 rounds)" "$work/ptzone.test" -test.run '^$' -test.bench BenchmarkPublishHeld -test.benchtime 5x >"$work/held.out"
+	grep '^BenchmarkPublishHeld' "$work/held.out" | sed 's/^/  /' | tee -a "$report"
+	held=$(awk '/^BenchmarkPublishHeld/ {printf "%.2f", $3 / 1e9}' "$work/held.out")
+else
+	echo "(publishing held in memory: needs 300,000 domains or more)" | tee -a "$report"
+fi
 
 echo | tee -a "$report"
 {
-	printf 'build+sign+write / Knot:            %.2f (target <= 0.60)\n' "$(echo "$ours / $knot" | bc -l)"
+	printf 'build+sign+write / Knot:            %.2f (target <= 0.60; medians of 3: %s s / %s s)\n' "$(echo "$ours / $knot" | bc -l)" "$ours" "$knot"
 	printf 'ptzone verify / dnssec-verify:       %.2f (target <= 0.25)\n' "$(echo "$verify / $bindverify" | bc -l)"
-	printf 'publish after 1,000 changes:         %.2f s CLI, %.2f s daemon (held in memory) (target <= 2)\n' "$incremental" "$held"
+	printf 'publish after 1,000 changes:         %.2f s CLI, %s s daemon (held in memory) (target <= 2)\n' "$incremental" "$held"
 	printf 'peak RSS: see the MB column (target <= 2048 MB at 2,000,000 delegations)\n'
 } | tee -a "$report"
 echo "report: $report"
