@@ -206,30 +206,13 @@ func (b *Builder) Zone() (*Zone, error) { return ZoneOfParts(b.origin, []*Builde
 // overlap. The builders must not be used afterwards.
 func ZoneOfParts(origin Name, parts []*Builder) (*Zone, error) {
 	sorted := make([][]run, len(parts))
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	workers := min(runtime.GOMAXPROCS(0), len(parts))
-	if len(parts) == 1 {
-		workers = 0 // one builder: sorted here, below
-		sorted[0] = parts[0].sortRuns(parts[0].sorted, parts[0].runs)
-	}
-	for range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := int(next.Add(1) - 1); i < len(parts); i = int(next.Add(1) - 1) {
-				sorted[i] = parts[i].sortRuns(parts[i].sorted, parts[i].runs)
-			}
-		}()
-	}
-	wg.Wait()
-	var owners, recs, keys, data int
+	onEveryCore(len(parts), func(i int) { sorted[i] = parts[i].sortRuns(parts[i].sorted, parts[i].runs) })
+	var owners, keys, data int
 	for i, p := range parts {
 		if p.origin != origin {
 			return nil, fmt.Errorf("%w: a part of %s built for %s", ErrOutOfZone, origin, p.origin)
 		}
 		owners += len(sorted[i])
-		recs += len(p.recs)
 		keys += len(p.keys)
 		data += len(p.data)
 	}
@@ -258,6 +241,27 @@ func ZoneOfParts(origin Name, parts []*Builder) (*Zone, error) {
 	}
 	w.finish()
 	return z, nil
+}
+
+// onEveryCore calls fn(0) to fn(n-1), on as many goroutines as there are
+// cores (none for one call).
+func onEveryCore(n int, fn func(i int)) {
+	if n == 1 {
+		fn(0)
+		return
+	}
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range min(runtime.GOMAXPROCS(0), n) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := int(next.Add(1) - 1); i < n; i = int(next.Add(1) - 1) {
+				fn(i)
+			}
+		}()
+	}
+	wg.Wait()
 }
 
 // emit writes the builder's records, whose runs are in order, to w.

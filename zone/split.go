@@ -1,11 +1,5 @@
 package zone
 
-import (
-	"runtime"
-	"sync"
-	"sync/atomic"
-)
-
 // SplitBuilder is a Builder for millions of records that come in no
 // particular order, as a registry's table streams when nothing sorts it.
 // One Builder's arenas then hold neighbours in canonical order hundreds of
@@ -66,18 +60,7 @@ func (s *SplitBuilder) AddKey(owner []byte, typ uint16, ttl uint32, rdata []byte
 // Sort is Builder.Sort, on every core.
 func (s *SplitBuilder) Sort() {
 	parts := s.used()
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	for range min(runtime.GOMAXPROCS(0), len(parts)) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := int(next.Add(1) - 1); i < len(parts); i = int(next.Add(1) - 1) {
-				parts[i].Sort()
-			}
-		}()
-	}
-	wg.Wait()
+	onEveryCore(len(parts), func(i int) { parts[i].Sort() })
 }
 
 // Has is Builder.Has.
