@@ -793,17 +793,24 @@ func TestBuilderSortAndHas(t *testing.T) {
 		if sorting.Has(pt, zone.TypeSOA) {
 			t.Fatalf("round %d: Has sees a record added after the last Sort", round)
 		}
-		a, errA := sorting.Zone()
-		b, errB := whole.Zone()
-		if errA != nil || errB != nil {
-			t.Fatal(errA, errB)
-		}
-		var ta, tb bytes.Buffer
-		a.WriteTo(&ta)
-		b.WriteTo(&tb)
-		if ta.String() != tb.String() {
-			t.Fatalf("round %d: sorted in steps:\n%s\nat once:\n%s", round, ta.String(), tb.String())
-		}
+		sameZone(t, fmt.Sprintf("round %d: sorted in steps", round), sorting, "at once", whole)
+	}
+}
+
+// sameZone builds a zone from each builder and fails unless their master
+// files are the same.
+func sameZone(t *testing.T, aName string, a interface{ Zone() (*zone.Zone, error) }, bName string, b interface{ Zone() (*zone.Zone, error) }) {
+	t.Helper()
+	za, errA := a.Zone()
+	zb, errB := b.Zone()
+	if errA != nil || errB != nil {
+		t.Fatal(errA, errB)
+	}
+	var ta, tb bytes.Buffer
+	za.WriteTo(&ta)
+	zb.WriteTo(&tb)
+	if ta.String() != tb.String() {
+		t.Fatalf("%s:\n%s\n%s:\n%s", aName, ta.String(), bName, tb.String())
 	}
 }
 
@@ -937,17 +944,7 @@ func TestSplitBuilder(t *testing.T) {
 		if err := split.Add(zone.MustParseName("exemplo.com."), zone.TypeA, 60, []byte{192, 0, 2, 1}); !errors.Is(err, zone.ErrOutOfZone) {
 			t.Fatalf("round %d: an owner outside the zone: %v", round, err)
 		}
-		a, errA := split.Zone()
-		b, errB := whole.Zone()
-		if errA != nil || errB != nil {
-			t.Fatal(errA, errB)
-		}
-		var ta, tb bytes.Buffer
-		a.WriteTo(&ta)
-		b.WriteTo(&tb)
-		if ta.String() != tb.String() {
-			t.Fatalf("round %d: split:\n%s\nwhole:\n%s", round, ta.String(), tb.String())
-		}
+		sameZone(t, fmt.Sprintf("round %d: split", round), split, "whole", whole)
 	}
 }
 
