@@ -6,7 +6,6 @@ import (
 	"crypto/elliptic"
 	"crypto/sha256"
 	"crypto/subtle"
-	"errors"
 	"fmt"
 	"math/big"
 
@@ -31,6 +30,7 @@ import (
 // the one crypto/ecdsa would have made (TestP256SignerMatchesStdlib), and
 // every batch checks one of its signatures against the public key.
 type p256Signer struct {
+	key  string // the key's name, for errors
 	priv *ecdsa.PrivateKey
 	d    *bigmod.Nat
 	x    [32]byte // int2octets(x), RFC 6979 §2.3.3
@@ -72,7 +72,7 @@ func newP256Signer(k *Key) *p256Signer {
 	if err != nil || d.IsZero() == 1 {
 		return nil
 	}
-	s := &p256Signer{priv: priv, d: d}
+	s := &p256Signer{key: k.String(), priv: priv, d: d}
 	copy(s.x[:], raw)
 	return s
 }
@@ -100,7 +100,7 @@ func (p *p256Signer) sign(batch []p256Sig) error {
 	c := &batch[len(batch)/2]
 	r, s := new(big.Int).SetBytes(c.out[:32]), new(big.Int).SetBytes(c.out[32:])
 	if !ecdsa.Verify(&p.priv.PublicKey, c.digest[:], r, s) {
-		return errors.New("ECDSA P-256: a signature of the batch does not verify")
+		return fmt.Errorf("signing with key %s: a signature of the batch does not verify against its public key", p.key)
 	}
 	return nil
 }
@@ -194,11 +194,11 @@ func (p *p256Signer) finish(batch []p256Sig, nonces []p256Nonce) error {
 func (p *p256Signer) signSlow(sig *p256Sig) error {
 	der, err := p.priv.Sign(nil, sig.digest[:], crypto.SHA256)
 	if err != nil {
-		return err
+		return fmt.Errorf("signing with key %s: %w", p.key, err)
 	}
 	raw, err := derToRaw(der, 32)
 	if err != nil {
-		return err
+		return fmt.Errorf("signing with key %s: %w", p.key, err)
 	}
 	copy(sig.out, raw)
 	return nil
