@@ -246,19 +246,24 @@ type sigQueue struct {
 
 func newSigQueue() *sigQueue { return &sigQueue{pending: map[*p256Signer][]p256Sig{}} }
 
-// to returns the function that queues a signature by p, or nil when there
-// is no batch signer (p is nil) or no queue (q is nil): then signRRset
-// signs at once.
-func (q *sigQueue) to(p *p256Signer) func(digest [32]byte, out []byte) {
-	if q == nil || p == nil {
-		return nil
+// to returns where signRRset queues a signature by p: nowhere (it signs
+// at once) when there is no batch signer (p is nil) or no queue (q is
+// nil). A value, not a closure: it is made for every signature.
+func (q *sigQueue) to(p *p256Signer) queued { return queued{q, p} }
+
+// queued is a queue and the batch signer whose signatures go in it.
+type queued struct {
+	q *sigQueue
+	p *p256Signer
+}
+
+func (b queued) active() bool { return b.q != nil && b.p != nil }
+
+func (b queued) add(digest [32]byte, out []byte) {
+	if _, ok := b.q.pending[b.p]; !ok {
+		b.q.order = append(b.q.order, b.p)
 	}
-	return func(digest [32]byte, out []byte) {
-		if _, ok := q.pending[p]; !ok {
-			q.order = append(q.order, p)
-		}
-		q.pending[p] = append(q.pending[p], p256Sig{digest: digest, out: out})
-	}
+	b.q.pending[b.p] = append(b.q.pending[b.p], p256Sig{digest: digest, out: out})
 }
 
 // flush makes every queued signature.

@@ -679,10 +679,10 @@ func labelCount(owner zone.Name) uint8 {
 
 // signRRset computes one RRSIG rdata (RFC 4034 §3.1.8.1): the signature
 // covers the RRSIG rdata without its signature field, then each record in
-// canonical form and order. With later, the signature is not made here:
-// later gets the digest of the signed data and the place of the signature
-// in the rdata returned, to fill in.
-func signRRset(buf *[]byte, t task, ownerWire []byte, k *Key, inception, expiration uint32, signerWire []byte, later func(digest [32]byte, out []byte)) ([]byte, error) {
+// canonical form and order. With an active later, the signature is not
+// made here: later queues the digest of the signed data and the place of
+// the signature in the rdata returned, filled in when it is flushed.
+func signRRset(buf *[]byte, t task, ownerWire []byte, k *Key, inception, expiration uint32, signerWire []byte, later queued) ([]byte, error) {
 	prefix := rrsigPrefix(nil, t.typ, k.Algorithm(), labelCount(t.owner), t.ttl, expiration, inception, k.Tag, signerWire)
 	data := append((*buf)[:0], prefix...)
 	for rd := range blockRecords(t.block) {
@@ -694,9 +694,9 @@ func signRRset(buf *[]byte, t task, ownerWire []byte, k *Key, inception, expirat
 		data = append(data, rd...)
 	}
 	*buf = data
-	if later != nil {
+	if later.active() {
 		rd := append(prefix, make([]byte, 64)...)
-		later(sha256.Sum256(data), rd[len(prefix):])
+		later.add(sha256.Sum256(data), rd[len(prefix):])
 		return rd, nil
 	}
 	sig, err := rawSignature(k, data)
