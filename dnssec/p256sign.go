@@ -80,36 +80,61 @@ func newP256Signer(k *Key) *p256Signer {
 // p256Nonce is one signature's state between the nonce and s.
 type p256Nonce struct {
 	e, k, r *bigmod.Nat
-	slow    bool // k or r out of range: crypto/ecdsa makes this one
+	prefix  *bigmod.Nat // the product of the batch's nonces before this one
+	slow    bool        // k or r out of range: crypto/ecdsa makes this one
 }
 
-// sign makes the batch's signatures.
-func (p *p256Signer) sign(batch []p256Sig) error {
+// p256SignScratch is a batch's arithmetic state, kept by a signing worker from
+// one batch to the next: every bigmod number is an allocation of 256
+// octets, and a full signing of .pt would otherwise make two million of
+// them (half the garbage of the whole build).
+type p256SignScratch struct {
+	nonces              []p256Nonce
+	acc, inv, kInv, sig *bigmod.Nat
+	R                   *nistec.P256Point
+}
+
+// grow returns the scratch's first n nonces, each with its numbers.
+func (s *p256SignScratch) grow(n int) []p256Nonce {
+	if s.acc == nil {
+		s.acc, s.inv, s.kInv, s.sig = bigmod.NewNat(), bigmod.NewNat(), bigmod.NewNat(), bigmod.NewNat()
+		s.R = nistec.NewP256Point()
+	}
+	for len(s.nonces) < n {
+		s.nonces = append(s.nonces, p256Nonce{e: bigmod.NewNat(), k: bigmod.NewNat(), r: bigmod.NewNat(), prefix: bigmod.NewNat()})
+	}
+	return s.nonces[:n]
+}
+
+// sign makes the batch's signatures, with s's numbers.
+func (p *p256Signer) sign(batch []p256Sig, s *p256SignScratch) error {
 	if len(batch) == 0 {
 		return nil
 	}
-	nonces := make([]p256Nonce, len(batch))
+	nonces := s.grow(len(batch))
 	for i := range batch {
-		nonces[i] = p.nonce(&batch[i].digest)
+		p.nonce(&batch[i].digest, &nonces[i], s.R)
 	}
-	if err := p.finish(batch, nonces); err != nil {
+	if err := p.finish(batch, nonces, s); err != nil {
 		return err
 	}
 	// One signature of the batch checked against the public key: a fault
 	// in the arithmetic would otherwise go out in every signature.
 	c := &batch[len(batch)/2]
-	r, s := new(big.Int).SetBytes(c.out[:32]), new(big.Int).SetBytes(c.out[32:])
-	if !ecdsa.Verify(&p.priv.PublicKey, c.digest[:], r, s) {
+	r, sv := new(big.Int).SetBytes(c.out[:32]), new(big.Int).SetBytes(c.out[32:])
+	if !ecdsa.Verify(&p.priv.PublicKey, c.digest[:], r, sv) {
 		return fmt.Errorf("signing with key %s: a signature of the batch does not verify against its public key", p.key)
 	}
 	return nil
 }
 
 // nonce derives k from the digest as RFC 6979 §3.2 says (qlen = hlen =
-// 256, so bits2int is the identity on 32 octets), and r from k·G.
-func (p *p256Signer) nonce(digest *[32]byte) p256Nonce {
+// 256, so bits2int is the identity on 32 octets), and r from k·G, into n;
+// R is scratch for k·G.
+func (p *p256Signer) nonce(digest *[32]byte, n *p256Nonce, R *nistec.P256Point) {
+	n.slow = false
 	// e = bits2int(h) mod n, whose octets are bits2octets(h) (§2.3.4).
-	e, _ := bigmod.NewNat().SetOverflowingBytes(digest[:], p256N)
+	e, _ := n.e.SetOverflowingBytes(digest[:], p256N)
 	h1 := e.Bytes(p256N)
 
 	var v, key [32]byte
@@ -125,46 +150,41 @@ func (p *p256Signer) nonce(digest *[32]byte) p256Nonce {
 	v = hmacSHA256(&key, v[:])
 	v = hmacSHA256(&key, v[:])
 
-	n := p256Nonce{e: e}
-	k, err := bigmod.NewNat().SetBytes(v[:], p256N)
+	k, err := n.k.SetBytes(v[:], p256N)
 	if err != nil || k.IsZero() == 1 {
 		// Step h.3 would draw again; with n this close to 2^256 that
 		// happens about once in 2^32 signatures, and crypto/ecdsa does it.
 		n.slow = true
-		return n
+		return
 	}
-	R, err := nistec.NewP256Point().ScalarBaseMult(v[:])
+	R, err = R.ScalarBaseMult(v[:])
 	if err != nil {
 		n.slow = true
-		return n
+		return
 	}
 	x, err := R.BytesX()
 	if err != nil {
 		n.slow = true
-		return n
+		return
 	}
-	r, _ := bigmod.NewNat().SetOverflowingBytes(x, p256N)
+	r, _ := n.r.SetOverflowingBytes(x, p256N)
 	if r.IsZero() == 1 {
 		n.slow = true
-		return n
 	}
-	n.k, n.r = k, r
-	return n
 }
 
 // finish computes s = k⁻¹·(e + r·d) mod n for every signature, inverting
 // all the nonces with one exponentiation.
-func (p *p256Signer) finish(batch []p256Sig, nonces []p256Nonce) error {
-	// prefix[i] is the product of the nonces before i that are not slow.
-	prefix := make([]*bigmod.Nat, len(nonces))
-	acc := natOne()
+func (p *p256Signer) finish(batch []p256Sig, nonces []p256Nonce, scratch *p256SignScratch) error {
+	// prefix is the product of the nonces before i that are not slow.
+	acc := scratch.acc.SetUint(1).ExpandFor(p256N)
 	for i := range nonces {
-		prefix[i] = natCopy(acc)
+		natSet(nonces[i].prefix, acc)
 		if !nonces[i].slow {
 			acc.Mul(nonces[i].k, p256N)
 		}
 	}
-	inv := bigmod.NewNat().Exp(acc, p256NMinusTwo, p256N) // the inverse of every k's product
+	inv := scratch.inv.Exp(acc, p256NMinusTwo, p256N) // the inverse of every k's product
 	for i := len(nonces) - 1; i >= 0; i-- {
 		n := &nonces[i]
 		if n.slow {
@@ -173,9 +193,9 @@ func (p *p256Signer) finish(batch []p256Sig, nonces []p256Nonce) error {
 			}
 			continue
 		}
-		kInv := natCopy(inv).Mul(prefix[i], p256N)
+		kInv := natSet(scratch.kInv, inv).Mul(n.prefix, p256N)
 		inv.Mul(n.k, p256N)
-		s := natCopy(p.d).Mul(n.r, p256N)
+		s := natSet(scratch.sig, p.d).Mul(n.r, p256N)
 		s.Add(n.e, p256N)
 		s.Mul(kInv, p256N)
 		if s.IsZero() == 1 {
@@ -204,12 +224,9 @@ func (p *p256Signer) signSlow(sig *p256Sig) error {
 	return nil
 }
 
-func natOne() *bigmod.Nat { return bigmod.NewNat().SetUint(1).ExpandFor(p256N) }
-
-func natCopy(x *bigmod.Nat) *bigmod.Nat {
-	c := bigmod.NewNat().ExpandFor(p256N)
-	c.Add(x, p256N) // 0 + x, for x < n
-	return c
+// natSet sets dst to x (below n) and returns dst.
+func natSet(dst, x *bigmod.Nat) *bigmod.Nat {
+	return dst.SetUint(0).ExpandFor(p256N).Add(x, p256N) // 0 + x
 }
 
 // hmacSHA256 returns HMAC-SHA-256 (RFC 2104) under a 32-octet key of the
@@ -242,6 +259,7 @@ func hmacSHA256(key *[32]byte, parts ...[]byte) [32]byte {
 type sigQueue struct {
 	order   []*p256Signer
 	pending map[*p256Signer][]p256Sig
+	scratch p256SignScratch
 }
 
 func newSigQueue() *sigQueue { return &sigQueue{pending: map[*p256Signer][]p256Sig{}} }
@@ -269,7 +287,7 @@ func (b queued) add(digest [32]byte, out []byte) {
 // flush makes every queued signature.
 func (q *sigQueue) flush() error {
 	for _, p := range q.order {
-		if err := p.sign(q.pending[p]); err != nil {
+		if err := p.sign(q.pending[p], &q.scratch); err != nil {
 			return err
 		}
 		q.pending[p] = q.pending[p][:0]

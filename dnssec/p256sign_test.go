@@ -66,7 +66,7 @@ func TestP256SignerMatchesStdlib(t *testing.T) {
 				}
 				batch[i].out = make([]byte, 64)
 			}
-			if err := p.sign(batch); err != nil {
+			if err := p.sign(batch, &p256SignScratch{}); err != nil {
 				t.Fatal(err)
 			}
 			for i, s := range batch {
@@ -86,15 +86,16 @@ func TestP256SignerSlowPath(t *testing.T) {
 	k, priv := p256TestKey(t)
 	p := newP256Signer(k)
 	batch := make([]p256Sig, 9)
-	nonces := make([]p256Nonce, len(batch))
+	var scratch p256SignScratch
+	nonces := scratch.grow(len(batch))
 	for i := range batch {
 		batch[i] = p256Sig{digest: sha256.Sum256([]byte{byte(i)}), out: make([]byte, 64)}
-		nonces[i] = p.nonce(&batch[i].digest)
+		p.nonce(&batch[i].digest, &nonces[i], scratch.R)
 		if i%4 == 0 {
-			nonces[i] = p256Nonce{slow: true} // as nonce leaves a rejected k
+			nonces[i].slow = true // as nonce leaves a rejected k
 		}
 	}
-	if err := p.finish(batch, nonces); err != nil {
+	if err := p.finish(batch, nonces, &scratch); err != nil {
 		t.Fatal(err)
 	}
 	for i, s := range batch {
@@ -153,8 +154,9 @@ func BenchmarkP256Sign(b *testing.B) {
 		for i := range batch {
 			batch[i] = p256Sig{digest: digests[i], out: make([]byte, 64)}
 		}
+		var scratch p256SignScratch
 		for b.Loop() {
-			if err := p.sign(batch); err != nil {
+			if err := p.sign(batch, &scratch); err != nil {
 				b.Fatal(err)
 			}
 		}
