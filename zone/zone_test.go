@@ -797,6 +797,73 @@ func TestBuilderSortAndHas(t *testing.T) {
 	}
 }
 
+// TestBuilderCanonicalOrder: owners that share long prefixes, differ
+// only past eight octets, end inside one another, or hold the octets the
+// key form escapes (0x00, 0x01) come out of a builder, and of a split
+// builder, in the order RFC 4034 §6.1 defines on their wire form.
+func TestBuilderCanonicalOrder(t *testing.T) {
+	rng := rand.New(rand.NewPCG(21, 22))
+	alphabet := []byte{0x00, 0x01, 0x02, 'a', 'b', '-', 0xff}
+	for round := range 50 {
+		one, split := zone.NewBuilder(pt, 0), zone.NewSplitBuilder(pt)
+		added := map[zone.Name]bool{}
+		for range 1 + rng.IntN(400) {
+			n := pt
+			for range 1 + rng.IntN(3) {
+				label := bytes.Repeat([]byte{'a'}, rng.IntN(12)) // shared prefixes
+				for range 1 + rng.IntN(3) {
+					label = append(label, alphabet[rng.IntN(len(alphabet))])
+				}
+				n = n.Child(label)
+			}
+			added[n] = true
+			for _, b := range []interface {
+				Add(zone.Name, uint16, uint32, []byte) error
+			}{one, split} {
+				if err := b.Add(n, zone.TypeNS, 60, n.Wire()); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+		for name, b := range map[string]interface{ Zone() (*zone.Zone, error) }{"builder": one, "split builder": split} {
+			z, err := b.Zone()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if z.Owners() != len(added) {
+				t.Fatalf("round %d, %s: %d owners, %d names added", round, name, z.Owners(), len(added))
+			}
+			for i := 1; i < z.Owners(); i++ {
+				if a, b := z.Owner(i-1), z.Owner(i); canonicalCompare(a.Wire(), b.Wire()) >= 0 {
+					t.Fatalf("round %d, %s: owner %d %q before owner %d %q", round, name, i-1, a, i, b)
+				}
+			}
+		}
+	}
+}
+
+// canonicalCompare orders two names in wire form as RFC 4034 §6.1 says,
+// from their wire form alone: label by label from the root, each as an
+// octet string, a missing label first.
+func canonicalCompare(a, b []byte) int {
+	labels := func(w []byte) [][]byte {
+		var ls [][]byte
+		for len(w) > 0 && w[0] > 0 {
+			ls = append(ls, w[1:1+w[0]])
+			w = w[1+w[0]:]
+		}
+		slices.Reverse(ls)
+		return ls
+	}
+	la, lb := labels(a), labels(b)
+	for i := 0; i < len(la) && i < len(lb); i++ {
+		if c := bytes.Compare(la[i], lb[i]); c != 0 {
+			return c
+		}
+	}
+	return len(la) - len(lb)
+}
+
 // sameZone builds a zone from each builder and fails unless their master
 // files are the same.
 func sameZone(t *testing.T, aName string, a interface{ Zone() (*zone.Zone, error) }, bName string, b interface{ Zone() (*zone.Zone, error) }) {
