@@ -286,3 +286,17 @@ func TestSortedHostsFollowChanges(t *testing.T) {
 		t.Errorf("read back: order %v, want %v", back.glue.order, want(g))
 	}
 }
+
+// TestAppendAddrIsAsSlice: a state file's addresses are the octets
+// netip.Addr.AsSlice gives, length first, for every kind of address.
+func TestAppendAddrIsAsSlice(t *testing.T) {
+	for _, a := range []netip.Addr{
+		{}, netip.MustParseAddr("192.0.2.1"), netip.MustParseAddr("2001:db8::1"),
+		netip.MustParseAddr("::ffff:192.0.2.1"), netip.MustParseAddr("fe80::1%eth0"),
+	} {
+		raw := a.AsSlice()
+		if got, want := appendAddr([]byte{9}, a), append([]byte{9, byte(len(raw))}, raw...); !bytes.Equal(got, want) {
+			t.Errorf("%v: %x, want %x", a, got, want)
+		}
+	}
+}

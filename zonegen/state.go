@@ -113,9 +113,7 @@ func encodeListings(b []byte, refs []glueRef) []byte {
 		b = appendString(b, r.domain)
 		b = append(b, byte(len(r.addrs)))
 		for _, a := range r.addrs {
-			raw := a.AsSlice()
-			b = append(b, byte(len(raw)))
-			b = append(b, raw...)
+			b = appendAddr(b, a)
 		}
 	}
 	return b
@@ -163,6 +161,20 @@ func decodeListings(block []byte) ([]glueRef, bool) {
 func appendString(b []byte, s string) []byte {
 	b = binary.LittleEndian.AppendUint16(b, uint16(len(s)))
 	return append(b, s...)
+}
+
+// appendAddr appends an address's length and octets, as AsSlice gives
+// them, without AsSlice's allocation: a state of .pt holds millions.
+func appendAddr(b []byte, a netip.Addr) []byte {
+	switch {
+	case a.Is4():
+		v := a.As4()
+		return append(append(b, 4), v[:]...)
+	case a.IsValid():
+		v := a.As16()
+		return append(append(b, 16), v[:]...)
+	}
+	return append(b, 0)
 }
 
 // UnmarshalZoneState decodes what MarshalBinary encoded. Each host's
