@@ -300,3 +300,26 @@ func TestAppendAddrIsAsSlice(t *testing.T) {
 		}
 	}
 }
+
+// TestGlueIndexListIsAddLongDomains: listings whose domains share their
+// first eight octets or more, or end inside them, and domains listed
+// twice, settle into the index adding one by one gives.
+func TestGlueIndexListIsAddLongDomains(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 8))
+	stems := []string{"", "a", "abcdefg", "abcdefgh", "abcdefghi", "hosting-provider-", "hosting-provider-x"}
+	addrs := [][]netip.Addr{{netip.MustParseAddr("192.0.2.1")}, {netip.MustParseAddr("192.0.2.2")}}
+	for round := range 20 {
+		added, listed := newGlueIndex("pt"), newGlueIndex("pt")
+		for range 2000 {
+			host := fmt.Sprintf("ns%d.hosting.pt", rng.IntN(3))
+			domain := fmt.Sprintf("%s%d.pt", stems[rng.IntN(len(stems))], rng.IntN(300))
+			a := addrs[rng.IntN(len(addrs))]
+			added.add(host, domain, a)
+			listed.list(host, domain, a)
+		}
+		listed.settle()
+		if got, want := dumpGlue(listed), dumpGlue(added); got != want {
+			t.Fatalf("round %d: listed then settled:\n%s\nadded one by one:\n%s", round, got, want)
+		}
+	}
+}
