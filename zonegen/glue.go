@@ -1,6 +1,7 @@
 package zonegen
 
 import (
+	"bytes"
 	"cmp"
 	"encoding/binary"
 	"maps"
@@ -24,8 +25,6 @@ type glueIndex struct {
 	// build adds a shared host's listings one by one, tens of thousands
 	// for a big hosting provider's, and copying on every add was quadratic.
 	owned map[string]bool
-	// unsettled: list has appended listings that settle must order.
-	unsettled bool
 	// corrupt names a host whose packed listings did not decode.
 	corrupt string
 	// under maps a name to the hosts below it, built when first asked for:
@@ -45,14 +44,18 @@ type glueRef struct {
 	addrs  []netip.Addr // sorted
 }
 
-// hostListings are one host's listings, sorted by domain: decoded in refs,
-// or still as a state file holds them in packed (see ZoneState). A state
-// read for an incremental build decodes only the hosts the change reaches:
-// pt's holds millions of listings, and a thousand changed domains touch a
-// few hundred hosts.
+// hostListings are one host's listings: decoded in refs, sorted by
+// domain, or packed as a state file holds them (see ZoneState), one
+// listing per domain in no particular order. A full build lists every
+// host packed (list), and a state read for an incremental build decodes
+// only the hosts the change reaches: pt's holds millions of listings, and
+// a thousand changed domains touch a few hundred hosts. Packed, they are
+// a few large blocks without pointers, which the garbage collector does
+// not scan, and the domain names they hold are not kept alive.
 type hostListings struct {
 	refs   []glueRef
 	packed []byte
+	last   uint32 // where list appended the last listing in packed
 }
 
 func newGlueIndex(zoneName string) *glueIndex {
@@ -88,7 +91,6 @@ func (g *glueIndex) add(host, domain string, addrs []netip.Addr) {
 	if len(addrs) == 0 || !store.IsSubdomain(host, g.zone) {
 		return
 	}
-	g.settle()
 	sorted := sortedAddrs(addrs)
 	refs := g.writable(host)
 	i, found := findRef(refs, domain)
@@ -109,7 +111,6 @@ func (g *glueIndex) add(host, domain string, addrs []netip.Addr) {
 
 // remove forgets domain's listing of host.
 func (g *glueIndex) remove(host, domain string) {
-	g.settle()
 	i, found := findRef(g.listings(host), domain)
 	if !found {
 		return
@@ -139,48 +140,41 @@ func findRef(refs []glueRef, domain string) (int, bool) {
 }
 
 // list notes, as add does, that domain lists host with addrs, for a
-// full build: the listings are appended, and settle puts them in order
-// once all are in. A domain's listings of one host come one after another
-// (a delegation's hosts are listed together), and the last counts: a host
-// then has one listing per domain even before settle, which is all
-// resolve needs.
+// full build, in a fresh index: the listing is appended to the host's
+// packed block. A domain's listings of one host come one after another
+// (a delegation's hosts are listed together), and the last counts, so a
+// block holds one listing per domain; the registry streams its domains in
+// no order, and decoding a block sorts it (decodeListings).
 func (g *glueIndex) list(host, domain string, addrs []netip.Addr) {
 	if len(addrs) == 0 || !store.IsSubdomain(host, g.zone) {
 		return
 	}
 	e, known := g.hosts[host]
-	if !known && g.order != nil {
-		g.added = append(g.added, host)
-	}
-	if n := len(e.refs); n > 0 && e.refs[n-1].domain == domain {
-		e.refs[n-1].addrs = sortedAddrs(addrs)
+	switch {
+	case known && e.packed == nil:
+		g.add(host, domain, addrs) // decoded already: kept in order
 		return
-	}
-	// A shared server's listings nearly all give the same addresses: they
-	// share one slice, which nothing changes in place.
-	var kept []netip.Addr
-	if n := len(e.refs); n > 0 && slices.Equal(e.refs[n-1].addrs, addrs) {
-		kept = e.refs[n-1].addrs
-	} else {
-		kept = sortedAddrs(addrs)
-	}
-	e.refs = append(e.refs, glueRef{domain: domain, addrs: kept})
-	g.hosts[host] = e
-	g.unsettled = true
-}
-
-// settle sorts each host's listings by domain after list, keeping the
-// last listing of a domain that listed a host twice.
-func (g *glueIndex) settle() {
-	if !g.unsettled {
-		return
-	}
-	for host, e := range g.hosts {
-		if refs, moved := settleListings(e.refs); moved {
-			g.hosts[host] = hostListings{refs: refs}
+	case !known:
+		if g.order != nil {
+			g.added = append(g.added, host)
 		}
+		e.packed = make([]byte, 4, 64) // the count, then the listings
+	case string(listingDomain(e.packed[e.last:])) == domain:
+		e.packed = e.packed[:e.last] // listed again: this listing counts
+		binary.LittleEndian.PutUint32(e.packed, binary.LittleEndian.Uint32(e.packed)-1)
 	}
-	g.unsettled = false
+	if !slices.IsSortedFunc(addrs, func(a, b netip.Addr) int {
+		if c := a.Compare(b); c != 0 {
+			return c
+		}
+		return 1 // a repeated address: not in canonical form
+	}) {
+		addrs = sortedAddrs(addrs)
+	}
+	e.last = uint32(len(e.packed))
+	e.packed = appendListing(e.packed, domain, addrs)
+	binary.LittleEndian.PutUint32(e.packed, binary.LittleEndian.Uint32(e.packed)+1)
+	g.hosts[host] = e
 }
 
 // settleListings returns refs sorted by domain, the last listing of each
@@ -237,10 +231,18 @@ func sortedAddrs(addrs []netip.Addr) []netip.Addr {
 // resolve returns the addresses published for a host: those of the domain
 // the host lies in, if it lists it (it speaks for its own hosts);
 // otherwise the union of every listing's, with conflict set when listings
-// disagree.
+// disagree. Packed listings are read where they lie, not decoded: a full
+// build resolves every host once.
 func (g *glueIndex) resolve(host string) (addrs []netip.Addr, conflict bool) {
-	// In any order: a host's listings are of distinct domains (see list),
-	// and at most one is the domain the host lies in.
+	if e := g.hosts[host]; e.packed != nil {
+		addrs, conflict, ok := resolvePacked(host, e.packed)
+		if !ok && g.corrupt == "" {
+			g.corrupt = host
+		}
+		return addrs, conflict
+	}
+	// In any order: a host's listings are of distinct domains (see list).
+	// Should two domains hold the host, the first in order speaks for it.
 	refs := g.listings(host)
 	for _, r := range refs {
 		if store.IsSubdomain(host, r.domain) {
@@ -260,6 +262,38 @@ func (g *glueIndex) resolve(host string) (addrs []netip.Addr, conflict bool) {
 	}
 	slices.SortFunc(addrs, func(a, b netip.Addr) int { return a.Compare(b) })
 	return slices.Compact(addrs), true
+}
+
+// resolvePacked is resolve over a packed block; ok is false when the
+// block does not decode.
+func resolvePacked(host string, block []byte) (addrs []netip.Addr, conflict, ok bool) {
+	var own, first []byte // the encoded addresses of the host's own domain, and of any listing
+	var ownDomain string
+	differ := false
+	ok = eachListing(block, func(domain []byte, enc []byte) {
+		if store.IsSubdomain(host, string(domain)) && (own == nil || string(domain) < ownDomain) {
+			own, ownDomain = enc, string(domain)
+		}
+		if first == nil {
+			first = enc
+		} else if !bytes.Equal(enc, first) {
+			differ = true
+		}
+	})
+	if !ok {
+		return nil, false, false
+	}
+	switch {
+	case own != nil:
+		return decodeAddrs(nil, own), false, true
+	case first == nil:
+		return nil, false, true
+	case !differ:
+		return decodeAddrs(nil, first), false, true
+	}
+	eachListing(block, func(_ []byte, enc []byte) { addrs = decodeAddrs(addrs, enc) })
+	slices.SortFunc(addrs, func(a, b netip.Addr) int { return a.Compare(b) })
+	return slices.Compact(addrs), true, true
 }
 
 // sortedHosts returns the hosts in order. The slice is shared: callers
@@ -296,7 +330,6 @@ func (g *glueIndex) sortedHosts() []string {
 
 // hostsUnder returns the indexed hosts strictly below name.
 func (g *glueIndex) hostsUnder(name string) []string {
-	g.settle()
 	if g.under == nil {
 		g.under = map[string][]string{}
 		for h := range g.hosts {
@@ -326,6 +359,5 @@ func (g *glueIndex) noteUnder(host string) {
 // listings, so g must not change after it: the copy's writable copies
 // them, g's own would not.
 func (g *glueIndex) clone() *glueIndex {
-	g.settle()
 	return &glueIndex{zone: g.zone, hosts: maps.Clone(g.hosts), owned: map[string]bool{}, order: g.order, added: slices.Clone(g.added)}
 }

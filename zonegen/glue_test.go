@@ -101,10 +101,11 @@ func TestGlueIndexCloneIsolated(t *testing.T) {
 }
 
 // TestGlueIndexListIsAdd: a full build lists in registry order, which is
-// no order at all (the registry streams its table as it lies), and sorts
-// once, when the state is written; the index must be the one adding one
-// by one gives. resolve, which a full build asks before anything is
-// sorted, must answer the same before and after.
+// no order at all (the registry streams its table as it lies), into
+// packed blocks, sorted only when decoded; the index must be the one
+// adding one by one gives, and resolve, which a full build asks of the
+// packed blocks, must answer as it does for listings added one by one,
+// and as it does once they are decoded.
 func TestGlueIndexListIsAdd(t *testing.T) {
 	a := []netip.Addr{netip.MustParseAddr("192.0.2.1")}
 	b := []netip.Addr{netip.MustParseAddr("2001:db8::1"), netip.MustParseAddr("192.0.2.2"), netip.MustParseAddr("192.0.2.2")}
@@ -130,15 +131,20 @@ func TestGlueIndexListIsAdd(t *testing.T) {
 		addrs    []netip.Addr
 		conflict bool
 	}
-	resolveAll := func() map[string]answer {
+	resolveAll := func(g *glueIndex) map[string]answer {
 		out := map[string]answer{}
-		for _, h := range listed.sortedHosts() {
-			addrs, conflict := listed.resolve(h)
+		for _, h := range g.sortedHosts() {
+			addrs, conflict := g.resolve(h)
 			out[h] = answer{addrs, conflict}
 		}
 		return out
 	}
-	before := resolveAll()
+	before := resolveAll(listed)
+	for h, e := range listed.hosts {
+		if e.packed == nil {
+			t.Fatalf("%s was listed, and is not packed", h)
+		}
+	}
 	if got := before["ns.hosting.pt"]; !got.conflict || len(got.addrs) != 3 {
 		t.Errorf("ns.hosting.pt resolves to %v, want the union of both listings in conflict", got)
 	}
@@ -148,12 +154,17 @@ func TestGlueIndexListIsAdd(t *testing.T) {
 	if got := before["ns.dup.pt"]; got.conflict || len(got.addrs) != 2 {
 		t.Errorf("ns.dup.pt resolves to %v, want c.pt's last listing alone", got)
 	}
-	listed.settle()
 	if got, want := dumpGlue(listed), dumpGlue(added); got != want {
-		t.Errorf("listed then settled:\n%s\nadded one by one:\n%s", got, want)
+		t.Errorf("listed:\n%s\nadded one by one:\n%s", got, want)
 	}
-	if after := resolveAll(); !reflect.DeepEqual(after, before) {
-		t.Errorf("settling changed what hosts resolve to:\nbefore %v\nafter  %v", before, after)
+	if want := resolveAll(added); !reflect.DeepEqual(before, want) {
+		t.Errorf("listed, hosts resolve to\n%v\nadded one by one, to\n%v", before, want)
+	}
+	for h := range listed.hosts {
+		listed.listings(h) // decoded
+	}
+	if after := resolveAll(listed); !reflect.DeepEqual(after, before) {
+		t.Errorf("decoding changed what hosts resolve to:\nbefore %v\nafter  %v", before, after)
 	}
 }
 
@@ -317,9 +328,15 @@ func TestGlueIndexListIsAddLongDomains(t *testing.T) {
 			added.add(host, domain, a)
 			listed.list(host, domain, a)
 		}
-		listed.settle()
 		if got, want := dumpGlue(listed), dumpGlue(added); got != want {
-			t.Fatalf("round %d: listed then settled:\n%s\nadded one by one:\n%s", round, got, want)
+			t.Fatalf("round %d: listed:\n%s\nadded one by one:\n%s", round, got, want)
+		}
+		for _, h := range added.sortedHosts() {
+			wantAddrs, wantConflict := added.resolve(h)
+			gotAddrs, gotConflict := listed.resolve(h)
+			if !slices.Equal(gotAddrs, wantAddrs) || gotConflict != wantConflict {
+				t.Fatalf("round %d: %s resolves to %v %v listed, %v %v added", round, h, gotAddrs, gotConflict, wantAddrs, wantConflict)
+			}
 		}
 	}
 }

@@ -40,7 +40,10 @@ func Fingerprint(cfg Config, pol *policy.Policy) string {
 	return hex.EncodeToString(h.Sum(nil))
 }
 
-var stateMagic = []byte("PTZSTATE\x00\x02")
+// stateMagic names the format; version 3's listing blocks are in no
+// particular order (version 2's were sorted, and a reader of version 2
+// would search them as if they were).
+var stateMagic = []byte("PTZSTATE\x00\x03")
 
 // ErrCorruptState reports a state file that fails its checksum or cannot
 // be read.
@@ -79,7 +82,6 @@ func (s *ZoneState) WriteTo(w io.Writer) (int64, error) {
 	for _, n := range []int{s.Delegations, s.Secure, s.Glue, s.GlueConflicts} {
 		b = binary.LittleEndian.AppendUint64(b, uint64(n))
 	}
-	s.glue.settle() // a state's listings are in order, for add and remove
 	hosts := s.glue.sortedHosts()
 	b = binary.LittleEndian.AppendUint32(b, uint32(len(hosts)))
 	var scratch []byte
@@ -110,51 +112,75 @@ func (s *ZoneState) WriteTo(w io.Writer) (int64, error) {
 func encodeListings(b []byte, refs []glueRef) []byte {
 	b = binary.LittleEndian.AppendUint32(b, uint32(len(refs)))
 	for _, r := range refs {
-		b = appendString(b, r.domain)
-		b = append(b, byte(len(r.addrs)))
-		for _, a := range r.addrs {
-			b = appendAddr(b, a)
-		}
+		b = appendListing(b, r.domain, r.addrs)
 	}
 	return b
 }
 
-// readListings reads a listings block, calling each for every listing;
-// false if it is malformed.
-func readListings(block []byte, each func(domain []byte, addrs [][]byte)) bool {
+// appendListing appends one listing: the domain, then its addresses
+// (sorted and distinct), counted.
+func appendListing(b []byte, domain string, addrs []netip.Addr) []byte {
+	b = appendString(b, domain)
+	b = append(b, byte(len(addrs)))
+	for _, a := range addrs {
+		b = appendAddr(b, a)
+	}
+	return b
+}
+
+// listingDomain returns the domain of the listing l starts with.
+func listingDomain(l []byte) []byte {
+	if len(l) < 2 {
+		return nil
+	}
+	n := int(binary.LittleEndian.Uint16(l))
+	return l[2:min(len(l), 2+n)]
+}
+
+// eachListing reads a listings block, calling each with every listing's
+// domain and its addresses as encoded (count, then each address); false
+// if the block is malformed.
+func eachListing(block []byte, each func(domain, addrs []byte)) bool {
 	r := &stateReader{b: block}
-	var addrs [][]byte
 	for range r.count(3) {
 		domain := r.bytes(int(r.uint16()))
-		addrs = addrs[:0]
+		rest := r.b
 		for range int(r.byte()) {
-			raw := r.bytes(int(r.byte()))
-			if len(raw) != 4 && len(raw) != 16 {
+			if n := r.byte(); n != 4 && n != 16 {
 				r.fail()
+			} else {
+				r.bytes(int(n))
 			}
-			addrs = append(addrs, raw)
 		}
 		if r.err != nil {
 			return false
 		}
-		each(domain, addrs)
+		each(domain, rest[:len(rest)-len(r.b)])
 	}
 	return r.err == nil && len(r.b) == 0
 }
 
-// decodeListings decodes a listings block; false if it is malformed.
+// decodeAddrs appends the addresses of a listing, encoded as eachListing
+// gives them, to dst.
+func decodeAddrs(dst []netip.Addr, enc []byte) []netip.Addr {
+	for enc = enc[1:]; len(enc) > 0; enc = enc[1+enc[0]:] {
+		a, _ := netip.AddrFromSlice(enc[1 : 1+enc[0]])
+		dst = append(dst, a)
+	}
+	return dst
+}
+
+// decodeListings decodes a listings block into listings sorted by domain,
+// the last of a domain's kept; false if it is malformed.
 func decodeListings(block []byte) ([]glueRef, bool) {
 	if len(block) < 4 {
 		return nil, false
 	}
 	refs := make([]glueRef, 0, min(int(binary.LittleEndian.Uint32(block)), len(block)/3))
-	ok := readListings(block, func(domain []byte, addrs [][]byte) {
-		r := glueRef{domain: string(domain), addrs: make([]netip.Addr, len(addrs))}
-		for i, raw := range addrs {
-			r.addrs[i], _ = netip.AddrFromSlice(raw)
-		}
-		refs = append(refs, r)
+	ok := eachListing(block, func(domain, addrs []byte) {
+		refs = append(refs, glueRef{domain: string(domain), addrs: decodeAddrs(make([]netip.Addr, 0, addrs[0]), addrs)})
 	})
+	refs, _ = settleListings(refs)
 	return refs, ok
 }
 
