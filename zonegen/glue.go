@@ -46,7 +46,8 @@ type glueRef struct {
 
 // hostListings are one host's listings: decoded in refs, sorted by
 // domain, or packed as a state file holds them (see ZoneState), one
-// listing per domain in no particular order. A full build lists every
+// listing per domain, in order once the state is written (a full build's
+// are in registry order until then: sortPacked). A full build lists every
 // host packed (list), and a state read for an incremental build decodes
 // only the hosts the change reaches: pt's holds millions of listings, and
 // a thousand changed domains touch a few hundred hosts. Packed, they are
@@ -143,8 +144,9 @@ func findRef(refs []glueRef, domain string) (int, bool) {
 // full build, in a fresh index: the listing is appended to the host's
 // packed block. A domain's listings of one host come one after another
 // (a delegation's hosts are listed together), and the last counts, so a
-// block holds one listing per domain; the registry streams its domains in
-// no order, and decoding a block sorts it (decodeListings).
+// block holds one listing per domain: a domain's listings must all come
+// together, as the registry streams each domain once. It streams them in
+// no order, and the state writer sorts the blocks (sortPacked).
 func (g *glueIndex) list(host, domain string, addrs []netip.Addr) {
 	if len(addrs) == 0 || !store.IsSubdomain(host, g.zone) {
 		return
@@ -226,6 +228,51 @@ func sortedAddrs(addrs []netip.Addr) []netip.Addr {
 	sorted := slices.Clone(addrs)
 	slices.SortFunc(sorted, func(a, b netip.Addr) int { return a.Compare(b) })
 	return slices.Compact(sorted)
+}
+
+// sortPacked sorts each packed block's listings by domain, in place: a
+// block listed in registry order would otherwise be sorted by every
+// incremental build that decodes it, and a big hosting provider's server
+// has tens of thousands of listings. It runs once a full build is done
+// with the index (ZoneState.WriteTo), on the state writer's goroutine;
+// list must not be called afterwards.
+func (g *glueIndex) sortPacked() {
+	type listing struct {
+		window     uint64 // the domain's first eight octets, zero-padded
+		start, end uint32
+	}
+	var ls []listing
+	var scratch []byte
+	for _, e := range g.hosts {
+		block := e.packed
+		if len(block) < 4 {
+			continue
+		}
+		ls = ls[:0]
+		at := uint32(4)
+		ok := eachListing(block, func(domain, addrs []byte) {
+			end := at + 2 + uint32(len(domain)) + uint32(len(addrs))
+			var w [8]byte
+			copy(w[:], domain)
+			ls = append(ls, listing{binary.BigEndian.Uint64(w[:]), at, end})
+			at = end
+		})
+		domain := func(l listing) []byte { return listingDomain(block[l.start:l.end]) }
+		if !ok || slices.IsSortedFunc(ls, func(a, b listing) int { return bytes.Compare(domain(a), domain(b)) }) {
+			continue // a malformed block is left for its reader to refuse
+		}
+		slices.SortStableFunc(ls, func(a, b listing) int {
+			if c := cmp.Compare(a.window, b.window); c != 0 {
+				return c
+			}
+			return bytes.Compare(domain(a), domain(b))
+		})
+		scratch = scratch[:0]
+		for _, l := range ls {
+			scratch = append(scratch, block[l.start:l.end]...)
+		}
+		copy(block[4:], scratch)
+	}
 }
 
 // resolve returns the addresses published for a host: those of the domain

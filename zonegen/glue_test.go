@@ -312,21 +312,30 @@ func TestAppendAddrIsAsSlice(t *testing.T) {
 	}
 }
 
-// TestGlueIndexListIsAddLongDomains: listings whose domains share their
-// first eight octets or more, or end inside them, and domains listed
-// twice, settle into the index adding one by one gives.
+// TestGlueIndexListIsAddLongDomains: domains streamed in no order, whose
+// names share their first eight octets or more, or end inside them, each
+// listing a few hosts (one of them twice, say), make the index adding one
+// by one makes.
 func TestGlueIndexListIsAddLongDomains(t *testing.T) {
 	rng := rand.New(rand.NewPCG(7, 8))
 	stems := []string{"", "a", "abcdefg", "abcdefgh", "abcdefghi", "hosting-provider-", "hosting-provider-x"}
 	addrs := [][]netip.Addr{{netip.MustParseAddr("192.0.2.1")}, {netip.MustParseAddr("192.0.2.2")}}
+	var domains []string
+	for _, stem := range stems {
+		for i := range 100 {
+			domains = append(domains, fmt.Sprintf("%s%d.pt", stem, i))
+		}
+	}
 	for round := range 20 {
 		added, listed := newGlueIndex("pt"), newGlueIndex("pt")
-		for range 2000 {
-			host := fmt.Sprintf("ns%d.hosting.pt", rng.IntN(3))
-			domain := fmt.Sprintf("%s%d.pt", stems[rng.IntN(len(stems))], rng.IntN(300))
-			a := addrs[rng.IntN(len(addrs))]
-			added.add(host, domain, a)
-			listed.list(host, domain, a)
+		rng.Shuffle(len(domains), func(i, j int) { domains[i], domains[j] = domains[j], domains[i] })
+		for _, domain := range domains {
+			for range 1 + rng.IntN(3) {
+				host := fmt.Sprintf("ns%d.hosting.pt", rng.IntN(3))
+				a := addrs[rng.IntN(len(addrs))]
+				added.add(host, domain, a)
+				listed.list(host, domain, a)
+			}
 		}
 		if got, want := dumpGlue(listed), dumpGlue(added); got != want {
 			t.Fatalf("round %d: listed:\n%s\nadded one by one:\n%s", round, got, want)
@@ -336,6 +345,24 @@ func TestGlueIndexListIsAddLongDomains(t *testing.T) {
 			gotAddrs, gotConflict := listed.resolve(h)
 			if !slices.Equal(gotAddrs, wantAddrs) || gotConflict != wantConflict {
 				t.Fatalf("round %d: %s resolves to %v %v listed, %v %v added", round, h, gotAddrs, gotConflict, wantAddrs, wantConflict)
+			}
+		}
+		// The state written is the same, its blocks sorted, and so is
+		// the index in memory, which the daemon goes on from.
+		encode := func(g *glueIndex) []byte {
+			b, err := (&ZoneState{Fingerprint: "f", Serial: 7, glue: g}).MarshalBinary()
+			if err != nil {
+				t.Fatal(err)
+			}
+			return b
+		}
+		if !bytes.Equal(encode(listed), encode(added)) {
+			t.Fatalf("round %d: the state of the index listed differs from the one added one by one", round)
+		}
+		for h, e := range listed.hosts {
+			refs, _ := decodeListings(e.packed)
+			if !slices.IsSortedFunc(refs, func(a, b glueRef) int { return strings.Compare(a.domain, b.domain) }) {
+				t.Fatalf("round %d: %s's listings are not in order after the state was written", round, h)
 			}
 		}
 	}

@@ -40,10 +40,7 @@ func Fingerprint(cfg Config, pol *policy.Policy) string {
 	return hex.EncodeToString(h.Sum(nil))
 }
 
-// stateMagic names the format; version 3's listing blocks are in no
-// particular order (version 2's were sorted, and a reader of version 2
-// would search them as if they were).
-var stateMagic = []byte("PTZSTATE\x00\x03")
+var stateMagic = []byte("PTZSTATE\x00\x02")
 
 // ErrCorruptState reports a state file that fails its checksum or cannot
 // be read.
@@ -62,7 +59,9 @@ func (s *ZoneState) MarshalBinary() ([]byte, error) {
 // packed until it needs them (hostListings). It writes in chunks as it
 // encodes: a state lists every delegation with glue, a hundred megabytes
 // for pt, and is written at every publication; hosts still packed are
-// copied as they were read.
+// copied as they were read. Each block's listings are in order of their
+// domains: the blocks a full build packed in registry order are sorted
+// first, in place (sortPacked).
 func (s *ZoneState) WriteTo(w io.Writer) (int64, error) {
 	const chunk = 256 << 10
 	h := sha256.New()
@@ -82,6 +81,7 @@ func (s *ZoneState) WriteTo(w io.Writer) (int64, error) {
 	for _, n := range []int{s.Delegations, s.Secure, s.Glue, s.GlueConflicts} {
 		b = binary.LittleEndian.AppendUint64(b, uint64(n))
 	}
+	s.glue.sortPacked()
 	hosts := s.glue.sortedHosts()
 	b = binary.LittleEndian.AppendUint32(b, uint32(len(hosts)))
 	var scratch []byte
