@@ -336,20 +336,36 @@ func (s *signer) planOwner(owner zone.Name, sets []zone.RRset, occluded bool, ta
 // (RFC 6979), jitter comes from the owner name, and signatures are kept
 // from opt.Previous by rules that depend on nothing else.
 func Sign(unsigned *zone.Zone, keys []*Key, opt SignOptions) (*zone.Zone, error) {
+	signed, fill, err := SignPending(unsigned, keys, opt)
+	if err != nil {
+		return nil, err
+	}
+	return signed, fill()
+}
+
+// SignPending is Sign returning before the ZONEMD digest is known, which
+// is computed meanwhile: the apex's ZONEMD record and its signatures are
+// placeholders of their final length until fill writes them in place.
+// Everything else in the zone is final, so that it can be written out
+// while the digest is computed (one SHA-384 over the whole zone, on one
+// core), its apex written again once fill has returned. Nothing may read
+// the zone while fill runs, nor the apex before it has. fill returns the
+// same error every time it is called.
+func SignPending(unsigned *zone.Zone, keys []*Key, opt SignOptions) (signed *zone.Zone, fill func() error, err error) {
 	if opt.Presigner != nil {
 		defer opt.Presigner.Close()
 	}
 	if err := opt.check(); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	apex := unsigned.Origin()
 	soaSet, err := soaOf(unsigned)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	s, err := newSigner(apex, soaSet, keys, opt)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	overlay := zone.NewBuilder(apex, 0)
 	s.addApex(overlay)
@@ -380,7 +396,7 @@ func Sign(unsigned *zone.Zone, keys []*Key, opt SignOptions) (*zone.Zone, error)
 	chain = addEmptyNonTerminals(chain, apex)
 	nsec3s, err := buildChain(chain, apex, opt.NSEC3)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	for _, n := range nsec3s {
 		overlay.Add(n.owner, zone.TypeNSEC3, s.nsec3TTL, n.rdata)
@@ -391,36 +407,38 @@ func Sign(unsigned *zone.Zone, keys []*Key, opt SignOptions) (*zone.Zone, error)
 	}
 	if opt.Presigner != nil {
 		if s.presigned, err = opt.Presigner.finish(s); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 	}
 	sigs, err := s.signAll(tasks)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	for _, sg := range sigs {
 		if err := overlay.Add(sg.owner, zone.TypeRRSIG, sg.ttl, sg.rdata); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 	}
 	over, err := overlay.Zone()
 	if err != nil {
-		return nil, fmt.Errorf("signing %s: %w", apex, err)
+		return nil, nil, fmt.Errorf("signing %s: %w", apex, err)
 	}
 	drop := func(r zone.RRset) bool { return replaced(r.Type()) }
 	if !opt.ZONEMD {
-		return zone.Merge(unsigned, over, drop)
+		signed, err = zone.Merge(unsigned, over, drop)
+		return signed, func() error { return nil }, err
 	}
 	// The digest leaves out the placeholders, so it can be taken from the
-	// inputs of the merge on another core while the merge runs.
+	// inputs of the merge on another core while the merge runs, and
+	// while the merged zone is written.
 	digest := make(chan [sha512.Size384]byte, 1)
 	go func() { digest <- ZONEMDDigest(zone.MergeView(unsigned, over, drop)) }()
-	signed, err := zone.Merge(unsigned, over, drop)
-	d := <-digest
-	if err != nil {
-		return nil, err
+	if signed, err = zone.Merge(unsigned, over, drop); err != nil {
+		<-digest
+		return nil, nil, err
 	}
-	return signed, s.fillZONEMD(signed, d)
+	fill = sync.OnceValue(func() error { return s.fillZONEMD(signed, <-digest) })
+	return signed, fill, nil
 }
 
 // placeholderDigest stands for a zone's ZONEMD digest until it is known.

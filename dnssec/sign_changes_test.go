@@ -326,3 +326,43 @@ func TestDue(t *testing.T) {
 		t.Errorf("the RRSIG over %s DS expiring in two days: due %v, %v", owner, got, err)
 	}
 }
+
+// TestSignPending: the zone SignPending returns is Sign's but for the
+// apex's ZONEMD record and its signatures, placeholders of the same
+// lengths, which fill writes in place: what a build writing the zone
+// while the digest is computed relies on, rewriting only the apex.
+func TestSignPending(t *testing.T) {
+	unsigned := testZone(t, 200)
+	keys := keysFor(t, kskZsk...)
+	opt := dnssec.DefaultSignOptions(now)
+	want := sign(t, unsigned, keys)
+	pending, fill, err := dnssec.SignPending(unsigned, keys, opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if pending.Owners() != want.Owners() {
+		t.Fatalf("%d owners pending, %d signed", pending.Owners(), want.Owners())
+	}
+	apexBefore, _ := pending.AppendOwnerText(nil, 0)
+	wantApex, _ := want.AppendOwnerText(nil, 0)
+	if string(apexBefore) == string(wantApex) || len(apexBefore) != len(wantApex) {
+		t.Fatalf("the pending apex is not a placeholder of the signed one's length:\n%s\nsigned:\n%s", apexBefore, wantApex)
+	}
+	for i := 1; i < want.Owners(); i++ {
+		a, _ := pending.AppendOwnerText(nil, i)
+		b, _ := want.AppendOwnerText(nil, i)
+		if string(a) != string(b) {
+			t.Fatalf("owner %d before fill:\n%s\nsigned:\n%s", i, a, b)
+		}
+	}
+	if err := fill(); err != nil {
+		t.Fatal(err)
+	}
+	if err := fill(); err != nil {
+		t.Fatal("a second fill:", err)
+	}
+	if got, wantText := zoneText(t, pending), zoneText(t, want); got != wantText {
+		t.Error("after fill, the zone differs from Sign's")
+	}
+	mustVerify(t, pending, dnssec.VerifyOptions{Keys: keys})
+}

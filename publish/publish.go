@@ -215,6 +215,55 @@ type Built struct {
 	// Unchanged: nothing to publish (see OutcomeUnchanged); Final is the
 	// zone as published.
 	Unchanged bool
+	// fillZONEMD, when not nil, writes Final's ZONEMD record in place once
+	// its digest is known (dnssec.SignPending): a build without
+	// verification writes the zone meanwhile (WriteZone).
+	fillZONEMD func() error
+}
+
+// WriteZone writes Final as a master file. When its ZONEMD digest is still
+// being computed (a build without verification), the zone is written
+// meanwhile with placeholders, and its apex, the first lines, written
+// again once the digest is known: the placeholders have the final
+// records' lengths.
+func (b *Built) WriteZone(w *atomicfile.Rewriter) error {
+	if b.fillZONEMD == nil {
+		_, err := b.Final.WriteTo(w)
+		return err
+	}
+	pending, err := b.Final.AppendOwnerText(nil, 0)
+	if err != nil {
+		return err
+	}
+	if _, err := b.Final.WriteTo(w); err != nil {
+		return err
+	}
+	if err := b.Complete(); err != nil {
+		return err
+	}
+	apex, err := b.Final.AppendOwnerText(nil, 0)
+	if err != nil {
+		return err
+	}
+	if len(apex) != len(pending) {
+		return fmt.Errorf("zone %s: the apex with its ZONEMD is %d octets, its placeholder %d", b.Result.Name, len(apex), len(pending))
+	}
+	return w.Rewrite(0, apex)
+}
+
+// Complete waits for Final's ZONEMD digest, if it is still being
+// computed, and writes it in place.
+func (b *Built) Complete() error {
+	if b.fillZONEMD == nil {
+		return nil
+	}
+	err := b.fillZONEMD()
+	b.fillZONEMD = nil
+	if err != nil {
+		return err
+	}
+	b.Digest = zonemdDigest(b.Final)
+	return nil
 }
 
 // OutcomeUnchanged is the outcome of a zone that an incremental
@@ -405,7 +454,7 @@ func (p *Publisher) sign(b *Built, now time.Time, childDS map[string][]store.DS,
 		presigner.Wait()
 	}
 	start := time.Now()
-	signed, err := dnssec.Sign(b.Result.Zone, b.Keys, opt)
+	signed, fill, err := dnssec.SignPending(b.Result.Zone, b.Keys, opt)
 	b.SignTime = time.Since(start)
 	if presigner != nil {
 		_, b.Presigned = presigner.Stats()
@@ -414,9 +463,12 @@ func (p *Publisher) sign(b *Built, now time.Time, childDS map[string][]store.DS,
 		b.Err = err
 		return
 	}
-	b.Final = signed
-	b.Digest = zonemdDigest(signed)
+	b.Final, b.fillZONEMD = signed, fill
 	if !verify {
+		return // the digest is computed while the zone is written
+	}
+	if err := b.Complete(); err != nil {
+		b.Err = err
 		return
 	}
 	start = time.Now()

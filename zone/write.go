@@ -96,6 +96,12 @@ func (z *Zone) WriteTo(w io.Writer) (int64, error) {
 	return written, nil
 }
 
+// AppendOwnerText appends the master-file lines of owner i, as WriteTo
+// writes them.
+func (z *Zone) AppendOwnerText(buf []byte, i int) ([]byte, error) {
+	return z.appendText(buf, i, i+1)
+}
+
 // appendText appends the lines of owners [lo, hi).
 func (z *Zone) appendText(buf []byte, lo, hi int) ([]byte, error) {
 	var owner []byte

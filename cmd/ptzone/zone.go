@@ -169,10 +169,7 @@ byte-identical files. Nothing is published and nothing is logged; see
 				}
 				path := filepath.Join(out, name+".zone")
 				wstart := time.Now()
-				if err := atomicfile.Write(path, 0o644, func(w io.Writer) error {
-					_, err := b.Final.WriteTo(w)
-					return err
-				}); err != nil {
+				if err := atomicfile.WriteRewriting(path, 0o644, b.WriteZone); err != nil {
 					return err
 				}
 				st := b.Final.Stats()

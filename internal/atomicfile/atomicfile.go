@@ -16,7 +16,41 @@ import (
 
 // Write replaces path with what write produces.
 func Write(path string, mode os.FileMode, write func(w io.Writer) error) error {
+	return replace(path, mode, func(w *Rewriter) error { return write(w) }, true)
+}
+
+// WriteRewriting replaces path as Write does, with a writer that can also
+// go back over what it wrote (Rewrite): for a file whose first bytes are
+// known only once the rest is written.
+func WriteRewriting(path string, mode os.FileMode, write func(w *Rewriter) error) error {
 	return replace(path, mode, write, true)
+}
+
+// Rewriter writes a replacement file: at its end, and with Rewrite over
+// bytes already written.
+type Rewriter struct {
+	f  *os.File
+	bw *bufio.Writer
+	n  int64
+}
+
+func (w *Rewriter) Write(p []byte) (int, error) {
+	n, err := w.bw.Write(p)
+	w.n += int64(n)
+	return n, err
+}
+
+// Rewrite writes p over the bytes at off, which must all have been
+// written already.
+func (w *Rewriter) Rewrite(off int64, p []byte) error {
+	if off < 0 || off+int64(len(p)) > w.n {
+		return fmt.Errorf("rewriting %d octets at %d of %s: only %d written", len(p), off, w.f.Name(), w.n)
+	}
+	if err := w.bw.Flush(); err != nil {
+		return err
+	}
+	_, err := w.f.WriteAt(p, off)
+	return err
 }
 
 // WriteCache replaces path as Write does, but syncs nothing: readers
@@ -26,10 +60,10 @@ func Write(path string, mode os.FileMode, write func(w io.Writer) error) error {
 // cache of tens of megabytes at every publication costs more than
 // rebuilding it after the rare crash.
 func WriteCache(path string, mode os.FileMode, write func(w io.Writer) error) error {
-	return replace(path, mode, write, false)
+	return replace(path, mode, func(w *Rewriter) error { return write(w) }, false)
 }
 
-func replace(path string, mode os.FileMode, write func(w io.Writer) error, durable bool) error {
+func replace(path string, mode os.FileMode, write func(w *Rewriter) error, durable bool) error {
 	p, err := prepare(path, mode, write, durable)
 	if err != nil {
 		return err
@@ -49,10 +83,10 @@ type Pending struct {
 // WriteCache does, and leaves it for Commit: a large cache file can then
 // be written while other work goes on and put in place after it.
 func PrepareCache(path string, mode os.FileMode, write func(w io.Writer) error) (*Pending, error) {
-	return prepare(path, mode, write, false)
+	return prepare(path, mode, func(w *Rewriter) error { return write(w) }, false)
 }
 
-func prepare(path string, mode os.FileMode, write func(w io.Writer) error, durable bool) (*Pending, error) {
+func prepare(path string, mode os.FileMode, write func(w *Rewriter) error, durable bool) (*Pending, error) {
 	dir := filepath.Dir(path)
 	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
 	if err != nil {
@@ -64,7 +98,7 @@ func prepare(path string, mode os.FileMode, write func(w io.Writer) error, durab
 		return nil, err
 	}
 	bw := bufio.NewWriterSize(tmp, 1<<20)
-	if err := write(bw); err != nil {
+	if err := write(&Rewriter{f: tmp, bw: bw}); err != nil {
 		return fail(err)
 	}
 	if err := bw.Flush(); err != nil {

@@ -2,9 +2,11 @@ package atomicfile
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -140,5 +142,33 @@ func TestRemoveStale(t *testing.T) {
 	}
 	if b, _ := os.ReadFile(path); string(b) != "published" {
 		t.Errorf("the file in place holds %q", b)
+	}
+}
+
+// TestWriteRewriting: bytes written can be written over before the file
+// is put in place, and not past what was written.
+func TestWriteRewriting(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "zone")
+	err := WriteRewriting(path, 0o644, func(w *Rewriter) error {
+		fmt.Fprintf(w, "apex placeholder\n%s", strings.Repeat("rest\n", 300000)) // past the buffer
+		return w.Rewrite(0, []byte("APEX"))
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := os.ReadFile(path)
+	if want := "APEX placeholder\n" + strings.Repeat("rest\n", 300000); string(b) != want {
+		t.Errorf("file starts %q, %d octets; want %d", b[:20], len(b), len(want))
+	}
+	err = WriteRewriting(path, 0o644, func(w *Rewriter) error {
+		w.Write([]byte("short"))
+		return w.Rewrite(2, []byte("long!"))
+	})
+	if err == nil {
+		t.Error("a rewrite past what was written passed")
+	}
+	if b2, _ := os.ReadFile(path); string(b2) != string(b) {
+		t.Error("a failed rewrite replaced the file")
 	}
 }
