@@ -53,7 +53,7 @@ func MergeView(base, overlay *Zone, drop func(r RRset) bool) iter.Seq[RRset] {
 		if overlay != nil {
 			no = overlay.Owners()
 		}
-		var a, b []RRset
+		var bufA, bufB []RRset // reused: a and b below give up their fronts
 		i, j := 0, 0
 		for i < nb || j < no {
 			var c int
@@ -65,19 +65,18 @@ func MergeView(base, overlay *Zone, drop func(r RRset) bool) iter.Seq[RRset] {
 			default:
 				c = bytes.Compare(base.OwnerKey(i), overlay.OwnerKey(j))
 			}
-			a, b = a[:0], b[:0]
+			// The RRsets by index, not through RRsets: its iterator would
+			// be an allocation per owner, millions for a merge of pt.
+			bufA, bufB = bufA[:0], bufB[:0]
 			if c <= 0 {
-				for r := range base.RRsets(i) {
-					a = append(a, r)
-				}
+				bufA = base.appendRRsets(bufA, i)
 				i++
 			}
 			if c >= 0 {
-				for r := range overlay.RRsets(j) {
-					b = append(b, r)
-				}
+				bufB = overlay.appendRRsets(bufB, j)
 				j++
 			}
+			a, b := bufA, bufB
 			for len(a) > 0 || len(b) > 0 {
 				var r RRset
 				switch {
@@ -114,6 +113,7 @@ type Change struct {
 // order. An RRset whose TTL alone changed counts as changed.
 func Diff(old, new *Zone) iter.Seq[Change] {
 	return func(yield func(Change) bool) {
+		var bufA, bufB []RRset
 		i, j := 0, 0
 		no, nn := old.Owners(), new.Owners()
 		for i < no || j < nn {
@@ -126,24 +126,24 @@ func Diff(old, new *Zone) iter.Seq[Change] {
 			default:
 				c = bytes.Compare(old.OwnerKey(i), new.OwnerKey(j))
 			}
-			var a, b []RRset
-			var owner Name
+			// Buffers reused and the owner's name made only for a change:
+			// most owners of two versions are alike, and there are millions.
+			bufA, bufB = bufA[:0], bufB[:0]
+			var key []byte
 			if c <= 0 {
-				owner = old.Owner(i)
-				for r := range old.RRsets(i) {
-					a = append(a, r)
-				}
+				key = old.OwnerKey(i)
+				bufA = old.appendRRsets(bufA, i)
 				i++
 			}
 			if c >= 0 {
-				owner = new.Owner(j)
-				for r := range new.RRsets(j) {
-					b = append(b, r)
-				}
+				key = new.OwnerKey(j)
+				bufB = new.appendRRsets(bufB, j)
 				j++
 			}
+			a, b := bufA, bufB
+			var owner Name
 			for len(a) > 0 || len(b) > 0 {
-				ch := Change{Owner: owner}
+				var ch Change
 				switch {
 				case len(b) == 0 || len(a) > 0 && a[0].setKey() < b[0].setKey():
 					ch.Type, ch.Covered, ch.Old, ch.HasOld = a[0].Type(), a[0].Covered(), a[0], true
@@ -159,6 +159,10 @@ func Diff(old, new *Zone) iter.Seq[Change] {
 					ch.Type, ch.Covered, ch.Old, ch.New, ch.HasOld, ch.HasNew = a[0].Type(), a[0].Covered(), a[0], b[0], true, true
 					a, b = a[1:], b[1:]
 				}
+				if owner == "" {
+					owner = Name(key)
+				}
+				ch.Owner = owner
 				if !yield(ch) {
 					return
 				}

@@ -159,6 +159,14 @@ func (z *Zone) RRsets(i int) iter.Seq[RRset] {
 	}
 }
 
+// appendRRsets appends owner i's RRsets, as RRsets yields them.
+func (z *Zone) appendRRsets(dst []RRset, i int) []RRset {
+	for j := z.setAt[i]; j < z.setAt[i+1]; j++ {
+		dst = append(dst, RRset{z: z, owner: int32(i), idx: int32(j)})
+	}
+	return dst
+}
+
 // Get returns the RRset of type typ at name.
 func (z *Zone) Get(name Name, typ uint16) (RRset, bool) {
 	i, ok := z.Find(name)
