@@ -2,11 +2,14 @@ package zonegen_test
 
 import (
 	"context"
+	"errors"
 	"iter"
 	"math/rand/v2"
+	"runtime"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/ptzone/ptzone/store"
 	"github.com/ptzone/ptzone/store/synth"
@@ -62,5 +65,48 @@ func BenchmarkBuild(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// failingSource serves its candidates, then fails, and counts how far
+// it was read.
+type failingSource struct {
+	cands []store.Candidate
+	err   error
+}
+
+func (s failingSource) Domains(ctx context.Context, f store.Filter) iter.Seq2[store.Candidate, error] {
+	return func(yield func(store.Candidate, error) bool) {
+		for _, c := range s.cands {
+			if !yield(c, nil) {
+				return
+			}
+		}
+		yield(store.Candidate{}, s.err)
+	}
+}
+
+// TestBuildStopsOnReadError: a registry failing after thousands of
+// rows, with batches read and judged ahead on their own goroutines,
+// fails the build with its error, and leaves no goroutine behind.
+func TestBuildStopsOnReadError(t *testing.T) {
+	var cands []store.Candidate
+	for d := range synth.Generate(synth.Options{Domains: 20_000, Seed: 3}) {
+		cands = append(cands, store.Candidate{Domain: d})
+	}
+	before := runtime.NumGoroutine()
+	boom := errors.New("connection reset")
+	cfg := zonegen.DefaultConfig()
+	cfg.AssumeChecked = true
+	_, err := zonegen.Build(context.Background(), cfg, zonegen.Input{Source: failingSource{cands, boom}, Policy: pol, Now: now})
+	if !errors.Is(err, boom) || !strings.Contains(err.Error(), "reading the registry") {
+		t.Fatalf("error %v, want the registry's, said to be from reading it", err)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for runtime.NumGoroutine() > before && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if n := runtime.NumGoroutine(); n > before {
+		t.Errorf("%d goroutines after the build, %d before", n, before)
 	}
 }

@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"iter"
 	"net/netip"
+	"sync"
 	"time"
 
 	"github.com/ptzone/ptzone/policy"
@@ -256,25 +257,32 @@ func Build(ctx context.Context, cfg Config, in Input) ([]*Result, error) {
 	if len(cfg.Zones) == 1 {
 		filter.Zone = cfg.Zones[0] // the others' domains need not be read
 	}
-	for batch, err := range readAhead(ctx, in.Source, filter) {
+	// Judged on a goroutine of their own (builds and fixed are only read
+	// there): checking every name against the rules is a sixth of a full
+	// build's work, and the loop below, which adds to the zones in
+	// order, is the one that cannot be spread over cores.
+	judge := func(c store.Candidate) Reason {
+		if _, served := builds[c.Domain.Zone]; !served {
+			return ReasonNotServed
+		}
+		if fixed[c.Domain.Name] {
+			return ReasonFixed
+		}
+		return Include(c, in.Policy, cfg.AssumeChecked)
+	}
+	for batch, err := range readAhead(ctx, in.Source, filter, judge) {
 		if err != nil {
 			return nil, fmt.Errorf("reading the registry: %w", err)
 		}
-		for _, c := range batch {
-			zb, served := builds[c.Domain.Zone]
-			if !served {
-				continue
-			}
-			if fixed[c.Domain.Name] {
-				zb.res.Excluded[ReasonFixed]++
-				continue
-			}
-			if r := Include(c, in.Policy, cfg.AssumeChecked); r != ReasonIn {
-				zb.res.Excluded[r]++
-				continue
-			}
-			if err := zb.addDelegation(c.Domain.Name, c.Domain.Nameservers, c.Domain.DS, cfg.TTL); err != nil {
-				return nil, err
+		for i, c := range batch.cands {
+			switch r := batch.verdicts[i]; r {
+			case ReasonNotServed:
+			case ReasonIn:
+				if err := builds[c.Domain.Zone].addDelegation(c.Domain.Name, c.Domain.Nameservers, c.Domain.DS, cfg.TTL); err != nil {
+					return nil, err
+				}
+			default:
+				builds[c.Domain.Zone].res.Excluded[r]++
 			}
 		}
 	}
@@ -314,74 +322,92 @@ func Build(ctx context.Context, cfg Config, in Input) ([]*Result, error) {
 	return out, nil
 }
 
-// readAhead reads the source on its own goroutine and yields batches of
-// candidates: decoding rows (the database driver's work) and building the
-// zones then run on two cores. Stopping early stops the reader. A batch
-// is reused once the loop body it was yielded to returns: keep none of
-// it but its strings.
-func readAhead(ctx context.Context, src Source, f store.Filter) iter.Seq2[[]store.Candidate, error] {
+// judgedBatch is candidates read from the registry, each with the verdict
+// of the judge readAhead was given.
+type judgedBatch struct {
+	cands    []store.Candidate
+	verdicts []Reason
+}
+
+// readAhead reads the source on one goroutine, judges the candidates on
+// another, and yields them in batches: decoding rows (the database
+// driver's work), judging them and building the zones then share the
+// cores. Stopping early stops both. A batch is reused once the loop body
+// it was yielded to returns: keep none of it but its strings.
+func readAhead(ctx context.Context, src Source, f store.Filter, judge func(store.Candidate) Reason) iter.Seq2[judgedBatch, error] {
 	const batchSize = 1024
 	type batch struct {
-		cands []store.Candidate
-		err   error
+		judgedBatch
+		err error
 	}
-	return func(yield func([]store.Candidate, error) bool) {
+	return func(yield func(judgedBatch, error) bool) {
 		ctx, cancel := context.WithCancel(ctx)
-		ch := make(chan batch, 4)
+		read, judged := make(chan batch, 4), make(chan batch, 4)
 		// Batches come back once used: a registry's worth of them was half
 		// a gigabyte of garbage.
-		free := make(chan []store.Candidate, cap(ch)+2)
-		done := make(chan struct{})
-		go func() {
-			defer close(done)
-			defer close(ch)
-			next := func() []store.Candidate {
+		free := make(chan judgedBatch, cap(read)+cap(judged)+3)
+		send := func(ch chan<- batch, b batch) bool {
+			select {
+			case ch <- b:
+				return true
+			case <-ctx.Done():
+				return false
+			}
+		}
+		var wg sync.WaitGroup
+		wg.Go(func() {
+			defer close(read)
+			next := func() judgedBatch {
 				select {
 				case b := <-free:
 					return b
 				default:
-					return make([]store.Candidate, 0, batchSize)
+					return judgedBatch{make([]store.Candidate, 0, batchSize), make([]Reason, 0, batchSize)}
 				}
 			}
 			cur := next()
-			send := func(b batch) bool {
-				select {
-				case ch <- b:
-					return true
-				case <-ctx.Done():
-					return false
-				}
-			}
 			for c, err := range src.Domains(ctx, f) {
 				if err != nil {
-					send(batch{err: err})
+					send(read, batch{err: err})
 					return
 				}
-				cur = append(cur, c)
-				if len(cur) == batchSize {
-					if !send(batch{cands: cur}) {
+				if cur.cands = append(cur.cands, c); len(cur.cands) == batchSize {
+					if !send(read, batch{judgedBatch: cur}) {
 						return
 					}
 					cur = next()
 				}
 			}
-			if len(cur) > 0 {
-				send(batch{cands: cur})
+			if len(cur.cands) > 0 {
+				send(read, batch{judgedBatch: cur})
 			}
-		}()
+		})
+		wg.Go(func() {
+			defer close(judged)
+			for b := range read {
+				for _, c := range b.cands {
+					b.verdicts = append(b.verdicts, judge(c))
+				}
+				if !send(judged, b) {
+					return
+				}
+			}
+		})
 		defer func() {
 			cancel()
-			for range ch { // let the reader finish and close its rows
+			for range judged { // let the reader finish and close its rows
 			}
-			<-done
+			for range read {
+			}
+			wg.Wait()
 		}()
-		for b := range ch {
-			if !yield(b.cands, b.err) || b.err != nil {
+		for b := range judged {
+			if !yield(b.judgedBatch, b.err) || b.err != nil {
 				return
 			}
 			clear(b.cands) // nothing kept alive by a batch waiting for reuse
 			select {
-			case free <- b.cands[:0]:
+			case free <- judgedBatch{b.cands[:0], b.verdicts[:0]}:
 			default:
 			}
 		}
