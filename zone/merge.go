@@ -16,12 +16,13 @@ func Merge(base, overlay *Zone, drop func(r RRset) bool) (*Zone, error) {
 	if overlay != nil && overlay.origin != base.origin {
 		return nil, fmt.Errorf("merging zone %s into %s", overlay.origin, base.origin)
 	}
-	owners, sets, data := base.Owners(), len(base.sets), len(base.data)
+	owners, keys, sets, data := base.Owners(), len(base.keys), len(base.sets), len(base.data)
 	if overlay != nil {
-		owners, sets, data = owners+overlay.Owners(), sets+len(overlay.sets), data+len(overlay.data)
+		owners, keys, sets, data = owners+overlay.Owners(), keys+len(overlay.keys), sets+len(overlay.sets), data+len(overlay.data)
 	}
 	z := &Zone{
 		origin: base.origin,
+		keys:   make([]byte, 0, keys),
 		keyAt:  make([]uint32, 0, owners+1),
 		setAt:  make([]uint32, 0, owners+1),
 		sets:   make([]set, 0, sets),
