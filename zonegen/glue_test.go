@@ -367,3 +367,26 @@ func TestGlueIndexListIsAddLongDomains(t *testing.T) {
 		}
 	}
 }
+
+// TestGlueIndexListAfterStateRead: list on a host whose listings a state
+// file packed (in order, and not list's) adds to them as add does,
+// instead of reading the block's count as a listing.
+func TestGlueIndexListAfterStateRead(t *testing.T) {
+	a := []netip.Addr{netip.MustParseAddr("192.0.2.1")}
+	g := newGlueIndex("pt")
+	g.add("ns.hosting.pt", "b.pt", a)
+	g.add("ns.hosting.pt", "c.pt", a)
+	b, err := (&ZoneState{Fingerprint: "f", Serial: 1, glue: g}).MarshalBinary()
+	if err != nil {
+		t.Fatal(err)
+	}
+	read, err := UnmarshalZoneState(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	read.glue.list("ns.hosting.pt", "a.pt", a)
+	g.add("ns.hosting.pt", "a.pt", a)
+	if got, want := dumpGlue(read.glue), dumpGlue(g); got != want {
+		t.Errorf("listed after reading:\n%s\nadded:\n%s", got, want)
+	}
+}
