@@ -180,18 +180,18 @@ func (g *glueIndex) list(host, domain string, addrs []netip.Addr) {
 }
 
 // settleListings returns refs sorted by domain, the last listing of each
-// domain kept, and whether that is not refs as they were. A registry
-// streamed in no order lists a big host's tens of thousands of domains in
-// no order, and a stable sort of them took seconds: the listings'
-// positions break ties instead.
-func settleListings(refs []glueRef) ([]glueRef, bool) {
+// domain kept: what a block decodes to, whatever its order (a state
+// file's are sorted already, and cost one pass). A big host has tens of
+// thousands of listings, and a stable sort of them took seconds: the
+// listings' positions break ties instead.
+func settleListings(refs []glueRef) []glueRef {
 	if slices.IsSortedFunc(refs, func(a, b glueRef) int {
 		if a.domain == b.domain {
 			return 1 // a domain listed twice: not settled
 		}
 		return strings.Compare(a.domain, b.domain)
 	}) {
-		return refs, false
+		return refs
 	}
 	// Each domain's first eight octets, as one integer, decide most
 	// comparisons without reading the domain itself, a cache miss each.
@@ -221,7 +221,7 @@ func settleListings(refs []glueRef) ([]glueRef, bool) {
 		}
 		out = append(out, refs[k.pos])
 	}
-	return out, true
+	return out
 }
 
 func sortedAddrs(addrs []netip.Addr) []netip.Addr {

@@ -180,7 +180,7 @@ func decodeListings(block []byte) ([]glueRef, bool) {
 	ok := eachListing(block, func(domain, addrs []byte) {
 		refs = append(refs, glueRef{domain: string(domain), addrs: decodeAddrs(make([]netip.Addr, 0, addrs[0]), addrs)})
 	})
-	refs, _ = settleListings(refs)
+	refs = settleListings(refs)
 	return refs, ok
 }
 
