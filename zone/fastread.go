@@ -251,8 +251,18 @@ func (fr *fastReader) line(raw []byte) error {
 // comes as the file has it, with its newline or without one at the end of
 // the file: miekg/dns reads some lines differently at the end of its input
 // than before a newline.
+//
+// A line short of fields can take the next line's tokens (an SOA without
+// parentheses does), which the full parser then refuses, while the same
+// line at the end of the input is accepted: a line that ends with a
+// newline is read with a record after it, which must come out whole.
 func (fr *fastReader) viaMiekg(line []byte) (dns.RR, error) {
-	zp := dns.NewZoneParser(strings.NewReader(string(line)), fr.origin, fr.file)
+	text := string(line)
+	followed := strings.HasSuffix(text, "\n")
+	if followed {
+		text += viaMiekgNext
+	}
+	zp := dns.NewZoneParser(strings.NewReader(text), fr.origin, fr.file)
 	zp.SetIncludeAllowed(false)
 	rr, ok := zp.Next()
 	if !ok {
@@ -261,11 +271,24 @@ func (fr *fastReader) viaMiekg(line []byte) (dns.RR, error) {
 		}
 		return nil, errNotPlain
 	}
+	if followed {
+		next, ok := zp.Next()
+		if !ok || zp.Err() != nil || next.String() != viaMiekgNextRR {
+			return nil, errNotPlain
+		}
+	}
 	if _, more := zp.Next(); more || zp.Err() != nil || rr.Header().Class != dns.ClassINET {
 		return nil, errNotPlain
 	}
 	return rr, nil
 }
+
+// viaMiekgNext is the record viaMiekg reads after a line, and
+// viaMiekgNextRR what miekg/dns makes of it.
+const (
+	viaMiekgNext   = "next.invalid. 0 IN TXT \"x\"\n"
+	viaMiekgNextRR = "next.invalid.\t0\tIN\tTXT\t\"x\""
+)
 
 // parseRdata parses the rdata of the types a signed TLD zone holds into
 // canonical wire form. ok is false for any other type and any token it
