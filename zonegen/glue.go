@@ -245,8 +245,8 @@ func (g *glueIndex) sortPacked() {
 	var scratch []byte
 	for _, e := range g.hosts {
 		block := e.packed
-		if len(block) < 4 {
-			continue
+		if e.last == 0 || len(block) < 4 {
+			continue // not list's: a state file's, written in order
 		}
 		ls = ls[:0]
 		at := uint32(4)
