@@ -1,7 +1,6 @@
 package publish
 
 import (
-	"bufio"
 	"context"
 	"encoding/binary"
 	"encoding/hex"
@@ -160,7 +159,7 @@ func loadPublished(dir, name string) (*zone.Zone, *journal, error) {
 		return nil, nil, err
 	}
 	defer f.Close()
-	z, err := zone.ReadBinary(bufio.NewReaderSize(f, 1<<20))
+	z, err := zone.ReadBinary(f) // buffered inside; a file tells its size
 	if err != nil {
 		return nil, nil, fmt.Errorf("%s: %w", f.Name(), err)
 	}

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"math"
 )
 
@@ -77,6 +78,7 @@ func writeUint32s(w io.Writer, v []uint32) {
 // ReadBinary reads a binary image, checks its checksum and that it
 // describes a well-formed zone, and returns the zone.
 func ReadBinary(r io.Reader) (*Zone, error) {
+	size := remaining(r)
 	h := sha256.New()
 	br := bufio.NewReaderSize(r, 1<<20)
 	tr := io.TeeReader(br, h)
@@ -104,16 +106,16 @@ func ReadBinary(r io.Reader) (*Zone, error) {
 	}
 	z := &Zone{origin: Name(origin)}
 	var err error
-	if z.keys, err = readBytes(tr, n[0]); err != nil {
+	if z.keys, err = readBytes(tr, n[0], size); err != nil {
 		return nil, err
 	}
-	if z.keyAt, err = readUint32s(tr, n[1]); err != nil {
+	if z.keyAt, err = readUint32s(tr, n[1], size); err != nil {
 		return nil, err
 	}
-	if z.setAt, err = readUint32s(tr, n[1]); err != nil {
+	if z.setAt, err = readUint32s(tr, n[1], size); err != nil {
 		return nil, err
 	}
-	raw, err := readBytes(tr, 12*n[2])
+	raw, err := readBytes(tr, 12*n[2], size)
 	if err != nil {
 		return nil, err
 	}
@@ -123,7 +125,7 @@ func ReadBinary(r io.Reader) (*Zone, error) {
 		z.sets[i] = set{typ: binary.LittleEndian.Uint16(b), count: binary.LittleEndian.Uint16(b[2:]),
 			ttl: binary.LittleEndian.Uint32(b[4:]), off: binary.LittleEndian.Uint32(b[8:])}
 	}
-	if z.data, err = readBytes(tr, n[3]); err != nil {
+	if z.data, err = readBytes(tr, n[3], size); err != nil {
 		return nil, err
 	}
 	sum := h.Sum(nil)
@@ -137,7 +139,38 @@ func ReadBinary(r io.Reader) (*Zone, error) {
 	return z, nil
 }
 
-func readBytes(r io.Reader, n uint64) ([]byte, error) {
+// remaining returns how many bytes r can give at most, when it can tell
+// (a file's size, a limited reader's limit, an in-memory reader's
+// length), or 0.
+func remaining(r io.Reader) uint64 {
+	switch v := r.(type) {
+	case *io.LimitedReader:
+		return uint64(max(v.N, 0))
+	case interface{ Len() int }:
+		return uint64(v.Len())
+	case interface{ Stat() (fs.FileInfo, error) }:
+		if fi, err := v.Stat(); err == nil && fi.Mode().IsRegular() {
+			return uint64(fi.Size())
+		}
+	}
+	return 0
+}
+
+// readBytes reads a table of n octets from an input of at most size
+// octets (0: unknown).
+func readBytes(r io.Reader, n, size uint64) ([]byte, error) {
+	if size > 0 {
+		// Known to fit: read in place, in one allocation (a zone image
+		// is hundreds of megabytes, which chunks grew by copying).
+		if n > size {
+			return nil, fmt.Errorf("%w: a table of %d octets in an input of %d", ErrCorrupt, n, size)
+		}
+		out := make([]byte, n)
+		if _, err := io.ReadFull(r, out); err != nil {
+			return nil, fmt.Errorf("%w: truncated: %v", ErrCorrupt, err)
+		}
+		return out, nil
+	}
 	// Read in chunks: a corrupt length must not allocate gigabytes up front.
 	var out []byte
 	for n > 0 {
@@ -152,8 +185,8 @@ func readBytes(r io.Reader, n uint64) ([]byte, error) {
 	return out, nil
 }
 
-func readUint32s(r io.Reader, n uint64) ([]uint32, error) {
-	b, err := readBytes(r, 4*n)
+func readUint32s(r io.Reader, n, size uint64) ([]uint32, error) {
+	b, err := readBytes(r, 4*n, size)
 	if err != nil {
 		return nil, err
 	}

@@ -5,8 +5,11 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"net/netip"
+	"os"
+	"path/filepath"
 	"runtime"
 	"slices"
 	"strings"
@@ -349,6 +352,29 @@ func TestBinaryImage(t *testing.T) {
 	for _, n := range []int{0, 5, len(image) / 2, len(image) - 1} {
 		if _, err := zone.ReadBinary(bytes.NewReader(image[:n])); !errors.Is(err, zone.ErrCorrupt) {
 			t.Errorf("truncated to %d: %v", n, err)
+		}
+		// The same from a reader that does not tell its size: the tables
+		// are read in chunks.
+		if _, err := zone.ReadBinary(struct{ io.Reader }{bytes.NewReader(image[:n])}); !errors.Is(err, zone.ErrCorrupt) {
+			t.Errorf("truncated to %d, unsized: %v", n, err)
+		}
+	}
+	path := filepath.Join(t.TempDir(), "pt.zone.bin")
+	if err := os.WriteFile(path, image, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	for name, r := range map[string]io.Reader{"a file": f, "an unsized reader": struct{ io.Reader }{bytes.NewReader(image)}} {
+		got, err := zone.ReadBinary(r)
+		if err != nil {
+			t.Fatalf("from %s: %v", name, err)
+		}
+		for ch := range zone.Diff(z, got) {
+			t.Errorf("from %s: image round trip changed %s %s", name, ch.Owner, zone.TypeString(ch.Type))
 		}
 	}
 }
