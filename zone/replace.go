@@ -109,6 +109,7 @@ func ReplaceView(base, with *Zone, drop []Name) iter.Seq[RRset] {
 			nw = with.Owners()
 		}
 		i, j, d, nb := 0, 0, 0, base.Owners()
+		var sets []RRset
 		for i < nb || j < nw {
 			if j == nw || (i < nb && bytes.Compare(base.OwnerKey(i), with.OwnerKey(j)) < 0) {
 				// An owner of base stays unless it is dropped.
@@ -117,10 +118,11 @@ func ReplaceView(base, with *Zone, drop []Name) iter.Seq[RRset] {
 					d++
 				}
 				if d == len(gone) || string(gone[d]) != string(key) {
-					// By index, not through RRsets: its iterator would be
-					// an allocation per owner, millions for pt.
-					for k := base.setAt[i]; k < base.setAt[i+1]; k++ {
-						if !yield(RRset{z: base, owner: int32(i), idx: int32(k)}) {
+					// Through a reused buffer, not RRsets: its iterator
+					// would be an allocation per owner, millions for pt.
+					sets = base.appendRRsets(sets[:0], i)
+					for _, r := range sets {
+						if !yield(r) {
 							return
 						}
 					}
@@ -132,8 +134,9 @@ func ReplaceView(base, with *Zone, drop []Name) iter.Seq[RRset] {
 			if i < nb && bytes.Equal(base.OwnerKey(i), with.OwnerKey(j)) {
 				i++
 			}
-			for k := with.setAt[j]; k < with.setAt[j+1]; k++ {
-				if !yield(RRset{z: with, owner: int32(j), idx: int32(k)}) {
+			sets = with.appendRRsets(sets[:0], j)
+			for _, r := range sets {
+				if !yield(r) {
 					return
 				}
 			}
