@@ -19,11 +19,11 @@ import (
 type glueIndex struct {
 	zone  string
 	hosts map[string]hostListings
-	// owned holds the hosts whose listings this index may change in
-	// place; nil means all of them. A clone shares every listing with its
-	// original and copies one only the first time it changes it: a full
-	// build adds a shared host's listings one by one, tens of thousands
-	// for a big hosting provider's, and copying on every add was quadratic.
+	// owned holds the hosts whose decoded listings this index may change
+	// in place; nil means all of them. A clone shares every listing with
+	// its original and copies one only the first time it changes it:
+	// adding a host's listings one by one, tens of thousands for a big
+	// hosting provider's, copied them on every add, quadratic.
 	owned map[string]bool
 	// corrupt names a host whose packed listings did not decode.
 	corrupt string
@@ -89,39 +89,85 @@ func (g *glueIndex) has(host string) bool {
 // add notes that domain lists host with addrs. Only hosts inside the zone
 // are glue; a listing without addresses gives none.
 func (g *glueIndex) add(host, domain string, addrs []netip.Addr) {
-	if len(addrs) == 0 || !store.IsSubdomain(host, g.zone) {
-		return
-	}
-	sorted := sortedAddrs(addrs)
-	refs := g.writable(host)
-	i, found := findRef(refs, domain)
-	if found {
-		refs[i].addrs = sorted
-		return
-	}
-	if len(refs) == 0 {
-		if g.under != nil {
-			g.noteUnder(host)
-		}
-		if g.order != nil {
-			g.added = append(g.added, host)
-		}
-	}
-	g.hosts[host] = hostListings{refs: slices.Insert(refs, i, glueRef{domain: domain, addrs: sorted})}
+	e := g.edits()
+	e.add(host, domain, addrs)
+	g.apply(e)
 }
 
 // remove forgets domain's listing of host.
 func (g *glueIndex) remove(host, domain string) {
-	i, found := findRef(g.listings(host), domain)
-	if !found {
+	e := g.edits()
+	e.remove(host, domain)
+	g.apply(e)
+}
+
+// glueEdits are changes to an index's listings, gathered to be made
+// together (apply): one pass over each host's listings, however many of
+// them change. A big hosting provider's server has tens of thousands of
+// listings, and a thousand domains leaving it one at a time moved the
+// rest a thousand times.
+type glueEdits struct {
+	zone  string
+	hosts map[string]map[string][]netip.Addr // host, domain: the addresses, sorted; nil: the listing goes
+}
+
+func (g *glueIndex) edits() *glueEdits {
+	return &glueEdits{zone: g.zone, hosts: map[string]map[string][]netip.Addr{}}
+}
+
+// add notes that domain lists host with addrs, as glueIndex.add does.
+func (e *glueEdits) add(host, domain string, addrs []netip.Addr) {
+	if len(addrs) == 0 || !store.IsSubdomain(host, e.zone) {
 		return
 	}
-	refs := slices.Delete(g.writable(host), i, i+1)
-	if len(refs) == 0 {
-		delete(g.hosts, host)
-		return
+	e.set(host, domain, sortedAddrs(addrs))
+}
+
+// remove notes that domain's listing of host goes.
+func (e *glueEdits) remove(host, domain string) { e.set(host, domain, nil) }
+
+// set records domain's listing of host; the last word on it counts.
+func (e *glueEdits) set(host, domain string, sorted []netip.Addr) {
+	byDomain := e.hosts[host]
+	if byDomain == nil {
+		byDomain = map[string][]netip.Addr{}
+		e.hosts[host] = byDomain
 	}
-	g.hosts[host] = hostListings{refs: refs}
+	byDomain[domain] = sorted
+}
+
+// apply makes the edits. A packed host's listings are merged with them
+// where they lie, not decoded, when they are in order (as a state file's
+// and a written full build's are).
+func (g *glueIndex) apply(e *glueEdits) {
+	for host, byDomain := range e.hosts {
+		domains := slices.Sorted(maps.Keys(byDomain))
+		entry, known := g.hosts[host]
+		if entry.packed != nil {
+			if block, n, ok := mergePacked(entry.packed, domains, byDomain); ok {
+				if n == 0 {
+					delete(g.hosts, host)
+				} else {
+					g.hosts[host] = hostListings{packed: block} // in order, so no last
+				}
+				continue
+			}
+		}
+		refs := g.writable(host)
+		if refs = editListings(refs, domains, byDomain); len(refs) == 0 {
+			delete(g.hosts, host)
+			continue
+		}
+		if !known {
+			if g.under != nil {
+				g.noteUnder(host)
+			}
+			if g.order != nil {
+				g.added = append(g.added, host)
+			}
+		}
+		g.hosts[host] = hostListings{refs: refs}
+	}
 }
 
 // writable returns host's listings, copied first if they are shared with
@@ -134,6 +180,99 @@ func (g *glueIndex) writable(host string) []glueRef {
 		g.owned[host] = true
 	}
 	return refs
+}
+
+// editListings makes the edits of domains (sorted) to refs in place and
+// returns the result: listings before the first edit do not move, and a
+// listing appended in order moves none.
+func editListings(refs []glueRef, domains []string, byDomain map[string][]netip.Addr) []glueRef {
+	var gone []int
+	var added []glueRef
+	for _, d := range domains {
+		i, found := findRef(refs, d)
+		addrs := byDomain[d]
+		switch {
+		case found && addrs == nil:
+			gone = append(gone, i)
+		case found:
+			refs[i].addrs = addrs
+		case addrs != nil:
+			added = append(added, glueRef{domain: d, addrs: addrs})
+		}
+	}
+	if len(gone) > 0 {
+		kept := gone[0]
+		for i := gone[0]; i < len(refs); i++ {
+			if len(gone) > 0 && gone[0] == i {
+				gone = gone[1:]
+				continue
+			}
+			refs[kept] = refs[i]
+			kept++
+		}
+		clear(refs[kept:])
+		refs = refs[:kept]
+	}
+	// The additions, merged in from the end.
+	old := len(refs)
+	refs = append(refs, added...)
+	for i, j, k := old-1, len(added)-1, len(refs)-1; j >= 0; k-- {
+		if i >= 0 && refs[i].domain > added[j].domain {
+			refs[k] = refs[i]
+			i--
+		} else {
+			refs[k] = added[j]
+			j--
+		}
+	}
+	return refs
+}
+
+// mergePacked returns block with the listings of domains (sorted)
+// replaced by byDomain's, and how many listings it then holds; false if
+// block is malformed or not in order.
+func mergePacked(block []byte, domains []string, byDomain map[string][]netip.Addr) ([]byte, uint32, bool) {
+	out := make([]byte, 4, len(block)+len(domains)*64)
+	var n uint32
+	// emit writes the edited listings of the domains before limit (and
+	// of limit itself if through).
+	emit := func(limit string, through bool) {
+		for len(domains) > 0 && (domains[0] < limit || through && domains[0] == limit) {
+			if addrs := byDomain[domains[0]]; addrs != nil {
+				out = appendListing(out, domains[0], addrs)
+				n++
+			}
+			domains = domains[1:]
+		}
+	}
+	inOrder := true
+	var prev []byte
+	ok := eachListing(block, func(domain, addrs []byte) {
+		if !inOrder || prev != nil && bytes.Compare(prev, domain) >= 0 {
+			inOrder = false
+			return
+		}
+		prev = domain
+		emit(string(domain), false)
+		if len(domains) > 0 && domains[0] == string(domain) {
+			emit(string(domain), true) // edited: the old listing goes
+			return
+		}
+		out = binary.LittleEndian.AppendUint16(out, uint16(len(domain)))
+		out = append(append(out, domain...), addrs...)
+		n++
+	})
+	if !ok || !inOrder {
+		return nil, 0, false
+	}
+	for _, d := range domains {
+		if addrs := byDomain[d]; addrs != nil {
+			out = appendListing(out, d, addrs)
+			n++
+		}
+	}
+	binary.LittleEndian.PutUint32(out, n)
+	return out, n, true
 }
 
 func findRef(refs []glueRef, domain string) (int, bool) {
@@ -169,7 +308,7 @@ func (g *glueIndex) list(host, domain string, addrs []netip.Addr) {
 		if c := a.Compare(b); c != 0 {
 			return c
 		}
-		return 1 // a repeated address: not in canonical form
+		return -1 // a repeated address: not in canonical form (IsSortedFunc fails on < 0 only)
 	}) {
 		addrs = sortedAddrs(addrs)
 	}
@@ -187,7 +326,7 @@ func (g *glueIndex) list(host, domain string, addrs []netip.Addr) {
 func settleListings(refs []glueRef) []glueRef {
 	if slices.IsSortedFunc(refs, func(a, b glueRef) int {
 		if a.domain == b.domain {
-			return 1 // a domain listed twice: not settled
+			return -1 // a domain listed twice: not settled (IsSortedFunc fails on < 0 only)
 		}
 		return strings.Compare(a.domain, b.domain)
 	}) {
@@ -404,7 +543,8 @@ func (g *glueIndex) noteUnder(host string) {
 
 // clone returns a copy that can change without changing g. It shares the
 // listings, so g must not change after it: the copy's writable copies
-// them, g's own would not.
+// them, g's own would not. (Packed listings are never changed in place
+// but by list and sortPacked, which a clone never runs.)
 func (g *glueIndex) clone() *glueIndex {
 	return &glueIndex{zone: g.zone, hosts: maps.Clone(g.hosts), owned: map[string]bool{}, order: g.order, added: slices.Clone(g.added)}
 }

@@ -390,3 +390,137 @@ func TestGlueIndexListAfterStateRead(t *testing.T) {
 		t.Errorf("listed after reading:\n%s\nadded:\n%s", got, want)
 	}
 }
+
+// TestGlueEditsAreOneByOne: edits gathered and applied together (as an
+// incremental build applies a thousand changed domains' listings) leave
+// the index each edit applied on its own would, whether the hosts'
+// listings are decoded, packed in order (a state file's) or packed out of
+// order (a full build's, before its state is written); a domain edited
+// twice gets its last edit; the index cloned from stays as it was.
+func TestGlueEditsAreOneByOne(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	addrs := [][]netip.Addr{
+		{netip.MustParseAddr("192.0.2.1")},
+		{netip.MustParseAddr("2001:db8::1"), netip.MustParseAddr("192.0.2.2")},
+		{netip.MustParseAddr("192.0.2.3"), netip.MustParseAddr("192.0.2.3")}, // repeated: one address
+	}
+	hosts := []string{"ns1.big.pt", "ns2.big.pt", "ns.small.pt", "ns.other.example"}
+	domain := func() string { return fmt.Sprintf("d%03d.pt", rng.IntN(400)) }
+	type edit struct {
+		host, domain string
+		addrs        []netip.Addr // nil: remove
+	}
+	for round := range 40 {
+		var listed []edit
+		// A registry streams each domain once: a host's listings are of
+		// distinct domains (as list requires).
+		seen := map[[2]string]bool{}
+		for range 300 {
+			e := edit{hosts[rng.IntN(2)], domain(), addrs[rng.IntN(3)]}
+			if !seen[[2]string{e.host, e.domain}] {
+				seen[[2]string{e.host, e.domain}] = true
+				listed = append(listed, e)
+			}
+		}
+		listed = append(listed, edit{"ns.small.pt", "d000.pt", addrs[0]})
+		var edits []edit
+		for range 1 + rng.IntN(120) {
+			e := edit{hosts[rng.IntN(len(hosts))], domain(), nil}
+			if rng.IntN(2) == 0 {
+				e.addrs = addrs[rng.IntN(3)]
+			}
+			edits = append(edits, e)
+		}
+		if round%2 == 0 { // every listing of a host goes
+			edits = append(edits, edit{"ns.small.pt", "d000.pt", nil})
+		}
+		base := func(form int) *glueIndex {
+			g := newGlueIndex("pt")
+			for _, l := range listed {
+				if form == 0 {
+					g.add(l.host, l.domain, l.addrs)
+				} else {
+					g.list(l.host, l.domain, l.addrs)
+				}
+			}
+			if form == 2 {
+				g.sortPacked()
+			}
+			return g
+		}
+		want := base(0)
+		for _, e := range edits {
+			if e.addrs == nil {
+				want.remove(e.host, e.domain)
+			} else {
+				want.add(e.host, e.domain, e.addrs)
+			}
+		}
+		for form, name := range []string{"decoded", "packed out of order", "packed in order"} {
+			orig := base(form)
+			before := dumpGlue(orig)
+			g := orig.clone()
+			batch := g.edits()
+			for _, e := range edits {
+				if e.addrs == nil {
+					batch.remove(e.host, e.domain)
+				} else {
+					batch.add(e.host, e.domain, e.addrs)
+				}
+			}
+			g.apply(batch)
+			if got, w := dumpGlue(g), dumpGlue(want); got != w {
+				gl, wl := strings.Split(got, "\n"), strings.Split(w, "\n")
+				i := 0
+				for i < min(len(gl), len(wl))-1 && gl[i] == wl[i] {
+					i++
+				}
+				t.Fatalf("round %d, %s: applied together\n%.400s\none by one\n%.400s", round, name, gl[i], wl[i])
+			}
+			for _, h := range hosts {
+				a, c := g.resolve(h)
+				wa, wc := want.resolve(h)
+				if !slices.Equal(a, wa) || c != wc {
+					t.Fatalf("round %d, %s: %s resolves to %v (conflict %v), one by one to %v (%v)", round, name, h, a, c, wa, wc)
+				}
+			}
+			if g.corrupt != "" {
+				t.Fatalf("round %d, %s: %s found corrupt", round, name, g.corrupt)
+			}
+			if got := dumpGlue(orig); got != before {
+				t.Fatalf("round %d, %s: the edits changed the index cloned from", round, name)
+			}
+		}
+	}
+}
+
+// BenchmarkGlueEdits: a thousand domains leave a hosting provider's name
+// server listed by 100,000, and a thousand others come to it, in one
+// incremental build, from a state read back (packed in order) and from
+// decoded listings.
+func BenchmarkGlueEdits(b *testing.B) {
+	addrs := []netip.Addr{netip.MustParseAddr("192.0.2.53")}
+	state := newGlueIndex("pt")
+	for i := range 100_000 {
+		state.list("ns1.hosting.pt", fmt.Sprintf("client%07d.pt", i*2), addrs)
+	}
+	state.sortPacked()
+	decoded := state.clone()
+	decoded.listings("ns1.hosting.pt")
+	for _, bc := range []struct {
+		name string
+		g    *glueIndex
+	}{{"packed", state}, {"decoded", decoded}} {
+		b.Run(bc.name, func(b *testing.B) {
+			for b.Loop() {
+				g := bc.g.clone()
+				e := g.edits()
+				for i := range 1000 {
+					e.remove("ns1.hosting.pt", fmt.Sprintf("client%07d.pt", i*200))
+					e.add("ns1.hosting.pt", fmt.Sprintf("client%07d.pt", i*200+1), addrs)
+				}
+				g.apply(e)
+			}
+		})
+	}
+}

@@ -169,13 +169,16 @@ func changeZone(cfg Config, in ChangeInput, z string, prev *zone.Zone, st *ZoneS
 			oldConflict[h] = c
 		}
 	}
+	// The listings change together once every delegation is looked at
+	// (glueEdits); until then glue answers as the state read does.
+	edits := glue.edits()
 	for _, d := range dels {
 		oldNS, oldDS := delegationAt(prev, d.owner)
 		was := oldNS != nil
 		for _, h := range hostsOf(oldNS) {
 			if store.IsSubdomain(h, z) {
 				noteHost(h)
-				glue.remove(h, d.name)
+				edits.remove(h, d.name)
 			}
 		}
 		delegatedNow[d.name] = d.included
@@ -184,14 +187,13 @@ func changeZone(cfg Config, in ChangeInput, z string, prev *zone.Zone, st *ZoneS
 				if store.IsSubdomain(h.Name, z) {
 					noteHost(h.Name)
 				}
-				glue.add(h.Name, d.name, h.Addrs)
+				edits.add(h.Name, d.name, h.Addrs)
 			}
 		}
 		if was != d.included {
+			// The hosts below that gain or lose glue; those listed
+			// anew are noted above. (glue, unchanged yet, is st.glue.)
 			for _, h := range st.glue.hostsUnder(d.name) {
-				noteHost(h)
-			}
-			for _, h := range glue.hostsUnder(d.name) {
 				noteHost(h)
 			}
 		}
@@ -229,6 +231,8 @@ func changeZone(cfg Config, in ChangeInput, z string, prev *zone.Zone, st *ZoneS
 		}
 		next.Secure += btoi(newDS != nil) - btoi(oldDS != nil)
 	}
+
+	glue.apply(edits)
 
 	// Glue, again, for every host the changes reach.
 	hosts := make([]string, 0, len(affected))
