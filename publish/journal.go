@@ -1,7 +1,6 @@
 package publish
 
 import (
-	"bufio"
 	"bytes"
 	"crypto/sha256"
 	"encoding/binary"
@@ -10,6 +9,10 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime"
+	"slices"
+	"sync"
+	"sync/atomic"
 
 	"github.com/ptzone/ptzone/internal/atomicfile"
 	"github.com/ptzone/ptzone/zone"
@@ -35,17 +38,33 @@ func journalFile(dir, name string) string { return filepath.Join(dir, name+".jou
 func stateFile(dir, name string) string   { return filepath.Join(dir, name+".state") }
 
 // journal is a zone's journal file: records of a length, a patch and the
-// patch's SHA-256, appended in order.
+// patch's SHA-256, appended in order. Reading it reads each record's
+// serials only; a record's patch is read when it is needed (replay needs
+// those an image lacks), and checked then: after a few flushes most of a
+// journal is history an image holds already, hundreds of megabytes for
+// pt that a publication does not need.
 type journal struct {
 	path    string
-	patches []*zone.Patch
+	records []journalRecord
 	// valid is the length of the file up to its last whole record: a
 	// record torn by a crash is ignored, and overwritten by the next.
 	valid int64
-	size  []int64 // of each record
 	torn  bool
 }
 
+// journalRecord is one record of a journal file.
+type journalRecord struct {
+	at, size int64 // where it lies in the file, length and checksum included
+	from, to uint32
+}
+
+// recordOverhead is a record's length prefix and checksum.
+const recordOverhead = 8 + sha256.Size
+
+// readJournal reads where a journal's records lie and which serials each
+// joins. The last record is checked whole: a crash while it was appended
+// can leave it torn, and it is then ignored (the next append overwrites
+// it). The others are checked when their patches are read.
 func readJournal(path string) (*journal, error) {
 	j := &journal{path: path}
 	f, err := os.Open(path)
@@ -56,37 +75,69 @@ func readJournal(path string) (*journal, error) {
 		return nil, err
 	}
 	defer f.Close()
-	r := bufio.NewReaderSize(f, 1<<20)
-	for {
-		var head [8]byte
-		if _, err := io.ReadFull(r, head[:]); err != nil {
-			j.torn = !errors.Is(err, io.EOF)
-			return j, nil
-		}
-		n := binary.LittleEndian.Uint64(head[:])
-		if n > 1<<40 {
-			j.torn = true
-			return j, nil
-		}
-		body := make([]byte, n+sha256.Size)
-		if _, err := io.ReadFull(r, body); err != nil {
-			j.torn = true
-			return j, nil
-		}
-		sum := sha256.Sum256(body[:n])
-		if !bytes.Equal(sum[:], body[n:]) {
-			j.torn = true
-			return j, nil
-		}
-		p, err := zone.ReadPatch(bytes.NewReader(body[:n]))
-		if err != nil {
-			return nil, fmt.Errorf("%s: record %d: %w", path, len(j.patches)+1, err)
-		}
-		j.patches = append(j.patches, p)
-		rec := int64(8 + len(body))
-		j.size = append(j.size, rec)
-		j.valid += rec
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, err
 	}
+	end := fi.Size()
+	head := make([]byte, 8+zone.PatchHeaderSize)
+	for at := int64(0); at < end; {
+		if _, err := f.ReadAt(head, at); err != nil {
+			j.torn = true
+			break
+		}
+		n := binary.LittleEndian.Uint64(head)
+		if n < zone.PatchHeaderSize || n > uint64(max(0, end-at-recordOverhead)) {
+			j.torn = true // cut short
+			break
+		}
+		from, to, err := zone.PatchSerials(head[8:])
+		if err != nil {
+			j.torn = true // a record whose head was not written
+			break
+		}
+		rec := journalRecord{at: at, size: int64(n) + recordOverhead, from: from, to: to}
+		j.records = append(j.records, rec)
+		at += rec.size
+	}
+	if last := len(j.records) - 1; last >= 0 {
+		if _, err := j.recordBody(f, last); err != nil {
+			j.records, j.torn = j.records[:last], true
+		}
+	}
+	for _, r := range j.records {
+		j.valid += r.size
+	}
+	return j, nil
+}
+
+// readRecord reads and checks record i's patch.
+func (j *journal) readRecord(f *os.File, i int) (*zone.Patch, error) {
+	body, err := j.recordBody(f, i)
+	if err != nil {
+		return nil, err
+	}
+	p, err := zone.ReadPatch(bytes.NewReader(body))
+	if err != nil {
+		r := j.records[i]
+		return nil, fmt.Errorf("%s: record %d (serial %d to %d): %w", j.path, i+1, r.from, r.to, err)
+	}
+	return p, nil
+}
+
+// recordBody reads record i and returns its patch's octets once they
+// match their checksum.
+func (j *journal) recordBody(f *os.File, i int) ([]byte, error) {
+	r := j.records[i]
+	b := make([]byte, r.size)
+	if _, err := f.ReadAt(b, r.at); err != nil {
+		return nil, fmt.Errorf("%s: record %d (serial %d to %d): %w", j.path, i+1, r.from, r.to, err)
+	}
+	body, sum := b[8:r.size-sha256.Size], b[r.size-sha256.Size:]
+	if got := sha256.Sum256(body); !bytes.Equal(got[:], sum) {
+		return nil, fmt.Errorf("%s: record %d (serial %d to %d): checksum mismatch", j.path, i+1, r.from, r.to)
+	}
+	return body, nil
 }
 
 func encodeRecord(p *zone.Patch) ([]byte, error) {
@@ -128,61 +179,76 @@ func (j *journal) append(p *zone.Patch) error {
 			return err
 		}
 	}
-	j.patches = append(j.patches, p)
-	j.size = append(j.size, int64(len(rec)))
+	j.records = append(j.records, journalRecord{at: j.valid, size: int64(len(rec)), from: p.From, to: p.To})
 	j.valid += int64(len(rec))
+	j.torn = false
 	return nil
 }
 
-// keep rewrites the journal with its newest patches only, at most max
+// keep rewrites the journal with its newest records only, at most max
 // octets of them: the history an incremental transfer can start from.
+// The records are copied as they are, not read.
 func (j *journal) keep(max int64) error {
-	first, total := len(j.patches), int64(0)
-	for first > 0 && total+j.size[first-1] <= max {
+	first, total := len(j.records), int64(0)
+	for first > 0 && total+j.records[first-1].size <= max {
 		first--
-		total += j.size[first]
+		total += j.records[first].size
 	}
 	if first == 0 && !j.torn {
 		return nil
 	}
-	err := atomicfile.Write(j.path, 0o644, func(w io.Writer) error {
-		for _, p := range j.patches[first:] {
-			rec, err := encodeRecord(p)
-			if err != nil {
-				return err
-			}
-			if _, err := w.Write(rec); err != nil {
-				return err
-			}
+	kept := slices.Clone(j.records[first:])
+	if len(kept) > 0 {
+		old, err := os.Open(j.path)
+		if err != nil {
+			return err
 		}
-		return nil
-	})
-	if err != nil {
+		defer old.Close()
+		err = atomicfile.Write(j.path, 0o644, func(w io.Writer) error {
+			_, err := io.Copy(w, io.NewSectionReader(old, kept[0].at, total))
+			return err
+		})
+		if err != nil {
+			return err
+		}
+	} else if err := atomicfile.Write(j.path, 0o644, func(io.Writer) error { return nil }); err != nil {
 		return err
 	}
-	j.patches, j.size, j.valid, j.torn = j.patches[first:], j.size[first:], total, false
+	shift := int64(0)
+	if len(kept) > 0 {
+		shift = kept[0].at
+	}
+	for i := range kept {
+		kept[i].at -= shift
+	}
+	j.records, j.valid, j.torn = kept, total, false
 	return nil
 }
 
-// replay applies to an image the journal's patches that follow it.
+// replay applies to an image the journal's patches that follow it,
+// reading them (and no other) on as many goroutines as there are.
 func (j *journal) replay(z *zone.Zone) (*zone.Zone, error) {
 	from := SerialOf(z)
 	serial := from
-	var follow []*zone.Patch
-	for _, p := range j.patches {
-		if p.From != serial {
-			if zonegen.SerialGreater(p.To, serial) && serial != 0 {
-				return nil, fmt.Errorf("%s: a patch from serial %d to %d, but the zone is at %d: a publication is missing", j.path, p.From, p.To, serial)
+	var follow []int
+	for i, r := range j.records {
+		if r.from != serial {
+			if zonegen.SerialGreater(r.to, serial) && serial != 0 {
+				return nil, fmt.Errorf("%s: a patch from serial %d to %d, but the zone is at %d: a publication is missing", j.path, r.from, r.to, serial)
 			}
 			continue // already in the image
 		}
-		follow = append(follow, p)
-		serial = p.To
+		follow = append(follow, i)
+		serial = r.to
 	}
 	if len(follow) == 0 {
 		return z, nil
 	}
-	z, err := zone.ApplyAll(z, follow)
+	patches, err := j.readPatches(follow)
+	if err != nil {
+		return nil, err
+	}
+	z, err = zone.ApplyAll(z, patches)
 	if err != nil {
 		return nil, fmt.Errorf("%s: applying the patches from %d to %d: %w", j.path, from, serial, err)
 	}
@@ -190,6 +256,32 @@ func (j *journal) replay(z *zone.Zone) (*zone.Zone, error) {
 		return nil, fmt.Errorf("%s: the patches from %d to %d give serial %d", j.path, from, serial, got)
 	}
 	return z, nil
+}
+
+// readPatches reads the patches of the records given, in their order.
+func (j *journal) readPatches(records []int) ([]*zone.Patch, error) {
+	f, err := os.Open(j.path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	patches := make([]*zone.Patch, len(records))
+	errs := make([]error, len(records))
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range min(runtime.GOMAXPROCS(0), len(records)) {
+		wg.Go(func() {
+			for {
+				k := int(next.Add(1) - 1)
+				if k >= len(records) {
+					return
+				}
+				patches[k], errs[k] = j.readRecord(f, records[k])
+			}
+		})
+	}
+	wg.Wait()
+	return patches, errors.Join(errs...)
 }
 
 // savedState is a zone's state file.

@@ -45,8 +45,8 @@ func TestJournal(t *testing.T) {
 	vs := versions(t, 4)
 	path := filepath.Join(t.TempDir(), "pt.journal")
 	j, err := readJournal(path)
-	if err != nil || len(j.patches) != 0 {
-		t.Fatalf("a missing journal: %v, %d patches", err, len(j.patches))
+	if err != nil || len(j.records) != 0 {
+		t.Fatalf("a missing journal: %v, %d patches", err, len(j.records))
 	}
 	for i := 0; i < 3; i++ {
 		p, err := zone.DiffPatch(vs[i], vs[i+1], uint32(i+1), uint32(i+2))
@@ -62,8 +62,8 @@ func TestJournal(t *testing.T) {
 	f.Write([]byte{200, 0, 0, 0, 0, 0, 0, 0, 'P', 'T', 'Z'})
 	f.Close()
 	j, err = readJournal(path)
-	if err != nil || len(j.patches) != 3 || !j.torn {
-		t.Fatalf("a torn tail: %v, %d patches, torn %v", err, len(j.patches), j.torn)
+	if err != nil || len(j.records) != 3 || !j.torn {
+		t.Fatalf("a torn tail: %v, %d patches, torn %v", err, len(j.records), j.torn)
 	}
 	got, err := j.replay(vs[0])
 	if err != nil || text(got) != text(vs[3]) {
@@ -79,24 +79,82 @@ func TestJournal(t *testing.T) {
 		t.Fatal(err)
 	}
 	j, err = readJournal(path)
-	if err != nil || len(j.patches) != 4 || j.torn {
-		t.Fatalf("after the torn record was overwritten: %v, %d patches, torn %v", err, len(j.patches), j.torn)
+	if err != nil || len(j.records) != 4 || j.torn {
+		t.Fatalf("after the torn record was overwritten: %v, %d patches, torn %v", err, len(j.records), j.torn)
 	}
 	// A patch that does not follow the image: a publication is missing.
-	gap := &journal{path: path, patches: j.patches[2:]}
+	gap := &journal{path: path, records: j.records[2:]}
 	if _, err := gap.replay(vs[0]); err == nil || !strings.Contains(err.Error(), "missing") {
 		t.Errorf("a gap: %v", err)
 	}
 	// Trimming keeps the newest patches within the bound.
-	if err := j.keep(j.size[3] + j.size[2]); err != nil {
+	if err := j.keep(j.records[3].size + j.records[2].size); err != nil {
 		t.Fatal(err)
 	}
 	j, err = readJournal(path)
-	if err != nil || len(j.patches) != 2 || j.patches[0].From != 3 {
-		t.Fatalf("trimmed: %v, %d patches", err, len(j.patches))
+	if err != nil || len(j.records) != 2 || j.records[0].from != 3 {
+		t.Fatalf("trimmed: %v, %d patches", err, len(j.records))
 	}
 	if got, err := j.replay(vs[2]); err != nil || text(got) != text(vs[4]) {
 		t.Fatalf("replay after trimming: %v", err)
+	}
+}
+
+// TestJournalReadsWhatItNeeds: a journal's history before the image (a
+// flush keeps hundreds of megabytes of it for incremental transfers) is
+// not read to load the zone: a record there that no longer matches its
+// checksum does not stop the load, and one the load needs stops it with
+// the file, the record and its serials named. A record whose head was
+// written and not the rest (a crash) is torn, not corrupt.
+func TestJournalReadsWhatItNeeds(t *testing.T) {
+	vs := versions(t, 4)
+	path := filepath.Join(t.TempDir(), "pt.journal")
+	j, _ := readJournal(path)
+	for i := range 4 {
+		p, err := zone.DiffPatch(vs[i], vs[i+1], uint32(i+1), uint32(i+2))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := j.append(p); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// A byte of the second record (serial 2 to 3) flips.
+	b, _ := os.ReadFile(path)
+	b[j.records[1].at+j.records[1].size/2] ^= 0x40
+	os.WriteFile(path, b, 0o644)
+	j, err := readJournal(path)
+	if err != nil || len(j.records) != 4 || j.torn {
+		t.Fatalf("read: %v, %d records, torn %v", err, len(j.records), j.torn)
+	}
+	if got, err := j.replay(vs[2]); err != nil || text(got) != text(vs[4]) {
+		t.Errorf("replay from serial 3, after the damaged record: %v", err)
+	}
+	_, err = j.replay(vs[0])
+	if err == nil || !strings.Contains(err.Error(), "pt.journal: record 2 (serial 2 to 3): checksum mismatch") {
+		t.Errorf("replay through the damaged record: %v", err)
+	}
+	// Trimming copies the records it keeps as they are.
+	if err := j.keep(j.records[3].size + j.records[2].size + j.records[1].size); err != nil {
+		t.Fatal(err)
+	}
+	j, err = readJournal(path)
+	if err != nil || len(j.records) != 3 || j.records[0].from != 2 {
+		t.Fatalf("trimmed: %v, %d records", err, len(j.records))
+	}
+	if got, err := j.replay(vs[2]); err != nil || text(got) != text(vs[4]) {
+		t.Errorf("replay after trimming: %v", err)
+	}
+	// The last record's head is whole and its patch is not.
+	b, _ = os.ReadFile(path)
+	b[len(b)-1] ^= 0x01
+	os.WriteFile(path, b, 0o644)
+	j, err = readJournal(path)
+	if err != nil || len(j.records) != 2 || !j.torn {
+		t.Fatalf("a torn last record: %v, %d records, torn %v", err, len(j.records), j.torn)
+	}
+	if got, err := j.replay(vs[2]); err != nil || text(got) != text(vs[3]) {
+		t.Errorf("replay without the torn record: %v", err)
 	}
 }
 

@@ -154,6 +154,20 @@ func ApplyAll(z *Zone, patches []*Patch) (*Zone, error) {
 
 var patchMagic = []byte("PTZPATCH\x00\x01")
 
+// PatchHeaderSize is how much of a written patch PatchSerials reads.
+const PatchHeaderSize = 10 + 8
+
+// PatchSerials returns the serials a written patch joins, read from its
+// first PatchHeaderSize octets: a journal finds the patches it needs
+// without reading the others.
+func PatchSerials(head []byte) (from, to uint32, err error) {
+	if len(head) < PatchHeaderSize || !bytes.HasPrefix(head, patchMagic) {
+		return 0, 0, fmt.Errorf("%w: not a zone patch", ErrCorrupt)
+	}
+	h := head[len(patchMagic):]
+	return binary.LittleEndian.Uint32(h), binary.LittleEndian.Uint32(h[4:]), nil
+}
+
 // WriteTo writes the patch: its serials, then Old's and New's binary
 // images, each checksummed.
 func (p *Patch) WriteTo(w io.Writer) (int64, error) {
