@@ -1,0 +1,314 @@
+package authserver
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/miekg/dns"
+	"go.uber.org/zap"
+
+	"github.com/ptzone/ptzone/zone"
+)
+
+// Config is how a Server answers and what it accepts. The zero value is
+// usable: every field has a default.
+type Config struct {
+	// EDNSSize is the UDP payload size the server advertises and the
+	// largest UDP response it sends (RFC 6891 §6.2.5); default 1232,
+	// which fits the minimum IPv6 MTU without fragmentation.
+	EDNSSize uint16
+	// Identity answers CHAOS TXT queries for id.server and hostname.bind
+	// (RFC 4892); empty refuses them.
+	Identity string
+	// Version answers CHAOS TXT queries for version.bind and
+	// version.server; empty (the default) refuses them.
+	Version string
+	// NSID is returned to queries that ask for it (RFC 5001); empty sends
+	// none.
+	NSID string
+	// TCPIdleTimeout closes a TCP connection idle this long (RFC 7766
+	// §6.2.3); default 10 s.
+	TCPIdleTimeout time.Duration
+	// MaxTCPConnections bounds the open TCP connections (default 1000),
+	// MaxTCPPerClient those from one address (default 20): connections
+	// past either are closed at once.
+	MaxTCPConnections, MaxTCPPerClient int
+}
+
+func (c Config) withDefaults() Config {
+	if c.EDNSSize == 0 {
+		c.EDNSSize = 1232
+	}
+	if c.TCPIdleTimeout == 0 {
+		c.TCPIdleTimeout = 10 * time.Second
+	}
+	if c.MaxTCPConnections == 0 {
+		c.MaxTCPConnections = 1000
+	}
+	if c.MaxTCPPerClient == 0 {
+		c.MaxTCPPerClient = 20
+	}
+	return c
+}
+
+// Server answers queries from the snapshot in place. Swap replaces the
+// snapshot; a query answered meanwhile sees the old one or the new one,
+// never a mix.
+type Server struct {
+	cfg  Config
+	log  *zap.Logger
+	snap atomic.Pointer[Snapshot]
+
+	mu      sync.Mutex
+	servers []*dns.Server
+}
+
+// New returns a server with no zones: it refuses every query until a
+// snapshot is swapped in.
+func New(cfg Config, log *zap.Logger) *Server {
+	if log == nil {
+		log = zap.NewNop()
+	}
+	return &Server{cfg: cfg.withDefaults(), log: log}
+}
+
+// Swap makes snap the snapshot answered from.
+func (s *Server) Swap(snap *Snapshot) { s.snap.Store(snap) }
+
+// Current returns the snapshot answered from (nil before the first Swap).
+func (s *Server) Current() *Snapshot { return s.snap.Load() }
+
+// Respond returns the response to a query received over UDP (udp true)
+// or TCP, or nil when a message gets none (a response, say).
+func (s *Server) Respond(req *dns.Msg, udp bool) *dns.Msg {
+	if req.Response {
+		return nil
+	}
+	m := new(dns.Msg)
+	m.SetReply(req)
+	m.Compress = true
+	m.RecursionAvailable = false
+	opt := req.IsEdns0()
+	required := 0
+	switch {
+	case req.Opcode != dns.OpcodeQuery:
+		m.Rcode = dns.RcodeNotImplemented
+	case len(req.Question) != 1:
+		m.Rcode = dns.RcodeFormatError
+	case opt != nil && opt.Version() != 0:
+		m.Rcode = dns.RcodeBadVers // RFC 6891 §6.1.3
+	default:
+		required = s.answer(req.Question[0], opt != nil && opt.Do(), m)
+	}
+	return s.finish(m, opt, udp, required)
+}
+
+// answer fills m with the answer to one question, and returns how many
+// records at the head of the additional section are required.
+func (s *Server) answer(q dns.Question, do bool, m *dns.Msg) int {
+	switch q.Qclass {
+	case dns.ClassINET:
+	case dns.ClassCHAOS:
+		s.chaos(q, m)
+		return 0
+	default:
+		m.Rcode = dns.RcodeRefused
+		return 0
+	}
+	switch q.Qtype {
+	case dns.TypeAXFR, dns.TypeIXFR:
+		m.Rcode = dns.RcodeRefused // transfers are allowed per zone, by configuration
+		return 0
+	case dns.TypeOPT, dns.TypeTSIG, dns.TypeTKEY, dns.TypeMAILA, dns.TypeMAILB:
+		m.Rcode = dns.RcodeFormatError
+		return 0
+	}
+	name, err := nameOf(q.Name)
+	snap := s.snap.Load()
+	if err != nil || snap == nil {
+		m.Rcode = dns.RcodeRefused
+		return 0
+	}
+	sv := snap.find(name)
+	// The parent side answers for DS at a cut (RFC 4035 §3.1.4.1): a
+	// child served here too does not.
+	if q.Qtype == dns.TypeDS && sv != nil && sv.origin == name && name != zone.Root {
+		if parent := snap.find(name.Parent()); parent != nil {
+			sv = parent
+		}
+	}
+	if sv == nil {
+		m.Rcode = dns.RcodeRefused
+		return 0
+	}
+	return sv.respond(query{name: name, text: q.Name, qtype: q.Qtype, do: do}, m)
+}
+
+// chaos answers the CHAOS-class questions servers are asked about
+// themselves (RFC 4892), if configured to.
+func (s *Server) chaos(q dns.Question, m *dns.Msg) {
+	var text string
+	switch strings.ToLower(q.Name) {
+	case "id.server.", "hostname.bind.":
+		text = s.cfg.Identity
+	case "version.server.", "version.bind.":
+		text = s.cfg.Version
+	}
+	if text == "" || q.Qtype != dns.TypeTXT && q.Qtype != dns.TypeANY {
+		m.Rcode = dns.RcodeRefused
+		return
+	}
+	m.Authoritative = true
+	m.Answer = append(m.Answer, &dns.TXT{Hdr: dns.RR_Header{Name: q.Name, Rrtype: dns.TypeTXT, Class: dns.ClassCHAOS}, Txt: []string{text}})
+}
+
+// finish adds the OPT record an EDNS query gets back and, over UDP, fits
+// the response to the size the client can take.
+func (s *Server) finish(m *dns.Msg, opt *dns.OPT, udp bool, required int) *dns.Msg {
+	limit := dns.MaxMsgSize
+	if udp {
+		limit = dns.MinMsgSize
+	}
+	var resp *dns.OPT
+	if opt != nil {
+		if udp {
+			limit = max(dns.MinMsgSize, min(int(opt.UDPSize()), int(s.cfg.EDNSSize)))
+		}
+		resp = &dns.OPT{Hdr: dns.RR_Header{Name: ".", Rrtype: dns.TypeOPT}}
+		resp.SetUDPSize(s.cfg.EDNSSize)
+		resp.SetDo(opt.Do())
+		if s.cfg.NSID != "" && hasOption(opt, dns.EDNS0NSID) {
+			resp.Option = append(resp.Option, &dns.EDNS0_NSID{Code: dns.EDNS0NSID, Nsid: fmt.Sprintf("%x", s.cfg.NSID)})
+		}
+	}
+	fit(m, resp, limit, required)
+	return m
+}
+
+// fit keeps as many records of m, in order, as fit in limit octets with
+// the OPT record (which always goes), and sets TC if one the response
+// needs does not: an answer or authority record, or a required
+// additional one (RFC 2181 §9, RFC 9471). Other additional records go
+// without TC. Sizes are the packed, compressed message's (Len, which
+// estimates them without packing, overestimates by tens of octets).
+func fit(m *dns.Msg, opt *dns.OPT, limit, required int) {
+	m.Compress = true
+	all := slices.Concat(m.Answer, m.Ns, m.Extra)
+	nAnswer, nNS := len(m.Answer), len(m.Ns)
+	keep := func(n int) {
+		m.Answer = all[:min(n, nAnswer)]
+		m.Ns = all[min(n, nAnswer):min(n, nAnswer+nNS)]
+		m.Extra = slices.Clip(all[min(n, nAnswer+nNS):n])
+		if opt != nil {
+			m.Extra = append(m.Extra, opt)
+		}
+	}
+	var buf []byte
+	fits := func(n int) bool {
+		keep(n)
+		if m.Len() <= limit {
+			return true // Len errs on the large side: it surely fits
+		}
+		b, err := m.PackBuffer(buf)
+		buf = b[:0]
+		return err == nil && len(b) <= limit
+	}
+	n := len(all)
+	if !fits(n) {
+		// The longest prefix that fits: sizes grow with the prefix.
+		n = sort.Search(len(all)+1, func(k int) bool { return !fits(k) }) - 1
+		keep(max(n, 0))
+	}
+	if n < nAnswer+nNS+required {
+		m.Truncated = true
+	}
+}
+
+func hasOption(opt *dns.OPT, code uint16) bool {
+	for _, o := range opt.Option {
+		if o.Option() == code {
+			return true
+		}
+	}
+	return false
+}
+
+// nameOf returns a question's name as a zone key.
+func nameOf(text string) (zone.Name, error) {
+	buf := make([]byte, 256)
+	n, err := dns.PackDomainName(dns.Fqdn(text), buf, 0, nil, false)
+	if err != nil {
+		return "", err
+	}
+	name, _, err := zone.NameFromWire(buf[:n])
+	return name, err
+}
+
+// ServeDNS answers one query; it makes a Server a dns.Handler.
+func (s *Server) ServeDNS(w dns.ResponseWriter, req *dns.Msg) {
+	_, udp := w.LocalAddr().(*net.UDPAddr)
+	m := s.Respond(req, udp)
+	if m == nil {
+		return
+	}
+	if err := w.WriteMsg(m); err != nil {
+		s.log.Debug("writing a response", zap.Stringer("client", w.RemoteAddr()), zap.Error(err))
+	}
+}
+
+// Listen serves UDP and TCP on addr (host:port; port 0 picks a free one,
+// the same for both) until Shutdown, and returns the address bound.
+func (s *Server) Listen(addr string) (net.Addr, error) {
+	pc, err := net.ListenPacket("udp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("authserver: %w", err)
+	}
+	ln, err := net.Listen("tcp", pc.LocalAddr().String())
+	if err != nil {
+		pc.Close()
+		return nil, fmt.Errorf("authserver: %w", err)
+	}
+	idle := s.cfg.TCPIdleTimeout
+	udp := &dns.Server{PacketConn: pc, Handler: s, UDPSize: int(s.cfg.EDNSSize)}
+	tcp := &dns.Server{Listener: newLimitListener(ln, s.cfg.MaxTCPConnections, s.cfg.MaxTCPPerClient), Handler: s,
+		IdleTimeout: func() time.Duration { return idle }, ReadTimeout: idle}
+	s.mu.Lock()
+	s.servers = append(s.servers, udp, tcp)
+	s.mu.Unlock()
+	for _, srv := range []*dns.Server{udp, tcp} {
+		started := make(chan struct{})
+		srv.NotifyStartedFunc = func() { close(started) }
+		go func() {
+			if err := srv.ActivateAndServe(); err != nil {
+				s.log.Error("serving DNS", zap.String("address", pc.LocalAddr().String()), zap.Error(err))
+			}
+		}()
+		<-started
+	}
+	s.log.Info("serving DNS", zap.String("address", pc.LocalAddr().String()))
+	return pc.LocalAddr(), nil
+}
+
+// Shutdown stops every listener and waits for the queries in progress,
+// as long as ctx allows.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.mu.Lock()
+	servers := s.servers
+	s.servers = nil
+	s.mu.Unlock()
+	var errs []error
+	for _, srv := range servers {
+		if err := srv.ShutdownContext(ctx); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}

@@ -1,0 +1,240 @@
+package authserver
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/miekg/dns"
+
+	"github.com/ptzone/ptzone/internal/tooltest"
+)
+
+// TestSwapIsAtomic: while publications swap snapshots, every response
+// comes whole from one of them: its SOA serial and the keys of all its
+// signatures belong to the same version of the zone.
+func TestSwapIsAtomic(t *testing.T) {
+	v1 := signedPT(t, testPT)
+	v2 := signedPT(t, strings.Replace(testPT, "1763812800", "1763812900", 1))
+	tags := map[uint32][]uint16{}
+	for serial, tz := range map[uint32]*testZone{1763812800: v1, 1763812900: v2} {
+		for _, k := range tz.keys {
+			tags[serial] = append(tags[serial], k.Tag)
+		}
+	}
+	srv := New(Config{}, nil)
+	srv.Swap(v1.snap)
+	stop := make(chan struct{})
+	var swapper, queriers sync.WaitGroup
+	swapper.Go(func() {
+		for i := 0; ; i++ {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			if i%2 == 0 {
+				srv.Swap(v2.snap)
+			} else {
+				srv.Swap(v1.snap)
+			}
+		}
+	})
+	var mu sync.Mutex
+	var bad []string
+	for range 2 {
+		queriers.Go(func() {
+			for range 2000 {
+				q := new(dns.Msg)
+				q.SetQuestion("nao-existe.pt.", dns.TypeA)
+				q.SetEdns0(4096, true)
+				r := srv.Respond(q, false)
+				var serial uint32
+				var signers []uint16
+				for _, rr := range r.Ns {
+					switch v := rr.(type) {
+					case *dns.SOA:
+						serial = v.Serial
+					case *dns.RRSIG:
+						signers = append(signers, v.KeyTag)
+					}
+				}
+				for _, tag := range signers {
+					if !slices.Contains(tags[serial], tag) {
+						mu.Lock()
+						bad = append(bad, r.String())
+						mu.Unlock()
+						break
+					}
+				}
+			}
+		})
+	}
+	queriers.Wait()
+	close(stop)
+	swapper.Wait()
+	if len(bad) > 0 {
+		t.Errorf("%d responses mixed two versions; the first:\n%s", len(bad), bad[0])
+	}
+}
+
+// listen starts a server on a loopback port for the test.
+func listen(t *testing.T, tz *testZone, cfg Config) string {
+	t.Helper()
+	srv := New(cfg, nil)
+	srv.Swap(tz.snap)
+	addr, err := srv.Listen("127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := srv.Shutdown(ctx); err != nil {
+			t.Error(err)
+		}
+	})
+	return addr.String()
+}
+
+// TestServeOverSockets: UDP and TCP on one port; queries pipelined on a
+// TCP connection all get their answers (RFC 7766 §6.2.1.1); connections
+// past the per-client limit are closed at once, and an idle one after the
+// idle timeout (§6.2.3); kdig, a real client, gets the signed SOA.
+func TestServeOverSockets(t *testing.T) {
+	tz := signedPT(t, testPT)
+	addr := listen(t, tz, Config{MaxTCPPerClient: 2, TCPIdleTimeout: 300 * time.Millisecond})
+
+	for _, network := range []string{"udp", "tcp"} {
+		c := &dns.Client{Net: network, Timeout: 2 * time.Second}
+		q := new(dns.Msg)
+		q.SetQuestion("seguro.pt.", dns.TypeDS)
+		r, _, err := c.Exchange(q, addr)
+		if err != nil || !r.Authoritative || len(r.Answer) != 1 {
+			t.Fatalf("%s: %v %v", network, r, err)
+		}
+	}
+
+	// Three queries written before any answer is read.
+	conn, err := dns.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	conn.SetDeadline(time.Now().Add(2 * time.Second))
+	ids := map[uint16]bool{}
+	for _, name := range []string{"pt.", "seguro.pt.", "nao-existe.pt."} {
+		q := new(dns.Msg)
+		q.SetQuestion(name, dns.TypeSOA)
+		ids[q.Id] = true
+		if err := conn.WriteMsg(q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for range 3 {
+		r, err := conn.ReadMsg()
+		if err != nil {
+			t.Fatalf("pipelined: %v", err)
+		}
+		delete(ids, r.Id)
+	}
+	if len(ids) != 0 {
+		t.Errorf("pipelined queries left unanswered: %v", ids)
+	}
+
+	// conn and a second one take the client's two slots: a third is
+	// closed without an answer.
+	second, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer second.Close()
+	time.Sleep(50 * time.Millisecond)
+	third, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer third.Close()
+	third.SetDeadline(time.Now().Add(2 * time.Second))
+	if _, err := third.Read(make([]byte, 1)); !errors.Is(err, io.EOF) && !isReset(err) {
+		t.Errorf("a third connection from one client: %v, want it closed", err)
+	}
+
+	// An idle connection is closed after the idle timeout.
+	second.SetDeadline(time.Now().Add(3 * time.Second))
+	start := time.Now()
+	if _, err := second.Read(make([]byte, 1)); !errors.Is(err, io.EOF) && !isReset(err) {
+		t.Errorf("an idle connection: %v, want it closed", err)
+	} else if waited := time.Since(start); waited > 2*time.Second {
+		t.Errorf("an idle connection stayed open %s", waited)
+	}
+
+	host, port, _ := net.SplitHostPort(addr)
+	for _, transport := range []string{"+notcp", "+tcp"} {
+		out := tooltest.Run(t, 10*time.Second, "kdig", "@"+host, "-p", port, "pt.", "SOA", "+dnssec", transport)
+		if out.Err != nil || !strings.Contains(out.Output, "status: NOERROR") || !strings.Contains(out.Output, "Flags: qr aa") ||
+			!strings.Contains(out.Output, "RRSIG\tSOA") {
+			t.Errorf("kdig %s:\n%s", transport, out.Output)
+		}
+	}
+}
+
+func isReset(err error) bool {
+	var op *net.OpError
+	return errors.As(err, &op) && strings.Contains(op.Err.Error(), "reset")
+}
+
+// FuzzRespond: any message a client can send gets a response that packs
+// and, over UDP, fits the size the client can take; no input panics.
+// Seeded with real queries.
+func FuzzRespond(f *testing.F) {
+	for _, c := range []struct {
+		name  string
+		qtype uint16
+		edns  uint16
+		do    bool
+	}{
+		{"pt.", dns.TypeSOA, 0, false}, {"seguro.pt.", dns.TypeDS, 1232, true}, {"www.seguro.pt.", dns.TypeA, 512, true},
+		{"nao-existe.pt.", dns.TypeA, 4096, true}, {"ReGiStO.pT.", dns.TypeAAAA, 1232, true}, {"pt.", dns.TypeANY, 0, false},
+		{"example.com.", dns.TypeNS, 1232, false}, {"pt.", dns.TypeAXFR, 0, false},
+	} {
+		q := new(dns.Msg)
+		q.SetQuestion(c.name, c.qtype)
+		if c.edns > 0 {
+			q.SetEdns0(c.edns, c.do)
+		}
+		b, err := q.Pack()
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b)
+	}
+	tz := signedPT(f, testPT)
+	f.Fuzz(func(t *testing.T, b []byte) {
+		q := new(dns.Msg)
+		if q.Unpack(b) != nil {
+			return
+		}
+		r := tz.srv.Respond(q, true)
+		if r == nil {
+			return
+		}
+		out, err := r.Pack()
+		if err != nil {
+			t.Fatalf("the response does not pack: %v\n%s", err, r)
+		}
+		limit := dns.MinMsgSize
+		if opt := q.IsEdns0(); opt != nil {
+			limit = max(limit, min(int(opt.UDPSize()), 1232))
+		}
+		if len(out) > limit {
+			t.Fatalf("a UDP response of %d octets to a client that takes %d", len(out), limit)
+		}
+	})
+}
