@@ -246,15 +246,8 @@ func (a *answerer) addresses(name zone.Name) int {
 func (a *answerer) atOwner(i int) {
 	z := a.sv.z
 	owner := a.q.text
-	qtype := a.q.qtype
+	qtype := a.answerType(i)
 	switch qtype {
-	case dns.TypeANY:
-		for r := range z.RRsets(i) {
-			if t := r.Type(); t != zone.TypeRRSIG && t != zone.TypeNSEC3 {
-				qtype = t
-				break
-			}
-		}
 	case dns.TypeRRSIG:
 		for r := range z.RRsets(i) {
 			if r.Type() == zone.TypeRRSIG {
@@ -277,6 +270,19 @@ func (a *answerer) atOwner(i int) {
 		return // the resolver follows it
 	}
 	a.noData()
+}
+
+// answerType is the type asked, but for ANY: the first type owner i
+// holds.
+func (a *answerer) answerType(i int) uint16 {
+	if a.q.qtype == dns.TypeANY {
+		for r := range a.sv.z.RRsets(i) {
+			if t := r.Type(); t != zone.TypeRRSIG && t != zone.TypeNSEC3 {
+				return t
+			}
+		}
+	}
+	return a.q.qtype
 }
 
 // noData answers that the name exists without the type asked: the SOA,
@@ -337,7 +343,7 @@ func (a *answerer) wildcard(w int, ce zone.Name) {
 	for n := a.q.name; n.IsStrictlyBelow(ce); n = n.Parent() {
 		nextCloser = n
 	}
-	if a.set(&a.m.Answer, w, a.q.qtype, a.q.text) || a.set(&a.m.Answer, w, zone.TypeCNAME, a.q.text) {
+	if a.set(&a.m.Answer, w, a.answerType(w), a.q.text) || a.set(&a.m.Answer, w, zone.TypeCNAME, a.q.text) {
 		if a.q.do && a.sv.chain != nil {
 			a.authority(a.sv.chain.cover(a.hash(nextCloser)), zone.TypeNSEC3)
 		}

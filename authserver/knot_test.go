@@ -48,6 +48,9 @@ func differentialPT(n int) (text string, delegations []string) {
 		}
 	}
 	b.WriteString("pt. 3600 IN TXT \"v=spf1 -all\"\nregisto.pt. 3600 IN MX 10 mail.registo.pt.\nmail.registo.pt. 3600 IN A 192.0.2.25\n")
+	// A wildcard, which a TLD zone does not hold, but a server must answer
+	// from (RFC 4592).
+	b.WriteString("*.curinga.pt. 3600 IN A 192.0.2.99\n*.curinga.pt. 3600 IN TXT \"curinga\"\n")
 	return b.String(), delegations
 }
 
@@ -163,7 +166,8 @@ func (p probe) String() string {
 func corpus(delegations []string, hashes []string, n int) []probe {
 	rng := rand.New(rand.NewPCG(53, 1232))
 	names := []string{"pt.", "a.dns.pt.", "b.dns.pt.", "dns.pt.", "registo.pt.", "www.registo.pt.", "mail.registo.pt.",
-		"x.registo.pt.", "x.y.registo.pt.", "nao-existe.pt.", "*.pt.", "x.nao-existe.pt.", "grupo13.pt.", "c.pt."}
+		"x.registo.pt.", "x.y.registo.pt.", "nao-existe.pt.", "*.pt.", "x.nao-existe.pt.", "grupo13.pt.", "c.pt.",
+		"curinga.pt.", "*.curinga.pt.", "x.curinga.pt.", "a.b.curinga.pt."}
 	for i, d := range delegations {
 		names = append(names, d, "www."+d, "a.b."+d)
 		if i%7 == 0 {
@@ -191,7 +195,7 @@ func corpus(delegations []string, hashes []string, n int) []probe {
 	// Every type at the names that are few but telling, with and
 	// without DNSSEC records; then random draws.
 	var out []probe
-	for _, name := range names[:14] {
+	for _, name := range names[:18] {
 		for _, qt := range qtypes {
 			for _, do := range []bool{false, true} {
 				out = append(out, probe{name: name, qtype: qt, do: do, edns: 1232})

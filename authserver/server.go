@@ -267,13 +267,8 @@ func (s *Server) ServeDNS(w dns.ResponseWriter, req *dns.Msg) {
 // Listen serves UDP and TCP on addr (host:port; port 0 picks a free one,
 // the same for both) until Shutdown, and returns the address bound.
 func (s *Server) Listen(addr string) (net.Addr, error) {
-	pc, err := net.ListenPacket("udp", addr)
+	pc, ln, err := listenBoth(addr)
 	if err != nil {
-		return nil, fmt.Errorf("authserver: %w", err)
-	}
-	ln, err := net.Listen("tcp", pc.LocalAddr().String())
-	if err != nil {
-		pc.Close()
 		return nil, fmt.Errorf("authserver: %w", err)
 	}
 	idle := s.cfg.TCPIdleTimeout
@@ -295,6 +290,29 @@ func (s *Server) Listen(addr string) (net.Addr, error) {
 	}
 	s.log.Info("serving DNS", zap.String("address", pc.LocalAddr().String()))
 	return pc.LocalAddr(), nil
+}
+
+// listenBoth binds UDP and TCP to one address. With port 0, the port the
+// system picks for UDP may be taken for TCP: another is tried.
+func listenBoth(addr string) (net.PacketConn, net.Listener, error) {
+	_, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return nil, nil, err
+	}
+	for try := 0; ; try++ {
+		pc, err := net.ListenPacket("udp", addr)
+		if err != nil {
+			return nil, nil, err
+		}
+		ln, err := net.Listen("tcp", pc.LocalAddr().String())
+		if err == nil {
+			return pc, ln, nil
+		}
+		pc.Close()
+		if port != "0" || try == 9 {
+			return nil, nil, err
+		}
+	}
 }
 
 // Shutdown stops every listener and waits for the queries in progress,
