@@ -106,14 +106,17 @@ log:
 	return addr
 }
 
+// freePort returns a loopback port free for both UDP and TCP, for a
+// server the test starts next.
 func freePort(t *testing.T) int {
 	t.Helper()
-	ln, err := net.ListenPacket("udp", "127.0.0.1:0")
+	pc, ln, err := listenBoth("127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer ln.Close()
-	return ln.LocalAddr().(*net.UDPAddr).Port
+	pc.Close()
+	ln.Close()
+	return pc.LocalAddr().(*net.UDPAddr).Port
 }
 
 // waitServing waits, at most ten seconds, until addr answers for zone.

@@ -41,6 +41,14 @@ type Config struct {
 	// MaxTCPPerClient those from one address (default 20): connections
 	// past either are closed at once.
 	MaxTCPConnections, MaxTCPPerClient int
+	// TSIG lists the keys transfers and notifications may be signed with.
+	TSIG []TSIGKey
+	// Transfer says, by zone ("pt."), who may transfer it and whom to
+	// notify; a zone not listed is never transferred.
+	Transfer map[string]Transfer
+	// MaxTransfers bounds the transfers sent at once (default 10); a
+	// request past it is refused, and the secondary retries.
+	MaxTransfers int
 }
 
 func (c Config) withDefaults() Config {
@@ -56,6 +64,9 @@ func (c Config) withDefaults() Config {
 	if c.MaxTCPPerClient == 0 {
 		c.MaxTCPPerClient = 20
 	}
+	if c.MaxTransfers == 0 {
+		c.MaxTransfers = 10
+	}
 	return c
 }
 
@@ -63,12 +74,20 @@ func (c Config) withDefaults() Config {
 // snapshot; a query answered meanwhile sees the old one or the new one,
 // never a mix.
 type Server struct {
-	cfg  Config
-	log  *zap.Logger
-	snap atomic.Pointer[Snapshot]
+	cfg       Config
+	log       *zap.Logger
+	snap      atomic.Pointer[Snapshot]
+	transfers chan struct{} // a slot per transfer under way
 
-	mu      sync.Mutex
-	servers []*dns.Server
+	// The notifications under way, cancelled by Shutdown and, for a zone
+	// and secondary, by the next serial's.
+	ctx      context.Context
+	stop     context.CancelFunc
+	notifies sync.WaitGroup
+
+	mu       sync.Mutex
+	servers  []*dns.Server
+	notifyTo map[[2]string]context.CancelFunc
 }
 
 // New returns a server with no zones: it refuses every query until a
@@ -77,11 +96,18 @@ func New(cfg Config, log *zap.Logger) *Server {
 	if log == nil {
 		log = zap.NewNop()
 	}
-	return &Server{cfg: cfg.withDefaults(), log: log}
+	cfg = cfg.withDefaults()
+	ctx, stop := context.WithCancel(context.Background())
+	return &Server{cfg: cfg, log: log, transfers: make(chan struct{}, cfg.MaxTransfers), ctx: ctx, stop: stop,
+		notifyTo: map[[2]string]context.CancelFunc{}}
 }
 
-// Swap makes snap the snapshot answered from.
-func (s *Server) Swap(snap *Snapshot) { s.snap.Store(snap) }
+// Swap makes snap the snapshot answered from, and notifies the
+// secondaries of every zone whose serial it changes.
+func (s *Server) Swap(snap *Snapshot) {
+	old := s.snap.Swap(snap)
+	s.notifyChanged(old, snap)
+}
 
 // Current returns the snapshot answered from (nil before the first Swap).
 func (s *Server) Current() *Snapshot { return s.snap.Load() }
@@ -255,6 +281,11 @@ func nameOf(text string) (zone.Name, error) {
 // ServeDNS answers one query; it makes a Server a dns.Handler.
 func (s *Server) ServeDNS(w dns.ResponseWriter, req *dns.Msg) {
 	_, udp := w.LocalAddr().(*net.UDPAddr)
+	if !req.Response && req.Opcode == dns.OpcodeQuery && len(req.Question) == 1 && req.Question[0].Qclass == dns.ClassINET &&
+		(req.Question[0].Qtype == dns.TypeAXFR || req.Question[0].Qtype == dns.TypeIXFR) {
+		s.transfer(w, req, udp)
+		return
+	}
 	m := s.Respond(req, udp)
 	if m == nil {
 		return
@@ -272,9 +303,10 @@ func (s *Server) Listen(addr string) (net.Addr, error) {
 		return nil, fmt.Errorf("authserver: %w", err)
 	}
 	idle := s.cfg.TCPIdleTimeout
-	udp := &dns.Server{PacketConn: pc, Handler: s, UDPSize: int(s.cfg.EDNSSize)}
+	secrets := s.tsigSecrets()
+	udp := &dns.Server{PacketConn: pc, Handler: s, UDPSize: int(s.cfg.EDNSSize), TsigSecret: secrets}
 	tcp := &dns.Server{Listener: newLimitListener(ln, s.cfg.MaxTCPConnections, s.cfg.MaxTCPPerClient), Handler: s,
-		IdleTimeout: func() time.Duration { return idle }, ReadTimeout: idle}
+		IdleTimeout: func() time.Duration { return idle }, ReadTimeout: idle, TsigSecret: secrets}
 	s.mu.Lock()
 	s.servers = append(s.servers, udp, tcp)
 	s.mu.Unlock()
@@ -315,9 +347,22 @@ func listenBoth(addr string) (net.PacketConn, net.Listener, error) {
 	}
 }
 
-// Shutdown stops every listener and waits for the queries in progress,
-// as long as ctx allows.
+// tsigSecrets returns the configured keys as miekg/dns takes them.
+func (s *Server) tsigSecrets() map[string]string {
+	if len(s.cfg.TSIG) == 0 {
+		return nil
+	}
+	m := map[string]string{}
+	for _, k := range s.cfg.TSIG {
+		m[dns.CanonicalName(k.Name)] = k.Secret
+	}
+	return m
+}
+
+// Shutdown stops every listener and the notifications under way, and
+// waits for the queries in progress, as long as ctx allows.
 func (s *Server) Shutdown(ctx context.Context) error {
+	s.stop()
 	s.mu.Lock()
 	servers := s.servers
 	s.servers = nil
@@ -327,6 +372,13 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		if err := srv.ShutdownContext(ctx); err != nil {
 			errs = append(errs, err)
 		}
+	}
+	done := make(chan struct{})
+	go func() { s.notifies.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-ctx.Done():
+		errs = append(errs, ctx.Err())
 	}
 	return errors.Join(errs...)
 }

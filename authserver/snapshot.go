@@ -34,6 +34,7 @@ type served struct {
 	// field, whichever is lower (RFC 2308 §5).
 	minimum uint32
 	chain   *nsec3Index // nil for an unsigned zone
+	history History     // nil: IXFR falls back to AXFR
 }
 
 // NewSnapshot returns a snapshot of the zones. Each must have an SOA at
@@ -80,6 +81,16 @@ func newServed(z *zone.Zone) (*served, error) {
 		sv.chain = chain
 	}
 	return sv, nil
+}
+
+// serialOf reads the serial of an SOA RRset.
+func serialOf(soa zone.RRset) uint32 {
+	for rd := range soa.Rdata() {
+		if p, err := zone.ParseSOA(rd); err == nil {
+			return p.Serial
+		}
+	}
+	return 0
 }
 
 // Zones returns the origins of the snapshot's zones.

@@ -1,0 +1,476 @@
+package authserver
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"net/netip"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/miekg/dns"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zaptest/observer"
+
+	"github.com/ptzone/ptzone/dnssec"
+	"github.com/ptzone/ptzone/internal/tooltest"
+	"github.com/ptzone/ptzone/zone"
+)
+
+const (
+	xfrKey    = "xfr-pt."
+	xfrSecret = "c2VjcmV0LWZvci10aGUtcHQtdHJhbnNmZXJzLW9ubHk=" // a test key
+)
+
+// signWith signs a zone text with the given keys.
+func signWith(t testing.TB, text string, keys []*dnssec.Key) *zone.Zone {
+	t.Helper()
+	unsigned, err := zone.Read(strings.NewReader(text), zone.ReadOptions{Origin: pt, File: "pt.zone"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	z, err := dnssec.Sign(unsigned, keys, dnssec.DefaultSignOptions(testNow))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return z
+}
+
+// patches is a History held in memory.
+type patches []*zone.Patch
+
+func (ps patches) Patches(from, to uint32) ([]*zone.Patch, bool) {
+	var out []*zone.Patch
+	serial := from
+	for _, p := range ps {
+		if p.From == serial {
+			out = append(out, p)
+			serial = p.To
+		}
+	}
+	return out, serial == to
+}
+
+// primary serves a signed pt with transfers allowed to loopback clients
+// signing with the test key, notifying the given secondaries.
+type primary struct {
+	srv    *Server
+	addr   string
+	logs   *observer.ObservedLogs
+	v1, v2  *zone.Zone
+	s1, s2  uint32
+	history patches
+}
+
+func newPrimary(t *testing.T, notify ...string) *primary {
+	t.Helper()
+	text, _ := differentialPT(300)
+	tz := signedPT(t, text)
+	// v2: one delegation moved, one gone, one new; a new serial.
+	text2 := strings.Replace(text, "1763812800", "1763816400", 1)
+	text2 = strings.Replace(text2, "dominio1.pt. 86400 IN NS ns.hosting.net.", "dominio1.pt. 86400 IN NS ns.outro.net.", 1)
+	text2 = strings.Replace(text2, "dominio2.pt. 86400 IN NS ns.hosting.net.\ndominio2.pt. 86400 IN NS ns2.hosting.net.\n", "", 1)
+	text2 += "novo.pt. 86400 IN NS ns.hosting.net.\nnovo.pt. 86400 IN DS 4242 13 2 " + strings.Repeat("AB", 32) + "\n"
+	v2 := signWith(t, text2, tz.keys)
+	p, err := zone.DiffPatch(tz.zone, v2, 1763812800, 1763816400)
+	if err != nil {
+		t.Fatal(err)
+	}
+	core, logs := observer.New(zap.InfoLevel)
+	srv := New(Config{
+		TSIG: []TSIGKey{{Name: xfrKey, Secret: xfrSecret}},
+		Transfer: map[string]Transfer{"pt.": {AllowFrom: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}, Keys: []string{xfrKey},
+			Notify: notify, NotifyKey: xfrKey}},
+	}, zap.New(core))
+	srv.Swap(tz.snap)
+	addr, err := srv.Listen("127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		srv.Shutdown(ctx)
+	})
+	pr := &primary{srv: srv, addr: addr.String(), logs: logs, v1: tz.zone, v2: v2, s1: 1763812800, s2: 1763816400}
+	pr.history = patches{p}
+	return pr
+}
+
+// publish swaps in v2, whose history reaches back to v1.
+func (p *primary) publish(t *testing.T) {
+	t.Helper()
+	snap, err := NewSnapshot(p.v2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if snap, err = snap.WithHistory(pt, p.history); err != nil {
+		t.Fatal(err)
+	}
+	p.srv.Swap(snap)
+}
+
+// sent returns the kinds of the transfers the primary logged sending.
+func (p *primary) sent() []string {
+	var kinds []string
+	for _, e := range p.logs.FilterMessage("transfer sent").All() {
+		kinds = append(kinds, e.ContextMap()["kind"].(string))
+	}
+	return kinds
+}
+
+// waitSerial waits, at most fifteen seconds, until addr serves serial.
+func waitSerial(t *testing.T, addr string, serial uint32, log func() string) {
+	t.Helper()
+	c := &dns.Client{Timeout: 300 * time.Millisecond}
+	q := new(dns.Msg)
+	q.SetQuestion("pt.", dns.TypeSOA)
+	var last string
+	deadline := time.Now().Add(15 * time.Second)
+	for time.Now().Before(deadline) {
+		r, _, err := c.Exchange(q, addr)
+		if err == nil && len(r.Answer) > 0 {
+			if soa, ok := r.Answer[0].(*dns.SOA); ok && soa.Serial == serial {
+				return
+			}
+			last = r.Answer[0].String()
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Fatalf("%s does not serve serial %d (last answer %q): %s", addr, serial, last, log())
+}
+
+// sameAnswers checks that a secondary answers as the primary over a
+// corpus of queries, but for those choice says differ by the secondary's
+// own choices.
+func sameAnswers(t *testing.T, secondary, primaryAddr string, delegations []string, choice func(probe, *dns.Msg, *dns.Msg) bool) {
+	t.Helper()
+	failures := 0
+	for _, p := range corpus(delegations, nil, 600) {
+		p.tcp = true // the same answers, whatever they fit in
+		a, err := exchange(p, primaryAddr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := exchange(p, secondary)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d := differences(a, b, p.name); len(d) > 0 && !deliberate(p, a, b) && (choice == nil || !choice(p, a, b)) {
+			if failures++; failures <= 5 {
+				t.Errorf("%s:\n  %s", p, strings.Join(d, "\n  "))
+			}
+		}
+	}
+}
+
+// zoneRecords transfers a zone by AXFR (signed with the test key if
+// asked) and returns its records as sorted text, names in lowercase.
+func zoneRecords(t *testing.T, addr string, signed bool) []string {
+	t.Helper()
+	tr := &dns.Transfer{}
+	q := new(dns.Msg)
+	q.SetAxfr("pt.")
+	if signed {
+		tr.TsigSecret = map[string]string{xfrKey: xfrSecret}
+		q.SetTsig(xfrKey, dns.HmacSHA256, 300, time.Now().Unix())
+	}
+	ch, err := tr.In(q, addr)
+	if err != nil {
+		t.Fatalf("AXFR from %s: %v", addr, err)
+	}
+	var out []string
+	for env := range ch {
+		if env.Error != nil {
+			t.Fatalf("AXFR from %s: %v", addr, env.Error)
+		}
+		for _, rr := range sectionSet(env.RR, "") {
+			out = append(out, rr)
+		}
+	}
+	slices.Sort(out)
+	return slices.Compact(out) // the SOA comes twice
+}
+
+// sameZone checks that a secondary holds exactly the zone the primary
+// serves.
+func sameZone(t *testing.T, secondary, primaryAddr string) {
+	t.Helper()
+	theirs, ours := zoneRecords(t, secondary, false), zoneRecords(t, primaryAddr, true)
+	if !slices.Equal(theirs, ours) {
+		var missing, extra []string
+		for _, rr := range ours {
+			if !slices.Contains(theirs, rr) {
+				missing = append(missing, rr)
+			}
+		}
+		for _, rr := range theirs {
+			if !slices.Contains(ours, rr) {
+				extra = append(extra, rr)
+			}
+		}
+		t.Errorf("the secondary's zone differs: %d records missing %.3q, %d extra %.3q", len(missing), missing, len(extra), extra)
+	}
+}
+
+// runDaemon starts a server process until the test ends.
+func runDaemon(t *testing.T, path string, args ...string) func() string {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	cmd := exec.CommandContext(ctx, path, args...)
+	var out syncBuffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() { cmd.Wait(); close(done) }()
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case <-done:
+		case <-time.After(10 * time.Second):
+			t.Errorf("%s did not stop", path)
+		}
+	})
+	return out.String
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// TestKnotSecondary: Knot DNS, a secondary with the transfer key, pulls
+// the zone by AXFR, is notified of the next publication and pulls it by
+// IXFR, and then answers as ptzone does; a Knot without the key gets
+// nothing.
+func TestKnotSecondary(t *testing.T) {
+	knotd := tooltest.Require(t, "knotd")
+	port := freePort(t)
+	secondary := fmt.Sprintf("127.0.0.1:%d", port)
+	p := newPrimary(t, secondary)
+	dir := t.TempDir()
+	conf := fmt.Sprintf(`server:
+    rundir: "%[1]s"
+    listen: 127.0.0.1@%[2]d
+database:
+    storage: "%[1]s/db"
+key:
+  - id: %[4]s
+    algorithm: hmac-sha256
+    secret: %[5]s
+remote:
+  - id: primary
+    address: %[3]s
+    key: %[4]s
+acl:
+  - id: notify
+    address: 127.0.0.1
+    key: %[4]s
+    action: notify
+  - id: transfer
+    address: 127.0.0.1
+    action: transfer
+template:
+  - id: default
+    storage: "%[1]s"
+    zonefile-sync: -1
+    zonefile-load: none
+    journal-content: changes
+    semantic-checks: off
+zone:
+  - domain: pt
+    master: primary
+    acl: [notify, transfer]
+log:
+  - target: stderr
+    any: info
+`, dir, port, strings.Replace(p.addr, ":", "@", 1), strings.TrimSuffix(xfrKey, "."), xfrSecret)
+	confPath := filepath.Join(dir, "knot.conf")
+	if err := os.WriteFile(confPath, []byte(conf), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Mkdir(filepath.Join(dir, "db"), 0o755); err != nil { // the journal's
+		t.Fatal(err)
+	}
+	log := runDaemon(t, knotd, "-c", confPath)
+	waitSerial(t, secondary, p.s1, log)
+
+	p.publish(t)
+	waitSerial(t, secondary, p.s2, log)
+	if got := p.sent(); len(got) != 2 || got[0] != "AXFR" || got[1] != "IXFR" {
+		t.Errorf("transfers sent: %v, want AXFR then IXFR; knot says:\n%s", got, log())
+	}
+	if n := len(p.logs.FilterMessage("secondary notified").All()); n == 0 {
+		t.Error("Knot was not notified")
+	}
+	sameZone(t, secondary, p.addr)
+	_, delegations := differentialPT(300)
+	sameAnswers(t, secondary, p.addr, append(delegations, "novo.pt."), nil)
+}
+
+// TestNSDSecondary: the same with NSD.
+func TestNSDSecondary(t *testing.T) {
+	nsd := tooltest.Require(t, "nsd")
+	port := freePort(t)
+	secondary := fmt.Sprintf("127.0.0.1:%d", port)
+	p := newPrimary(t, secondary)
+	dir := t.TempDir()
+	conf := fmt.Sprintf(`server:
+    ip-address: 127.0.0.1@%[2]d
+    zonesdir: "%[1]s"
+    pidfile: "%[1]s/nsd.pid"
+    database: ""
+    xfrdfile: "%[1]s/xfrd.state"
+    xfrdir: "%[1]s"
+    zonelistfile: "%[1]s/zone.list"
+    username: ""
+    chroot: ""
+    verbosity: 2
+    logfile: "%[1]s/nsd.log"
+    minimal-responses: yes
+remote-control:
+    control-enable: no
+key:
+    name: "%[4]s"
+    algorithm: hmac-sha256
+    secret: "%[5]s"
+zone:
+    name: pt
+    zonefile: "%[1]s/pt.zone"
+    request-xfr: %[3]s %[4]s
+    allow-notify: 127.0.0.1 %[4]s
+    provide-xfr: 127.0.0.1 NOKEY
+`, dir, port, strings.Replace(p.addr, ":", "@", 1), xfrKey, xfrSecret)
+	confPath := filepath.Join(dir, "nsd.conf")
+	if err := os.WriteFile(confPath, []byte(conf), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out := runDaemon(t, nsd, "-d", "-c", confPath)
+	log := func() string {
+		b, _ := os.ReadFile(filepath.Join(dir, "nsd.log"))
+		return out() + string(b)
+	}
+	waitSerial(t, secondary, p.s1, log)
+	p.publish(t)
+	waitSerial(t, secondary, p.s2, log)
+	if got := p.sent(); len(got) != 2 || got[1] != "IXFR" {
+		t.Errorf("transfers sent: %v, want a first one then IXFR", got)
+	}
+	sameZone(t, secondary, p.addr)
+	_, delegations := differentialPT(300)
+	sameAnswers(t, secondary, p.addr, append(delegations, "novo.pt."), nsdChoices)
+}
+
+// nsdChoices reports the queries where NSD answers otherwise than ptzone
+// (and Knot) by a choice of its own, the data being the same: ANY, which
+// NSD answers with the SOA where ptzone gives the first RRset (RFC 8482
+// lets each choose); RRSIG, which NSD answers with every signature at the
+// name; the addresses of MX targets, which ptzone adds to the additional
+// section as Knot does and NSD's minimal responses leave out; and the
+// NSEC3 records proving no data at an empty non-terminal the chain leaves
+// out (opt-out) or at a wildcard's own name, where NSD picks others than
+// ptzone and Knot, which agree.
+func nsdChoices(p probe, ours, theirs *dns.Msg) bool {
+	if p.qtype == dns.TypeANY || p.qtype == dns.TypeRRSIG {
+		return true
+	}
+	o, t := *ours, *theirs
+	if p.qtype == dns.TypeMX {
+		o.Extra, t.Extra = nil, nil
+	}
+	if ours.Rcode == dns.RcodeSuccess && len(ours.Answer) == 0 && ours.Authoritative {
+		nsec3 := func(rr dns.RR) bool {
+			sig, isSig := rr.(*dns.RRSIG)
+			return rr.Header().Rrtype == dns.TypeNSEC3 || isSig && sig.TypeCovered == dns.TypeNSEC3
+		}
+		o.Ns = slices.DeleteFunc(slices.Clone(o.Ns), nsec3)
+		t.Ns = slices.DeleteFunc(slices.Clone(t.Ns), nsec3)
+	}
+	return len(differences(&o, &t, p.name)) == 0
+}
+
+// TestTransferAccess: a transfer needs the key and an allowed address;
+// a bad signature is NOTAUTH; AXFR over UDP is refused; IXFR over UDP
+// gets the SOA; a zone not configured for transfers is refused.
+func TestTransferAccess(t *testing.T) {
+	p := newPrimary(t)
+	axfr := func(key, secret string) (int, int, error) {
+		tr := &dns.Transfer{}
+		q := new(dns.Msg)
+		q.SetAxfr("pt.")
+		if key != "" {
+			tr.TsigSecret = map[string]string{key: secret}
+			q.SetTsig(key, dns.HmacSHA256, 300, time.Now().Unix())
+		}
+		ch, err := tr.In(q, p.addr)
+		if err != nil {
+			return 0, 0, err
+		}
+		n, rcode := 0, 0
+		for env := range ch {
+			if env.Error != nil {
+				return n, rcode, env.Error
+			}
+			n += len(env.RR)
+		}
+		return n, rcode, nil
+	}
+	n, _, err := axfr(xfrKey, xfrSecret)
+	if want := p.v1.Stats().Records + 1; err != nil || n != want {
+		t.Errorf("AXFR with the key: %d records, %v; want %d", n, err, want)
+	}
+	if n, _, err := axfr("", ""); err == nil || n > 0 {
+		t.Errorf("AXFR without the key: %d records, %v", n, err)
+	}
+	if n, _, err := axfr(xfrKey, "d3Jvbmctc2VjcmV0LXdyb25nLXNlY3JldC13cm9uZw=="); err == nil || n > 0 {
+		t.Errorf("AXFR with a wrong secret: %d records, %v", n, err)
+	}
+	c := &dns.Client{Net: "udp", Timeout: 2 * time.Second, TsigSecret: map[string]string{xfrKey: xfrSecret}}
+	q := new(dns.Msg)
+	q.SetAxfr("pt.")
+	q.SetTsig(xfrKey, dns.HmacSHA256, 300, time.Now().Unix())
+	if r, _, err := c.Exchange(q, p.addr); err != nil || r.Rcode == dns.RcodeSuccess {
+		t.Errorf("AXFR over UDP: %v %v", r, err)
+	}
+	q = new(dns.Msg)
+	q.SetIxfr("pt.", p.s1, "a.dns.pt.", "hostmaster.dns.pt.")
+	q.SetTsig(xfrKey, dns.HmacSHA256, 300, time.Now().Unix())
+	if r, _, err := c.Exchange(q, p.addr); err != nil || len(r.Answer) != 1 || r.Answer[0].(*dns.SOA).Serial != p.s1 {
+		t.Errorf("IXFR over UDP: %v %v", r, err)
+	}
+	// Without a Transfer entry the zone is not transferred at all.
+	tz := signedPT(t, testPT)
+	addr := listen(t, tz, Config{TSIG: []TSIGKey{{Name: xfrKey, Secret: xfrSecret}}})
+	tr := &dns.Transfer{TsigSecret: map[string]string{xfrKey: xfrSecret}}
+	q = new(dns.Msg)
+	q.SetAxfr("pt.")
+	q.SetTsig(xfrKey, dns.HmacSHA256, 300, time.Now().Unix())
+	ch, err := tr.In(q, addr)
+	if err == nil {
+		for env := range ch {
+			if env.Error == nil && len(env.RR) > 0 {
+				t.Error("a zone without a transfer configuration was transferred")
+			}
+		}
+	}
+}
