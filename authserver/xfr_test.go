@@ -60,9 +60,9 @@ func (ps patches) Patches(from, to uint32) ([]*zone.Patch, bool) {
 // primary serves a signed pt with transfers allowed to loopback clients
 // signing with the test key, notifying the given secondaries.
 type primary struct {
-	srv    *Server
-	addr   string
-	logs   *observer.ObservedLogs
+	srv     *Server
+	addr    string
+	logs    *observer.ObservedLogs
 	v1, v2  *zone.Zone
 	s1, s2  uint32
 	history patches
