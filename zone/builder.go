@@ -149,7 +149,10 @@ func (b *Builder) sortRuns(from int, done []run) []run {
 	var runs []run
 	for i := from; i < len(b.recs); {
 		j := i + 1
-		for j < len(b.recs) && b.recs[j].keyOff == b.recs[i].keyOff {
+		// One owner's records share its key's offset; the root's empty
+		// key shares its offset with the key added after it, so the
+		// length counts too.
+		for j < len(b.recs) && b.recs[j].keyOff == b.recs[i].keyOff && b.recs[j].keyLen == b.recs[i].keyLen {
 			j++
 		}
 		runs = append(runs, run{uint32(i), uint32(j)})

@@ -1064,3 +1064,40 @@ func TestZoneOfPartsRefusesOverlap(t *testing.T) {
 		}
 	}
 }
+
+// TestBuilderRootZone: the root's key is empty, and a builder for the
+// root zone keeps the owners added after records at the root apart from
+// it (they were merged into the root's owner: the test root a validating
+// resolver starts from in authserver's tests lost its name servers).
+func TestBuilderRootZone(t *testing.T) {
+	b := zone.NewBuilder(zone.Root, 0)
+	soa := zone.SOA{MName: zone.MustParseName("a.root-servers.test."), RName: zone.MustParseName("nstld.test."), Serial: 1}
+	for _, r := range []struct {
+		owner string
+		typ   uint16
+		rd    []byte
+	}{
+		{".", zone.TypeSOA, soa.Rdata()},
+		{"a.root-servers.test.", zone.TypeA, []byte{127, 0, 0, 1}},
+		{".", zone.TypeNS, zone.MustParseName("a.root-servers.test.").Wire()},
+		{"pt.", zone.TypeNS, zone.MustParseName("a.dns.pt.").Wire()},
+	} {
+		if err := b.Add(zone.MustParseName(r.owner), r.typ, 3600, r.rd); err != nil {
+			t.Fatal(err)
+		}
+	}
+	z, err := b.Zone()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var owners []string
+	for i := range z.Owners() {
+		owners = append(owners, z.Owner(i).String())
+	}
+	if want := []string{".", "pt.", "a.root-servers.test."}; !slices.Equal(owners, want) {
+		t.Errorf("owners %v, want %v", owners, want)
+	}
+	if _, ok := z.Get(zone.MustParseName("a.root-servers.test."), zone.TypeA); !ok {
+		t.Error("a.root-servers.test. lost its A record")
+	}
+}
