@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/netip"
 	"slices"
 	"sort"
 	"strings"
@@ -49,6 +50,8 @@ type Config struct {
 	// MaxTransfers bounds the transfers sent at once (default 10); a
 	// request past it is refused, and the secondary retries.
 	MaxTransfers int
+	// RateLimit limits UDP responses per client network (on by default).
+	RateLimit RateLimit
 }
 
 func (c Config) withDefaults() Config {
@@ -78,6 +81,9 @@ type Server struct {
 	log       *zap.Logger
 	snap      atomic.Pointer[Snapshot]
 	transfers chan struct{} // a slot per transfer under way
+	rrl       *limiter
+	dropped   atomic.Uint64 // responses the rate limit dropped
+	slipped   atomic.Uint64 // and those it sent truncated
 
 	// The notifications under way, cancelled by Shutdown and, for a zone
 	// and secondary, by the next serial's.
@@ -98,8 +104,8 @@ func New(cfg Config, log *zap.Logger) *Server {
 	}
 	cfg = cfg.withDefaults()
 	ctx, stop := context.WithCancel(context.Background())
-	return &Server{cfg: cfg, log: log, transfers: make(chan struct{}, cfg.MaxTransfers), ctx: ctx, stop: stop,
-		notifyTo: map[[2]string]context.CancelFunc{}}
+	return &Server{cfg: cfg, log: log, transfers: make(chan struct{}, cfg.MaxTransfers), rrl: newLimiter(cfg.RateLimit),
+		ctx: ctx, stop: stop, notifyTo: map[[2]string]context.CancelFunc{}}
 }
 
 // Swap makes snap the snapshot answered from, and notifies the
@@ -290,9 +296,38 @@ func (s *Server) ServeDNS(w dns.ResponseWriter, req *dns.Msg) {
 	if m == nil {
 		return
 	}
+	if udp {
+		var client netip.Addr
+		if a, ok := w.RemoteAddr().(*net.UDPAddr); ok {
+			client = a.AddrPort().Addr()
+		}
+		switch s.rrl.judge(client, m, time.Now()) {
+		case drop:
+			s.dropped.Add(1)
+			return
+		case slip:
+			s.slipped.Add(1)
+			t := new(dns.Msg)
+			t.SetReply(req)
+			t.Truncated = true
+			m = t
+		}
+	}
 	if err := w.WriteMsg(m); err != nil {
 		s.log.Debug("writing a response", zap.Stringer("client", w.RemoteAddr()), zap.Error(err))
 	}
+}
+
+// Stats counts what the server did with responses.
+type Stats struct {
+	// RateLimited counts the UDP responses the rate limit dropped, and
+	// Slipped those it sent truncated instead.
+	RateLimited, Slipped uint64
+}
+
+// Stats returns the server's counts so far.
+func (s *Server) Stats() Stats {
+	return Stats{RateLimited: s.dropped.Load(), Slipped: s.slipped.Load()}
 }
 
 // Listen serves UDP and TCP on addr (host:port; port 0 picks a free one,

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"net"
+	"net/netip"
 	"slices"
 	"strings"
 	"sync"
@@ -237,4 +238,97 @@ func FuzzRespond(f *testing.F) {
 			t.Fatalf("a UDP response of %d octets to a client that takes %d", len(out), limit)
 		}
 	})
+}
+
+// TestRateLimit: one client network asking for the same answer faster
+// than the rate gets the rate's worth of answers a second, then every
+// second response truncated and empty (slip 2, so that a real client
+// retries over TCP) and the others dropped; another kind of response, or
+// another network, has its own bucket; an exempt network has none; time
+// refills the bucket.
+func TestRateLimit(t *testing.T) {
+	l := newLimiter(RateLimit{Rate: 5, Exempt: []netip.Prefix{netip.MustParsePrefix("192.0.2.0/28")}})
+	tz := signedPT(t, testPT)
+	answer := tz.ask(t, "pt.", dns.TypeSOA, false)
+	nx := tz.ask(t, "nao-existe.pt.", dns.TypeA, false)
+	now := time.Unix(1_800_000_000, 0)
+	client := netip.MustParseAddr("198.51.100.7")
+	count := func(c netip.Addr, m *dns.Msg, n int) map[verdict]int {
+		got := map[verdict]int{}
+		for range n {
+			got[l.judge(c, m, now)]++
+		}
+		return got
+	}
+	if got := count(client, answer, 25); got[send] != 5 || got[slip] != 10 || got[drop] != 10 {
+		t.Errorf("25 responses at once: %v, want 5 sent, 10 slipped, 10 dropped", got)
+	}
+	if got := count(netip.MustParseAddr("198.51.100.200"), answer, 3); got[send] != 0 {
+		t.Errorf("another address of the same /24 has its own bucket: %v", got)
+	}
+	if got := count(client, nx, 5); got[send] != 5 {
+		t.Errorf("another kind of response: %v", got)
+	}
+	if got := count(netip.MustParseAddr("203.0.113.1"), answer, 5); got[send] != 5 {
+		t.Errorf("another network: %v", got)
+	}
+	if got := count(netip.MustParseAddr("192.0.2.5"), answer, 50); got[send] != 50 {
+		t.Errorf("an exempt network: %v", got)
+	}
+	now = now.Add(400 * time.Millisecond) // two tokens back at 5 a second
+	if got := count(client, answer, 3); got[send] != 2 {
+		t.Errorf("after 0.4 s: %v, want 2 sent", got)
+	}
+
+	// Over the network, with the defaults (20 a second, slip 2): sixty
+	// queries written at once, the answers read after.
+	srv := New(Config{}, nil)
+	srv.Swap(tz.snap)
+	bound, err := srv.Listen("127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		srv.Shutdown(ctx)
+	})
+	conn, err := net.Dial("udp", bound.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	for i := range 60 {
+		q := new(dns.Msg)
+		q.SetQuestion("pt.", dns.TypeSOA)
+		q.Id = uint16(i + 1)
+		b, _ := q.Pack()
+		if _, err := conn.Write(b); err != nil {
+			t.Fatal(err)
+		}
+	}
+	answered, truncated := 0, 0
+	conn.SetReadDeadline(time.Now().Add(500 * time.Millisecond))
+	buf := make([]byte, 1500)
+	for {
+		n, err := conn.Read(buf)
+		if err != nil {
+			break
+		}
+		r := new(dns.Msg)
+		if r.Unpack(buf[:n]) != nil {
+			continue
+		}
+		if r.Truncated && len(r.Answer) == 0 {
+			truncated++
+		} else {
+			answered++
+		}
+	}
+	if answered < 20 || answered > 22 || truncated < 18 || truncated > 21 {
+		t.Errorf("60 queries at once over UDP: %d answered, %d truncated; want 20 and 20", answered, truncated)
+	}
+	if st := srv.Stats(); st.Slipped != uint64(truncated) || st.RateLimited+st.Slipped+uint64(answered) != 60 {
+		t.Errorf("stats %+v after %d answered and %d truncated of 60", st, answered, truncated)
+	}
 }
