@@ -168,3 +168,42 @@ func TestStateFile(t *testing.T) {
 		t.Error("a truncated state file was read")
 	}
 }
+
+// TestJournalHistory: incremental transfers get the journal's patches
+// from any serial it holds to a later one, read when asked; a serial it
+// does not reach back to, or a damaged patch, gives nothing (the server
+// then sends the whole zone).
+func TestJournalHistory(t *testing.T) {
+	vs := versions(t, 3)
+	path := filepath.Join(t.TempDir(), "pt.journal")
+	j, _ := readJournal(path)
+	for i := range 3 {
+		p, _ := zone.DiffPatch(vs[i], vs[i+1], uint32(i+1), uint32(i+2))
+		if err := j.append(p); err != nil {
+			t.Fatal(err)
+		}
+	}
+	h := &JournalHistory{j: j}
+	ps, ok := h.Patches(2, 4)
+	if !ok || len(ps) != 2 || ps[0].From != 2 || ps[1].To != 4 {
+		t.Fatalf("patches 2 to 4: %v %v", ps, ok)
+	}
+	if got, err := zone.ApplyAll(vs[1], ps); err != nil || text(got) != text(vs[3]) {
+		t.Errorf("the patches from 2 do not make 4: %v", err)
+	}
+	if _, ok := h.Patches(0, 4); ok {
+		t.Error("a serial the journal does not hold")
+	}
+	if _, ok := h.Patches(4, 2); ok {
+		t.Error("backwards")
+	}
+	b, _ := os.ReadFile(path)
+	b[j.records[0].at+j.records[0].size/2] ^= 1
+	os.WriteFile(path, b, 0o644)
+	if _, ok := h.Patches(1, 4); ok {
+		t.Error("a damaged patch was given")
+	}
+	if ps, ok := h.Patches(2, 4); !ok || len(ps) != 2 {
+		t.Error("patches after the damaged one")
+	}
+}

@@ -1,0 +1,224 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+
+	"github.com/ptzone/ptzone/authserver"
+	"github.com/ptzone/ptzone/daemon"
+	"github.com/ptzone/ptzone/publish"
+	"github.com/ptzone/ptzone/zone"
+)
+
+// stringList is a repeatable string flag.
+type stringList []string
+
+func (l *stringList) String() string     { return strings.Join(*l, ",") }
+func (l *stringList) Set(s string) error { *l = append(*l, s); return nil }
+
+// logger returns the structured log a long-running command writes to
+// standard error.
+func logger(w io.Writer) *zap.Logger {
+	enc := zap.NewProductionEncoderConfig()
+	enc.EncodeTime = zapcore.ISO8601TimeEncoder
+	return zap.New(zapcore.NewCore(zapcore.NewConsoleEncoder(enc), zapcore.AddSync(w), zap.InfoLevel))
+}
+
+func serveCommand() *command {
+	var (
+		sf         storeFlags
+		configFile string
+		listen     stringList
+		zoneFiles  stringList
+	)
+	return &command{
+		name:     "serve",
+		synopsis: "[flags]",
+		summary:  "Serve the zones as an authoritative server, and transfer them to secondaries",
+		help: `Serves the zones over UDP and TCP until interrupted (SIGINT, SIGTERM).
+
+By default the zones are the last ones published into DATA-DIR/zones, read
+before anything else is consulted (no database): each zone's image with its
+journal applied. A damaged image is refused with a message naming it, and
+the previous image is served; a journal that does not apply is passed over,
+and the image served as it is.
+
+With --zone NAME=FILE (repeatable) the server serves those master files as
+they are, signed or not, like any authoritative server, and nothing else.
+
+--config FILE reads the server's settings (listen addresses, limits, rate
+limiting, TSIG keys, who may transfer each zone and whom to notify): see
+deploy/ptzone.example.toml. Transfers are refused unless the configuration
+allows them.`,
+		flags: func(fs *flag.FlagSet) {
+			sf.register(fs)
+			fs.StringVar(&configFile, "config", "", "configuration `FILE` (TOML)")
+			fs.Var(&listen, "listen", "serve on `ADDR` (host:port; repeatable; default the configuration's, else 127.0.0.1:53)")
+			fs.Var(&zoneFiles, "zone", "serve the master file FILE as zone NAME (`NAME=FILE`; repeatable)")
+		},
+		run: func(ctx context.Context, e *env, args []string) error {
+			if len(args) > 0 {
+				return usageErrorf("serve takes no arguments")
+			}
+			cfg := &daemon.Config{}
+			if configFile != "" {
+				var err error
+				if cfg, err = daemon.LoadConfig(configFile); err != nil {
+					return inputError(err)
+				}
+			}
+			log := logger(e.stderr)
+			snap, err := servedSnapshot(e, &sf, cfg, zoneFiles, log)
+			if err != nil {
+				return err
+			}
+			acfg, err := cfg.AuthServer()
+			if err != nil {
+				return inputError(err)
+			}
+			srv := authserver.New(acfg, log)
+			srv.Swap(snap)
+			addrs := []string(listen)
+			if len(addrs) == 0 {
+				addrs = cfg.Listen()
+			}
+			defer func() {
+				stop, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+				defer cancel()
+				srv.Shutdown(stop)
+			}()
+			for _, a := range addrs {
+				bound, err := srv.Listen(a)
+				if err != nil {
+					return err
+				}
+				fmt.Fprintf(e.stdout, "serving %s on %s\n", strings.Join(zoneNames(snap), " "), bound)
+			}
+			<-ctx.Done()
+			return nil
+		},
+	}
+}
+
+func zoneNames(s *authserver.Snapshot) []string {
+	var out []string
+	for _, z := range s.Zones() {
+		out = append(out, strings.TrimSuffix(z.String(), "."))
+	}
+	return out
+}
+
+// servedSnapshot reads the zones to serve: the files given, or the last
+// published zones in the data directory.
+func servedSnapshot(e *env, sf *storeFlags, cfg *daemon.Config, zoneFiles []string, log *zap.Logger) (*authserver.Snapshot, error) {
+	if len(zoneFiles) > 0 {
+		var zones []*zone.Zone
+		for _, spec := range zoneFiles {
+			name, file, ok := strings.Cut(spec, "=")
+			if !ok || name == "" || file == "" {
+				return nil, usageErrorf("serve: --zone %q: want NAME=FILE", spec)
+			}
+			origin, err := zone.ParseName(strings.TrimSuffix(name, ".")+".", zone.Root)
+			if err != nil {
+				return nil, usageErrorf("serve: --zone %q: %v", spec, err)
+			}
+			f, err := os.Open(file)
+			if err != nil {
+				return nil, inputError(err)
+			}
+			z, err := zone.Read(f, zone.ReadOptions{Origin: origin, File: file})
+			f.Close()
+			if err != nil {
+				return nil, inputError(err)
+			}
+			zones = append(zones, z)
+		}
+		snap, err := authserver.NewSnapshot(zones...)
+		if err != nil {
+			return nil, inputError(err)
+		}
+		return snap, nil
+	}
+	dataDir := sf.dataDir
+	if dataDir == "" && cfg.DataDir != "" {
+		dataDir = cfg.DataDir
+	}
+	if dataDir == "" {
+		dataDir = sf.dataDirectory(e)
+	}
+	dir := filepath.Join(dataDir, "zones")
+	var zones []*zone.Zone
+	var loaded []*publish.Served
+	for _, name := range cfg.ServedZones() {
+		name = strings.TrimSuffix(name, ".")
+		s, err := publish.LoadServed(dir, name)
+		if err != nil {
+			return nil, err
+		}
+		if s == nil {
+			log.Warn("zone never published: not served", zap.String("zone", name), zap.String("dir", dir))
+			continue
+		}
+		for _, p := range s.PassedOver {
+			log.Error("file passed over", zap.String("zone", name), zap.Error(p))
+		}
+		zones = append(zones, s.Zone)
+		loaded = append(loaded, s)
+	}
+	if len(zones) == 0 {
+		return nil, errors.New("serve: no published zone in " + dir + " (publish first, or give --zone NAME=FILE)")
+	}
+	snap, err := authserver.NewSnapshot(zones...)
+	if err != nil {
+		return nil, err
+	}
+	for i, s := range loaded {
+		if snap, err = snap.WithHistory(zones[i].Origin(), s.History); err != nil {
+			return nil, err
+		}
+	}
+	return snap, nil
+}
+
+func configCommand() *command {
+	return &command{
+		name:    "config",
+		summary: "Check a configuration file",
+		subs: []*command{{
+			name:     "check",
+			synopsis: "FILE",
+			summary:  "Check a configuration file: syntax, unknown settings, values",
+			help: `Reads FILE as ptzone's configuration (TOML, see deploy/ptzone.example.toml)
+and reports every problem found, with its line where there is one: a syntax
+error, an unknown setting, a value that cannot work (an address, a prefix,
+a TSIG key that is not base64 or not defined, a zone name).
+
+Exit status 0 when the file is good, 2 when it is not.`,
+			run: func(ctx context.Context, e *env, args []string) error {
+				if len(args) != 1 {
+					return usageErrorf("config check takes one FILE")
+				}
+				cfg, err := daemon.LoadConfig(args[0])
+				if err != nil {
+					return inputError(err)
+				}
+				if _, err := cfg.AuthServer(); err != nil {
+					return inputError(fmt.Errorf("%s: %w", args[0], err))
+				}
+				fmt.Fprintf(e.stdout, "%s: good: %d zones, %d listen addresses, %d TSIG keys, %d zones with transfers\n",
+					args[0], len(cfg.ServedZones()), len(cfg.Listen()), len(cfg.TSIG), len(cfg.Transfer))
+				return nil
+			},
+		}},
+	}
+}

@@ -1,0 +1,282 @@
+// Package daemon runs ptzone as a service: it owns the configuration
+// file (its format, defaults and checks) and the lifecycle of what runs
+// from it, starting with the authoritative server.
+package daemon
+
+import (
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"os"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/BurntSushi/toml"
+	"github.com/miekg/dns"
+
+	"github.com/ptzone/ptzone/authserver"
+)
+
+// Config is ptzone's configuration file (TOML). Every field is documented
+// in deploy/ptzone.example.toml, which a test holds to it.
+type Config struct {
+	// DataDir holds the published zones (DataDir/zones), the keys and
+	// the embedded store.
+	DataDir string `toml:"data_dir"`
+	// Zones are the zones served (default pt and its second-level zones).
+	Zones  []string     `toml:"zones"`
+	Server ServerConfig `toml:"server"`
+	TSIG   []TSIGConfig `toml:"tsig"`
+	// Transfer says, by zone name, who may transfer it and whom to notify.
+	Transfer map[string]TransferConfig `toml:"transfer"`
+}
+
+// ServerConfig is the authoritative server's section.
+type ServerConfig struct {
+	Listen            []string        `toml:"listen"`
+	EDNSSize          int             `toml:"edns_size"`
+	Identity          string          `toml:"identity"`
+	Version           string          `toml:"version"`
+	NSID              string          `toml:"nsid"`
+	TCPIdleTimeout    Duration        `toml:"tcp_idle_timeout"`
+	MaxTCPConnections int             `toml:"max_tcp_connections"`
+	MaxTCPPerClient   int             `toml:"max_tcp_per_client"`
+	MaxTransfers      int             `toml:"max_transfers"`
+	RateLimit         RateLimitConfig `toml:"rate_limit"`
+}
+
+// RateLimitConfig is response rate limiting (authserver.RateLimit).
+type RateLimitConfig struct {
+	Off        bool     `toml:"off"`
+	Rate       int      `toml:"rate"`
+	Slip       int      `toml:"slip"`
+	IPv4Prefix int      `toml:"ipv4_prefix"`
+	IPv6Prefix int      `toml:"ipv6_prefix"`
+	Exempt     []string `toml:"exempt"`
+}
+
+// TSIGConfig is one TSIG key: its secret inline or in a file (the file
+// holds the base64 secret alone, and should be readable by ptzone only).
+type TSIGConfig struct {
+	Name       string `toml:"name"`
+	Algorithm  string `toml:"algorithm"`
+	Secret     string `toml:"secret"`
+	SecretFile string `toml:"secret_file"`
+}
+
+// TransferConfig is one zone's transfers (authserver.Transfer).
+type TransferConfig struct {
+	AllowFrom []string `toml:"allow_from"`
+	Keys      []string `toml:"keys"`
+	Notify    []string `toml:"notify"`
+	NotifyKey string   `toml:"notify_key"`
+}
+
+// Duration is a time.Duration written as "10s", "2m".
+type Duration struct{ time.Duration }
+
+// UnmarshalText reads a duration.
+func (d *Duration) UnmarshalText(b []byte) error {
+	v, err := time.ParseDuration(string(b))
+	if err != nil {
+		return err
+	}
+	if v < 0 {
+		return fmt.Errorf("negative duration %s", b)
+	}
+	d.Duration = v
+	return nil
+}
+
+// MarshalText writes a duration.
+func (d Duration) MarshalText() ([]byte, error) { return []byte(d.String()), nil }
+
+// DefaultZones are the zones ptzone serves unless told otherwise.
+var DefaultZones = []string{"pt", "com.pt", "org.pt", "edu.pt", "net.pt", "publ.pt", "int.pt", "nome.pt"}
+
+// LoadConfig reads and checks a configuration file. An error names the
+// file and, for a syntax error or an unknown key, the line.
+func LoadConfig(path string) (*Config, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	return ParseConfig(path, string(b))
+}
+
+// ParseConfig parses and checks a configuration's text; name is its file
+// name for errors.
+func ParseConfig(name, text string) (*Config, error) {
+	var c Config
+	md, err := toml.Decode(text, &c)
+	if err != nil {
+		var perr toml.ParseError
+		if errors.As(err, &perr) {
+			return nil, fmt.Errorf("%s:%d: %s", name, perr.Position.Line, perr.Message)
+		}
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	if undecoded := md.Undecoded(); len(undecoded) > 0 {
+		var keys []string
+		for _, k := range undecoded {
+			keys = append(keys, k.String())
+		}
+		return nil, fmt.Errorf("%s: unknown setting %s", name, strings.Join(keys, ", "))
+	}
+	if err := c.check(); err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	return &c, nil
+}
+
+// check finds what the file's syntax lets through but cannot work.
+func (c *Config) check() error {
+	var errs []error
+	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
+	for _, z := range c.Zones {
+		if _, ok := dns.IsDomainName(z); !ok || z == "" {
+			bad("zones: %q is not a domain name", z)
+		}
+	}
+	for _, l := range c.Server.Listen {
+		if _, _, err := net.SplitHostPort(l); err != nil {
+			bad("server.listen: %q: %v (host:port, [v6]:port)", l, err)
+		}
+	}
+	if s := c.Server.EDNSSize; s != 0 && (s < 512 || s > 4096) {
+		bad("server.edns_size: %d is outside 512-4096", s)
+	}
+	rl := c.Server.RateLimit
+	if rl.IPv4Prefix < 0 || rl.IPv4Prefix > 32 || rl.IPv6Prefix < 0 || rl.IPv6Prefix > 128 {
+		bad("server.rate_limit: prefix lengths /%d and /%d", rl.IPv4Prefix, rl.IPv6Prefix)
+	}
+	for _, p := range rl.Exempt {
+		if _, err := netip.ParsePrefix(p); err != nil {
+			bad("server.rate_limit.exempt: %v", err)
+		}
+	}
+	keys := map[string]bool{}
+	for i, k := range c.TSIG {
+		where := fmt.Sprintf("tsig[%d] (%s)", i, k.Name)
+		if _, ok := dns.IsDomainName(k.Name); !ok || k.Name == "" {
+			bad("%s: the name is not a domain name", where)
+		}
+		if keys[dns.CanonicalName(k.Name)] {
+			bad("%s: a second key of that name", where)
+		}
+		keys[dns.CanonicalName(k.Name)] = true
+		switch strings.ToLower(k.Algorithm) {
+		case "", "hmac-sha256", "hmac-sha384", "hmac-sha512":
+		default:
+			bad("%s: algorithm %q (hmac-sha256, hmac-sha384 or hmac-sha512)", where, k.Algorithm)
+		}
+		if (k.Secret == "") == (k.SecretFile == "") {
+			bad("%s: give the secret or a secret_file, not both or neither", where)
+		} else if k.Secret != "" {
+			if _, err := base64.StdEncoding.DecodeString(k.Secret); err != nil {
+				bad("%s: the secret is not base64: %v", where, err)
+			}
+		}
+	}
+	for zoneName, t := range c.Transfer {
+		where := "transfer." + zoneName
+		if _, ok := dns.IsDomainName(zoneName); !ok {
+			bad("%s: not a domain name", where)
+		}
+		for _, p := range t.AllowFrom {
+			if _, err := netip.ParsePrefix(p); err != nil {
+				if _, err2 := netip.ParseAddr(p); err2 != nil {
+					bad("%s.allow_from: %v", where, err)
+				}
+			}
+		}
+		for _, k := range append(slices.Clone(t.Keys), t.NotifyKey) {
+			if k != "" && !keys[dns.CanonicalName(k)] {
+				bad("%s: key %q is not among the tsig keys", where, k)
+			}
+		}
+		for _, n := range t.Notify {
+			if _, _, err := net.SplitHostPort(n); err != nil {
+				bad("%s.notify: %q: %v", where, n, err)
+			}
+		}
+		if len(t.AllowFrom) == 0 && len(t.Keys) == 0 && len(t.Notify) > 0 {
+			bad("%s: secondaries are notified but none may transfer (give allow_from or keys)", where)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// ServedZones returns the zones to serve, as absolute names.
+func (c *Config) ServedZones() []string {
+	zones := c.Zones
+	if len(zones) == 0 {
+		zones = DefaultZones
+	}
+	out := make([]string, len(zones))
+	for i, z := range zones {
+		out[i] = dns.CanonicalName(z)
+	}
+	return out
+}
+
+// Listen returns the addresses to serve DNS on (default 127.0.0.1:53).
+func (c *Config) Listen() []string {
+	if len(c.Server.Listen) == 0 {
+		return []string{"127.0.0.1:53"}
+	}
+	return c.Server.Listen
+}
+
+// AuthServer returns the authoritative server's configuration, reading
+// the TSIG secrets kept in files.
+func (c *Config) AuthServer() (authserver.Config, error) {
+	s := c.Server
+	out := authserver.Config{
+		EDNSSize: uint16(s.EDNSSize), Identity: s.Identity, Version: s.Version, NSID: s.NSID,
+		TCPIdleTimeout: s.TCPIdleTimeout.Duration, MaxTCPConnections: s.MaxTCPConnections, MaxTCPPerClient: s.MaxTCPPerClient,
+		MaxTransfers: s.MaxTransfers,
+		RateLimit: authserver.RateLimit{Off: s.RateLimit.Off, Rate: s.RateLimit.Rate, Slip: s.RateLimit.Slip,
+			IPv4Prefix: s.RateLimit.IPv4Prefix, IPv6Prefix: s.RateLimit.IPv6Prefix},
+		Transfer: map[string]authserver.Transfer{},
+	}
+	for _, p := range s.RateLimit.Exempt {
+		out.RateLimit.Exempt = append(out.RateLimit.Exempt, netip.MustParsePrefix(p))
+	}
+	for _, k := range c.TSIG {
+		secret := k.Secret
+		if k.SecretFile != "" {
+			b, err := os.ReadFile(k.SecretFile)
+			if err != nil {
+				return out, fmt.Errorf("tsig key %s: %w", k.Name, err)
+			}
+			secret = strings.TrimSpace(string(b))
+			if _, err := base64.StdEncoding.DecodeString(secret); err != nil {
+				return out, fmt.Errorf("tsig key %s: %s is not base64: %w", k.Name, k.SecretFile, err)
+			}
+		}
+		out.TSIG = append(out.TSIG, authserver.TSIGKey{Name: dns.CanonicalName(k.Name), Algorithm: k.Algorithm, Secret: secret})
+	}
+	for zoneName, t := range c.Transfer {
+		tr := authserver.Transfer{Notify: t.Notify, NotifyKey: t.NotifyKey}
+		for _, p := range t.AllowFrom {
+			prefix, err := netip.ParsePrefix(p)
+			if err != nil {
+				a := netip.MustParseAddr(p)
+				prefix = netip.PrefixFrom(a, a.BitLen())
+			}
+			tr.AllowFrom = append(tr.AllowFrom, prefix)
+		}
+		for _, k := range t.Keys {
+			tr.Keys = append(tr.Keys, dns.CanonicalName(k))
+		}
+		if tr.NotifyKey != "" {
+			tr.NotifyKey = dns.CanonicalName(tr.NotifyKey)
+		}
+		out.Transfer[dns.CanonicalName(zoneName)] = tr
+	}
+	return out, nil
+}
