@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/miekg/dns"
+	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/zap"
 
 	"github.com/ptzone/ptzone/zone"
@@ -52,6 +53,13 @@ type Config struct {
 	MaxTransfers int
 	// RateLimit limits UDP responses per client network (on by default).
 	RateLimit RateLimit
+	// SecondaryPoll is how often each secondary a zone notifies is asked
+	// for its SOA serial (default a minute).
+	SecondaryPoll time.Duration
+	// Registerer receives the server's metrics (ptzone_dns_*,
+	// ptzone_zone_transfers_total, ptzone_served_serial,
+	// ptzone_secondary_serial); nil keeps them unregistered.
+	Registerer prometheus.Registerer
 }
 
 func (c Config) withDefaults() Config {
@@ -70,6 +78,9 @@ func (c Config) withDefaults() Config {
 	if c.MaxTransfers == 0 {
 		c.MaxTransfers = 10
 	}
+	if c.SecondaryPoll == 0 {
+		c.SecondaryPoll = time.Minute
+	}
 	return c
 }
 
@@ -84,6 +95,8 @@ type Server struct {
 	rrl       *limiter
 	dropped   atomic.Uint64 // responses the rate limit dropped
 	slipped   atomic.Uint64 // and those it sent truncated
+	metrics   *metrics
+	polling   sync.Once
 
 	// The notifications under way, cancelled by Shutdown and, for a zone
 	// and secondary, by the next serial's.
@@ -105,13 +118,18 @@ func New(cfg Config, log *zap.Logger) *Server {
 	cfg = cfg.withDefaults()
 	ctx, stop := context.WithCancel(context.Background())
 	return &Server{cfg: cfg, log: log, transfers: make(chan struct{}, cfg.MaxTransfers), rrl: newLimiter(cfg.RateLimit),
-		ctx: ctx, stop: stop, notifyTo: map[[2]string]context.CancelFunc{}}
+		metrics: newMetrics(cfg.Registerer), ctx: ctx, stop: stop, notifyTo: map[[2]string]context.CancelFunc{}}
 }
 
 // Swap makes snap the snapshot answered from, and notifies the
 // secondaries of every zone whose serial it changes.
 func (s *Server) Swap(snap *Snapshot) {
 	old := s.snap.Swap(snap)
+	if snap != nil {
+		for _, sv := range snap.zones {
+			s.metrics.servedSerial.WithLabelValues(sv.origin.String()).Set(float64(serialOf(sv.soa)))
+		}
+	}
 	s.notifyChanged(old, snap)
 }
 
@@ -304,15 +322,18 @@ func (s *Server) ServeDNS(w dns.ResponseWriter, req *dns.Msg) {
 		switch s.rrl.judge(client, m, time.Now()) {
 		case drop:
 			s.dropped.Add(1)
+			s.metrics.rateLimited.WithLabelValues("drop").Inc()
 			return
 		case slip:
 			s.slipped.Add(1)
+			s.metrics.rateLimited.WithLabelValues("slip").Inc()
 			t := new(dns.Msg)
 			t.SetReply(req)
 			t.Truncated = true
 			m = t
 		}
 	}
+	s.metrics.count(req, m, udp)
 	if err := w.WriteMsg(m); err != nil {
 		s.log.Debug("writing a response", zap.Stringer("client", w.RemoteAddr()), zap.Error(err))
 	}
@@ -356,6 +377,14 @@ func (s *Server) Listen(addr string) (net.Addr, error) {
 		<-started
 	}
 	s.log.Info("serving DNS", zap.String("address", pc.LocalAddr().String()))
+	s.polling.Do(func() {
+		for _, t := range s.cfg.Transfer {
+			if len(t.Notify) > 0 {
+				s.notifies.Go(func() { s.pollSecondaries(s.ctx, s.cfg.SecondaryPoll) })
+				return
+			}
+		}
+	})
 	return pc.LocalAddr(), nil
 }
 

@@ -66,6 +66,9 @@ const transferSize = dns.MaxMsgSize - 1024
 // size, signed when the request was.
 func (s *Server) transfer(w dns.ResponseWriter, req *dns.Msg, udp bool) {
 	q := req.Question[0]
+	kind := dns.TypeToString[q.Qtype]
+	outcome := "refused"
+	defer func() { s.metrics.transfers.WithLabelValues(strings.ToLower(dns.Fqdn(q.Name)), kind, outcome).Inc() }()
 	refuse := func(rcode int) {
 		m := new(dns.Msg)
 		m.SetRcode(req, rcode)
@@ -80,6 +83,7 @@ func (s *Server) transfer(w dns.ResponseWriter, req *dns.Msg, udp bool) {
 		m := new(dns.Msg)
 		m.SetRcode(req, dns.RcodeNotAuth)
 		w.WriteMsg(m)
+		outcome = "bad signature"
 		return
 	}
 	name, err := nameOf(q.Name)
@@ -112,6 +116,7 @@ func (s *Server) transfer(w dns.ResponseWriter, req *dns.Msg, udp bool) {
 		m.Answer = records(sv.soa, q.Name)
 		s.sign(w, req, m)
 		w.WriteMsg(m)
+		outcome = "soa over udp"
 		return
 	}
 	select {
@@ -123,7 +128,7 @@ func (s *Server) transfer(w dns.ResponseWriter, req *dns.Msg, udp bool) {
 		return
 	}
 	var stream func(yield func(dns.RR) bool)
-	kind := "AXFR"
+	kind = "AXFR"
 	if q.Qtype == dns.TypeIXFR {
 		if from, ok := ixfrSerial(req); ok {
 			if stream, ok = sv.incremental(from, current); ok {
@@ -139,9 +144,11 @@ func (s *Server) transfer(w dns.ResponseWriter, req *dns.Msg, udp bool) {
 	log := s.log.With(zap.String("zone", q.Name), zap.Stringer("client", w.RemoteAddr()), zap.String("kind", kind),
 		zap.Uint32("serial", current), zap.Int("records", n), zap.Int("messages", msgs), zap.Duration("took", time.Since(start)))
 	if err != nil {
+		outcome = "failed"
 		log.Warn("transfer failed", zap.Error(err))
 		return
 	}
+	outcome = "sent"
 	log.Info("transfer sent")
 }
 

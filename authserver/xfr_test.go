@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"github.com/miekg/dns"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zaptest/observer"
 
@@ -63,9 +65,34 @@ type primary struct {
 	srv     *Server
 	addr    string
 	logs    *observer.ObservedLogs
+	reg     *prometheus.Registry
 	v1, v2  *zone.Zone
 	s1, s2  uint32
 	history patches
+}
+
+// metric returns the value of a gauge or counter with the given labels,
+// or -1 if the registry has none.
+func (p *primary) metric(name string, labels map[string]string) float64 {
+	families, _ := p.reg.Gather()
+	for _, f := range families {
+		if f.GetName() != name {
+			continue
+		}
+	next:
+		for _, m := range f.GetMetric() {
+			for _, l := range m.GetLabel() {
+				if v, ok := labels[l.GetName()]; ok && v != l.GetValue() {
+					continue next
+				}
+			}
+			if m.GetGauge() != nil {
+				return m.GetGauge().GetValue()
+			}
+			return m.GetCounter().GetValue()
+		}
+	}
+	return -1
 }
 
 func newPrimary(t *testing.T, notify ...string) *primary {
@@ -83,7 +110,9 @@ func newPrimary(t *testing.T, notify ...string) *primary {
 		t.Fatal(err)
 	}
 	core, logs := observer.New(zap.InfoLevel)
+	reg := prometheus.NewRegistry()
 	srv := New(Config{
+		Registerer: reg, SecondaryPoll: 100 * time.Millisecond,
 		TSIG: []TSIGKey{{Name: xfrKey, Secret: xfrSecret}},
 		Transfer: map[string]Transfer{"pt.": {AllowFrom: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}, Keys: []string{xfrKey},
 			Notify: notify, NotifyKey: xfrKey}},
@@ -98,7 +127,7 @@ func newPrimary(t *testing.T, notify ...string) *primary {
 		defer cancel()
 		srv.Shutdown(ctx)
 	})
-	pr := &primary{srv: srv, addr: addr.String(), logs: logs, v1: tz.zone, v2: v2, s1: 1763812800, s2: 1763816400}
+	pr := &primary{srv: srv, addr: addr.String(), logs: logs, reg: reg, v1: tz.zone, v2: v2, s1: 1763812800, s2: 1763816400}
 	pr.history = patches{p}
 	return pr
 }
@@ -322,6 +351,23 @@ log:
 	}
 	if n := len(p.logs.FilterMessage("secondary notified").All()); n == 0 {
 		t.Error("Knot was not notified")
+	}
+	// The secondary's serial, polled, is the published one.
+	deadline := time.Now().Add(5 * time.Second)
+	for p.metric("ptzone_secondary_serial", map[string]string{"zone": "pt.", "secondary": secondary}) != float64(p.s2) {
+		if time.Now().After(deadline) {
+			t.Fatalf("ptzone_secondary_serial for %s: %v, want %d", secondary,
+				p.metric("ptzone_secondary_serial", map[string]string{"zone": "pt.", "secondary": secondary}), p.s2)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	for _, kind := range []string{"AXFR", "IXFR"} {
+		if got := p.metric("ptzone_zone_transfers_total", map[string]string{"zone": "pt.", "kind": kind, "outcome": "sent"}); got < 1 {
+			t.Errorf("ptzone_zone_transfers_total %s sent: %v", kind, got)
+		}
+	}
+	if problems, err := testutil.GatherAndLint(p.reg); err != nil || len(problems) > 0 {
+		t.Errorf("metrics lint: %v %v", problems, err)
 	}
 	sameZone(t, secondary, p.addr)
 	_, delegations := differentialPT(300)

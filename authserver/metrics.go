@@ -1,0 +1,111 @@
+package authserver
+
+import (
+	"context"
+	"strconv"
+	"time"
+
+	"github.com/miekg/dns"
+	"github.com/prometheus/client_golang/prometheus"
+	"go.uber.org/zap"
+)
+
+// metrics are the server's Prometheus metrics, under ptzone_.
+type metrics struct {
+	queries         *prometheus.CounterVec
+	responses       *prometheus.CounterVec
+	rateLimited     *prometheus.CounterVec
+	transfers       *prometheus.CounterVec
+	servedSerial    *prometheus.GaugeVec
+	secondarySerial *prometheus.GaugeVec
+}
+
+func newMetrics(reg prometheus.Registerer) *metrics {
+	m := &metrics{
+		queries: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: "ptzone", Name: "dns_queries_total",
+			Help: "DNS queries answered, by query type."}, []string{"qtype"}),
+		responses: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: "ptzone", Name: "dns_responses_total",
+			Help: "DNS responses sent, by transport and response code."}, []string{"transport", "rcode"}),
+		rateLimited: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: "ptzone", Name: "dns_rate_limited_total",
+			Help: "UDP responses the rate limit dropped or sent truncated (slipped)."}, []string{"action"}),
+		transfers: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: "ptzone", Name: "zone_transfers_total",
+			Help: "Zone transfers requested, by zone, kind (AXFR, IXFR) and outcome."}, []string{"zone", "kind", "outcome"}),
+		servedSerial: prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: "ptzone", Name: "served_serial",
+			Help: "SOA serial of each zone the server answers from."}, []string{"zone"}),
+		secondarySerial: prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: "ptzone", Name: "secondary_serial",
+			Help: "SOA serial each secondary last answered for a zone (polled)."}, []string{"zone", "secondary"}),
+	}
+	if reg != nil {
+		for _, c := range []prometheus.Collector{m.queries, m.responses, m.rateLimited, m.transfers, m.servedSerial, m.secondarySerial} {
+			reg.MustRegister(c)
+		}
+	}
+	return m
+}
+
+// qtypeLabel bounds the query-type label to the types a TLD server is
+// asked for; the rest count as "other".
+func qtypeLabel(t uint16) string {
+	switch t {
+	case dns.TypeA, dns.TypeAAAA, dns.TypeNS, dns.TypeDS, dns.TypeSOA, dns.TypeDNSKEY, dns.TypeNSEC3PARAM, dns.TypeNSEC3,
+		dns.TypeZONEMD, dns.TypeTXT, dns.TypeMX, dns.TypeCNAME, dns.TypeANY, dns.TypeRRSIG, dns.TypeAXFR, dns.TypeIXFR,
+		dns.TypeSRV, dns.TypePTR, dns.TypeCAA, dns.TypeHTTPS, dns.TypeSVCB, dns.TypeTLSA:
+		return dns.TypeToString[t]
+	}
+	return "other"
+}
+
+func rcodeLabel(rcode int) string {
+	if s, ok := dns.RcodeToString[rcode]; ok {
+		return s
+	}
+	return strconv.Itoa(rcode)
+}
+
+// count records a response to a query.
+func (m *metrics) count(req, resp *dns.Msg, udp bool) {
+	if len(req.Question) == 1 {
+		m.queries.WithLabelValues(qtypeLabel(req.Question[0].Qtype)).Inc()
+	}
+	transport := "tcp"
+	if udp {
+		transport = "udp"
+	}
+	m.responses.WithLabelValues(transport, rcodeLabel(resp.Rcode)).Inc()
+}
+
+// pollSecondaries asks each secondary of each zone for its SOA serial,
+// every interval, until ctx ends: the secondary_serial metric shows
+// which of them follow the publications.
+func (s *Server) pollSecondaries(ctx context.Context, interval time.Duration) {
+	c := &dns.Client{Timeout: 2 * time.Second}
+	for {
+		snap := s.snap.Load()
+		if snap != nil {
+			for _, sv := range snap.zones {
+				origin := sv.origin.String()
+				s.metrics.servedSerial.WithLabelValues(origin).Set(float64(serialOf(sv.soa)))
+				for _, target := range s.cfg.Transfer[origin].Notify {
+					q := new(dns.Msg)
+					q.SetQuestion(origin, dns.TypeSOA)
+					r, _, err := c.ExchangeContext(ctx, q, target)
+					if ctx.Err() != nil {
+						return
+					}
+					if err != nil || len(r.Answer) == 0 {
+						s.log.Debug("secondary not answering its SOA", zap.String("zone", origin), zap.String("secondary", target), zap.Error(err))
+						continue
+					}
+					if soa, ok := r.Answer[0].(*dns.SOA); ok {
+						s.metrics.secondarySerial.WithLabelValues(origin, target).Set(float64(soa.Serial))
+					}
+				}
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(interval):
+		}
+	}
+}
