@@ -27,6 +27,7 @@ type answerer struct {
 	// that a referral cannot do without: the addresses of servers inside
 	// the delegated zone (RFC 9471).
 	required int
+	hashed   []hashedName // the NSEC3 hashes computed so far
 }
 
 // respond fills m (made by SetReply) with the zone's answer to q, and
@@ -390,6 +391,22 @@ func (a *answerer) exists(name zone.Name) bool {
 // hash returns name's NSEC3 hash under the zone's parameters, as the
 // chain's index keys it.
 func (a *answerer) hash(name zone.Name) string {
+	if name == a.sv.origin {
+		return a.sv.chain.apexHash
+	}
+	// A proof asks for a name's hash more than once (a delegation's, to
+	// find no record of its own, then as the next closer name).
+	for _, m := range a.hashed {
+		if m.name == name {
+			return m.hash
+		}
+	}
 	h := dnssec.NSEC3Hash(name, a.sv.chain.iterations, a.sv.chain.salt)
+	a.hashed = append(a.hashed, hashedName{name, string(h[:])})
 	return string(h[:])
+}
+
+type hashedName struct {
+	name zone.Name
+	hash string
 }

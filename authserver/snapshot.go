@@ -15,6 +15,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/ptzone/ptzone/dnssec"
 	"github.com/ptzone/ptzone/zone"
 )
 
@@ -129,6 +130,7 @@ type nsec3Index struct {
 	iterations uint16
 	salt       []byte
 	links      []nsec3Link // by hash
+	apexHash   string      // every proof asks for it
 }
 
 type nsec3Link struct {
@@ -172,6 +174,8 @@ func newNSEC3Index(z *zone.Zone, apex int) (*nsec3Index, error) {
 		return nil, errors.New("NSEC3PARAM without an NSEC3 chain")
 	}
 	slices.SortFunc(idx.links, func(a, b nsec3Link) int { return strings.Compare(a.hash, b.hash) })
+	h := dnssec.NSEC3Hash(origin, idx.iterations, idx.salt)
+	idx.apexHash = string(h[:])
 	return idx, nil
 }
 
