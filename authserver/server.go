@@ -53,6 +53,9 @@ type Config struct {
 	MaxTransfers int
 	// RateLimit limits UDP responses per client network (on by default).
 	RateLimit RateLimit
+	// MaxQuerySize refuses (FORMERR) a query larger than this many
+	// octets (default 4096): a query is a name and a few options.
+	MaxQuerySize int
 	// SecondaryPoll is how often each secondary a zone notifies is asked
 	// for its SOA serial (default a minute).
 	SecondaryPoll time.Duration
@@ -80,6 +83,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.SecondaryPoll == 0 {
 		c.SecondaryPoll = time.Minute
+	}
+	if c.MaxQuerySize == 0 {
+		c.MaxQuerySize = 4096
 	}
 	return c
 }
@@ -305,6 +311,14 @@ func nameOf(text string) (zone.Name, error) {
 // ServeDNS answers one query; it makes a Server a dns.Handler.
 func (s *Server) ServeDNS(w dns.ResponseWriter, req *dns.Msg) {
 	_, udp := w.LocalAddr().(*net.UDPAddr)
+	if req.Len() > s.cfg.MaxQuerySize && !req.Response {
+		m := new(dns.Msg)
+		m.SetRcode(req, dns.RcodeFormatError)
+		m.Question = nil
+		s.metrics.count(req, m, udp)
+		w.WriteMsg(m)
+		return
+	}
 	if !req.Response && req.Opcode == dns.OpcodeQuery && len(req.Question) == 1 && req.Question[0].Qclass == dns.ClassINET &&
 		(req.Question[0].Qtype == dns.TypeAXFR || req.Question[0].Qtype == dns.TypeIXFR) {
 		s.transfer(w, req, udp)

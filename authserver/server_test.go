@@ -332,3 +332,23 @@ func TestRateLimit(t *testing.T) {
 		t.Errorf("stats %+v after %d answered and %d truncated of 60", st, answered, truncated)
 	}
 }
+
+// TestQuerySizeLimit: a query larger than MaxQuerySize gets FORMERR, over
+// UDP and TCP; one within it is answered.
+func TestQuerySizeLimit(t *testing.T) {
+	tz := signedPT(t, testPT)
+	addr := listen(t, tz, Config{MaxQuerySize: 600, EDNSSize: 4096})
+	for _, network := range []string{"udp", "tcp"} {
+		c := &dns.Client{Net: network, Timeout: 2 * time.Second, UDPSize: 4096}
+		q := new(dns.Msg)
+		q.SetQuestion("pt.", dns.TypeSOA)
+		q.SetEdns0(4096, false)
+		if r, _, err := c.Exchange(q, addr); err != nil || r.Rcode != dns.RcodeSuccess {
+			t.Fatalf("%s: a small query: %v %v", network, r, err)
+		}
+		q.IsEdns0().Option = append(q.IsEdns0().Option, &dns.EDNS0_LOCAL{Code: 65001, Data: make([]byte, 700)})
+		if r, _, err := c.Exchange(q, addr); err != nil || r.Rcode != dns.RcodeFormatError {
+			t.Errorf("%s: a query of %d octets: %v %v", network, q.Len(), r, err)
+		}
+	}
+}

@@ -520,3 +520,58 @@ func TestTransferAccess(t *testing.T) {
 		}
 	}
 }
+
+// TestSecondaryWithoutKey: Knot as a secondary without the transfer key
+// asks for the zone and is refused: it never serves it.
+func TestSecondaryWithoutKey(t *testing.T) {
+	knotd := tooltest.Require(t, "knotd")
+	port := freePort(t)
+	secondary := fmt.Sprintf("127.0.0.1:%d", port)
+	p := newPrimary(t)
+	dir := t.TempDir()
+	conf := fmt.Sprintf(`server:
+    rundir: "%[1]s"
+    listen: 127.0.0.1@%[2]d
+database:
+    storage: "%[1]s/db"
+remote:
+  - id: primary
+    address: %[3]s
+template:
+  - id: default
+    storage: "%[1]s"
+    zonefile-sync: -1
+    zonefile-load: none
+    journal-content: changes
+zone:
+  - domain: pt
+    master: primary
+log:
+  - target: stderr
+    any: info
+`, dir, port, strings.Replace(p.addr, ":", "@", 1))
+	confPath := filepath.Join(dir, "knot.conf")
+	if err := os.WriteFile(confPath, []byte(conf), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Mkdir(filepath.Join(dir, "db"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	log := runDaemon(t, knotd, "-c", confPath)
+	deadline := time.Now().Add(10 * time.Second)
+	for len(p.logs.FilterMessage("transfer refused").All()) == 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("no transfer was refused:\n%s", log())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	c := &dns.Client{Timeout: time.Second}
+	q := new(dns.Msg)
+	q.SetQuestion("pt.", dns.TypeSOA)
+	if r, _, err := c.Exchange(q, secondary); err == nil && len(r.Answer) > 0 {
+		t.Errorf("Knot without the key serves the zone: %v", r)
+	}
+	if len(p.sent()) > 0 {
+		t.Errorf("transfers sent: %v", p.sent())
+	}
+}

@@ -45,6 +45,7 @@ type ServerConfig struct {
 	MaxTCPConnections int             `toml:"max_tcp_connections"`
 	MaxTCPPerClient   int             `toml:"max_tcp_per_client"`
 	MaxTransfers      int             `toml:"max_transfers"`
+	MaxQuerySize      int             `toml:"max_query_size"`
 	SecondaryPoll     Duration        `toml:"secondary_poll"`
 	RateLimit         RateLimitConfig `toml:"rate_limit"`
 }
@@ -239,7 +240,7 @@ func (c *Config) AuthServer() (authserver.Config, error) {
 	out := authserver.Config{
 		EDNSSize: uint16(s.EDNSSize), Identity: s.Identity, Version: s.Version, NSID: s.NSID,
 		TCPIdleTimeout: s.TCPIdleTimeout.Duration, MaxTCPConnections: s.MaxTCPConnections, MaxTCPPerClient: s.MaxTCPPerClient,
-		MaxTransfers: s.MaxTransfers, SecondaryPoll: s.SecondaryPoll.Duration,
+		MaxTransfers: s.MaxTransfers, SecondaryPoll: s.SecondaryPoll.Duration, MaxQuerySize: s.MaxQuerySize,
 		RateLimit: authserver.RateLimit{Off: s.RateLimit.Off, Rate: s.RateLimit.Rate, Slip: s.RateLimit.Slip,
 			IPv4Prefix: s.RateLimit.IPv4Prefix, IPv6Prefix: s.RateLimit.IPv6Prefix},
 		Transfer: map[string]authserver.Transfer{},
