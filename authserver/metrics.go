@@ -62,16 +62,17 @@ func rcodeLabel(rcode int) string {
 	return strconv.Itoa(rcode)
 }
 
-// count records a response to a query.
-func (m *metrics) count(req, resp *dns.Msg, udp bool) {
-	if len(req.Question) == 1 {
-		m.queries.WithLabelValues(qtypeLabel(req.Question[0].Qtype)).Inc()
+// count records a response to a query (of type qtype; 0 when the query
+// had none to tell).
+func (m *metrics) count(qtype uint16, rcode int, udp bool) {
+	if qtype != 0 {
+		m.queries.WithLabelValues(qtypeLabel(qtype)).Inc()
 	}
 	transport := "tcp"
 	if udp {
 		transport = "udp"
 	}
-	m.responses.WithLabelValues(transport, rcodeLabel(resp.Rcode)).Inc()
+	m.responses.WithLabelValues(transport, rcodeLabel(rcode)).Inc()
 }
 
 // pollSecondaries asks each secondary of each zone for its SOA serial,

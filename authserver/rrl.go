@@ -82,8 +82,9 @@ const (
 	slip // send it truncated and empty
 )
 
-// judge decides on one response to a client at a time.
-func (l *limiter) judge(client netip.Addr, m *dns.Msg, now time.Time) verdict {
+// judge decides on one response, of the kind responseKind names, to a
+// client at a time.
+func (l *limiter) judge(client netip.Addr, kind string, now time.Time) verdict {
 	if l == nil || l.cfg.Off || !client.IsValid() {
 		return send
 	}
@@ -98,7 +99,7 @@ func (l *limiter) judge(client netip.Addr, m *dns.Msg, now time.Time) verdict {
 		bits = l.cfg.IPv4Prefix
 	}
 	network, _ := client.Prefix(bits)
-	k := rrlKey{client: network, kind: responseKind(m)}
+	k := rrlKey{client: network, kind: kind}
 	rate := float64(l.cfg.Rate)
 	l.mu.Lock()
 	defer l.mu.Unlock()

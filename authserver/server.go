@@ -145,6 +145,11 @@ func (s *Server) Current() *Snapshot { return s.snap.Load() }
 // Respond returns the response to a query received over UDP (udp true)
 // or TCP, or nil when a message gets none (a response, say).
 func (s *Server) Respond(req *dns.Msg, udp bool) *dns.Msg {
+	return s.respond(s.snap.Load(), req, udp)
+}
+
+// respond is Respond from a given snapshot.
+func (s *Server) respond(snap *Snapshot, req *dns.Msg, udp bool) *dns.Msg {
 	if req.Response {
 		return nil
 	}
@@ -162,14 +167,14 @@ func (s *Server) Respond(req *dns.Msg, udp bool) *dns.Msg {
 	case opt != nil && opt.Version() != 0:
 		m.Rcode = dns.RcodeBadVers // RFC 6891 §6.1.3
 	default:
-		required = s.answer(req.Question[0], opt != nil && opt.Do(), m)
+		required = s.answer(snap, req.Question[0], opt != nil && opt.Do(), m)
 	}
 	return s.finish(m, opt, udp, required)
 }
 
 // answer fills m with the answer to one question, and returns how many
 // records at the head of the additional section are required.
-func (s *Server) answer(q dns.Question, do bool, m *dns.Msg) int {
+func (s *Server) answer(snap *Snapshot, q dns.Question, do bool, m *dns.Msg) int {
 	switch q.Qclass {
 	case dns.ClassINET:
 	case dns.ClassCHAOS:
@@ -188,7 +193,6 @@ func (s *Server) answer(q dns.Question, do bool, m *dns.Msg) int {
 		return 0
 	}
 	name, err := nameOf(q.Name)
-	snap := s.snap.Load()
 	if err != nil || snap == nil {
 		m.Rcode = dns.RcodeRefused
 		return 0
@@ -315,7 +319,7 @@ func (s *Server) ServeDNS(w dns.ResponseWriter, req *dns.Msg) {
 		m := new(dns.Msg)
 		m.SetRcode(req, dns.RcodeFormatError)
 		m.Question = nil
-		s.metrics.count(req, m, udp)
+		s.metrics.count(0, m.Rcode, udp)
 		w.WriteMsg(m)
 		return
 	}
@@ -324,16 +328,41 @@ func (s *Server) ServeDNS(w dns.ResponseWriter, req *dns.Msg) {
 		s.transfer(w, req, udp)
 		return
 	}
-	m := s.Respond(req, udp)
-	if m == nil {
-		return
+	snap := s.snap.Load()
+	key, cacheable := s.cacheKeyOf(req, udp)
+	cacheable = cacheable && snap != nil
+	var m *dns.Msg
+	var wire []byte
+	var rcode int
+	var kind string
+	if cacheable {
+		if e := snap.cache.get(key); e != nil {
+			if b, ok := e.replay(req); ok {
+				wire, rcode, kind = b, e.rcode, e.kind
+			}
+		}
+	}
+	if wire == nil {
+		if m = s.respond(snap, req, udp); m == nil {
+			return
+		}
+		rcode, kind = m.Rcode, responseKind(m)
+		if cacheable {
+			b, err := m.Pack()
+			if err != nil {
+				s.log.Error("packing a response", zap.Stringer("question", &req.Question[0]), zap.Error(err))
+				return
+			}
+			wire = b
+			snap.cache.put(key, &cached{wire: b, rcode: rcode, kind: kind})
+		}
 	}
 	if udp {
 		var client netip.Addr
 		if a, ok := w.RemoteAddr().(*net.UDPAddr); ok {
 			client = a.AddrPort().Addr()
 		}
-		switch s.rrl.judge(client, m, time.Now()) {
+		switch s.rrl.judge(client, kind, time.Now()) {
 		case drop:
 			s.dropped.Add(1)
 			s.metrics.rateLimited.WithLabelValues("drop").Inc()
@@ -344,11 +373,19 @@ func (s *Server) ServeDNS(w dns.ResponseWriter, req *dns.Msg) {
 			t := new(dns.Msg)
 			t.SetReply(req)
 			t.Truncated = true
-			m = t
+			m, wire = t, nil
 		}
 	}
-	s.metrics.count(req, m, udp)
-	if err := w.WriteMsg(m); err != nil {
+	if len(req.Question) == 1 {
+		s.metrics.count(req.Question[0].Qtype, rcode, udp)
+	}
+	var err error
+	if wire != nil {
+		_, err = w.Write(wire)
+	} else {
+		err = w.WriteMsg(m)
+	}
+	if err != nil {
 		s.log.Debug("writing a response", zap.Stringer("client", w.RemoteAddr()), zap.Error(err))
 	}
 }

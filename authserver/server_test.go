@@ -256,7 +256,7 @@ func TestRateLimit(t *testing.T) {
 	count := func(c netip.Addr, m *dns.Msg, n int) map[verdict]int {
 		got := map[verdict]int{}
 		for range n {
-			got[l.judge(c, m, now)]++
+			got[l.judge(c, responseKind(m), now)]++
 		}
 		return got
 	}
@@ -349,6 +349,66 @@ func TestQuerySizeLimit(t *testing.T) {
 		q.IsEdns0().Option = append(q.IsEdns0().Option, &dns.EDNS0_LOCAL{Code: 65001, Data: make([]byte, 700)})
 		if r, _, err := c.Exchange(q, addr); err != nil || r.Rcode != dns.RcodeFormatError {
 			t.Errorf("%s: a query of %d octets: %v %v", network, q.Len(), r, err)
+		}
+	}
+}
+
+// TestCachedResponses: a question asked again is answered from the
+// snapshot's cache, as it would be answered afresh: with the asker's ID,
+// RD and CD bits and case; over UDP fitted to its size; and a new
+// snapshot does not answer from the old one's cache.
+func TestCachedResponses(t *testing.T) {
+	v1 := signedPT(t, testPT)
+	v2 := signedPT(t, strings.Replace(testPT, "1763812800", "1763812900", 1))
+	srv := New(Config{RateLimit: RateLimit{Off: true}}, nil)
+	srv.Swap(v1.snap)
+	addr, err := srv.Listen("127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		srv.Shutdown(ctx)
+	})
+	c := &dns.Client{Timeout: 2 * time.Second}
+	for i, name := range []string{"www.seguro.pt.", "WWW.SeGuRo.PT.", "www.seguro.pt.", "nao-existe.pt.", "NAO-existe.PT.", "Seguro.pt."} {
+		for _, size := range []uint16{512, 1232} {
+			q := new(dns.Msg)
+			q.SetQuestion(name, dns.TypeA)
+			q.SetEdns0(size, true)
+			q.RecursionDesired = i%2 == 0
+			q.CheckingDisabled = i%3 == 0
+			got, _, err := c.Exchange(q, addr.String())
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := srv.Respond(q, true)
+			if d := differences(got, want, name); len(d) > 0 || got.Id != q.Id || got.RecursionDesired != q.RecursionDesired ||
+				got.CheckingDisabled != q.CheckingDisabled || got.Question[0].Name != name {
+				t.Errorf("%s (%d): %v; id %d/%d, question %q", name, size, d, got.Id, q.Id, got.Question[0].Name)
+			}
+			for _, rr := range got.Answer {
+				if strings.EqualFold(rr.Header().Name, name) && rr.Header().Name != name {
+					t.Errorf("%s: an answer owned by %q", name, rr.Header().Name)
+				}
+			}
+		}
+	}
+	if n := v1.snap.cache.size(); n == 0 || n > 6 {
+		t.Errorf("%d responses cached, want one per distinct question and size", n)
+	}
+	srv.Swap(v2.snap)
+	q := new(dns.Msg)
+	q.SetQuestion("nao-existe.pt.", dns.TypeA)
+	q.SetEdns0(1232, true)
+	r, _, err := c.Exchange(q, addr.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, rr := range r.Ns {
+		if soa, ok := rr.(*dns.SOA); ok && soa.Serial != 1763812900 {
+			t.Errorf("after the swap, serial %d from the old snapshot's cache", soa.Serial)
 		}
 	}
 }

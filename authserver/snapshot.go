@@ -23,6 +23,7 @@ import (
 // made: a new publication makes a new one.
 type Snapshot struct {
 	zones []*served // the deepest origin first
+	cache *respCache
 }
 
 // served is one zone of a snapshot and what answering from it needs.
@@ -41,7 +42,7 @@ type served struct {
 // NewSnapshot returns a snapshot of the zones. Each must have an SOA at
 // its apex; two zones may not share an origin.
 func NewSnapshot(zones ...*zone.Zone) (*Snapshot, error) {
-	s := &Snapshot{}
+	s := &Snapshot{cache: newRespCache()}
 	for _, z := range zones {
 		sv, err := newServed(z)
 		if err != nil {

@@ -44,7 +44,7 @@ type History interface {
 // WithHistory returns a copy of the snapshot whose zone origin answers
 // IXFR from h.
 func (s *Snapshot) WithHistory(origin zone.Name, h History) (*Snapshot, error) {
-	out := &Snapshot{zones: slices.Clone(s.zones)}
+	out := &Snapshot{zones: slices.Clone(s.zones), cache: newRespCache()}
 	for i, sv := range out.zones {
 		if sv.origin == origin {
 			c := *sv
