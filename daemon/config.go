@@ -47,6 +47,7 @@ type ServerConfig struct {
 	MaxTransfers      int             `toml:"max_transfers"`
 	MaxQuerySize      int             `toml:"max_query_size"`
 	SecondaryPoll     Duration        `toml:"secondary_poll"`
+	FollowInterval    Duration        `toml:"follow_interval"`
 	RateLimit         RateLimitConfig `toml:"rate_limit"`
 }
 
@@ -223,6 +224,15 @@ func (c *Config) ServedZones() []string {
 		out[i] = dns.CanonicalName(z)
 	}
 	return out
+}
+
+// FollowInterval is how often the server looks for a new publication in
+// the data directory (default 5 s).
+func (c *Config) FollowInterval() time.Duration {
+	if c.Server.FollowInterval.Duration > 0 {
+		return c.Server.FollowInterval.Duration
+	}
+	return 5 * time.Second
 }
 
 // Listen returns the addresses to serve DNS on (default 127.0.0.1:53).

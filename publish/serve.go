@@ -90,3 +90,25 @@ func (h *JournalHistory) Patches(from, to uint32) ([]*zone.Patch, bool) {
 	patches, err := h.j.readPatches(chain)
 	return patches, err == nil
 }
+
+// Stamp identifies the files a zone is served from (its image and
+// journal) as they are now: a publication renames a new image in place or
+// appends to the journal, and the stamp changes.
+type Stamp struct{ files fileStamps }
+
+// StampOf stats a zone's image and journal in dir.
+func StampOf(dir, name string) (Stamp, error) {
+	var s Stamp
+	for i, path := range []string{imageFile(dir, name), journalFile(dir, name)} {
+		fi, err := os.Stat(path)
+		if err == nil {
+			s.files[i] = fi
+		} else if !errors.Is(err, os.ErrNotExist) {
+			return s, err
+		}
+	}
+	return s, nil
+}
+
+// Same reports whether two stamps are of the same files, unchanged.
+func (s Stamp) Same(o Stamp) bool { return s.files.same(o.files) }

@@ -2,13 +2,14 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"os"
+	"os/signal"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"time"
 
 	"go.uber.org/zap"
@@ -16,7 +17,6 @@ import (
 
 	"github.com/ptzone/ptzone/authserver"
 	"github.com/ptzone/ptzone/daemon"
-	"github.com/ptzone/ptzone/publish"
 	"github.com/ptzone/ptzone/zone"
 )
 
@@ -51,7 +51,10 @@ By default the zones are the last ones published into DATA-DIR/zones, read
 before anything else is consulted (no database): each zone's image with its
 journal applied. A damaged image is refused with a message naming it, and
 the previous image is served; a journal that does not apply is passed over,
-and the image served as it is.
+and the image served as it is. Publications that land in the directory
+afterwards (ptzone zone publish, run apart) are served within the
+configuration's follow_interval (5 s), and announced to the secondaries;
+SIGHUP looks at once.
 
 With --zone NAME=FILE (repeatable) the server serves those master files as
 they are, signed or not, like any authoritative server, and nothing else.
@@ -78,7 +81,7 @@ allows them.`,
 				}
 			}
 			log := logger(e.stderr)
-			snap, err := servedSnapshot(e, &sf, cfg, zoneFiles, log)
+			snap, dir, published, err := servedSnapshot(e, &sf, cfg, zoneFiles, log)
 			if err != nil {
 				return err
 			}
@@ -104,6 +107,24 @@ allows them.`,
 				}
 				fmt.Fprintf(e.stdout, "serving %s on %s\n", strings.Join(zoneNames(snap), " "), bound)
 			}
+			if published != nil {
+				// New publications are served as they land; SIGHUP
+				// looks at once.
+				hup := make(chan os.Signal, 1)
+				signal.Notify(hup, syscall.SIGHUP)
+				defer signal.Stop(hup)
+				reload := make(chan struct{}, 1)
+				go func() {
+					for range hup {
+						select {
+						case reload <- struct{}{}:
+						default:
+						}
+					}
+				}()
+				daemon.FollowPublications(ctx, srv, dir, cfg.ServedZones(), published, cfg.FollowInterval(), reload, log)
+				return nil
+			}
 			<-ctx.Done()
 			return nil
 		},
@@ -119,35 +140,35 @@ func zoneNames(s *authserver.Snapshot) []string {
 }
 
 // servedSnapshot reads the zones to serve: the files given, or the last
-// published zones in the data directory.
-func servedSnapshot(e *env, sf *storeFlags, cfg *daemon.Config, zoneFiles []string, log *zap.Logger) (*authserver.Snapshot, error) {
+// published zones in the data directory (and then also that directory).
+func servedSnapshot(e *env, sf *storeFlags, cfg *daemon.Config, zoneFiles []string, log *zap.Logger) (*authserver.Snapshot, string, *daemon.Published, error) {
 	if len(zoneFiles) > 0 {
 		var zones []*zone.Zone
 		for _, spec := range zoneFiles {
 			name, file, ok := strings.Cut(spec, "=")
 			if !ok || name == "" || file == "" {
-				return nil, usageErrorf("serve: --zone %q: want NAME=FILE", spec)
+				return nil, "", nil, usageErrorf("serve: --zone %q: want NAME=FILE", spec)
 			}
 			origin, err := zone.ParseName(strings.TrimSuffix(name, ".")+".", zone.Root)
 			if err != nil {
-				return nil, usageErrorf("serve: --zone %q: %v", spec, err)
+				return nil, "", nil, usageErrorf("serve: --zone %q: %v", spec, err)
 			}
 			f, err := os.Open(file)
 			if err != nil {
-				return nil, inputError(err)
+				return nil, "", nil, inputError(err)
 			}
 			z, err := zone.Read(f, zone.ReadOptions{Origin: origin, File: file})
 			f.Close()
 			if err != nil {
-				return nil, inputError(err)
+				return nil, "", nil, inputError(err)
 			}
 			zones = append(zones, z)
 		}
 		snap, err := authserver.NewSnapshot(zones...)
 		if err != nil {
-			return nil, inputError(err)
+			return nil, "", nil, inputError(err)
 		}
-		return snap, nil
+		return snap, "", nil, nil
 	}
 	dataDir := sf.dataDir
 	if dataDir == "" && cfg.DataDir != "" {
@@ -157,37 +178,11 @@ func servedSnapshot(e *env, sf *storeFlags, cfg *daemon.Config, zoneFiles []stri
 		dataDir = sf.dataDirectory(e)
 	}
 	dir := filepath.Join(dataDir, "zones")
-	var zones []*zone.Zone
-	var loaded []*publish.Served
-	for _, name := range cfg.ServedZones() {
-		name = strings.TrimSuffix(name, ".")
-		s, err := publish.LoadServed(dir, name)
-		if err != nil {
-			return nil, err
-		}
-		if s == nil {
-			log.Warn("zone never published: not served", zap.String("zone", name), zap.String("dir", dir))
-			continue
-		}
-		for _, p := range s.PassedOver {
-			log.Error("file passed over", zap.String("zone", name), zap.Error(p))
-		}
-		zones = append(zones, s.Zone)
-		loaded = append(loaded, s)
-	}
-	if len(zones) == 0 {
-		return nil, errors.New("serve: no published zone in " + dir + " (publish first, or give --zone NAME=FILE)")
-	}
-	snap, err := authserver.NewSnapshot(zones...)
+	p, err := daemon.LoadPublished(dir, cfg.ServedZones(), log)
 	if err != nil {
-		return nil, err
+		return nil, "", nil, fmt.Errorf("serve: %w", err)
 	}
-	for i, s := range loaded {
-		if snap, err = snap.WithHistory(zones[i].Origin(), s.History); err != nil {
-			return nil, err
-		}
-	}
-	return snap, nil
+	return p.Snapshot, dir, p, nil
 }
 
 func configCommand() *command {

@@ -100,13 +100,26 @@ func TestServe(t *testing.T) {
 	}
 	first, second := uint32(at.Unix()), uint32(at.Unix()+1)
 
-	addr, _ := serving(t, home, data...)
+	follow := writeFile(t, home, "follow.toml", []byte("[server]\nfollow_interval = \"100ms\"\n[server.rate_limit]\noff = true\n"))
+	addr, _ := serving(t, home, append([]string{"--config", follow}, data...)...)
 	if got := soaSerial(t, addr, "pt."); got != second {
 		t.Errorf("pt. serial %d, want the last published, %d", got, second)
 	}
 	if got := soaSerial(t, addr, "com.pt."); got < first {
 		t.Errorf("com.pt. serial %d", got)
 	}
+	// A publication by another process is served without a restart.
+	later := at.Add(2 * time.Minute)
+	cli(t, home, append([]string{"zone", "publish", "--assume-checked", "--full", "--now", later.Format(time.RFC3339)}, data...)...).want(t, exitOK)
+	deadline := time.Now().Add(10 * time.Second)
+	for soaSerial(t, addr, "pt.") != uint32(later.Unix()) {
+		if time.Now().After(deadline) {
+			t.Fatalf("pt. serial %d after a publication, want %d", soaSerial(t, addr, "pt."), later.Unix())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	second = uint32(later.Unix())
+	first = uint32(at.Unix() + 1) // the image before the last
 
 	image := filepath.Join(home, "data", "zones", "pt.zone.bin")
 	b, err := os.ReadFile(image)
