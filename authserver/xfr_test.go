@@ -521,15 +521,21 @@ func TestTransferAccess(t *testing.T) {
 	}
 }
 
-// TestSecondaryWithoutKey: Knot as a secondary without the transfer key
-// asks for the zone and is refused: it never serves it.
+// TestSecondaryWithoutKey: Knot and NSD as secondaries without the
+// transfer key ask for the zone and are refused: they never serve it.
 func TestSecondaryWithoutKey(t *testing.T) {
-	knotd := tooltest.Require(t, "knotd")
-	port := freePort(t)
-	secondary := fmt.Sprintf("127.0.0.1:%d", port)
-	p := newPrimary(t)
-	dir := t.TempDir()
-	conf := fmt.Sprintf(`server:
+	for _, server := range []string{"knotd", "nsd"} {
+		t.Run(server, func(t *testing.T) {
+			path := tooltest.Require(t, server)
+			port := freePort(t)
+			secondary := fmt.Sprintf("127.0.0.1:%d", port)
+			p := newPrimary(t)
+			dir := t.TempDir()
+			primaryAt := strings.Replace(p.addr, ":", "@", 1)
+			var conf string
+			var args []string
+			if server == "knotd" {
+				conf = fmt.Sprintf(`server:
     rundir: "%[1]s"
     listen: 127.0.0.1@%[2]d
 database:
@@ -549,29 +555,52 @@ zone:
 log:
   - target: stderr
     any: info
-`, dir, port, strings.Replace(p.addr, ":", "@", 1))
-	confPath := filepath.Join(dir, "knot.conf")
-	if err := os.WriteFile(confPath, []byte(conf), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Mkdir(filepath.Join(dir, "db"), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	log := runDaemon(t, knotd, "-c", confPath)
-	deadline := time.Now().Add(10 * time.Second)
-	for len(p.logs.FilterMessage("transfer refused").All()) == 0 {
-		if time.Now().After(deadline) {
-			t.Fatalf("no transfer was refused:\n%s", log())
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	c := &dns.Client{Timeout: time.Second}
-	q := new(dns.Msg)
-	q.SetQuestion("pt.", dns.TypeSOA)
-	if r, _, err := c.Exchange(q, secondary); err == nil && len(r.Answer) > 0 {
-		t.Errorf("Knot without the key serves the zone: %v", r)
-	}
-	if len(p.sent()) > 0 {
-		t.Errorf("transfers sent: %v", p.sent())
+`, dir, port, primaryAt)
+				if err := os.Mkdir(filepath.Join(dir, "db"), 0o755); err != nil {
+					t.Fatal(err)
+				}
+				args = []string{"-c", filepath.Join(dir, "server.conf")}
+			} else {
+				conf = fmt.Sprintf(`server:
+    ip-address: 127.0.0.1@%[2]d
+    zonesdir: "%[1]s"
+    pidfile: "%[1]s/nsd.pid"
+    database: ""
+    xfrdfile: "%[1]s/xfrd.state"
+    xfrdir: "%[1]s"
+    zonelistfile: "%[1]s/zone.list"
+    username: ""
+    chroot: ""
+    logfile: "%[1]s/nsd.log"
+remote-control:
+    control-enable: no
+zone:
+    name: pt
+    zonefile: "%[1]s/pt.zone"
+    request-xfr: %[3]s NOKEY
+`, dir, port, primaryAt)
+				args = []string{"-d", "-c", filepath.Join(dir, "server.conf")}
+			}
+			if err := os.WriteFile(filepath.Join(dir, "server.conf"), []byte(conf), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			log := runDaemon(t, path, args...)
+			deadline := time.Now().Add(10 * time.Second)
+			for len(p.logs.FilterMessage("transfer refused").All()) == 0 {
+				if time.Now().After(deadline) {
+					t.Fatalf("no transfer was refused:\n%s", log())
+				}
+				time.Sleep(50 * time.Millisecond)
+			}
+			c := &dns.Client{Timeout: time.Second}
+			q := new(dns.Msg)
+			q.SetQuestion("pt.", dns.TypeSOA)
+			if r, _, err := c.Exchange(q, secondary); err == nil && len(r.Answer) > 0 {
+				t.Errorf("%s without the key serves the zone: %v", server, r)
+			}
+			if len(p.sent()) > 0 {
+				t.Errorf("transfers sent: %v", p.sent())
+			}
+		})
 	}
 }
