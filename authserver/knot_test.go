@@ -2,12 +2,10 @@ package authserver
 
 import (
 	"bytes"
-	"context"
 	"fmt"
 	"math/rand/v2"
 	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -84,25 +82,9 @@ log:
 	if err := os.WriteFile(confPath, []byte(conf), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	cmd := exec.CommandContext(ctx, knotd, "-c", confPath)
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan struct{})
-	go func() { cmd.Wait(); close(done) }()
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case <-done:
-		case <-time.After(10 * time.Second):
-			t.Error("knotd did not stop")
-		}
-	})
+	log := runDaemon(t, knotd, "-c", confPath)
 	addr := fmt.Sprintf("127.0.0.1:%d", port)
-	waitServing(t, addr, "pt.", func() string { return out.String() })
+	waitServing(t, addr, "pt.", log)
 	return addr
 }
 
@@ -335,16 +317,7 @@ func TestDifferentialKnot(t *testing.T) {
 	// Knot limits no rate by default; 5,000 queries from one client would
 	// meet ptzone's limit.
 	tz.srv = New(Config{RateLimit: RateLimit{Off: true}}, nil)
-	tz.srv.Swap(tz.snap)
-	ours, err := tz.srv.Listen("127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		tz.srv.Shutdown(ctx)
-	})
+	ours := start(t, tz.srv, tz.snap)
 	var hashes []string
 	for i := range tz.zone.Owners() {
 		if _, ok := tz.zone.GetAt(i, zone.TypeNSEC3); ok && i%3 == 0 {
@@ -354,7 +327,7 @@ func TestDifferentialKnot(t *testing.T) {
 	probes := corpus(delegations, hashes, 5000)
 	failures, shown, truncated := 0, 0, 0
 	for _, p := range probes {
-		a, err := exchange(p, ours.String())
+		a, err := exchange(p, ours)
 		if err != nil {
 			t.Fatalf("ptzone: %s: %v", p, err)
 		}

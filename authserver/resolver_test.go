@@ -53,6 +53,26 @@ func dsLine(keys []*dnssec.Key) string {
 	return ""
 }
 
+// damage flips an octet of each signature over owner's RRset of type
+// covered.
+func damage(t *testing.T, z *zone.Zone, owner zone.Name, covered uint16) {
+	t.Helper()
+	i, _ := z.Find(owner)
+	sig, ok := z.GetSig(i, covered)
+	if !ok {
+		t.Fatalf("%s has no signature over %d", owner, covered)
+	}
+	var damaged [][]byte
+	for rd := range sig.Rdata() {
+		rd = append([]byte(nil), rd...)
+		rd[len(rd)-1] ^= 0x55
+		damaged = append(damaged, rd)
+	}
+	if err := z.Overwrite(owner, zone.TypeRRSIG, covered, damaged); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // serveZones starts a server with the zones on a loopback port.
 func serveZones(t *testing.T, zones ...*zone.Zone) string {
 	t.Helper()
@@ -103,18 +123,7 @@ ns.inseguro.pt. 86400 IN A 127.0.0.1
 ` + strings.Replace(dsLine(seguroKeys), "\t", " ", -1) + strings.Replace(dsLine(quebradoKeys), "\t", " ", -1)
 	ptZone, ptKeys := signZone(t, "pt.", ptText)
 	// A flipped octet in the signature over quebrado.pt's DS.
-	owner := zone.MustParseName("quebrado.pt.")
-	i, _ := ptZone.Find(owner)
-	sig, _ := ptZone.GetSig(i, zone.TypeDS)
-	var damaged [][]byte
-	for rd := range sig.Rdata() {
-		rd = append([]byte(nil), rd...)
-		rd[len(rd)-1] ^= 0x55
-		damaged = append(damaged, rd)
-	}
-	if err := ptZone.Overwrite(owner, zone.TypeRRSIG, zone.TypeDS, damaged); err != nil {
-		t.Fatal(err)
-	}
+	damage(t, ptZone, zone.MustParseName("quebrado.pt."), zone.TypeDS)
 	// Two names pt lacks whose next closer names fall in spans no other
 	// case's proof uses: the signature over the second's span is damaged.
 	probe, err := NewSnapshot(ptZone)
@@ -135,18 +144,7 @@ ns.inseguro.pt. 86400 IN A 127.0.0.1
 				gone = name
 			} else {
 				bogus = name
-				span := zone.MustParseName(c)
-				j, _ := ptZone.Find(span)
-				sig, _ := ptZone.GetSig(j, zone.TypeNSEC3)
-				var damaged [][]byte
-				for rd := range sig.Rdata() {
-					rd = append([]byte(nil), rd...)
-					rd[len(rd)-1] ^= 0x55
-					damaged = append(damaged, rd)
-				}
-				if err := ptZone.Overwrite(span, zone.TypeRRSIG, zone.TypeNSEC3, damaged); err != nil {
-					t.Fatal(err)
-				}
+				damage(t, ptZone, zone.MustParseName(c), zone.TypeNSEC3)
 			}
 		}
 	}

@@ -85,11 +85,11 @@ func TestSwapIsAtomic(t *testing.T) {
 	}
 }
 
-// listen starts a server on a loopback port for the test.
-func listen(t *testing.T, tz *testZone, cfg Config) string {
+// start serves snap with srv on a loopback port until the test ends,
+// and returns the address.
+func start(t *testing.T, srv *Server, snap *Snapshot) string {
 	t.Helper()
-	srv := New(cfg, nil)
-	srv.Swap(tz.snap)
+	srv.Swap(snap)
 	addr, err := srv.Listen("127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -102,6 +102,12 @@ func listen(t *testing.T, tz *testZone, cfg Config) string {
 		}
 	})
 	return addr.String()
+}
+
+// listen starts a server of the configuration on a loopback port.
+func listen(t *testing.T, tz *testZone, cfg Config) string {
+	t.Helper()
+	return start(t, New(cfg, nil), tz.snap)
 }
 
 // TestServeOverSockets: UDP and TCP on one port; queries pipelined on a
@@ -283,17 +289,7 @@ func TestRateLimit(t *testing.T) {
 	// Over the network, with the defaults (20 a second, slip 2): sixty
 	// queries written at once, the answers read after.
 	srv := New(Config{}, nil)
-	srv.Swap(tz.snap)
-	bound, err := srv.Listen("127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		srv.Shutdown(ctx)
-	})
-	conn, err := net.Dial("udp", bound.String())
+	conn, err := net.Dial("udp", start(t, srv, tz.snap))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -361,16 +357,7 @@ func TestCachedResponses(t *testing.T) {
 	v1 := signedPT(t, testPT)
 	v2 := signedPT(t, strings.Replace(testPT, "1763812800", "1763812900", 1))
 	srv := New(Config{RateLimit: RateLimit{Off: true}}, nil)
-	srv.Swap(v1.snap)
-	addr, err := srv.Listen("127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		srv.Shutdown(ctx)
-	})
+	addr := start(t, srv, v1.snap)
 	c := &dns.Client{Timeout: 2 * time.Second}
 	for i, name := range []string{"www.seguro.pt.", "WWW.SeGuRo.PT.", "www.seguro.pt.", "nao-existe.pt.", "NAO-existe.PT.", "Seguro.pt."} {
 		for _, size := range []uint16{512, 1232} {
@@ -379,7 +366,7 @@ func TestCachedResponses(t *testing.T) {
 			q.SetEdns0(size, true)
 			q.RecursionDesired = i%2 == 0
 			q.CheckingDisabled = i%3 == 0
-			got, _, err := c.Exchange(q, addr.String())
+			got, _, err := c.Exchange(q, addr)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -402,7 +389,7 @@ func TestCachedResponses(t *testing.T) {
 	q := new(dns.Msg)
 	q.SetQuestion("nao-existe.pt.", dns.TypeA)
 	q.SetEdns0(1232, true)
-	r, _, err := c.Exchange(q, addr.String())
+	r, _, err := c.Exchange(q, addr)
 	if err != nil {
 		t.Fatal(err)
 	}

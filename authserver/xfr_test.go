@@ -117,17 +117,7 @@ func newPrimary(t *testing.T, notify ...string) *primary {
 		Transfer: map[string]Transfer{"pt.": {AllowFrom: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}, Keys: []string{xfrKey},
 			Notify: notify, NotifyKey: xfrKey}},
 	}, zap.New(core))
-	srv.Swap(tz.snap)
-	addr, err := srv.Listen("127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		srv.Shutdown(ctx)
-	})
-	pr := &primary{srv: srv, addr: addr.String(), logs: logs, reg: reg, v1: tz.zone, v2: v2, s1: 1763812800, s2: 1763816400}
+	pr := &primary{srv: srv, addr: start(t, srv, tz.snap), logs: logs, reg: reg, v1: tz.zone, v2: v2, s1: 1763812800, s2: 1763816400}
 	pr.history = patches{p}
 	return pr
 }
