@@ -278,33 +278,37 @@ func (s *syncBuffer) String() string {
 	return s.b.String()
 }
 
-// TestKnotSecondary: Knot DNS, a secondary with the transfer key, pulls
-// the zone by AXFR, is notified of the next publication and pulls it by
-// IXFR, and then answers as ptzone does; a Knot without the key gets
-// nothing.
-func TestKnotSecondary(t *testing.T) {
-	knotd := tooltest.Require(t, "knotd")
-	port := freePort(t)
-	secondary := fmt.Sprintf("127.0.0.1:%d", port)
-	p := newPrimary(t, secondary)
+// runSecondary runs knotd or nsd on a loopback port as a secondary of
+// p's zone pt, asking with the transfer key or without, and letting
+// loopback clients transfer the zone from it, until the test ends; it
+// returns what the server logged.
+func runSecondary(t *testing.T, server string, port int, p *primary, withKey bool) func() string {
+	t.Helper()
+	path := tooltest.Require(t, server)
 	dir := t.TempDir()
-	conf := fmt.Sprintf(`server:
+	primaryAt := strings.Replace(p.addr, ":", "@", 1)
+	confPath := filepath.Join(dir, "server.conf")
+	var conf string
+	var args []string
+	if server == "knotd" {
+		key, remoteKey, notifyKey := "", "", ""
+		if withKey {
+			name := strings.TrimSuffix(xfrKey, ".")
+			key = fmt.Sprintf("key:\n  - id: %s\n    algorithm: hmac-sha256\n    secret: %s\n", name, xfrSecret)
+			remoteKey = "\n    key: " + name
+			notifyKey = "\n    key: " + name
+		}
+		conf = fmt.Sprintf(`server:
     rundir: "%[1]s"
     listen: 127.0.0.1@%[2]d
 database:
     storage: "%[1]s/db"
-key:
-  - id: %[4]s
-    algorithm: hmac-sha256
-    secret: %[5]s
-remote:
+%[4]sremote:
   - id: primary
-    address: %[3]s
-    key: %[4]s
+    address: %[3]s%[5]s
 acl:
   - id: notify
-    address: 127.0.0.1
-    key: %[4]s
+    address: 127.0.0.1%[6]s
     action: notify
   - id: transfer
     address: 127.0.0.1
@@ -323,15 +327,61 @@ zone:
 log:
   - target: stderr
     any: info
-`, dir, port, strings.Replace(p.addr, ":", "@", 1), strings.TrimSuffix(xfrKey, "."), xfrSecret)
-	confPath := filepath.Join(dir, "knot.conf")
+`, dir, port, primaryAt, key, remoteKey, notifyKey)
+		if err := os.Mkdir(filepath.Join(dir, "db"), 0o755); err != nil { // the journal's
+			t.Fatal(err)
+		}
+		args = []string{"-c", confPath}
+	} else {
+		key, use := "", "NOKEY"
+		if withKey {
+			key = fmt.Sprintf("key:\n    name: \"%s\"\n    algorithm: hmac-sha256\n    secret: \"%s\"\n", xfrKey, xfrSecret)
+			use = xfrKey
+		}
+		conf = fmt.Sprintf(`server:
+    ip-address: 127.0.0.1@%[2]d
+    zonesdir: "%[1]s"
+    pidfile: "%[1]s/nsd.pid"
+    database: ""
+    xfrdfile: "%[1]s/xfrd.state"
+    xfrdir: "%[1]s"
+    zonelistfile: "%[1]s/zone.list"
+    username: ""
+    chroot: ""
+    verbosity: 2
+    logfile: "%[1]s/nsd.log"
+    minimal-responses: yes
+remote-control:
+    control-enable: no
+%[4]szone:
+    name: pt
+    zonefile: "%[1]s/pt.zone"
+    request-xfr: %[3]s %[5]s
+    allow-notify: 127.0.0.1 %[5]s
+    provide-xfr: 127.0.0.1 NOKEY
+`, dir, port, primaryAt, key, use)
+		args = []string{"-d", "-c", confPath}
+	}
 	if err := os.WriteFile(confPath, []byte(conf), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.Mkdir(filepath.Join(dir, "db"), 0o755); err != nil { // the journal's
-		t.Fatal(err)
+	out := runDaemon(t, path, args...)
+	return func() string {
+		b, _ := os.ReadFile(filepath.Join(dir, "nsd.log"))
+		return out() + string(b)
 	}
-	log := runDaemon(t, knotd, "-c", confPath)
+}
+
+// TestKnotSecondary: Knot DNS, a secondary with the transfer key, pulls
+// the zone by AXFR, is notified of the next publication and pulls it by
+// IXFR, and then answers as ptzone does; a Knot without the key gets
+// nothing.
+func TestKnotSecondary(t *testing.T) {
+	tooltest.Require(t, "knotd")
+	port := freePort(t)
+	secondary := fmt.Sprintf("127.0.0.1:%d", port)
+	p := newPrimary(t, secondary)
+	log := runSecondary(t, "knotd", port, p, true)
 	waitSerial(t, secondary, p.s1, log)
 
 	p.publish(t)
@@ -366,46 +416,11 @@ log:
 
 // TestNSDSecondary: the same with NSD.
 func TestNSDSecondary(t *testing.T) {
-	nsd := tooltest.Require(t, "nsd")
+	tooltest.Require(t, "nsd")
 	port := freePort(t)
 	secondary := fmt.Sprintf("127.0.0.1:%d", port)
 	p := newPrimary(t, secondary)
-	dir := t.TempDir()
-	conf := fmt.Sprintf(`server:
-    ip-address: 127.0.0.1@%[2]d
-    zonesdir: "%[1]s"
-    pidfile: "%[1]s/nsd.pid"
-    database: ""
-    xfrdfile: "%[1]s/xfrd.state"
-    xfrdir: "%[1]s"
-    zonelistfile: "%[1]s/zone.list"
-    username: ""
-    chroot: ""
-    verbosity: 2
-    logfile: "%[1]s/nsd.log"
-    minimal-responses: yes
-remote-control:
-    control-enable: no
-key:
-    name: "%[4]s"
-    algorithm: hmac-sha256
-    secret: "%[5]s"
-zone:
-    name: pt
-    zonefile: "%[1]s/pt.zone"
-    request-xfr: %[3]s %[4]s
-    allow-notify: 127.0.0.1 %[4]s
-    provide-xfr: 127.0.0.1 NOKEY
-`, dir, port, strings.Replace(p.addr, ":", "@", 1), xfrKey, xfrSecret)
-	confPath := filepath.Join(dir, "nsd.conf")
-	if err := os.WriteFile(confPath, []byte(conf), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	out := runDaemon(t, nsd, "-d", "-c", confPath)
-	log := func() string {
-		b, _ := os.ReadFile(filepath.Join(dir, "nsd.log"))
-		return out() + string(b)
-	}
+	log := runSecondary(t, "nsd", port, p, true)
 	waitSerial(t, secondary, p.s1, log)
 	p.publish(t)
 	waitSerial(t, secondary, p.s2, log)
@@ -516,65 +531,11 @@ func TestTransferAccess(t *testing.T) {
 func TestSecondaryWithoutKey(t *testing.T) {
 	for _, server := range []string{"knotd", "nsd"} {
 		t.Run(server, func(t *testing.T) {
-			path := tooltest.Require(t, server)
+			tooltest.Require(t, server)
 			port := freePort(t)
 			secondary := fmt.Sprintf("127.0.0.1:%d", port)
 			p := newPrimary(t)
-			dir := t.TempDir()
-			primaryAt := strings.Replace(p.addr, ":", "@", 1)
-			var conf string
-			var args []string
-			if server == "knotd" {
-				conf = fmt.Sprintf(`server:
-    rundir: "%[1]s"
-    listen: 127.0.0.1@%[2]d
-database:
-    storage: "%[1]s/db"
-remote:
-  - id: primary
-    address: %[3]s
-template:
-  - id: default
-    storage: "%[1]s"
-    zonefile-sync: -1
-    zonefile-load: none
-    journal-content: changes
-zone:
-  - domain: pt
-    master: primary
-log:
-  - target: stderr
-    any: info
-`, dir, port, primaryAt)
-				if err := os.Mkdir(filepath.Join(dir, "db"), 0o755); err != nil {
-					t.Fatal(err)
-				}
-				args = []string{"-c", filepath.Join(dir, "server.conf")}
-			} else {
-				conf = fmt.Sprintf(`server:
-    ip-address: 127.0.0.1@%[2]d
-    zonesdir: "%[1]s"
-    pidfile: "%[1]s/nsd.pid"
-    database: ""
-    xfrdfile: "%[1]s/xfrd.state"
-    xfrdir: "%[1]s"
-    zonelistfile: "%[1]s/zone.list"
-    username: ""
-    chroot: ""
-    logfile: "%[1]s/nsd.log"
-remote-control:
-    control-enable: no
-zone:
-    name: pt
-    zonefile: "%[1]s/pt.zone"
-    request-xfr: %[3]s NOKEY
-`, dir, port, primaryAt)
-				args = []string{"-d", "-c", filepath.Join(dir, "server.conf")}
-			}
-			if err := os.WriteFile(filepath.Join(dir, "server.conf"), []byte(conf), 0o644); err != nil {
-				t.Fatal(err)
-			}
-			log := runDaemon(t, path, args...)
+			log := runSecondary(t, server, port, p, false)
 			deadline := time.Now().Add(10 * time.Second)
 			for len(p.logs.FilterMessage("transfer refused").All()) == 0 {
 				if time.Now().After(deadline) {
