@@ -5,10 +5,14 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"io"
+	"net"
 	"path/filepath"
 	"time"
 
 	"github.com/ptzone/ptzone"
+	"github.com/ptzone/ptzone/authserver"
+	"github.com/ptzone/ptzone/daemon"
 	"github.com/ptzone/ptzone/interchange"
 	"github.com/ptzone/ptzone/policy"
 	"github.com/ptzone/ptzone/store"
@@ -16,10 +20,13 @@ import (
 )
 
 func demoCommand() *command {
-	var sf storeFlags
+	var (
+		sf     storeFlags
+		listen string
+	)
 	return &command{
 		name:     "demo",
-		synopsis: "[--data-dir DIR]",
+		synopsis: "[--data-dir DIR] [--listen ADDR]",
 		summary:  "Run ptzone on a sample registry, with nothing to install",
 		help: `Loads the bundled sample registry (a few hundred .pt domains across
 every hierarchy and status) into an embedded SQLite store of its own,
@@ -29,23 +36,64 @@ DIR/demo/keys (the first time), every zone built, signed with NSEC3
 opt-out and ZONEMD, verified independently, judged by the guard and written
 into DIR/demo/zones. Running it again starts from the same sample and
 goes on from the last publication: the sample unchanged, each zone stays
-as it is ("unchanged") until its signatures are due for refresh. No
-PostgreSQL and no root are needed.
+as it is ("unchanged") until its signatures are due for refresh. Last, it
+serves the signed zones on 127.0.0.1 (--listen, default 127.0.0.1:5353) as
+'ptzone serve' does, until interrupted (Ctrl-C). No PostgreSQL and no root
+are needed.
 
 Until the delegation checker exists every active domain counts as checked
 (--assume-checked). Later stages grow the demo into the whole pipeline:
-checks against simulated nameservers, the zones served on 127.0.0.1, web
-pages and metrics.`,
+checks against simulated nameservers, web pages and metrics.`,
 		flags: func(fs *flag.FlagSet) {
 			fs.StringVar(&sf.dataDir, "data-dir", "", "data `DIR`; the demo uses DIR/demo (default $PTZONE_DATA_DIR, else $XDG_STATE_HOME/ptzone or ~/.local/state/ptzone)")
+			fs.StringVar(&listen, "listen", "127.0.0.1:5353", "serve the zones on `ADDR` (host:port, loopback)")
 		},
 		run: func(ctx context.Context, e *env, args []string) error {
 			if len(args) > 0 {
 				return usageErrorf("demo takes no arguments")
 			}
-			return runDemo(ctx, e, filepath.Join(sf.dataDirectory(e), "demo"))
+			dir := filepath.Join(sf.dataDirectory(e), "demo")
+			if err := runDemo(ctx, e, dir); err != nil {
+				return err
+			}
+			return demoServe(ctx, e, dir, listen)
 		},
 	}
+}
+
+// demoServe serves the demo's published zones until ctx ends, and says
+// what to ask them.
+func demoServe(ctx context.Context, e *env, dir, listen string) error {
+	log := logger(io.Discard)
+	zones := filepath.Join(dir, "zones")
+	p, err := daemon.LoadPublished(zones, daemon.DefaultZones, log)
+	if err != nil {
+		return err
+	}
+	srv := authserver.New(authserver.Config{Identity: "ptzone-demo"}, log)
+	srv.Swap(p.Snapshot)
+	addr, err := srv.Listen(listen)
+	if err != nil {
+		return fmt.Errorf("demo: serving the zones: %w (another --listen address?)", err)
+	}
+	defer func() {
+		stop, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		srv.Shutdown(stop)
+	}()
+	host, port, _ := net.SplitHostPort(addr.String())
+	fmt.Fprintf(e.stdout, `
+Serving the signed zones on %[1]s (UDP and TCP). Ask them:
+  kdig @%[2]s -p %[3]s pt. SOA +dnssec
+  kdig @%[2]s -p %[3]s adega-cooperativa-exemplo.pt. NS +dnssec   # a referral with its signed DS
+  kdig @%[2]s -p %[3]s alojamento-local-exemplo.pt. NS +dnssec    # unsigned: the NSEC3 proof of no DS
+  kdig @%[2]s -p %[3]s nao-existe.pt. A +dnssec    # NXDOMAIN with its NSEC3 proof
+  dig @%[2]s -p %[3]s pt. DNSKEY +dnssec +multi
+Ctrl-C stops the demo.
+`, addr, host, port)
+	<-ctx.Done()
+	fmt.Fprintln(e.stdout, "\nStopped.")
+	return nil
 }
 
 func runDemo(ctx context.Context, e *env, dir string) error {

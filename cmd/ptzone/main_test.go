@@ -14,6 +14,8 @@ import (
 	"github.com/ptzone/ptzone/store"
 	"github.com/ptzone/ptzone/store/postgres/pgtest"
 	"github.com/ptzone/ptzone/store/sqlite"
+
+	"github.com/miekg/dns"
 )
 
 func TestMain(m *testing.M) { os.Exit(pgtest.Main(m)) }
@@ -309,13 +311,23 @@ func TestRegistrarToken(t *testing.T) {
 func TestDemo(t *testing.T) {
 	home := t.TempDir()
 	for i := range 2 { // running it again starts from the same sample
-		r := cli(t, home, "demo").want(t, exitOK)
+		addr, stop := demoRun(t, home)
+		// The zones are served: pt's SOA is signed and answered with
+		// authority.
+		c := &dns.Client{Timeout: 2 * time.Second}
+		q := new(dns.Msg)
+		q.SetQuestion("pt.", dns.TypeSOA)
+		q.SetEdns0(1232, true)
+		if r, _, err := c.Exchange(q, addr); err != nil || !r.Authoritative || len(r.Answer) != 2 {
+			t.Errorf("the demo's pt. SOA: %v %v", r, err)
+		}
+		stdout := stop()
 		// The second time, the sample as it was, the zones stay as published.
 		outcome := []string{"published serial", "unchanged at serial"}[i]
 		for _, s := range []string{"Loaded 255 sample domains", "nome.pt (legacy)", "215 domains are active", "names check",
-			"pt: " + outcome, "com.pt: " + outcome, "zone verify"} {
-			if !strings.Contains(r.stdout, s) {
-				t.Errorf("demo output lacks %q:\n%s", s, r.stdout)
+			"pt: " + outcome, "com.pt: " + outcome, "zone verify", "Serving the signed zones on", "kdig @127.0.0.1", "Stopped."} {
+			if !strings.Contains(stdout, s) {
+				t.Errorf("demo output lacks %q:\n%s", s, stdout)
 			}
 		}
 	}
@@ -331,4 +343,51 @@ func TestDemo(t *testing.T) {
 	if keys, _ := filepath.Glob(filepath.Join(demo, "keys", "Kpt.+013+*.key")); len(keys) != 2 {
 		t.Errorf("the demo made %d keys for pt, want a KSK and a ZSK, once: %v", len(keys), keys)
 	}
+}
+
+// demoRun runs the demo until it serves, and returns the address it
+// serves on and a function that interrupts it (as Ctrl-C does) and
+// returns its whole output once it has stopped, exit 0.
+func demoRun(t *testing.T, home string) (string, func() string) {
+	t.Helper()
+	var out, errb lockedBuffer
+	e := &env{stdin: strings.NewReader(""), stdout: &out, stderr: &errb, getenv: func(k string) string {
+		if k == "HOME" {
+			return home
+		}
+		return ""
+	}}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan int, 1)
+	go func() { done <- run(ctx, e, []string{"demo", "--listen", "127.0.0.1:0"}) }()
+	stop := func() string {
+		cancel()
+		select {
+		case code := <-done:
+			if code != exitOK {
+				t.Errorf("demo exited %d: %s", code, errb.String())
+			}
+		case <-time.After(30 * time.Second):
+			t.Fatal("the demo did not stop")
+		}
+		return out.String()
+	}
+	deadline := time.Now().Add(5 * time.Minute) // SQLite under -race
+	for time.Now().Before(deadline) {
+		s := out.String()
+		if i := strings.Index(s, "Serving the signed zones on "); i >= 0 {
+			rest := s[i+len("Serving the signed zones on "):]
+			if j := strings.IndexByte(rest, ' '); j > 0 {
+				return rest[:j], stop
+			}
+		}
+		select {
+		case code := <-done:
+			t.Fatalf("the demo exited %d before serving: %s\n%s", code, errb.String(), s)
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+	stop()
+	t.Fatalf("the demo did not serve: %s", out.String())
+	return "", nil
 }
