@@ -1,0 +1,419 @@
+// Package lab runs simulated child nameservers on loopback addresses
+// (127.0.0.0/8) for the delegation checker's tests, its benchmark and the
+// demo. Each server answers for the child zones it is given, healthy or
+// with a fault the checker must find (no answer, REFUSED, SERVFAIL, AA
+// clear, no TCP, EDNS refused, open recursion, a different serial), after
+// an optional latency, and counts the queries it receives. The zones'
+// data carry the other faults (a different NS RRset or glue, a CNAME at a
+// name server's name, DNSSEC keys that do not match a DS, expired
+// signatures). Signing uses miekg/dns, not ptzone's signer: the checker is
+// tested against data ptzone did not make.
+package lab
+
+import (
+	"crypto"
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/miekg/dns"
+)
+
+// Fault is a way a server misbehaves, whatever the zone.
+type Fault uint32
+
+// The faults; they combine.
+const (
+	Timeout          Fault = 1 << iota // answers nothing, over UDP or TCP
+	Refused                            // REFUSED to every query
+	ServFail                           // SERVFAIL to every query
+	NotAuthoritative                   // answers with AA clear
+	NoTCP                              // no TCP: connections are refused
+	EDNSFormErr                        // FORMERR to queries with EDNS
+	OpenRecursion                      // answers names outside its zones, with RA set
+	SerialAhead                        // serves its zones' SOA serial plus one
+)
+
+// Lab is a set of simulated name servers, all on one port, each on its
+// own loopback address.
+type Lab struct {
+	Port int
+
+	mu      sync.Mutex
+	servers []*Server
+}
+
+// New returns a lab on a port free on 127.0.0.1 (for UDP and TCP), which
+// its servers share.
+func New() (*Lab, error) {
+	for range 10 {
+		pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+		if err != nil {
+			return nil, err
+		}
+		port := pc.LocalAddr().(*net.UDPAddr).Port
+		ln, err := net.Listen("tcp", pc.LocalAddr().String())
+		pc.Close()
+		if err == nil {
+			ln.Close()
+			return &Lab{Port: port}, nil
+		}
+	}
+	return nil, errors.New("lab: no port free for both UDP and TCP")
+}
+
+// Addr returns the lab's n-th loopback address (n from 1): 127.0.x.y,
+// never 127.0.0.1, which other servers of a test may use.
+func Addr(n int) netip.Addr {
+	n++
+	return netip.AddrFrom4([4]byte{127, byte(n >> 16), byte(n >> 8), byte(n)})
+}
+
+// Server is one simulated name server.
+type Server struct {
+	Addr    netip.Addr
+	faults  Fault
+	latency time.Duration
+	zones   []*Zone
+
+	queries atomic.Uint64
+	mu      sync.Mutex
+	second  int64 // the Unix second being counted
+	inIt    int   // queries in it
+	peak    int   // the most in any second
+
+	udp, tcp *dns.Server
+}
+
+// Serve starts a server on addr, the lab's port, answering for zones
+// with the faults given, each answer after latency.
+func (l *Lab) Serve(addr netip.Addr, faults Fault, latency time.Duration, zones ...*Zone) (*Server, error) {
+	s := &Server{Addr: addr, faults: faults, latency: latency, zones: zones}
+	hostport := netip.AddrPortFrom(addr, uint16(l.Port)).String()
+	pc, err := net.ListenPacket("udp", hostport)
+	if err != nil {
+		return nil, fmt.Errorf("lab: %w", err)
+	}
+	s.udp = &dns.Server{PacketConn: pc, Handler: s}
+	if faults&NoTCP == 0 {
+		ln, err := net.Listen("tcp", hostport)
+		if err != nil {
+			pc.Close()
+			return nil, fmt.Errorf("lab: %w", err)
+		}
+		s.tcp = &dns.Server{Listener: ln, Handler: s, ReadTimeout: 2 * time.Second,
+			IdleTimeout: func() time.Duration { return 2 * time.Second }}
+	}
+	for _, srv := range []*dns.Server{s.udp, s.tcp} {
+		if srv == nil {
+			continue
+		}
+		started := make(chan struct{})
+		srv.NotifyStartedFunc = func() { close(started) }
+		go srv.ActivateAndServe()
+		<-started
+	}
+	l.mu.Lock()
+	l.servers = append(l.servers, s)
+	l.mu.Unlock()
+	return s, nil
+}
+
+// Close stops every server of the lab.
+func (l *Lab) Close() error {
+	l.mu.Lock()
+	servers := l.servers
+	l.servers = nil
+	l.mu.Unlock()
+	var errs []error
+	for _, s := range servers {
+		for _, srv := range []*dns.Server{s.udp, s.tcp} {
+			if srv != nil {
+				if err := srv.Shutdown(); err != nil {
+					errs = append(errs, err)
+				}
+			}
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// Queries returns how many queries the server received.
+func (s *Server) Queries() uint64 { return s.queries.Load() }
+
+// PeakPerSecond returns the most queries the server received within one
+// second of the clock.
+func (s *Server) PeakPerSecond() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return max(s.peak, s.inIt)
+}
+
+func (s *Server) count(now time.Time) {
+	s.queries.Add(1)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if sec := now.Unix(); sec != s.second {
+		s.peak = max(s.peak, s.inIt)
+		s.second, s.inIt = sec, 0
+	}
+	s.inIt++
+}
+
+// ServeDNS answers one query as the server's faults and zones say.
+func (s *Server) ServeDNS(w dns.ResponseWriter, req *dns.Msg) {
+	s.count(time.Now())
+	if s.faults&Timeout != 0 || req.Response || len(req.Question) != 1 {
+		return
+	}
+	if s.latency > 0 {
+		time.Sleep(s.latency)
+	}
+	m := new(dns.Msg)
+	m.SetReply(req)
+	opt := req.IsEdns0()
+	switch {
+	case s.faults&Refused != 0:
+		m.Rcode = dns.RcodeRefused
+	case s.faults&ServFail != 0:
+		m.Rcode = dns.RcodeServerFailure
+	case s.faults&EDNSFormErr != 0 && opt != nil:
+		m.Rcode = dns.RcodeFormatError
+		opt = nil // an old server: no OPT back either
+	default:
+		s.answer(req.Question[0], opt != nil && opt.Do(), m)
+	}
+	if opt != nil {
+		m.SetEdns0(1232, opt.Do())
+	}
+	w.WriteMsg(m)
+}
+
+// answer fills m from the server's zones.
+func (s *Server) answer(q dns.Question, do bool, m *dns.Msg) {
+	name := strings.ToLower(dns.Fqdn(q.Name))
+	var z *Zone
+	for _, c := range s.zones {
+		if dns.IsSubDomain(c.origin(), name) && (z == nil || len(c.origin()) > len(z.origin())) {
+			z = c
+		}
+	}
+	if z == nil {
+		if s.faults&OpenRecursion != 0 {
+			// A resolver's answer: anything, with RA.
+			m.RecursionAvailable = true
+			if q.Qtype == dns.TypeA {
+				m.Answer = append(m.Answer, &dns.A{Hdr: dns.RR_Header{Name: q.Name, Rrtype: dns.TypeA, Class: dns.ClassINET, Ttl: 300},
+					A: net.IPv4(192, 0, 2, 1)})
+			}
+			return
+		}
+		m.Rcode = dns.RcodeRefused
+		return
+	}
+	m.Authoritative = s.faults&NotAuthoritative == 0
+	if s.faults&OpenRecursion != 0 {
+		m.RecursionAvailable = true
+	}
+	d := z.data()
+	serial := func(rrs []dns.RR) []dns.RR {
+		if s.faults&SerialAhead == 0 {
+			return rrs
+		}
+		out := make([]dns.RR, len(rrs))
+		for i, rr := range rrs {
+			rr = dns.Copy(rr)
+			if soa, ok := rr.(*dns.SOA); ok {
+				soa.Serial++
+			}
+			out[i] = rr
+		}
+		return out
+	}
+	set := func(owner string, typ uint16) []dns.RR {
+		rrs := d.sets[owner][typ]
+		if do {
+			rrs = append(append([]dns.RR(nil), rrs...), d.sigs[owner][typ]...)
+		}
+		return serial(rrs)
+	}
+	soa := set(z.origin(), dns.TypeSOA)
+	switch owned, exists := d.sets[name], d.exists(name); {
+	case owned[q.Qtype] != nil:
+		m.Answer = set(name, q.Qtype)
+	case owned[dns.TypeCNAME] != nil:
+		m.Answer = set(name, dns.TypeCNAME)
+	case exists:
+		m.Ns = soa
+	default:
+		m.Rcode = dns.RcodeNameError
+		m.Ns = soa
+	}
+	for i, rr := range m.Answer { // the owner as asked
+		if strings.EqualFold(rr.Header().Name, q.Name) {
+			rr = dns.Copy(rr)
+			rr.Header().Name = q.Name
+			m.Answer[i] = rr
+		}
+	}
+}
+
+// Zone is a child zone as the lab's servers serve it.
+type Zone struct {
+	Name   string   // "exemplo.pt"
+	NS     []string // the NS RRset the child serves
+	Serial uint32
+	// Addrs are the addresses the child serves for names in it (its
+	// in-bailiwick name servers, say).
+	Addrs map[string][]netip.Addr
+	// CNAMEs are aliases in the child: owner to target.
+	CNAMEs map[string]string
+	// RName is the SOA's mailbox (default hostmaster.<zone>).
+	RName string
+	// Signed signs the zone (ECDSA P-256, a KSK and a ZSK, NSEC-less:
+	// the checker asks for DNSKEY and SOA); Expired signs it with
+	// signatures that ended a day ago.
+	Signed, Expired bool
+
+	once sync.Once
+	d    *zoneData
+	err  error
+	ksk  *dns.DNSKEY
+}
+
+type zoneData struct {
+	sets map[string]map[uint16][]dns.RR
+	sigs map[string]map[uint16][]dns.RR
+}
+
+func (d *zoneData) exists(name string) bool {
+	for owner := range d.sets {
+		if dns.IsSubDomain(name, owner) {
+			return true
+		}
+	}
+	return false
+}
+
+func (z *Zone) origin() string { return strings.ToLower(dns.Fqdn(z.Name)) }
+
+// data builds the zone's records the first time they are asked for.
+func (z *Zone) data() *zoneData {
+	z.once.Do(func() { z.d, z.err = z.build() })
+	if z.err != nil {
+		panic(fmt.Sprintf("lab: zone %s: %v", z.Name, z.err)) // a test's mistake
+	}
+	return z.d
+}
+
+// Check builds the zone's data, reporting what is wrong with the spec.
+func (z *Zone) Check() error {
+	z.once.Do(func() { z.d, z.err = z.build() })
+	return z.err
+}
+
+func (z *Zone) build() (*zoneData, error) {
+	o := z.origin()
+	d := &zoneData{sets: map[string]map[uint16][]dns.RR{}, sigs: map[string]map[uint16][]dns.RR{}}
+	add := func(text string) error {
+		rr, err := dns.NewRR(text)
+		if err != nil {
+			return err
+		}
+		h := rr.Header()
+		h.Name = strings.ToLower(h.Name)
+		if d.sets[h.Name] == nil {
+			d.sets[h.Name] = map[uint16][]dns.RR{}
+		}
+		d.sets[h.Name][h.Rrtype] = append(d.sets[h.Name][h.Rrtype], rr)
+		return nil
+	}
+	rname := z.RName
+	if rname == "" {
+		rname = "hostmaster." + o
+	}
+	records := []string{fmt.Sprintf("%s 3600 IN SOA %s %s %d 7200 3600 1209600 3600", o, dns.Fqdn(firstOr(z.NS, "ns."+o)), dns.Fqdn(rname), z.Serial)}
+	for _, ns := range z.NS {
+		records = append(records, fmt.Sprintf("%s 3600 IN NS %s", o, dns.Fqdn(ns)))
+	}
+	for name, addrs := range z.Addrs {
+		for _, a := range addrs {
+			typ := "A"
+			if a.Is6() {
+				typ = "AAAA"
+			}
+			records = append(records, fmt.Sprintf("%s 3600 IN %s %s", dns.Fqdn(name), typ, a))
+		}
+	}
+	for owner, target := range z.CNAMEs {
+		records = append(records, fmt.Sprintf("%s 3600 IN CNAME %s", dns.Fqdn(owner), dns.Fqdn(target)))
+	}
+	for _, r := range records {
+		if err := add(r); err != nil {
+			return nil, err
+		}
+	}
+	if !z.Signed {
+		return d, nil
+	}
+	ksk := &dns.DNSKEY{Hdr: dns.RR_Header{Name: o, Rrtype: dns.TypeDNSKEY, Class: dns.ClassINET, Ttl: 3600},
+		Flags: 257, Protocol: 3, Algorithm: dns.ECDSAP256SHA256}
+	zsk := &dns.DNSKEY{Hdr: ksk.Hdr, Flags: 256, Protocol: 3, Algorithm: dns.ECDSAP256SHA256}
+	kskPriv, err := ksk.Generate(256)
+	if err != nil {
+		return nil, err
+	}
+	zskPriv, err := zsk.Generate(256)
+	if err != nil {
+		return nil, err
+	}
+	z.ksk = ksk
+	d.sets[o][dns.TypeDNSKEY] = []dns.RR{ksk, zsk}
+	inception, expiration := time.Now().Add(-time.Hour), time.Now().Add(14*24*time.Hour)
+	if z.Expired {
+		inception, expiration = time.Now().Add(-15*24*time.Hour), time.Now().Add(-24*time.Hour)
+	}
+	for owner, byType := range d.sets {
+		for typ, rrs := range byType {
+			key, priv := zsk, zskPriv
+			if typ == dns.TypeDNSKEY {
+				key, priv = ksk, kskPriv
+			}
+			sig := &dns.RRSIG{Hdr: dns.RR_Header{Name: owner, Rrtype: dns.TypeRRSIG, Class: dns.ClassINET, Ttl: rrs[0].Header().Ttl},
+				Algorithm: key.Algorithm, SignerName: o, KeyTag: key.KeyTag(),
+				Inception: uint32(inception.Unix()), Expiration: uint32(expiration.Unix())}
+			if err := sig.Sign(priv.(crypto.Signer), rrs); err != nil {
+				return nil, err
+			}
+			if d.sigs[owner] == nil {
+				d.sigs[owner] = map[uint16][]dns.RR{}
+			}
+			d.sigs[owner][typ] = []dns.RR{sig}
+		}
+	}
+	return d, nil
+}
+
+// DS returns the DS record (SHA-256) of a signed zone's KSK, as the
+// parent publishes it.
+func (z *Zone) DS() (*dns.DS, error) {
+	if err := z.Check(); err != nil {
+		return nil, err
+	}
+	if z.ksk == nil {
+		return nil, fmt.Errorf("lab: zone %s is not signed", z.Name)
+	}
+	return z.ksk.ToDS(dns.SHA256), nil
+}
+
+func firstOr(s []string, def string) string {
+	if len(s) > 0 {
+		return s[0]
+	}
+	return def
+}

@@ -1,0 +1,204 @@
+package lab
+
+import (
+	"errors"
+	"net"
+	"net/netip"
+	"testing"
+	"time"
+
+	"github.com/miekg/dns"
+)
+
+func newLab(t *testing.T) *Lab {
+	t.Helper()
+	l, err := New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close() })
+	return l
+}
+
+func healthy(name string) *Zone {
+	return &Zone{Name: name, NS: []string{"ns1." + name, "ns2.outro.net"}, Serial: 2026112201,
+		Addrs: map[string][]netip.Addr{"ns1." + name: {netip.MustParseAddr("127.0.0.2")}}}
+}
+
+func ask(t *testing.T, s *Server, port int, name string, qtype uint16, edns bool, network string) (*dns.Msg, error) {
+	t.Helper()
+	c := &dns.Client{Net: network, Timeout: 500 * time.Millisecond}
+	q := new(dns.Msg)
+	q.SetQuestion(name, qtype)
+	q.RecursionDesired = false
+	if edns {
+		q.SetEdns0(1232, true)
+	}
+	r, _, err := c.Exchange(q, netip.AddrPortFrom(s.Addr, uint16(port)).String())
+	return r, err
+}
+
+// TestHealthyServer: a healthy server answers for its zone with
+// authority, over UDP and TCP, with EDNS and without: SOA, NS, the
+// addresses of its in-zone servers, no data and NXDOMAIN with the SOA,
+// REFUSED outside its zones; a signed zone's signatures verify.
+func TestHealthyServer(t *testing.T) {
+	l := newLab(t)
+	z := healthy("exemplo.pt")
+	z.Signed = true
+	s, err := l.Serve(Addr(1), 0, 0, z)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, network := range []string{"udp", "tcp"} {
+		r, err := ask(t, s, l.Port, "ExEmplo.pt.", dns.TypeSOA, true, network)
+		if err != nil || !r.Authoritative || r.Rcode != dns.RcodeSuccess || len(r.Answer) != 2 || r.RecursionAvailable {
+			t.Fatalf("%s SOA: %v %v", network, r, err)
+		}
+		if soa := r.Answer[0].(*dns.SOA); soa.Serial != 2026112201 || r.Answer[0].Header().Name != "ExEmplo.pt." {
+			t.Errorf("%s SOA: %v", network, r.Answer[0])
+		}
+	}
+	keys, _ := ask(t, s, l.Port, "exemplo.pt.", dns.TypeDNSKEY, true, "udp")
+	var dnskeys []*dns.DNSKEY
+	var sig *dns.RRSIG
+	var set []dns.RR
+	for _, rr := range keys.Answer {
+		switch v := rr.(type) {
+		case *dns.DNSKEY:
+			dnskeys = append(dnskeys, v)
+			set = append(set, v)
+		case *dns.RRSIG:
+			sig = v
+		}
+	}
+	if len(dnskeys) != 2 || sig == nil {
+		t.Fatalf("DNSKEY: %v", keys)
+	}
+	ds, _ := z.DS()
+	var ksk *dns.DNSKEY
+	for _, k := range dnskeys {
+		if k.KeyTag() == ds.KeyTag && k.ToDS(dns.SHA256).Digest == ds.Digest {
+			ksk = k
+		}
+	}
+	if ksk == nil || sig.KeyTag != ksk.KeyTag() || sig.Verify(ksk, set) != nil || !sig.ValidityPeriod(time.Now()) {
+		t.Errorf("the DNSKEY RRset is not signed by the KSK the DS names")
+	}
+	for _, c := range []struct {
+		name  string
+		qtype uint16
+		rcode int
+		n     int
+	}{
+		{"exemplo.pt.", dns.TypeNS, dns.RcodeSuccess, 2},
+		{"ns1.exemplo.pt.", dns.TypeA, dns.RcodeSuccess, 1},
+		{"ns1.exemplo.pt.", dns.TypeAAAA, dns.RcodeSuccess, 0},
+		{"nada.exemplo.pt.", dns.TypeA, dns.RcodeNameError, 0},
+		{"outro.pt.", dns.TypeSOA, dns.RcodeRefused, 0},
+	} {
+		r, err := ask(t, s, l.Port, c.name, c.qtype, false, "udp")
+		if err != nil || r.Rcode != c.rcode || len(r.Answer) != c.n {
+			t.Errorf("%s %s: %v %v", c.name, dns.TypeToString[c.qtype], r, err)
+		}
+	}
+}
+
+// TestFaults: each fault shows as the checker must see it.
+func TestFaults(t *testing.T) {
+	l := newLab(t)
+	serve := func(n int, f Fault, z *Zone) *Server {
+		s, err := l.Serve(Addr(n), f, 0, z)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	if _, err := ask(t, serve(1, Timeout, healthy("a.pt")), l.Port, "a.pt.", dns.TypeSOA, false, "udp"); err == nil {
+		t.Error("Timeout: answered")
+	}
+	for _, c := range []struct {
+		f     Fault
+		rcode int
+	}{{Refused, dns.RcodeRefused}, {ServFail, dns.RcodeServerFailure}} {
+		if r, err := ask(t, serve(int(c.f)+10, c.f, healthy("b.pt")), l.Port, "b.pt.", dns.TypeSOA, false, "udp"); err != nil || r.Rcode != c.rcode {
+			t.Errorf("fault %d: %v %v", c.f, r, err)
+		}
+	}
+	if r, err := ask(t, serve(3, NotAuthoritative, healthy("c.pt")), l.Port, "c.pt.", dns.TypeSOA, false, "udp"); err != nil || r.Authoritative || len(r.Answer) != 1 {
+		t.Errorf("NotAuthoritative: %v %v", r, err)
+	}
+	s := serve(4, NoTCP, healthy("d.pt"))
+	if r, err := ask(t, s, l.Port, "d.pt.", dns.TypeSOA, false, "udp"); err != nil || r.Rcode != dns.RcodeSuccess {
+		t.Errorf("NoTCP over UDP: %v %v", r, err)
+	}
+	var op *net.OpError
+	if _, err := ask(t, s, l.Port, "d.pt.", dns.TypeSOA, false, "tcp"); !errors.As(err, &op) || op.Op != "dial" {
+		t.Errorf("NoTCP over TCP: %v, want the connection refused", err)
+	}
+	s = serve(5, EDNSFormErr, healthy("e.pt"))
+	if r, err := ask(t, s, l.Port, "e.pt.", dns.TypeSOA, true, "udp"); err != nil || r.Rcode != dns.RcodeFormatError || r.IsEdns0() != nil {
+		t.Errorf("EDNSFormErr with EDNS: %v %v", r, err)
+	}
+	if r, err := ask(t, s, l.Port, "e.pt.", dns.TypeSOA, false, "udp"); err != nil || r.Rcode != dns.RcodeSuccess {
+		t.Errorf("EDNSFormErr without EDNS: %v %v", r, err)
+	}
+	if r, err := ask(t, serve(6, OpenRecursion, healthy("f.pt")), l.Port, "www.google.com.", dns.TypeA, false, "udp"); err != nil ||
+		!r.RecursionAvailable || len(r.Answer) != 1 {
+		t.Errorf("OpenRecursion: %v %v", r, err)
+	}
+	if r, err := ask(t, serve(7, SerialAhead, healthy("g.pt")), l.Port, "g.pt.", dns.TypeSOA, false, "udp"); err != nil ||
+		r.Answer[0].(*dns.SOA).Serial != 2026112202 {
+		t.Errorf("SerialAhead: %v %v", r, err)
+	}
+	z := healthy("h.pt")
+	z.CNAMEs = map[string]string{"ns1.h.pt": "servidor.h.pt"}
+	z.Addrs = map[string][]netip.Addr{"servidor.h.pt": {netip.MustParseAddr("127.0.0.9")}}
+	if r, err := ask(t, serve(8, 0, z), l.Port, "ns1.h.pt.", dns.TypeA, false, "udp"); err != nil || len(r.Answer) != 1 ||
+		r.Answer[0].Header().Rrtype != dns.TypeCNAME {
+		t.Errorf("a CNAME at a name server's name: %v %v", r, err)
+	}
+	z = healthy("i.pt")
+	z.Signed, z.Expired = true, true
+	r, err := ask(t, serve(9, 0, z), l.Port, "i.pt.", dns.TypeSOA, true, "udp")
+	if err != nil || len(r.Answer) != 2 || r.Answer[1].(*dns.RRSIG).ValidityPeriod(time.Now()) {
+		t.Errorf("Expired: %v %v", r, err)
+	}
+}
+
+// TestLatencyAndCounts: a server waits its latency before answering, and
+// counts its queries and the most it got in one second; a lab holds
+// hundreds of servers, each on its own address.
+func TestLatencyAndCounts(t *testing.T) {
+	l := newLab(t)
+	s, err := l.Serve(Addr(1), 0, 50*time.Millisecond, healthy("lento.pt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	if _, err := ask(t, s, l.Port, "lento.pt.", dns.TypeSOA, false, "udp"); err != nil {
+		t.Fatal(err)
+	}
+	if took := time.Since(start); took < 50*time.Millisecond {
+		t.Errorf("answered in %s, before its latency", took)
+	}
+	for range 4 {
+		ask(t, s, l.Port, "lento.pt.", dns.TypeNS, false, "udp")
+	}
+	if s.Queries() != 5 || s.PeakPerSecond() < 3 || s.PeakPerSecond() > 5 {
+		t.Errorf("queries %d, peak %d a second", s.Queries(), s.PeakPerSecond())
+	}
+	var servers []*Server
+	for n := 2; n < 302; n++ {
+		s, err := l.Serve(Addr(n), 0, 0, healthy("muitos.pt"))
+		if err != nil {
+			t.Fatalf("server %d on %s: %v", n, Addr(n), err)
+		}
+		servers = append(servers, s)
+	}
+	for _, s := range []*Server{servers[0], servers[150], servers[299]} {
+		if r, err := ask(t, s, l.Port, "muitos.pt.", dns.TypeSOA, false, "udp"); err != nil || !r.Authoritative {
+			t.Errorf("%s: %v %v", s.Addr, r, err)
+		}
+	}
+}
