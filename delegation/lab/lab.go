@@ -16,6 +16,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -236,9 +237,9 @@ func (s *Server) answer(q dns.Question, do bool, m *dns.Msg) {
 		return out
 	}
 	set := func(owner string, typ uint16) []dns.RR {
-		rrs := d.sets[owner][typ]
+		rrs := slices.Clone(d.sets[owner][typ]) // the zone's own slices are shared
 		if do {
-			rrs = append(append([]dns.RR(nil), rrs...), d.sigs[owner][typ]...)
+			rrs = append(rrs, d.sigs[owner][typ]...)
 		}
 		return serial(rrs)
 	}
@@ -254,12 +255,17 @@ func (s *Server) answer(q dns.Question, do bool, m *dns.Msg) {
 		m.Rcode = dns.RcodeNameError
 		m.Ns = soa
 	}
-	for i, rr := range m.Answer { // the owner as asked
+	// Copies go out: packing a record writes its length into it, and
+	// servers sharing a zone answer at once.
+	for i, rr := range m.Answer {
+		rr = dns.Copy(rr)
 		if strings.EqualFold(rr.Header().Name, q.Name) {
-			rr = dns.Copy(rr)
-			rr.Header().Name = q.Name
-			m.Answer[i] = rr
+			rr.Header().Name = q.Name // the owner as asked
 		}
+		m.Answer[i] = rr
+	}
+	for i, rr := range m.Ns {
+		m.Ns[i] = dns.Copy(rr)
 	}
 }
 

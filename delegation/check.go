@@ -1,0 +1,339 @@
+package delegation
+
+import (
+	"context"
+	"fmt"
+	"net/netip"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/miekg/dns"
+)
+
+// Nameserver is one name server of a delegation, with the addresses the
+// delegation gives it (glue) or that were resolved for it.
+type Nameserver struct {
+	Name  string
+	Addrs []netip.Addr
+}
+
+// Delegation is what a domain is delegated to: as the registry holds it,
+// or as given on the command line before registration.
+type Delegation struct {
+	Domain      string
+	Nameservers []Nameserver
+}
+
+// Checker probes delegations. The zero value asks on port 53, waits two
+// seconds for an answer, and asks twice before giving up.
+type Checker struct {
+	Port     int
+	Timeout  time.Duration
+	Attempts int
+}
+
+// Report is what a check of one delegation found.
+type Report struct {
+	Domain   string
+	Findings []Finding
+}
+
+// Verdict is the report's worst severity, and false when nothing was
+// found at all.
+func (r Report) Verdict() (Severity, bool) {
+	if len(r.Findings) == 0 {
+		return 0, false
+	}
+	worst := Notice
+	for _, f := range r.Findings {
+		worst = max(worst, f.Severity)
+	}
+	return worst, true
+}
+
+// probe is the checks of one address of one name server.
+type probe struct {
+	c      *Checker
+	domain string // absolute, lowercase
+	ns     string
+	addr   netip.Addr
+	serial uint32
+	ok     bool // it answered the SOA with authority
+}
+
+func (c *Checker) port() int {
+	if c.Port == 0 {
+		return 53
+	}
+	return c.Port
+}
+
+// exchange asks one address, retrying a query that gets no answer.
+func (c *Checker) exchange(ctx context.Context, q *dns.Msg, addr netip.Addr, network string) (*dns.Msg, error) {
+	timeout := c.Timeout
+	if timeout == 0 {
+		timeout = 2 * time.Second
+	}
+	cl := &dns.Client{Net: network, Timeout: timeout}
+	target := netip.AddrPortFrom(addr, uint16(c.port())).String()
+	attempts := c.Attempts
+	if attempts == 0 {
+		attempts = 2
+	}
+	var err error
+	for range attempts {
+		var r *dns.Msg
+		if r, _, err = cl.ExchangeContext(ctx, q, target); err == nil {
+			return r, nil
+		}
+		if ctx.Err() != nil {
+			break
+		}
+	}
+	return nil, err
+}
+
+func query(name string, qtype uint16, edns, rd bool) *dns.Msg {
+	q := new(dns.Msg)
+	q.SetQuestion(name, qtype)
+	q.RecursionDesired = rd
+	if edns {
+		q.SetEdns0(1232, false)
+	}
+	return q
+}
+
+// Check probes every address of every name server of the delegation and
+// returns what it found. An address that does not answer is not probed
+// further: one finding, not a cascade.
+func (c *Checker) Check(ctx context.Context, d Delegation) Report {
+	domain := strings.ToLower(dns.Fqdn(d.Domain))
+	rep := Report{Domain: strings.TrimSuffix(domain, ".")}
+	add := func(f Finding) { rep.Findings = append(rep.Findings, f) }
+
+	// Redundancy (Art 1.2), from the delegation alone.
+	names := map[string]bool{}
+	var addrs []netip.Addr
+	for _, ns := range d.Nameservers {
+		names[strings.ToLower(dns.Fqdn(ns.Name))] = true
+		for _, a := range ns.Addrs {
+			if !slices.Contains(addrs, a.Unmap()) {
+				addrs = append(addrs, a.Unmap())
+			}
+		}
+	}
+	if len(names) < 2 {
+		add(Finding{Code: TooFewNS, Severity: Error, args: []any{len(names)}})
+	}
+	if len(addrs) < 2 {
+		add(Finding{Code: TooFewAddresses, Severity: Error, args: []any{len(addrs)}})
+	} else if network, shared := oneNetwork(addrs); shared {
+		add(Finding{Code: OneNetwork, Severity: Warning, args: []any{network}})
+	}
+
+	var probes []*probe
+	for _, ns := range d.Nameservers {
+		name := strings.ToLower(dns.Fqdn(ns.Name))
+		if len(ns.Addrs) == 0 {
+			add(Finding{Code: NoAddress, Severity: Error, NS: name, args: []any{name}})
+			continue
+		}
+		for _, a := range ns.Addrs {
+			p := &probe{c: c, domain: domain, ns: name, addr: a.Unmap()}
+			probes = append(probes, p)
+			for _, f := range p.run(ctx, d, names) {
+				add(f)
+			}
+		}
+	}
+
+	// The servers that answered serve one version of the zone.
+	serials := map[uint32]bool{}
+	for _, p := range probes {
+		if p.ok {
+			serials[p.serial] = true
+		}
+	}
+	if len(serials) > 1 {
+		var list []string
+		for s := range serials {
+			list = append(list, fmt.Sprint(s))
+		}
+		slices.Sort(list)
+		add(Finding{Code: SerialMismatch, Severity: Warning, args: []any{rep.Domain, strings.Join(list, ", ")}})
+	}
+	return rep
+}
+
+// finding makes a finding about the probe's server.
+func (p *probe) finding(code, evidence string, args ...any) Finding {
+	return Finding{Code: code, Severity: catalogue[code].severity, NS: p.ns, Addr: p.addr.String(), Evidence: evidence,
+		args: append([]any{p.ns, p.addr.String()}, args...)}
+}
+
+// run probes one address.
+func (p *probe) run(ctx context.Context, d Delegation, names map[string]bool) []Finding {
+	var out []Finding
+	ev := func(q string, network string, r *dns.Msg, err error) string {
+		if err != nil {
+			return fmt.Sprintf("%s @%s %s: %v", q, p.addr, network, err)
+		}
+		return fmt.Sprintf("%s @%s %s: %s, AA %v, %d answers", q, p.addr, network, dns.RcodeToString[r.Rcode], r.Authoritative, len(r.Answer))
+	}
+	soaQ := "SOA " + p.domain
+	r, err := p.c.exchange(ctx, query(p.domain, dns.TypeSOA, false, false), p.addr, "udp")
+	switch {
+	case err != nil:
+		return []Finding{p.finding(NoResponse, ev(soaQ, "UDP", r, err))}
+	case r.Rcode == dns.RcodeRefused:
+		return []Finding{p.finding(Refused, ev(soaQ, "UDP", r, err), p.domain)}
+	case r.Rcode == dns.RcodeServerFailure:
+		return []Finding{p.finding(ServFail, ev(soaQ, "UDP", r, err), p.domain)}
+	case r.Rcode != dns.RcodeSuccess:
+		return []Finding{p.finding(NoSOA, ev(soaQ, "UDP", r, err), p.domain)}
+	case !r.Authoritative:
+		return []Finding{p.finding(NotAuthoritative, ev(soaQ, "UDP", r, err), p.domain)}
+	}
+	soa := soaOf(r, p.domain)
+	if soa == nil {
+		return []Finding{p.finding(NoSOA, ev(soaQ, "UDP", r, err), p.domain)}
+	}
+	p.serial, p.ok = soa.Serial, true
+
+	if r, err := p.c.exchange(ctx, query(p.domain, dns.TypeSOA, false, false), p.addr, "tcp"); err != nil || soaOf(r, p.domain) == nil {
+		out = append(out, p.finding(NoTCP, ev(soaQ, "TCP", r, err)))
+	}
+	if r, err := p.c.exchange(ctx, query(p.domain, dns.TypeSOA, true, false), p.addr, "udp"); err != nil ||
+		r.Rcode != dns.RcodeSuccess || r.IsEdns0() == nil {
+		out = append(out, p.finding(NoEDNS, ev(soaQ+" +edns", "UDP", r, err)))
+	}
+
+	// The NS RRset the server serves is the delegation's.
+	if r, err := p.c.exchange(ctx, query(p.domain, dns.TypeNS, false, false), p.addr, "udp"); err == nil {
+		served := map[string]bool{}
+		for _, rr := range r.Answer {
+			if ns, ok := rr.(*dns.NS); ok && strings.EqualFold(rr.Header().Name, p.domain) {
+				served[strings.ToLower(ns.Ns)] = true
+			}
+		}
+		if !sameSet(served, names) {
+			out = append(out, p.finding(NSMismatch, ev("NS "+p.domain, "UDP", r, err), setText(served), setText(names)))
+		}
+	}
+
+	// The addresses of the name servers inside the domain are the glue.
+	for _, ns := range d.Nameservers {
+		name := strings.ToLower(dns.Fqdn(ns.Name))
+		if !dns.IsSubDomain(p.domain, name) {
+			continue
+		}
+		var served []netip.Addr
+		for _, qtype := range []uint16{dns.TypeA, dns.TypeAAAA} {
+			r, err := p.c.exchange(ctx, query(name, qtype, false, false), p.addr, "udp")
+			if err != nil {
+				continue
+			}
+			for _, rr := range r.Answer {
+				switch v := rr.(type) {
+				case *dns.A:
+					a, _ := netip.AddrFromSlice(v.A.To4())
+					served = append(served, a)
+				case *dns.AAAA:
+					a, _ := netip.AddrFromSlice(v.AAAA)
+					served = append(served, a)
+				}
+			}
+		}
+		if !sameAddrs(served, ns.Addrs) {
+			out = append(out, Finding{Code: GlueMismatch, Severity: Error, NS: p.ns, Addr: p.addr.String(),
+				Evidence: fmt.Sprintf("A/AAAA %s @%s UDP", name, p.addr),
+				args:     []any{name, addrsText(served), p.ns + " (" + p.addr.String() + ")", addrsText(ns.Addrs)}})
+		}
+	}
+
+	// A name outside the server's zones, with recursion desired: an
+	// authoritative server refuses it or refers it, and offers no
+	// recursion.
+	if r, err := p.c.exchange(ctx, query("www.example.com.", dns.TypeA, false, true), p.addr, "udp"); err == nil &&
+		r.RecursionAvailable && r.Rcode == dns.RcodeSuccess && len(r.Answer) > 0 {
+		out = append(out, p.finding(OpenRecursion, ev("A www.example.com. +rd", "UDP", r, err)))
+	}
+	return out
+}
+
+func soaOf(r *dns.Msg, domain string) *dns.SOA {
+	if r == nil {
+		return nil
+	}
+	for _, rr := range r.Answer {
+		if soa, ok := rr.(*dns.SOA); ok && strings.EqualFold(rr.Header().Name, domain) {
+			return soa
+		}
+	}
+	return nil
+}
+
+// oneNetwork reports whether every address is in one IPv4 /24 or one
+// IPv6 /48, and which (anycast-friendly: a mix of both is two networks).
+func oneNetwork(addrs []netip.Addr) (string, bool) {
+	var first netip.Prefix
+	for i, a := range addrs {
+		bits := 48
+		if a.Is4() {
+			bits = 24
+		}
+		p, _ := a.Prefix(bits)
+		if i == 0 {
+			first = p
+		} else if p != first {
+			return "", false
+		}
+	}
+	return first.String(), true
+}
+
+func sameSet(a, b map[string]bool) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for k := range a {
+		if !b[k] {
+			return false
+		}
+	}
+	return true
+}
+
+func setText(s map[string]bool) string {
+	var list []string
+	for k := range s {
+		list = append(list, k)
+	}
+	slices.Sort(list)
+	return strings.Join(list, " ")
+}
+
+func sameAddrs(a, b []netip.Addr) bool {
+	norm := func(x []netip.Addr) []netip.Addr {
+		out := make([]netip.Addr, len(x))
+		for i, v := range x {
+			out[i] = v.Unmap()
+		}
+		slices.SortFunc(out, netip.Addr.Compare)
+		return slices.Compact(out)
+	}
+	return slices.Equal(norm(a), norm(b))
+}
+
+func addrsText(x []netip.Addr) string {
+	if len(x) == 0 {
+		return "none"
+	}
+	var s []string
+	for _, a := range x {
+		s = append(s, a.String())
+	}
+	slices.Sort(s)
+	return strings.Join(s, " ")
+}

@@ -1,0 +1,118 @@
+package delegation
+
+import (
+	"context"
+	"net/netip"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ptzone/ptzone/delegation/lab"
+)
+
+// setup serves a domain's zone from two lab servers (on 127.0.0.2 and
+// 127.0.1.2: two networks) with the faults given for each, and returns
+// the delegation as the registry would hold it.
+func setup(t *testing.T, faults [2]lab.Fault, edit func(z *lab.Zone, d *Delegation)) (*Checker, Delegation) {
+	t.Helper()
+	l, err := lab.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close() })
+	a1, a2 := lab.Addr(1), lab.Addr(257)
+	z := &lab.Zone{Name: "exemplo.pt", NS: []string{"ns1.exemplo.pt", "ns2.exemplo.pt"}, Serial: 2026112201,
+		Addrs: map[string][]netip.Addr{"ns1.exemplo.pt": {a1}, "ns2.exemplo.pt": {a2}}}
+	d := Delegation{Domain: "exemplo.pt", Nameservers: []Nameserver{{"ns1.exemplo.pt", []netip.Addr{a1}}, {"ns2.exemplo.pt", []netip.Addr{a2}}}}
+	if edit != nil {
+		edit(z, &d)
+	}
+	// The servers listen where the delegation says they are.
+	for i, ns := range d.Nameservers[:min(2, len(d.Nameservers))] {
+		if _, err := l.Serve(ns.Addrs[0], faults[i], 0, z); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return &Checker{Port: l.Port, Timeout: 300 * time.Millisecond}, d
+}
+
+func codes(r Report) []string {
+	var out []string
+	for _, f := range r.Findings {
+		out = append(out, f.Code)
+	}
+	slices.Sort(out)
+	return out
+}
+
+// TestHealthyDomainPasses: two authoritative servers in two networks,
+// consistent with the delegation and each other: nothing to report
+// (Art 1.1, 1.2).
+func TestHealthyDomainPasses(t *testing.T) {
+	c, d := setup(t, [2]lab.Fault{}, nil)
+	r := c.Check(context.Background(), d)
+	if _, any := r.Verdict(); any {
+		t.Errorf("findings for a healthy domain: %v", r.Findings)
+	}
+}
+
+// TestFindings: one lab case per finding; each is found, with its
+// severity, the server concerned, evidence and messages in English and
+// Portuguese citing what is wrong.
+func TestFindings(t *testing.T) {
+	for _, c := range []struct {
+		code   string
+		faults [2]lab.Fault
+		edit   func(z *lab.Zone, d *Delegation)
+		want   string // in the English message
+	}{
+		{NoResponse, [2]lab.Fault{lab.Timeout, 0}, nil, "does not answer over UDP"},
+		{NoTCP, [2]lab.Fault{lab.NoTCP, 0}, nil, "over TCP"},
+		{Refused, [2]lab.Fault{lab.Refused, 0}, nil, "refuses"},
+		{ServFail, [2]lab.Fault{lab.ServFail, 0}, nil, "SERVFAIL"},
+		{NotAuthoritative, [2]lab.Fault{lab.NotAuthoritative, 0}, nil, "without authority"},
+		{NoEDNS, [2]lab.Fault{lab.EDNSFormErr, 0}, nil, "EDNS"},
+		{OpenRecursion, [2]lab.Fault{lab.OpenRecursion, 0}, nil, "open recursion"},
+		{SerialMismatch, [2]lab.Fault{lab.SerialAhead, 0}, nil, "2026112201, 2026112202"},
+		{NSMismatch, [2]lab.Fault{}, func(z *lab.Zone, d *Delegation) { z.NS = []string{"ns1.exemplo.pt", "ns3.exemplo.pt"} },
+			"ns1.exemplo.pt. ns3.exemplo.pt."},
+		{GlueMismatch, [2]lab.Fault{}, func(z *lab.Zone, d *Delegation) {
+			d.Nameservers[0].Addrs = append(d.Nameservers[0].Addrs, netip.MustParseAddr("192.0.2.99"))
+		}, "192.0.2.99"},
+		{TooFewNS, [2]lab.Fault{}, func(z *lab.Zone, d *Delegation) {
+			z.NS = z.NS[:1]
+			d.Nameservers = d.Nameservers[:1]
+		}, "at least two"},
+		{OneNetwork, [2]lab.Fault{}, func(z *lab.Zone, d *Delegation) {
+			d.Nameservers[1].Addrs = []netip.Addr{lab.Addr(2)}
+			z.Addrs["ns2.exemplo.pt"] = []netip.Addr{lab.Addr(2)}
+		}, "127.0.0.0/24"},
+		{NoAddress, [2]lab.Fault{}, func(z *lab.Zone, d *Delegation) {
+			d.Nameservers = append(d.Nameservers, Nameserver{Name: "ns.outro.net"})
+			z.NS = append(z.NS, "ns.outro.net")
+		}, "no address"},
+		{NoSOA, [2]lab.Fault{}, func(z *lab.Zone, d *Delegation) { d.Domain = "sub.exemplo.pt" }, "no SOA"},
+	} {
+		t.Run(c.code, func(t *testing.T) {
+			chk, d := setup(t, c.faults, c.edit)
+			r := chk.Check(context.Background(), d)
+			var f *Finding
+			for i := range r.Findings {
+				if r.Findings[i].Code == c.code {
+					f = &r.Findings[i]
+				}
+			}
+			if f == nil {
+				t.Fatalf("not found; found %v", codes(r))
+			}
+			if f.Severity != catalogue[c.code].severity || !strings.Contains(f.Message("en"), c.want) || f.Message("pt") == "" ||
+				f.Article() == "" || f.Hint() == "" {
+				t.Errorf("%+v: %q / %q, %s", f, f.Message("en"), f.Message("pt"), f.Article())
+			}
+			if strings.Contains(f.Message("en"), "%!") || strings.Contains(f.Message("pt"), "%!") {
+				t.Errorf("a message's arguments do not fit: %q / %q", f.Message("en"), f.Message("pt"))
+			}
+		})
+	}
+}

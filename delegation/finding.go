@@ -1,0 +1,142 @@
+// Package delegation checks a domain's delegation against the .PT
+// Registration Rules: its name servers answer authoritatively (Art 1.1,
+// 4.2), over UDP and TCP, consistently with the delegation and with each
+// other, and redundantly (Art 1.2). It owns the findings catalogue, whose
+// messages registrars and technical contacts read (Art 5c), and the
+// probes that produce findings.
+package delegation
+
+import "fmt"
+
+// Severity ranks a finding.
+type Severity int
+
+// The severities: an error closes the gate (Art 4.2) or starts the grace
+// period of a delegated domain (Art 23.2); a warning is reported only.
+const (
+	Notice Severity = iota
+	Warning
+	Error
+)
+
+func (s Severity) String() string { return [...]string{"notice", "warning", "error"}[s] }
+
+// Finding is one thing wrong (or worth saying) about a delegation.
+type Finding struct {
+	Code     string
+	Severity Severity
+	// NS and Addr name the server concerned, when one is.
+	NS   string
+	Addr string
+	// Evidence is the query asked and what came back.
+	Evidence string
+	// args fill the catalogue's messages.
+	args []any
+}
+
+// Message returns the finding in English ("en") or Portuguese ("pt").
+func (f Finding) Message(lang string) string {
+	e := catalogue[f.Code]
+	if lang == "pt" {
+		return fmt.Sprintf(e.pt, f.args...)
+	}
+	return fmt.Sprintf(e.en, f.args...)
+}
+
+// Article returns the article of the Rules the finding enforces.
+func (f Finding) Article() string { return catalogue[f.Code].article }
+
+// Hint returns how to fix what the finding reports.
+func (f Finding) Hint() string { return catalogue[f.Code].hint }
+
+// Zonemaster returns the Zonemaster test case that checks the same, if
+// one does.
+func (f Finding) Zonemaster() string { return catalogue[f.Code].zonemaster }
+
+type entry struct {
+	severity            Severity
+	zonemaster, article string
+	en, pt, hint        string
+}
+
+// The finding codes.
+const (
+	NoResponse       = "NO_RESPONSE"
+	NoTCP            = "NO_TCP"
+	Refused          = "REFUSED"
+	ServFail         = "SERVFAIL"
+	NotAuthoritative = "NOT_AUTHORITATIVE"
+	NoSOA            = "NO_SOA"
+	NSMismatch       = "NS_MISMATCH"
+	GlueMismatch     = "GLUE_MISMATCH"
+	SerialMismatch   = "SERIAL_MISMATCH"
+	NoEDNS           = "NO_EDNS"
+	OpenRecursion    = "OPEN_RECURSION"
+	TooFewNS         = "TOO_FEW_NS"
+	TooFewAddresses  = "TOO_FEW_ADDRESSES"
+	OneNetwork       = "ONE_NETWORK"
+	NoAddress        = "NO_ADDRESS"
+)
+
+var catalogue = map[string]entry{
+	NoResponse: {Error, "Connectivity01", "Art 1.1",
+		"The name server %s (%s) does not answer over UDP.",
+		"O servidor de nomes %s (%s) não responde por UDP.",
+		"Check that the server runs and that UDP port 53 is open to the Internet at that address."},
+	NoTCP: {Error, "Connectivity02", "Art 1.3",
+		"The name server %s (%s) does not answer over TCP (RFC 7766 requires it).",
+		"O servidor de nomes %s (%s) não responde por TCP (o RFC 7766 exige-o).",
+		"Open TCP port 53 to the server at that address: large answers and DNSSEC need it."},
+	Refused: {Error, "Delegation04", "Art 4.2",
+		"The name server %s (%s) refuses to answer for %s: it is not configured for the domain.",
+		"O servidor de nomes %s (%s) recusa responder por %s: não está configurado para o domínio.",
+		"Add the zone to the server's configuration, or remove the server from the delegation."},
+	ServFail: {Error, "Delegation04", "Art 4.2",
+		"The name server %s (%s) fails to answer for %s (SERVFAIL): its copy of the zone is broken or missing.",
+		"O servidor de nomes %s (%s) falha ao responder por %s (SERVFAIL): a sua cópia da zona está danificada ou em falta.",
+		"Check the server's log: the zone did not load, or it is a secondary that cannot transfer it."},
+	NotAuthoritative: {Error, "Delegation04", "Art 1.1",
+		"The name server %s (%s) answers for %s without authority (AA flag clear).",
+		"O servidor de nomes %s (%s) responde por %s sem autoridade (bit AA a zero).",
+		"The server must hold the zone itself, as a primary or a secondary, not forward or cache it."},
+	NoSOA: {Error, "Delegation04", "Art 1.1",
+		"The name server %s (%s) gives no SOA record for %s.",
+		"O servidor de nomes %s (%s) não devolve o registo SOA de %s.",
+		"Serve the zone with its SOA record at the apex."},
+	NSMismatch: {Error, "Consistency04", "Art 4.2",
+		"The name server %s (%s) lists the name servers %s, but the delegation lists %s.",
+		"O servidor de nomes %s (%s) indica os servidores %s, mas a delegação indica %s.",
+		"Make the NS records in the zone and the name servers registered for the domain the same."},
+	GlueMismatch: {Error, "Consistency05", "Art 4.2",
+		"The addresses of %s are %s in the zone served by %s, but %s in the delegation.",
+		"Os endereços de %s são %s na zona servida por %s, mas %s na delegação.",
+		"Make the addresses registered for the name server (glue) and those in the zone the same."},
+	SerialMismatch: {Warning, "Consistency01", "Art 1.2",
+		"The name servers serve different versions of %s (SOA serials %s).",
+		"Os servidores de nomes servem versões diferentes de %s (números de série SOA %s).",
+		"Check that the secondaries transfer the zone from the primary (NOTIFY, transfer permissions)."},
+	NoEDNS: {Warning, "Nameserver02", "Art 1.3",
+		"The name server %s (%s) does not support EDNS (RFC 6891).",
+		"O servidor de nomes %s (%s) não suporta EDNS (RFC 6891).",
+		"Upgrade the server, or remove what filters EDNS queries in front of it: DNSSEC needs EDNS."},
+	OpenRecursion: {Warning, "Nameserver01", "Art 1.3",
+		"The name server %s (%s) resolves names for anyone (open recursion).",
+		"O servidor de nomes %s (%s) resolve nomes para qualquer um (recursão aberta).",
+		"Turn recursion off on authoritative servers: open resolvers are used in amplification attacks."},
+	TooFewNS: {Error, "Delegation01", "Art 1.2",
+		"The domain is delegated to %d name server; redundancy needs at least two.",
+		"O domínio está delegado em %d servidor de nomes; a redundância exige pelo menos dois.",
+		"Add a secondary name server, preferably on another network."},
+	TooFewAddresses: {Error, "Delegation01", "Art 1.2",
+		"The domain's name servers have %d distinct address; redundancy needs at least two.",
+		"Os servidores de nomes do domínio têm %d endereço distinto; a redundância exige pelo menos dois.",
+		"Run the secondary on another machine, with an address of its own."},
+	OneNetwork: {Warning, "Connectivity03", "Art 1.2",
+		"All the domain's name servers are in one network (%s): one failure there takes the domain down.",
+		"Todos os servidores de nomes do domínio estão na mesma rede (%s): uma falha nela deixa o domínio inacessível.",
+		"Place a secondary in another network, preferably with another provider."},
+	NoAddress: {Error, "Nameserver06", "Art 1.1",
+		"The name server %s has no address to check.",
+		"O servidor de nomes %s não tem endereço que se possa verificar.",
+		"Register the server's addresses (glue) if it lies inside the domain, or publish them in its own zone."},
+}
