@@ -23,6 +23,7 @@ type Nameserver struct {
 type Delegation struct {
 	Domain      string
 	Nameservers []Nameserver
+	DS          []*dns.DS
 }
 
 // Checker probes delegations. The zero value asks on port 53, waits two
@@ -58,7 +59,7 @@ type probe struct {
 	domain string // absolute, lowercase
 	ns     string
 	addr   netip.Addr
-	serial uint32
+	soa    *dns.SOA
 	ok     bool // it answered the SOA with authority
 }
 
@@ -150,9 +151,27 @@ func (c *Checker) Check(ctx context.Context, d Delegation) Report {
 
 	// The servers that answered serve one version of the zone.
 	serials := map[uint32]bool{}
+	var soa *dns.SOA
 	for _, p := range probes {
 		if p.ok {
-			serials[p.serial] = true
+			serials[p.soa.Serial] = true
+			if soa == nil {
+				soa = p.soa
+			}
+		}
+	}
+	if soa != nil {
+		if !usableMailbox(soa.Mbox) {
+			add(Finding{Code: BadRName, Severity: Warning, Evidence: soa.String(), args: []any{rep.Domain, soa.Mbox}})
+		}
+		if problems := timerProblems(soa); problems != "" {
+			add(Finding{Code: SOATimers, Severity: Warning, Evidence: soa.String(), args: []any{rep.Domain, problems}})
+		}
+	}
+	for _, ds := range d.DS {
+		if why := dsAlgorithmProblem(ds); why != "" {
+			add(Finding{Code: DSAlgorithm, Severity: Warning, Evidence: ds.String(),
+				args: []any{fmt.Sprintf("%d %d %d", ds.KeyTag, ds.Algorithm, ds.DigestType), why}})
 		}
 	}
 	if len(serials) > 1 {
@@ -199,7 +218,7 @@ func (p *probe) run(ctx context.Context, d Delegation, names map[string]bool) []
 	if soa == nil {
 		return []Finding{p.finding(NoSOA, ev(soaQ, "UDP", r, err), p.domain)}
 	}
-	p.serial, p.ok = soa.Serial, true
+	p.soa, p.ok = soa, true
 
 	if r, err := p.c.exchange(ctx, query(p.domain, dns.TypeSOA, false, false), p.addr, "tcp"); err != nil || soaOf(r, p.domain) == nil {
 		out = append(out, p.finding(NoTCP, ev(soaQ, "TCP", r, err)))
@@ -229,6 +248,7 @@ func (p *probe) run(ctx context.Context, d Delegation, names map[string]bool) []
 			continue
 		}
 		var served []netip.Addr
+		alias := false
 		for _, qtype := range []uint16{dns.TypeA, dns.TypeAAAA} {
 			r, err := p.c.exchange(ctx, query(name, qtype, false, false), p.addr, "udp")
 			if err != nil {
@@ -242,14 +262,25 @@ func (p *probe) run(ctx context.Context, d Delegation, names map[string]bool) []
 				case *dns.AAAA:
 					a, _ := netip.AddrFromSlice(v.AAAA)
 					served = append(served, a)
+				case *dns.CNAME:
+					alias = true
 				}
 			}
+		}
+		if alias {
+			out = append(out, Finding{Code: CNAMEAtNS, Severity: Error, NS: p.ns, Addr: p.addr.String(),
+				Evidence: fmt.Sprintf("A %s @%s UDP: CNAME", name, p.addr), args: []any{name, p.ns + " (" + p.addr.String() + ")"}})
+			continue
 		}
 		if !sameAddrs(served, ns.Addrs) {
 			out = append(out, Finding{Code: GlueMismatch, Severity: Error, NS: p.ns, Addr: p.addr.String(),
 				Evidence: fmt.Sprintf("A/AAAA %s @%s UDP", name, p.addr),
 				args:     []any{name, addrsText(served), p.ns + " (" + p.addr.String() + ")", addrsText(ns.Addrs)}})
 		}
+	}
+
+	if len(d.DS) > 0 {
+		out = append(out, p.dnssec(ctx, d.DS)...)
 	}
 
 	// A name outside the server's zones, with recursion desired: an
@@ -260,6 +291,115 @@ func (p *probe) run(ctx context.Context, d Delegation, names map[string]bool) []
 		out = append(out, p.finding(OpenRecursion, ev("A www.example.com. +rd", "UDP", r, err)))
 	}
 	return out
+}
+
+// dnssec checks the zone's keys against the delegation's DS records: a
+// key the DS names, signing the DNSKEY RRset, within the signature's
+// validity (RFC 4035 §5).
+func (p *probe) dnssec(ctx context.Context, dsSet []*dns.DS) []Finding {
+	q := query(p.domain, dns.TypeDNSKEY, true, false)
+	q.IsEdns0().SetDo()
+	r, err := p.c.exchange(ctx, q, p.addr, "udp")
+	if err == nil && r.Truncated {
+		r, err = p.c.exchange(ctx, q, p.addr, "tcp")
+	}
+	evidence := fmt.Sprintf("DNSKEY %s +dnssec @%s", p.domain, p.addr)
+	if err != nil {
+		return nil // the server's other findings say why
+	}
+	var keys []*dns.DNSKEY
+	var set []dns.RR
+	var sigs []*dns.RRSIG
+	for _, rr := range r.Answer {
+		switch v := rr.(type) {
+		case *dns.DNSKEY:
+			keys = append(keys, v)
+			set = append(set, v)
+		case *dns.RRSIG:
+			if v.TypeCovered == dns.TypeDNSKEY {
+				sigs = append(sigs, v)
+			}
+		}
+	}
+	if len(keys) == 0 {
+		return []Finding{p.finding(DSWithoutDNSKEY, evidence)}
+	}
+	var matched []*dns.DNSKEY
+	var dsText []string
+	for _, ds := range dsSet {
+		dsText = append(dsText, fmt.Sprintf("%d %d %d", ds.KeyTag, ds.Algorithm, ds.DigestType))
+		for _, k := range keys {
+			if k.KeyTag() == ds.KeyTag && k.Algorithm == ds.Algorithm {
+				if kd := k.ToDS(ds.DigestType); kd != nil && strings.EqualFold(kd.Digest, ds.Digest) {
+					matched = append(matched, k)
+				}
+			}
+		}
+	}
+	if len(matched) == 0 {
+		return []Finding{p.finding(DSMismatch, evidence, strings.Join(dsText, ", "))}
+	}
+	now := time.Now()
+	expired := ""
+	for _, sig := range sigs {
+		for _, k := range matched {
+			if sig.KeyTag != k.KeyTag() || sig.Verify(k, set) != nil {
+				continue
+			}
+			if sig.ValidityPeriod(now) {
+				return nil
+			}
+			expired = fmt.Sprintf("%s to %s", dns.TimeToString(sig.Inception), dns.TimeToString(sig.Expiration))
+		}
+	}
+	if expired != "" {
+		return []Finding{p.finding(SignatureExpired, evidence, expired)}
+	}
+	return []Finding{p.finding(DNSKEYNotSigned, evidence)}
+}
+
+// usableMailbox reports whether an SOA RNAME can be written as an e-mail
+// address: a local part, then a domain of two labels or more.
+func usableMailbox(rname string) bool {
+	labels := dns.SplitDomainName(rname)
+	return len(labels) >= 3 && labels[0] != ""
+}
+
+// timerProblems says which SOA timers lie outside the ranges RFC 1912 and
+// RIPE-203 recommend, as Zonemaster's Zone02-Zone05 test them.
+func timerProblems(soa *dns.SOA) string {
+	var p []string
+	if soa.Refresh < 14400 {
+		p = append(p, fmt.Sprintf("refresh %d below 14400", soa.Refresh))
+	}
+	if soa.Retry < 3600 || soa.Retry >= soa.Refresh {
+		p = append(p, fmt.Sprintf("retry %d (at least 3600, below refresh)", soa.Retry))
+	}
+	if soa.Expire < 604800 || soa.Expire < 7*soa.Refresh {
+		p = append(p, fmt.Sprintf("expire %d (at least 604800 and seven refreshes)", soa.Expire))
+	}
+	if soa.Minttl < 300 || soa.Minttl > 86400 {
+		p = append(p, fmt.Sprintf("minimum %d (300-86400)", soa.Minttl))
+	}
+	return strings.Join(p, ", ")
+}
+
+// dsAlgorithmProblem says why a DS record's algorithm or digest is one
+// RFC 8624 says not to use, or "".
+func dsAlgorithmProblem(ds *dns.DS) string {
+	switch ds.Algorithm {
+	case dns.RSAMD5, dns.DSA, dns.DSANSEC3SHA1, dns.ECCGOST:
+		return fmt.Sprintf("algorithm %d (%s: must not be used)", ds.Algorithm, dns.AlgorithmToString[ds.Algorithm])
+	case dns.RSASHA1, dns.RSASHA1NSEC3SHA1:
+		return fmt.Sprintf("algorithm %d (%s: not recommended)", ds.Algorithm, dns.AlgorithmToString[ds.Algorithm])
+	}
+	switch ds.DigestType {
+	case dns.SHA1:
+		return "digest type 1 (SHA-1: must not be used for new DS records)"
+	case dns.GOST94:
+		return "digest type 3 (GOST R 34.11-94: must not be used)"
+	}
+	return ""
 }
 
 func soaOf(r *dns.Msg, domain string) *dns.SOA {

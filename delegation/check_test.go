@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/miekg/dns"
+
 	"github.com/ptzone/ptzone/delegation/lab"
 )
 
@@ -50,11 +52,31 @@ func codes(r Report) []string {
 // consistent with the delegation and each other: nothing to report
 // (Art 1.1, 1.2).
 func TestHealthyDomainPasses(t *testing.T) {
-	c, d := setup(t, [2]lab.Fault{}, nil)
-	r := c.Check(context.Background(), d)
-	if _, any := r.Verdict(); any {
-		t.Errorf("findings for a healthy domain: %v", r.Findings)
+	for _, signed := range []bool{false, true} {
+		c, d := setup(t, [2]lab.Fault{}, func(z *lab.Zone, d *Delegation) {
+			if signed {
+				z.Signed = true
+				d.DS = []*dns.DS{must(z.DS())}
+			}
+		})
+		r := c.Check(context.Background(), d)
+		if _, any := r.Verdict(); any {
+			t.Errorf("findings for a healthy domain (signed %v): %v", signed, r.Findings)
+		}
 	}
+}
+
+func must[T any](v T, err error) T {
+	if err != nil {
+		panic(err)
+	}
+	return v
+}
+
+// fakeDS is a DS record no key matches.
+func fakeDS(alg uint8) *dns.DS {
+	return &dns.DS{Hdr: dns.RR_Header{Name: "exemplo.pt.", Rrtype: dns.TypeDS, Class: dns.ClassINET, Ttl: 3600},
+		KeyTag: 12345, Algorithm: alg, DigestType: dns.SHA256, Digest: strings.Repeat("AB", 32)}
 }
 
 // TestFindings: one lab case per finding; each is found, with its
@@ -93,6 +115,30 @@ func TestFindings(t *testing.T) {
 			z.NS = append(z.NS, "ns.outro.net")
 		}, "no address"},
 		{NoSOA, [2]lab.Fault{}, func(z *lab.Zone, d *Delegation) { d.Domain = "sub.exemplo.pt" }, "no SOA"},
+		{CNAMEAtNS, [2]lab.Fault{}, func(z *lab.Zone, d *Delegation) {
+			z.CNAMEs = map[string]string{"ns1.exemplo.pt": "servidor.exemplo.pt"}
+			z.Addrs["servidor.exemplo.pt"] = z.Addrs["ns1.exemplo.pt"]
+			delete(z.Addrs, "ns1.exemplo.pt")
+		}, "alias (CNAME)"},
+		{DSWithoutDNSKEY, [2]lab.Fault{}, func(z *lab.Zone, d *Delegation) { d.DS = []*dns.DS{fakeDS(dns.ECDSAP256SHA256)} },
+			"serves no DNSKEY"},
+		{DSMismatch, [2]lab.Fault{}, func(z *lab.Zone, d *Delegation) {
+			z.Signed = true
+			d.DS = []*dns.DS{fakeDS(dns.ECDSAP256SHA256)}
+		}, "12345 13 2"},
+		{DNSKEYNotSigned, [2]lab.Fault{}, func(z *lab.Zone, d *Delegation) {
+			z.Signed = true
+			d.DS = []*dns.DS{must(z.ZSKDS())}
+		}, "not validly signed"},
+		{SignatureExpired, [2]lab.Fault{}, func(z *lab.Zone, d *Delegation) {
+			z.Signed, z.Expired = true, true
+			d.DS = []*dns.DS{must(z.DS())}
+		}, "validity period"},
+		{DSAlgorithm, [2]lab.Fault{}, func(z *lab.Zone, d *Delegation) { d.DS = []*dns.DS{fakeDS(dns.RSASHA1)} },
+			"not recommended"},
+		{BadRName, [2]lab.Fault{}, func(z *lab.Zone, d *Delegation) { z.RName = "exemplo.pt" }, `"exemplo.pt."`},
+		{SOATimers, [2]lab.Fault{}, func(z *lab.Zone, d *Delegation) { z.Timers = [4]uint32{3600, 7200, 86400, 60} },
+			"refresh 3600 below 14400"},
 	} {
 		t.Run(c.code, func(t *testing.T) {
 			chk, d := setup(t, c.faults, c.edit)

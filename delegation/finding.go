@@ -76,6 +76,14 @@ const (
 	TooFewAddresses  = "TOO_FEW_ADDRESSES"
 	OneNetwork       = "ONE_NETWORK"
 	NoAddress        = "NO_ADDRESS"
+	CNAMEAtNS        = "CNAME_AT_NS"
+	DSWithoutDNSKEY  = "DS_WITHOUT_DNSKEY"
+	DSMismatch       = "DS_MISMATCH"
+	DNSKEYNotSigned  = "DNSKEY_NOT_SIGNED"
+	SignatureExpired = "SIGNATURE_EXPIRED"
+	DSAlgorithm      = "DS_ALGORITHM"
+	BadRName         = "BAD_RNAME"
+	SOATimers        = "SOA_TIMERS"
 )
 
 var catalogue = map[string]entry{
@@ -135,6 +143,38 @@ var catalogue = map[string]entry{
 		"All the domain's name servers are in one network (%s): one failure there takes the domain down.",
 		"Todos os servidores de nomes do domínio estão na mesma rede (%s): uma falha nela deixa o domínio inacessível.",
 		"Place a secondary in another network, preferably with another provider."},
+	CNAMEAtNS: {Error, "Delegation03", "Art 1.3",
+		"The name server name %s is an alias (CNAME) in the zone served by %s; a name server's name must have addresses of its own (RFC 2181 §10.3).",
+		"O nome do servidor %s é um alias (CNAME) na zona servida por %s; o nome de um servidor de nomes tem de ter endereços próprios (RFC 2181 §10.3).",
+		"Give the name server's name A/AAAA records, not a CNAME, or delegate to the name the alias points to."},
+	DSWithoutDNSKEY: {Error, "DNSSEC07", "Art 5",
+		"The domain has a DS record, but the name server %s (%s) serves no DNSKEY: validating resolvers will reject the domain.",
+		"O domínio tem um registo DS, mas o servidor de nomes %s (%s) não serve DNSKEY: os resolvedores que validam vão rejeitar o domínio.",
+		"Sign the zone, or ask the registrar to remove the DS records."},
+	DSMismatch: {Error, "DNSSEC02", "Art 5",
+		"No DNSKEY served by %s (%s) matches the domain's DS records (%s).",
+		"Nenhuma DNSKEY servida por %s (%s) corresponde aos registos DS do domínio (%s).",
+		"Publish the key the DS was made from, or register the DS of the key the zone is signed with."},
+	DNSKEYNotSigned: {Error, "DNSSEC03", "Art 5",
+		"The DNSKEY records served by %s (%s) are not validly signed by a key the DS names.",
+		"Os registos DNSKEY servidos por %s (%s) não estão assinados validamente por uma chave indicada no DS.",
+		"Sign the DNSKEY RRset with the key (KSK) whose DS is registered."},
+	SignatureExpired: {Error, "DNSSEC04", "Art 5",
+		"The signatures served by %s (%s) are outside their validity period (%s): validating resolvers reject the domain.",
+		"As assinaturas servidas por %s (%s) estão fora do período de validade (%s): os resolvedores que validam rejeitam o domínio.",
+		"Re-sign the zone, and make sure signatures are refreshed automatically before they expire."},
+	DSAlgorithm: {Warning, "DNSSEC01", "Art 5",
+		"The DS record %s uses %s, which RFC 8624 says not to use.",
+		"O registo DS %s usa %s, que o RFC 8624 desaconselha.",
+		"Roll the zone to algorithm 13 (ECDSA P-256) and a SHA-256 DS."},
+	BadRName: {Warning, "Zone06", "Art 5c",
+		"The SOA of %s names %q as its responsible mailbox, which is not a usable e-mail address.",
+		"O SOA de %s indica %q como caixa de correio responsável, que não é um endereço de correio utilizável.",
+		"Set the SOA RNAME to the technical contact's mailbox, written with a dot for the @ (hostmaster.example.pt. for hostmaster@example.pt)."},
+	SOATimers: {Warning, "Zone02", "Art 1.3",
+		"The SOA timers of %s are out of the usual ranges: %s.",
+		"Os temporizadores do SOA de %s estão fora dos valores habituais: %s.",
+		"Use values like refresh 3600-86400, retry below refresh, expire 604800-2419200, minimum 300-86400 (RFC 1912, RIPE-203)."},
 	NoAddress: {Error, "Nameserver06", "Art 1.1",
 		"The name server %s has no address to check.",
 		"O servidor de nomes %s não tem endereço que se possa verificar.",

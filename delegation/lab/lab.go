@@ -281,15 +281,18 @@ type Zone struct {
 	CNAMEs map[string]string
 	// RName is the SOA's mailbox (default hostmaster.<zone>).
 	RName string
+	// Timers are the SOA's refresh, retry, expire and minimum (default
+	// 14400, 3600, 1209600, 3600).
+	Timers [4]uint32
 	// Signed signs the zone (ECDSA P-256, a KSK and a ZSK, NSEC-less:
 	// the checker asks for DNSKEY and SOA); Expired signs it with
 	// signatures that ended a day ago.
 	Signed, Expired bool
 
-	once sync.Once
-	d    *zoneData
-	err  error
-	ksk  *dns.DNSKEY
+	once     sync.Once
+	d        *zoneData
+	err      error
+	ksk, zsk *dns.DNSKEY
 }
 
 type zoneData struct {
@@ -343,7 +346,12 @@ func (z *Zone) build() (*zoneData, error) {
 	if rname == "" {
 		rname = "hostmaster." + o
 	}
-	records := []string{fmt.Sprintf("%s 3600 IN SOA %s %s %d 7200 3600 1209600 3600", o, dns.Fqdn(firstOr(z.NS, "ns."+o)), dns.Fqdn(rname), z.Serial)}
+	timers := z.Timers
+	if timers == [4]uint32{} {
+		timers = [4]uint32{14400, 3600, 1209600, 3600} // as Zonemaster likes them
+	}
+	records := []string{fmt.Sprintf("%s 3600 IN SOA %s %s %d %d %d %d %d", o, dns.Fqdn(firstOr(z.NS, "ns."+o)), dns.Fqdn(rname), z.Serial,
+		timers[0], timers[1], timers[2], timers[3])}
 	for _, ns := range z.NS {
 		records = append(records, fmt.Sprintf("%s 3600 IN NS %s", o, dns.Fqdn(ns)))
 	}
@@ -378,7 +386,7 @@ func (z *Zone) build() (*zoneData, error) {
 	if err != nil {
 		return nil, err
 	}
-	z.ksk = ksk
+	z.ksk, z.zsk = ksk, zsk
 	d.sets[o][dns.TypeDNSKEY] = []dns.RR{ksk, zsk}
 	inception, expiration := time.Now().Add(-time.Hour), time.Now().Add(14*24*time.Hour)
 	if z.Expired {
@@ -407,14 +415,20 @@ func (z *Zone) build() (*zoneData, error) {
 
 // DS returns the DS record (SHA-256) of a signed zone's KSK, as the
 // parent publishes it.
-func (z *Zone) DS() (*dns.DS, error) {
+func (z *Zone) DS() (*dns.DS, error) { return z.dsOf(func() *dns.DNSKEY { return z.ksk }) }
+
+// ZSKDS returns a DS record of the zone's ZSK, which signs no DNSKEY
+// RRset: a parent publishing it names a key that vouches for nothing.
+func (z *Zone) ZSKDS() (*dns.DS, error) { return z.dsOf(func() *dns.DNSKEY { return z.zsk }) }
+
+func (z *Zone) dsOf(key func() *dns.DNSKEY) (*dns.DS, error) {
 	if err := z.Check(); err != nil {
 		return nil, err
 	}
-	if z.ksk == nil {
+	if key() == nil {
 		return nil, fmt.Errorf("lab: zone %s is not signed", z.Name)
 	}
-	return z.ksk.ToDS(dns.SHA256), nil
+	return key().ToDS(dns.SHA256), nil
 }
 
 func firstOr(s []string, def string) string {
