@@ -32,6 +32,10 @@ type Checker struct {
 	Port     int
 	Timeout  time.Duration
 	Attempts int
+	// Resolver (host:port) resolves the name servers the delegation gives
+	// no address (those outside the domain); without one, such a server
+	// is reported with no address to check. It is never the system's.
+	Resolver string
 }
 
 // Report is what a check of one delegation found.
@@ -113,11 +117,31 @@ func (c *Checker) Check(ctx context.Context, d Delegation) Report {
 	rep := Report{Domain: strings.TrimSuffix(domain, ".")}
 	add := func(f Finding) { rep.Findings = append(rep.Findings, f) }
 
-	// Redundancy (Art 1.2), from the delegation alone.
+	// Each name server's addresses: the delegation's, or resolved.
 	names := map[string]bool{}
-	var addrs []netip.Addr
+	servers := make([]Nameserver, 0, len(d.Nameservers))
 	for _, ns := range d.Nameservers {
-		names[strings.ToLower(dns.Fqdn(ns.Name))] = true
+		name := strings.ToLower(dns.Fqdn(ns.Name))
+		names[name] = true
+		addrs := ns.Addrs
+		if len(addrs) == 0 && c.Resolver != "" {
+			var why string
+			if addrs, why = c.resolve(ctx, name); len(addrs) == 0 {
+				add(Finding{Code: Unresolvable, Severity: Error, NS: name, Evidence: "A/AAAA " + name + " @" + c.Resolver + ": " + why,
+					args: []any{name, why}})
+				continue
+			}
+		}
+		if len(addrs) == 0 {
+			add(Finding{Code: NoAddress, Severity: Error, NS: name, args: []any{name}})
+			continue
+		}
+		servers = append(servers, Nameserver{Name: name, Addrs: addrs})
+	}
+
+	// Redundancy (Art 1.2).
+	var addrs []netip.Addr
+	for _, ns := range servers {
 		for _, a := range ns.Addrs {
 			if !slices.Contains(addrs, a.Unmap()) {
 				addrs = append(addrs, a.Unmap())
@@ -134,14 +158,9 @@ func (c *Checker) Check(ctx context.Context, d Delegation) Report {
 	}
 
 	var probes []*probe
-	for _, ns := range d.Nameservers {
-		name := strings.ToLower(dns.Fqdn(ns.Name))
-		if len(ns.Addrs) == 0 {
-			add(Finding{Code: NoAddress, Severity: Error, NS: name, args: []any{name}})
-			continue
-		}
+	for _, ns := range servers {
 		for _, a := range ns.Addrs {
-			p := &probe{c: c, domain: domain, ns: name, addr: a.Unmap()}
+			p := &probe{c: c, domain: domain, ns: ns.Name, addr: a.Unmap()}
 			probes = append(probes, p)
 			for _, f := range p.run(ctx, d, names) {
 				add(f)
@@ -183,6 +202,38 @@ func (c *Checker) Check(ctx context.Context, d Delegation) Report {
 		add(Finding{Code: SerialMismatch, Severity: Warning, args: []any{rep.Domain, strings.Join(list, ", ")}})
 	}
 	return rep
+}
+
+// resolve asks the checker's resolver for a name's addresses; why says
+// what came back when none did.
+func (c *Checker) resolve(ctx context.Context, name string) (addrs []netip.Addr, why string) {
+	timeout := c.Timeout
+	if timeout == 0 {
+		timeout = 2 * time.Second
+	}
+	cl := &dns.Client{Timeout: timeout}
+	why = "no address"
+	for _, qtype := range []uint16{dns.TypeA, dns.TypeAAAA} {
+		r, _, err := cl.ExchangeContext(ctx, query(name, qtype, false, true), c.Resolver)
+		if err != nil {
+			why = err.Error()
+			continue
+		}
+		if r.Rcode != dns.RcodeSuccess {
+			why = dns.RcodeToString[r.Rcode]
+		}
+		for _, rr := range r.Answer {
+			switch v := rr.(type) {
+			case *dns.A:
+				a, _ := netip.AddrFromSlice(v.A.To4())
+				addrs = append(addrs, a)
+			case *dns.AAAA:
+				a, _ := netip.AddrFromSlice(v.AAAA)
+				addrs = append(addrs, a)
+			}
+		}
+	}
+	return addrs, why
 }
 
 // finding makes a finding about the probe's server.

@@ -162,3 +162,44 @@ func TestFindings(t *testing.T) {
 		})
 	}
 }
+
+// TestResolvingNameServers: a name server outside the domain, given no
+// address, is resolved through the configured resolver (never the
+// system's) and checked like the others; one that does not resolve gets
+// one finding, and the other servers are still checked.
+func TestResolvingNameServers(t *testing.T) {
+	l, err := lab.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close() })
+	a1, a2, resolver := lab.Addr(1), lab.Addr(257), lab.Addr(600)
+	z := &lab.Zone{Name: "exemplo.pt", NS: []string{"ns1.exemplo.pt", "ns.outro.net"}, Serial: 1,
+		Addrs: map[string][]netip.Addr{"ns1.exemplo.pt": {a1}}}
+	for _, a := range []netip.Addr{a1, a2} {
+		if _, err := l.Serve(a, 0, 0, z); err != nil {
+			t.Fatal(err)
+		}
+	}
+	outro := &lab.Zone{Name: "outro.net", NS: []string{"ns.outro.net"}, Serial: 1,
+		Addrs: map[string][]netip.Addr{"ns.outro.net": {a2}}}
+	if _, err := l.Serve(resolver, 0, 0, outro); err != nil {
+		t.Fatal(err)
+	}
+	c := &Checker{Port: l.Port, Timeout: 300 * time.Millisecond, Resolver: netip.AddrPortFrom(resolver, uint16(l.Port)).String()}
+	d := Delegation{Domain: "exemplo.pt", Nameservers: []Nameserver{{"ns1.exemplo.pt", []netip.Addr{a1}}, {Name: "ns.outro.net"}}}
+	if r := c.Check(context.Background(), d); len(r.Findings) > 0 {
+		t.Errorf("findings with ns.outro.net resolved: %v", r.Findings)
+	}
+	d.Nameservers[1].Name = "ns.nada.net"
+	r := c.Check(context.Background(), d)
+	got := codes(r)
+	if !slices.Contains(got, Unresolvable) || slices.Contains(got, NoResponse) || !slices.Contains(got, TooFewAddresses) {
+		t.Errorf("ns.nada.net unresolvable: %v", got)
+	}
+	for _, f := range r.Findings {
+		if f.Code == Unresolvable && (f.NS != "ns.nada.net." || !strings.Contains(f.Message("pt"), "não se resolve")) {
+			t.Errorf("%+v: %s", f, f.Message("pt"))
+		}
+	}
+}

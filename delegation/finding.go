@@ -84,6 +84,7 @@ const (
 	DSAlgorithm      = "DS_ALGORITHM"
 	BadRName         = "BAD_RNAME"
 	SOATimers        = "SOA_TIMERS"
+	Unresolvable     = "UNRESOLVABLE"
 )
 
 var catalogue = map[string]entry{
@@ -175,6 +176,10 @@ var catalogue = map[string]entry{
 		"The SOA timers of %s are out of the usual ranges: %s.",
 		"Os temporizadores do SOA de %s estão fora dos valores habituais: %s.",
 		"Use values like refresh 3600-86400, retry below refresh, expire 604800-2419200, minimum 300-86400 (RFC 1912, RIPE-203)."},
+	Unresolvable: {Error, "Nameserver06", "Art 1.1",
+		"The name server name %s does not resolve to an address (%s): it cannot be checked, nor reached by resolvers.",
+		"O nome do servidor %s não se resolve num endereço (%s): não pode ser verificado, nem alcançado pelos resolvedores.",
+		"Publish A or AAAA records for the name server's name in its own zone, or correct the name."},
 	NoAddress: {Error, "Nameserver06", "Art 1.1",
 		"The name server %s has no address to check.",
 		"O servidor de nomes %s não tem endereço que se possa verificar.",

@@ -69,6 +69,9 @@ type command struct {
 	flags    func(*flag.FlagSet)
 	run      func(ctx context.Context, e *env, args []string) error
 	subs     []*command
+	// usageCode, when set, is the exit status of a usage error (a bad
+	// flag) instead of exitUsage: ptzone check keeps 2 for errors found.
+	usageCode int
 }
 
 // execute finds the subcommand named by args, parses its flags and runs it.
@@ -108,7 +111,11 @@ func (c *command) execute(ctx context.Context, e *env, path []string, args []str
 		return nil
 	}
 	if err != nil {
-		return usageErrorf("%s%v (see '%s --help')", where, err, strings.Join(path, " "))
+		uerr := usageErrorf("%s%v (see '%s --help')", where, err, strings.Join(path, " "))
+		if c.usageCode != 0 {
+			uerr.(*exitError).code = c.usageCode
+		}
+		return uerr
 	}
 	return c.run(ctx, e, pos)
 }

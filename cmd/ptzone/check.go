@@ -1,0 +1,242 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/netip"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/miekg/dns"
+
+	"github.com/ptzone/ptzone/delegation"
+	"github.com/ptzone/ptzone/store"
+)
+
+// Exit codes of ptzone check.
+const (
+	checkPass     = 0
+	checkWarnings = 1
+	checkErrors   = 2
+	checkUsage    = 3
+)
+
+func checkCommand() *command {
+	var (
+		sf       storeFlags
+		asJSON   bool
+		lang     string
+		ns, ds   stringList
+		resolver string
+		port     int
+		timeout  time.Duration
+	)
+	return &command{
+		name:      "check",
+		usageCode: checkUsage,
+		synopsis:  "[flags] DOMAIN",
+		summary:   "Check a domain's delegation: authoritative answers, consistency, redundancy, DNSSEC",
+		help: `Checks the name servers of DOMAIN against the .PT Registration Rules: each
+address answers authoritatively for the domain over UDP and TCP (Art 1.1,
+4.2), with EDNS and without recursion; they serve the delegation's NS
+records, the glue's addresses and one serial; there are two of them at
+least, on two addresses, not all in one network (Art 1.2); the zone's
+keys match the DS records and sign its DNSKEY records (Art 5); its SOA
+names a usable mailbox (Art 5c).
+
+The delegation is the registry's (--db) unless --ns gives it, as before
+registration: --ns NAME or --ns NAME/IP, repeatable, and --ds "TAG ALG
+DIGESTTYPE DIGEST", repeatable. Name servers outside the domain, given no
+address, are resolved through --resolver IP[:PORT]; the system's resolver
+is never asked. --port sets the port the name servers are asked on (a lab's).
+Any address is accepted, loopback included: this is the operator's tool.
+
+Each finding has a stable code, a severity, the server concerned, the
+query and what came back, the article and a hint; --lang pt writes the
+messages in Portuguese, --json writes JSON.
+
+Exit status: 0 nothing found, 1 warnings only, 2 errors, 3 usage error.`,
+		flags: func(fs *flag.FlagSet) {
+			sf.register(fs)
+			fs.BoolVar(&asJSON, "json", false, "write the report as JSON")
+			fs.StringVar(&lang, "lang", "en", "messages in `LANG`: en or pt")
+			fs.Var(&ns, "ns", "a name server, `NAME[/IP]` (repeatable); without it, the registry's delegation")
+			fs.Var(&ds, "ds", "a DS record, \"`TAG ALG DIGESTTYPE DIGEST`\" (repeatable)")
+			fs.StringVar(&resolver, "resolver", "", "resolve name servers outside the domain through `IP[:PORT]`")
+			fs.IntVar(&port, "port", 53, "ask the name servers on port `N`")
+			fs.DurationVar(&timeout, "timeout", 2*time.Second, "wait this long for each answer")
+		},
+		run: func(ctx context.Context, e *env, args []string) error {
+			usage := func(format string, a ...any) error {
+				return &exitError{code: checkUsage, err: &usageError{msg: fmt.Sprintf(format, a...)}}
+			}
+			if len(args) != 1 {
+				return usage("check takes one DOMAIN")
+			}
+			if lang != "en" && lang != "pt" {
+				return usage("check: --lang %q: en or pt", lang)
+			}
+			d := delegation.Delegation{Domain: strings.ToLower(strings.TrimSuffix(args[0], "."))}
+			for _, spec := range ns {
+				name, ip, hasIP := strings.Cut(spec, "/")
+				n := delegation.Nameserver{Name: name}
+				if hasIP {
+					a, err := netip.ParseAddr(ip)
+					if err != nil {
+						return usage("check: --ns %q: %v", spec, err)
+					}
+					n.Addrs = []netip.Addr{a}
+				}
+				d.Nameservers = append(d.Nameservers, n)
+			}
+			for _, spec := range ds {
+				rec, err := parseDS(d.Domain, spec)
+				if err != nil {
+					return usage("check: --ds %q: %v", spec, err)
+				}
+				d.DS = append(d.DS, rec)
+			}
+			if resolver != "" {
+				if _, _, err := net.SplitHostPort(resolver); err != nil {
+					resolver = net.JoinHostPort(resolver, "53")
+				}
+				if ap, err := netip.ParseAddrPort(resolver); err != nil || !ap.IsValid() {
+					return usage("check: --resolver %q: want IP[:PORT]", resolver)
+				}
+			}
+			if len(d.Nameservers) == 0 {
+				if len(d.DS) > 0 {
+					return usage("check: --ds needs --ns")
+				}
+				if err := registryDelegation(ctx, e, &sf, &d); err != nil {
+					return err
+				}
+			}
+			c := &delegation.Checker{Port: port, Timeout: timeout, Resolver: resolver}
+			r := c.Check(ctx, d)
+			if asJSON {
+				writeJSONReport(e.stdout, r, lang)
+			} else {
+				writeReport(e.stdout, r, lang)
+			}
+			switch worst, any := r.Verdict(); {
+			case !any || worst == delegation.Notice:
+				return nil
+			case worst == delegation.Warning:
+				return &exitError{code: checkWarnings}
+			default:
+				return &exitError{code: checkErrors}
+			}
+		},
+	}
+}
+
+// registryDelegation reads a domain's delegation from the registry.
+func registryDelegation(ctx context.Context, e *env, sf *storeFlags, d *delegation.Delegation) error {
+	reg, _, err := sf.open(ctx, e)
+	if err != nil {
+		return err
+	}
+	defer reg.Close()
+	dom, err := reg.Domain(ctx, d.Domain)
+	if errors.Is(err, store.ErrNotFound) {
+		return &exitError{code: checkUsage, err: fmt.Errorf("check: %s is not in the registry (give its name servers with --ns)", d.Domain)}
+	}
+	if err != nil {
+		return err
+	}
+	for _, n := range dom.Nameservers {
+		d.Nameservers = append(d.Nameservers, delegation.Nameserver{Name: n.Name, Addrs: n.Addrs})
+	}
+	for _, s := range dom.DS {
+		d.DS = append(d.DS, &dns.DS{Hdr: dns.RR_Header{Name: dns.Fqdn(d.Domain), Rrtype: dns.TypeDS, Class: dns.ClassINET},
+			KeyTag: s.KeyTag, Algorithm: s.Algorithm, DigestType: s.DigestType, Digest: s.Digest})
+	}
+	if len(d.Nameservers) == 0 {
+		return &exitError{code: checkErrors, err: fmt.Errorf("check: %s has no name servers in the registry (Art 4.2: it stays reserved)", d.Domain)}
+	}
+	return nil
+}
+
+func parseDS(domain, spec string) (*dns.DS, error) {
+	f := strings.Fields(spec)
+	if len(f) != 4 {
+		return nil, errors.New("want TAG ALG DIGESTTYPE DIGEST")
+	}
+	var n [3]uint64
+	for i, bits := range []int{16, 8, 8} {
+		v, err := strconv.ParseUint(f[i], 10, bits)
+		if err != nil {
+			return nil, err
+		}
+		n[i] = v
+	}
+	return &dns.DS{Hdr: dns.RR_Header{Name: dns.Fqdn(domain), Rrtype: dns.TypeDS, Class: dns.ClassINET},
+		KeyTag: uint16(n[0]), Algorithm: uint8(n[1]), DigestType: uint8(n[2]), Digest: strings.ToUpper(f[3])}, nil
+}
+
+func writeReport(w io.Writer, r delegation.Report, lang string) {
+	counts := map[delegation.Severity]int{}
+	for _, f := range r.Findings {
+		counts[f.Severity]++
+	}
+	if len(r.Findings) == 0 {
+		fmt.Fprintf(w, "%s: pass\n", r.Domain)
+		return
+	}
+	fmt.Fprintf(w, "%s: %d errors, %d warnings\n", r.Domain, counts[delegation.Error], counts[delegation.Warning])
+	for _, f := range r.Findings {
+		where := f.NS
+		if f.Addr != "" {
+			where += " " + f.Addr
+		}
+		fmt.Fprintf(w, "\n%s %s", strings.ToUpper(f.Severity.String()), f.Code)
+		if where != "" {
+			fmt.Fprintf(w, " (%s)", strings.TrimSpace(where))
+		}
+		fmt.Fprintf(w, " [%s", f.Article())
+		if z := f.Zonemaster(); z != "" {
+			fmt.Fprintf(w, ", Zonemaster %s", z)
+		}
+		fmt.Fprintf(w, "]\n  %s\n", f.Message(lang))
+		if f.Evidence != "" {
+			fmt.Fprintf(w, "  query: %s\n", f.Evidence)
+		}
+		fmt.Fprintf(w, "  fix: %s\n", f.Hint())
+	}
+}
+
+func writeJSONReport(w io.Writer, r delegation.Report, lang string) {
+	type finding struct {
+		Code       string `json:"code"`
+		Severity   string `json:"severity"`
+		Nameserver string `json:"nameserver,omitempty"`
+		Address    string `json:"address,omitempty"`
+		Message    string `json:"message"`
+		Article    string `json:"article"`
+		Zonemaster string `json:"zonemaster,omitempty"`
+		Hint       string `json:"hint"`
+		Evidence   string `json:"evidence,omitempty"`
+	}
+	out := struct {
+		Domain   string    `json:"domain"`
+		Verdict  string    `json:"verdict"`
+		Findings []finding `json:"findings"`
+	}{Domain: r.Domain, Verdict: "pass", Findings: []finding{}}
+	if worst, any := r.Verdict(); any {
+		out.Verdict = worst.String()
+	}
+	for _, f := range r.Findings {
+		out.Findings = append(out.Findings, finding{f.Code, f.Severity.String(), f.NS, f.Addr, f.Message(lang), f.Article(),
+			f.Zonemaster(), f.Hint(), f.Evidence})
+	}
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	enc.Encode(out)
+}

@@ -1,0 +1,85 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/netip"
+	"strings"
+	"testing"
+
+	"github.com/ptzone/ptzone/delegation/lab"
+)
+
+// labDomain serves exemplo.pt from two lab servers with the faults given,
+// and returns the lab's port and the --ns flags of the delegation.
+func labDomain(t *testing.T, faults ...lab.Fault) (int, []string) {
+	t.Helper()
+	l, err := lab.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close() })
+	a1, a2 := lab.Addr(1), lab.Addr(257)
+	z := &lab.Zone{Name: "exemplo.pt", NS: []string{"ns1.exemplo.pt", "ns2.exemplo.pt"}, Serial: 7,
+		Addrs: map[string][]netip.Addr{"ns1.exemplo.pt": {a1}, "ns2.exemplo.pt": {a2}}}
+	for i, a := range []netip.Addr{a1, a2} {
+		var f lab.Fault
+		if i < len(faults) {
+			f = faults[i]
+		}
+		if _, err := l.Serve(a, f, 0, z); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return l.Port, []string{"--ns", "ns1.exemplo.pt/" + a1.String(), "--ns", "ns2.exemplo.pt/" + a2.String()}
+}
+
+// TestCheckCommand: ptzone check on a lab's domain: pass (0), warnings
+// only (1), errors (2) with the finding in Portuguese when asked, as JSON,
+// and 3 for a usage error; a registry's delegation is read when no --ns is
+// given.
+func TestCheckCommand(t *testing.T) {
+	home := t.TempDir()
+	port, nsFlags := labDomain(t)
+	check := func(args ...string) result {
+		return cli(t, home, append(append([]string{"check", "--port", fmt.Sprint(port), "--timeout", "300ms"}, args...), "exemplo.pt")...)
+	}
+	if r := check(nsFlags...).want(t, checkPass); !strings.Contains(r.stdout, "exemplo.pt: pass") {
+		t.Errorf("healthy: %s", r.stdout)
+	}
+
+	port, nsFlags = labDomain(t, lab.SerialAhead)
+	r := check(nsFlags...).want(t, checkWarnings)
+	if !strings.Contains(r.stdout, "WARNING SERIAL_MISMATCH") || !strings.Contains(r.stdout, "Zonemaster Consistency01") {
+		t.Errorf("serials: %s", r.stdout)
+	}
+
+	port, nsFlags = labDomain(t, lab.Refused)
+	r = check(append(nsFlags, "--lang", "pt")...).want(t, checkErrors)
+	if !strings.Contains(r.stdout, "ERROR REFUSED (ns1.exemplo.pt. 127.0.0.2) [Art 4.2") || !strings.Contains(r.stdout, "recusa responder") ||
+		!strings.Contains(r.stdout, "query: SOA exemplo.pt. @127.0.0.2 UDP: REFUSED") {
+		t.Errorf("refused, in Portuguese: %s", r.stdout)
+	}
+	r = check(append(nsFlags, "--json")...).want(t, checkErrors)
+	var report struct {
+		Verdict  string
+		Findings []struct{ Code, Severity, Nameserver, Address, Message, Article, Hint string }
+	}
+	if err := json.Unmarshal([]byte(r.stdout), &report); err != nil || report.Verdict != "error" || len(report.Findings) != 1 ||
+		report.Findings[0].Code != "REFUSED" || report.Findings[0].Address != "127.0.0.2" || report.Findings[0].Hint == "" {
+		t.Errorf("JSON: %v %+v\n%s", err, report, r.stdout)
+	}
+
+	cli(t, home, "check").want(t, checkUsage)
+	cli(t, home, "check", "--ns", "ns1.exemplo.pt/300.1.1.1", "exemplo.pt").want(t, checkUsage)
+	cli(t, home, "check", "--bogus", "exemplo.pt").want(t, checkUsage)
+	cli(t, home, "check", "--ds", "1 13 2", "--ns", "a.pt", "exemplo.pt").want(t, checkUsage)
+
+	// From the registry: the same delegation, imported.
+	registry := fmt.Sprintf(`{"name":"exemplo.pt","status":"active","registrar":"REG-1","expires":"2027-01-01","tech_email":"dns@exemplo.pt","nameservers":[{"name":"ns1.exemplo.pt","addrs":["%s"]},{"name":"ns2.exemplo.pt","addrs":["%s"]}]}`+"\n",
+		lab.Addr(1), lab.Addr(257))
+	cli(t, home, "db", "import", writeFile(t, home, "r.jsonl", []byte(registry))).want(t, exitOK)
+	if r := check().want(t, checkErrors); !strings.Contains(r.stdout, "REFUSED") {
+		t.Errorf("from the registry: %s", r.stdout)
+	}
+}
