@@ -67,6 +67,13 @@ type probe struct {
 	ok     bool // it answered the SOA with authority
 }
 
+func (c *Checker) timeout() time.Duration {
+	if c.Timeout == 0 {
+		return 2 * time.Second
+	}
+	return c.Timeout
+}
+
 func (c *Checker) port() int {
 	if c.Port == 0 {
 		return 53
@@ -76,11 +83,7 @@ func (c *Checker) port() int {
 
 // exchange asks one address, retrying a query that gets no answer.
 func (c *Checker) exchange(ctx context.Context, q *dns.Msg, addr netip.Addr, network string) (*dns.Msg, error) {
-	timeout := c.Timeout
-	if timeout == 0 {
-		timeout = 2 * time.Second
-	}
-	cl := &dns.Client{Net: network, Timeout: timeout}
+	cl := &dns.Client{Net: network, Timeout: c.timeout()}
 	target := netip.AddrPortFrom(addr, uint16(c.port())).String()
 	attempts := c.Attempts
 	if attempts == 0 {
@@ -207,11 +210,7 @@ func (c *Checker) Check(ctx context.Context, d Delegation) Report {
 // resolve asks the checker's resolver for a name's addresses; why says
 // what came back when none did.
 func (c *Checker) resolve(ctx context.Context, name string) (addrs []netip.Addr, why string) {
-	timeout := c.Timeout
-	if timeout == 0 {
-		timeout = 2 * time.Second
-	}
-	cl := &dns.Client{Timeout: timeout}
+	cl := &dns.Client{Timeout: c.timeout()}
 	why = "no address"
 	for _, qtype := range []uint16{dns.TypeA, dns.TypeAAAA} {
 		r, _, err := cl.ExchangeContext(ctx, query(name, qtype, false, true), c.Resolver)
@@ -222,18 +221,28 @@ func (c *Checker) resolve(ctx context.Context, name string) (addrs []netip.Addr,
 		if r.Rcode != dns.RcodeSuccess {
 			why = dns.RcodeToString[r.Rcode]
 		}
-		for _, rr := range r.Answer {
-			switch v := rr.(type) {
-			case *dns.A:
-				a, _ := netip.AddrFromSlice(v.A.To4())
-				addrs = append(addrs, a)
-			case *dns.AAAA:
-				a, _ := netip.AddrFromSlice(v.AAAA)
-				addrs = append(addrs, a)
-			}
-		}
+		found, _ := addressesIn(r.Answer)
+		addrs = append(addrs, found...)
 	}
 	return addrs, why
+}
+
+// addressesIn returns the addresses of the A and AAAA records among rrs,
+// and whether a CNAME is among them.
+func addressesIn(rrs []dns.RR) (addrs []netip.Addr, alias bool) {
+	for _, rr := range rrs {
+		switch v := rr.(type) {
+		case *dns.A:
+			a, _ := netip.AddrFromSlice(v.A.To4())
+			addrs = append(addrs, a)
+		case *dns.AAAA:
+			a, _ := netip.AddrFromSlice(v.AAAA)
+			addrs = append(addrs, a)
+		case *dns.CNAME:
+			alias = true
+		}
+	}
+	return addrs, alias
 }
 
 // finding makes a finding about the probe's server.
@@ -305,18 +314,8 @@ func (p *probe) run(ctx context.Context, d Delegation, names map[string]bool) []
 			if err != nil {
 				continue
 			}
-			for _, rr := range r.Answer {
-				switch v := rr.(type) {
-				case *dns.A:
-					a, _ := netip.AddrFromSlice(v.A.To4())
-					served = append(served, a)
-				case *dns.AAAA:
-					a, _ := netip.AddrFromSlice(v.AAAA)
-					served = append(served, a)
-				case *dns.CNAME:
-					alias = true
-				}
-			}
+			found, cname := addressesIn(r.Answer)
+			served, alias = append(served, found...), alias || cname
 		}
 		if alias {
 			out = append(out, Finding{Code: CNAMEAtNS, Severity: Error, NS: p.ns, Addr: p.addr.String(),
