@@ -6,6 +6,7 @@ import (
 	"net/netip"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/miekg/dns"
@@ -36,6 +37,34 @@ type Checker struct {
 	// no address (those outside the domain); without one, such a server
 	// is reported with no address to check. It is never the system's.
 	Resolver string
+	// Public refuses to send queries to private and special-purpose
+	// addresses (loopback, RFC 1918, link-local, documentation, ...): a
+	// check a registrar triggers must not make ptzone probe its own
+	// networks. The operator's tool and the lab leave it off.
+	Public bool
+}
+
+// specialPurpose are the networks a public check does not query (IANA's
+// special-purpose registries, RFC 6890 and successors).
+var specialPurpose = []netip.Prefix{
+	netip.MustParsePrefix("0.0.0.0/8"), netip.MustParsePrefix("10.0.0.0/8"), netip.MustParsePrefix("100.64.0.0/10"),
+	netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("169.254.0.0/16"), netip.MustParsePrefix("172.16.0.0/12"),
+	netip.MustParsePrefix("192.0.0.0/24"), netip.MustParsePrefix("192.0.2.0/24"), netip.MustParsePrefix("192.168.0.0/16"),
+	netip.MustParsePrefix("198.18.0.0/15"), netip.MustParsePrefix("198.51.100.0/24"), netip.MustParsePrefix("203.0.113.0/24"),
+	netip.MustParsePrefix("224.0.0.0/3"),
+	netip.MustParsePrefix("::/127"), netip.MustParsePrefix("::ffff:0:0/96"), netip.MustParsePrefix("64:ff9b:1::/48"),
+	netip.MustParsePrefix("100::/64"), netip.MustParsePrefix("2001::/23"), netip.MustParsePrefix("2001:db8::/32"),
+	netip.MustParsePrefix("fc00::/7"), netip.MustParsePrefix("fe80::/10"), netip.MustParsePrefix("ff00::/8"),
+}
+
+func isSpecialPurpose(a netip.Addr) bool {
+	a = a.Unmap()
+	for _, p := range specialPurpose {
+		if p.Contains(a) {
+			return true
+		}
+	}
+	return false
 }
 
 // Report is what a check of one delegation found.
@@ -135,6 +164,20 @@ func (c *Checker) Check(ctx context.Context, d Delegation) Report {
 				continue
 			}
 		}
+		if c.Public {
+			var public []netip.Addr
+			for _, a := range addrs {
+				if isSpecialPurpose(a) {
+					add(Finding{Code: SpecialAddress, Severity: Error, NS: name, Addr: a.String(), args: []any{name, a.String()}})
+				} else {
+					public = append(public, a)
+				}
+			}
+			if len(public) == 0 {
+				continue
+			}
+			addrs = public
+		}
 		if len(addrs) == 0 {
 			add(Finding{Code: NoAddress, Severity: Error, NS: name, args: []any{name}})
 			continue
@@ -160,15 +203,22 @@ func (c *Checker) Check(ctx context.Context, d Delegation) Report {
 		add(Finding{Code: OneNetwork, Severity: Warning, args: []any{network}})
 	}
 
+	// Every address at once: a domain's servers answer slowly alone, not
+	// each other; the findings keep the delegation's order.
 	var probes []*probe
 	for _, ns := range servers {
 		for _, a := range ns.Addrs {
-			p := &probe{c: c, domain: domain, ns: ns.Name, addr: a.Unmap()}
-			probes = append(probes, p)
-			for _, f := range p.run(ctx, d, names) {
-				add(f)
-			}
+			probes = append(probes, &probe{c: c, domain: domain, ns: ns.Name, addr: a.Unmap()})
 		}
+	}
+	found := make([][]Finding, len(probes))
+	var wg sync.WaitGroup
+	for i, p := range probes {
+		wg.Go(func() { found[i] = p.run(ctx, d, names) })
+	}
+	wg.Wait()
+	for _, fs := range found {
+		rep.Findings = append(rep.Findings, fs...)
 	}
 
 	// The servers that answered serve one version of the zone.

@@ -203,3 +203,31 @@ func TestResolvingNameServers(t *testing.T) {
 		}
 	}
 }
+
+// TestPublicChecksRefuseSpecialAddresses: a check a registrar triggers
+// sends nothing to private or special-purpose addresses (the lab's
+// loopback servers are never asked), and says so, one finding each.
+func TestPublicChecksRefuseSpecialAddresses(t *testing.T) {
+	c, d := setup(t, [2]lab.Fault{}, nil)
+	c.Public = true
+	d.Nameservers[1].Addrs = append(d.Nameservers[1].Addrs, netip.MustParseAddr("10.1.2.3"), netip.MustParseAddr("fe80::1"),
+		netip.MustParseAddr("::ffff:192.168.1.1"))
+	r := c.Check(context.Background(), d)
+	special := 0
+	for _, f := range r.Findings {
+		switch f.Code {
+		case SpecialAddress:
+			special++
+		case NoResponse, Refused, NotAuthoritative:
+			t.Errorf("a special-purpose address was queried: %+v", f)
+		}
+	}
+	if special != 5 || !slices.Contains(codes(r), TooFewAddresses) {
+		t.Errorf("findings %v", codes(r))
+	}
+	for _, a := range []string{"8.8.8.8", "2a00:1450::1", "193.136.0.1"} {
+		if isSpecialPurpose(netip.MustParseAddr(a)) {
+			t.Errorf("%s is public", a)
+		}
+	}
+}

@@ -85,6 +85,7 @@ const (
 	BadRName         = "BAD_RNAME"
 	SOATimers        = "SOA_TIMERS"
 	Unresolvable     = "UNRESOLVABLE"
+	SpecialAddress   = "SPECIAL_ADDRESS"
 )
 
 var catalogue = map[string]entry{
@@ -180,6 +181,10 @@ var catalogue = map[string]entry{
 		"The name server name %s does not resolve to an address (%s): it cannot be checked, nor reached by resolvers.",
 		"O nome do servidor %s não se resolve num endereço (%s): não pode ser verificado, nem alcançado pelos resolvedores.",
 		"Publish A or AAAA records for the name server's name in its own zone, or correct the name."},
+	SpecialAddress: {Error, "Address01", "Art 1.1",
+		"The name server %s has the address %s, which is private or reserved (not reachable from the Internet); it was not queried.",
+		"O servidor de nomes %s tem o endereço %s, que é privado ou reservado (inalcançável a partir da Internet); não foi consultado.",
+		"Give the name server a public address, in the glue and in its zone."},
 	NoAddress: {Error, "Nameserver06", "Art 1.1",
 		"The name server %s has no address to check.",
 		"O servidor de nomes %s não tem endereço que se possa verificar.",
