@@ -68,7 +68,10 @@ func (s *Server) transfer(w dns.ResponseWriter, req *dns.Msg, udp bool) {
 	q := req.Question[0]
 	kind := dns.TypeToString[q.Qtype]
 	outcome := "refused"
-	defer func() { s.metrics.transfers.WithLabelValues(strings.ToLower(dns.Fqdn(q.Name)), kind, outcome).Inc() }()
+	// The zone label is a served zone's name, or "other": the names in
+	// requests are anyone's to choose, and each would be a new series.
+	zoneLabel := "other"
+	defer func() { s.metrics.transfers.WithLabelValues(zoneLabel, kind, outcome).Inc() }()
 	refuse := func(rcode int) {
 		m := new(dns.Msg)
 		m.SetRcode(req, rcode)
@@ -97,6 +100,7 @@ func (s *Server) transfer(w dns.ResponseWriter, req *dns.Msg, udp bool) {
 		refuse(dns.RcodeNotAuth)
 		return
 	}
+	zoneLabel = sv.origin.String()
 	if !s.allowed(sv.origin, w.RemoteAddr(), req) {
 		s.log.Info("transfer refused", zap.String("zone", q.Name), zap.Stringer("client", w.RemoteAddr()))
 		refuse(dns.RcodeRefused)

@@ -496,6 +496,19 @@ func TestTransferAccess(t *testing.T) {
 	if n, _, err := axfr(xfrKey, "d3Jvbmctc2VjcmV0LXdyb25nLXNlY3JldC13cm9uZw=="); err == nil || n > 0 {
 		t.Errorf("AXFR with a wrong secret: %d records, %v", n, err)
 	}
+	// Requests for names not served count under one label, however many.
+	for i := range 3 {
+		tr := &dns.Transfer{}
+		q := new(dns.Msg)
+		q.SetAxfr(fmt.Sprintf("random%d.example.", i))
+		if ch, err := tr.In(q, p.addr); err == nil {
+			for range ch {
+			}
+		}
+	}
+	if got := p.metric("ptzone_zone_transfers_total", map[string]string{"zone": "other", "kind": "AXFR", "outcome": "refused"}); got != 3 {
+		t.Errorf("transfers refused for names not served: %v under zone=other, want 3", got)
+	}
 	c := &dns.Client{Net: "udp", Timeout: 2 * time.Second, TsigSecret: map[string]string{xfrKey: xfrSecret}}
 	q := new(dns.Msg)
 	q.SetAxfr("pt.")
