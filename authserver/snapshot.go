@@ -104,16 +104,6 @@ func (s *Snapshot) Zones() []zone.Name {
 	return out
 }
 
-// Zone returns the zone of the given origin.
-func (s *Snapshot) Zone(origin zone.Name) (*zone.Zone, bool) {
-	for _, sv := range s.zones {
-		if sv.origin == origin {
-			return sv.z, true
-		}
-	}
-	return nil, false
-}
-
 // find returns the zone a name belongs to: the deepest one whose origin
 // is the name or an ancestor of it; nil if none.
 func (s *Snapshot) find(name zone.Name) *served {
