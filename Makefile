@@ -23,12 +23,7 @@ deps:
 	@./.ci/install-deps
 
 fuzz:
-	@set -e; for file in $$(git grep -l '^func Fuzz' -- '*_test.go'); do \
-		for fz in $$(sed -n 's/^func \(Fuzz[A-Za-z0-9_]*\)(.*/\1/p' $$file); do \
-			echo "fuzz ./$$(dirname $$file) $$fz for $(FUZZTIME)"; \
-			$(GO) test -run '^$$' -fuzz "^$$fz$$" -fuzztime $(FUZZTIME) ./$$(dirname $$file); \
-		done; \
-	done
+	@./.ci/fuzz $(FUZZTIME)
 
 bench: deps
 	$(GO) test -run '^$$' -bench . -benchtime 1x ./store/...
