@@ -156,6 +156,20 @@ type CheckStore interface {
 	DelegationState(ctx context.Context, domain string) (DelegationState, error)
 	// CheckHistory returns the domain's most recent results, newest first.
 	CheckHistory(ctx context.Context, domain string, limit int) ([]CheckResult, error)
+	// RecordChecks stores a batch of checks, their domains' new states
+	// and their notices in one transaction, with the progress of the
+	// sweep they belong to when sweep is not nil (its Cursor, Checked,
+	// Failed and Finished are written). It returns each result's ID; a
+	// domain deleted since it was read is skipped, with ID 0.
+	RecordChecks(ctx context.Context, records []CheckRecord, sweep *Sweep) ([]int64, error)
+	// OpenSweep returns the sweep that was interrupted, to go on with, or
+	// starts a new one at started.
+	OpenSweep(ctx context.Context, started time.Time) (s Sweep, resumed bool, err error)
+	// Sweeps returns the most recent sweeps, newest first.
+	Sweeps(ctx context.Context, limit int) ([]Sweep, error)
+	// Notices returns notices oldest first: only those not yet sent when
+	// pending is set.
+	Notices(ctx context.Context, pending bool, limit int) ([]Notice, error)
 }
 
 // PublicationLog records every publication attempt.

@@ -173,6 +173,78 @@ type DelegationState struct {
 	Updated  time.Time
 }
 
+// CheckRecord is one check to record: its result, the domain's state
+// after it, and the notices it calls for.
+type CheckRecord struct {
+	Result  CheckResult
+	State   DelegationState
+	Notices []Notice
+}
+
+// NoticeKind says what a notice tells its recipient.
+type NoticeKind string
+
+// Notice kinds.
+const (
+	// NoticeFailing: the delegation fails its checks; the grace period
+	// started and ends at the notice's deadline (Art 23.2).
+	NoticeFailing NoticeKind = "delegation_failing"
+	// NoticeReminder: still failing, the deadline nearer.
+	NoticeReminder NoticeKind = "delegation_reminder"
+	// NoticeWithheld: the grace period ran out; the delegation left the zone.
+	NoticeWithheld NoticeKind = "delegation_withheld"
+	// NoticeRestored: a failing or withheld delegation passes again.
+	NoticeRestored NoticeKind = "delegation_restored"
+	// NoticeRefused: a domain never delegated failed its first check and
+	// stays out of the zone until one passes (Art 4.2).
+	NoticeRefused NoticeKind = "delegation_refused"
+)
+
+// Valid reports whether k is a known notice kind.
+func (k NoticeKind) Valid() bool {
+	switch k {
+	case NoticeFailing, NoticeReminder, NoticeWithheld, NoticeRestored, NoticeRefused:
+		return true
+	}
+	return false
+}
+
+// Recipient roles of a notice.
+const (
+	RoleTech      = "tech"      // the technical contact's mailbox (Art 5c)
+	RoleRegistrar = "registrar" // the registrar, by identifier
+)
+
+// Notice is a message queued in the outbox for the notifier to send.
+type Notice struct {
+	ID      int64
+	Created time.Time
+	Domain  string
+	Kind    NoticeKind
+	// Role is RoleTech (Recipient is a mailbox) or RoleRegistrar
+	// (Recipient is the registrar's identifier).
+	Role      string
+	Recipient string
+	// Deadline is when a failing delegation will be withheld; zero when
+	// the notice has none.
+	Deadline time.Time
+	Findings []Finding
+	// Sent is zero while the notice waits in the outbox.
+	Sent time.Time
+}
+
+// Sweep is one pass of the delegation checker over every active domain.
+type Sweep struct {
+	ID      int64
+	Started time.Time
+	// Finished is zero while the sweep runs (or was interrupted).
+	Finished time.Time
+	// Cursor is the last domain, in name order, whose result is recorded:
+	// an interrupted sweep goes on after it.
+	Cursor          string
+	Checked, Failed int
+}
+
 // Outcome is what became of one publication attempt.
 type Outcome string
 

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgtype"
 
 	"github.com/ptzone/ptzone/store"
 	"github.com/ptzone/ptzone/store/internal/rowcodec"
@@ -84,44 +85,175 @@ func (db *DB) Registrars(ctx context.Context) ([]store.Registrar, error) {
 
 // RecordCheck implements store.CheckStore.
 func (db *DB) RecordCheck(ctx context.Context, r store.CheckResult, s store.DelegationState) (int64, error) {
+	var id int64
+	err := db.inTx(ctx, pgx.TxOptions{}, func(tx pgx.Tx) (err error) {
+		id, err = recordCheck(ctx, tx, store.CheckRecord{Result: r, State: s})
+		return err
+	})
+	return id, err
+}
+
+// RecordChecks implements store.CheckStore.
+func (db *DB) RecordChecks(ctx context.Context, records []store.CheckRecord, sweep *store.Sweep) ([]int64, error) {
+	ids := make([]int64, len(records))
+	err := db.inTx(ctx, pgx.TxOptions{}, func(tx pgx.Tx) error {
+		for i, rec := range records {
+			id, err := recordCheck(ctx, tx, rec)
+			if err != nil && !errors.Is(err, store.ErrNotFound) {
+				return err
+			}
+			ids[i] = id
+		}
+		if sweep == nil {
+			return nil
+		}
+		tag, err := tx.Exec(ctx, `UPDATE sweeps SET cursor = $1, checked = $2, failed = $3, finished = $4 WHERE id = $5`,
+			sweep.Cursor, sweep.Checked, sweep.Failed, tsArg(sweep.Finished), sweep.ID)
+		if err != nil {
+			return fmt.Errorf("postgres: recording progress of sweep %d: %w", sweep.ID, err)
+		}
+		if tag.RowsAffected() == 0 {
+			return fmt.Errorf("sweep %d: %w", sweep.ID, store.ErrNotFound)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return ids, nil
+}
+
+// recordCheck writes one check, its state and its notices.
+func recordCheck(ctx context.Context, tx pgx.Tx, rec store.CheckRecord) (int64, error) {
+	r, s := rec.Result, rec.State
 	resultFindings, stateFindings, err := rowcodec.CheckRecord(r, s)
 	if err != nil {
 		return 0, fmt.Errorf("%s: %w", "postgres", err)
 	}
-	var id int64
-	err = db.inTx(ctx, pgx.TxOptions{}, func(tx pgx.Tx) error {
-		var domainID int64
-		err := tx.QueryRow(ctx, `SELECT id FROM domains WHERE name = $1`, r.Domain).Scan(&domainID)
-		if errors.Is(err, pgx.ErrNoRows) {
-			return fmt.Errorf("domain %s: %w", r.Domain, store.ErrNotFound)
-		}
+	var domainID, id int64
+	err = tx.QueryRow(ctx, `SELECT id FROM domains WHERE name = $1`, r.Domain).Scan(&domainID)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return 0, fmt.Errorf("domain %s: %w", r.Domain, store.ErrNotFound)
+	}
+	if err != nil {
+		return 0, fmt.Errorf("postgres: recording check of %s: %w", r.Domain, err)
+	}
+	err = tx.QueryRow(ctx, `
+		INSERT INTO check_results (domain_id, checked_at, duration_us, trigger, verdict, findings)
+		VALUES ($1, $2, $3, $4, $5, $6) RETURNING id`,
+		domainID, tsArg(r.Time), r.Duration.Microseconds(), r.Trigger, string(r.Verdict), resultFindings).Scan(&id)
+	if err != nil {
+		return 0, fmt.Errorf("postgres: recording check of %s: %w", r.Domain, err)
+	}
+	_, err = tx.Exec(ctx, `
+		INSERT INTO delegation_state (domain_id, last_verdict, last_checked, last_passed, first_failure,
+			consecutive_failures, withheld, reason, findings, updated)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+		ON CONFLICT (domain_id) DO UPDATE SET last_verdict = excluded.last_verdict,
+			last_checked = excluded.last_checked, last_passed = excluded.last_passed,
+			first_failure = excluded.first_failure, consecutive_failures = excluded.consecutive_failures,
+			withheld = excluded.withheld, reason = excluded.reason, findings = excluded.findings,
+			updated = excluded.updated`,
+		domainID, string(s.LastVerdict), tsArg(s.LastChecked), tsArg(s.LastPassed), tsArg(s.FirstFailure),
+		s.ConsecutiveFailures, s.Withheld, s.Reason, stateFindings, tsArg(s.Updated))
+	if err != nil {
+		return 0, fmt.Errorf("postgres: recording delegation state of %s: %w", r.Domain, err)
+	}
+	for _, n := range rec.Notices {
+		findings, err := rowcodec.NoticeRow(r.Domain, n)
 		if err != nil {
-			return fmt.Errorf("postgres: recording check of %s: %w", r.Domain, err)
-		}
-		err = tx.QueryRow(ctx, `
-			INSERT INTO check_results (domain_id, checked_at, duration_us, trigger, verdict, findings)
-			VALUES ($1, $2, $3, $4, $5, $6) RETURNING id`,
-			domainID, tsArg(r.Time), r.Duration.Microseconds(), r.Trigger, string(r.Verdict), resultFindings).Scan(&id)
-		if err != nil {
-			return fmt.Errorf("postgres: recording check of %s: %w", r.Domain, err)
+			return 0, fmt.Errorf("postgres: %w", err)
 		}
 		_, err = tx.Exec(ctx, `
-			INSERT INTO delegation_state (domain_id, last_verdict, last_checked, last_passed, first_failure,
-				consecutive_failures, withheld, reason, findings, updated)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
-			ON CONFLICT (domain_id) DO UPDATE SET last_verdict = excluded.last_verdict,
-				last_checked = excluded.last_checked, last_passed = excluded.last_passed,
-				first_failure = excluded.first_failure, consecutive_failures = excluded.consecutive_failures,
-				withheld = excluded.withheld, reason = excluded.reason, findings = excluded.findings,
-				updated = excluded.updated`,
-			domainID, string(s.LastVerdict), tsArg(s.LastChecked), tsArg(s.LastPassed), tsArg(s.FirstFailure),
-			s.ConsecutiveFailures, s.Withheld, s.Reason, stateFindings, tsArg(s.Updated))
+			INSERT INTO outbox (created, domain, kind, role, recipient, deadline, findings) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+			tsArg(n.Created), n.Domain, string(n.Kind), n.Role, n.Recipient, tsArg(n.Deadline), findings)
 		if err != nil {
-			return fmt.Errorf("postgres: recording delegation state of %s: %w", r.Domain, err)
+			return 0, fmt.Errorf("postgres: queueing %s notice for %s: %w", n.Kind, r.Domain, err)
+		}
+	}
+	return id, nil
+}
+
+// OpenSweep implements store.CheckStore.
+func (db *DB) OpenSweep(ctx context.Context, started time.Time) (store.Sweep, bool, error) {
+	var sw store.Sweep
+	resumed := false
+	err := db.inTx(ctx, pgx.TxOptions{}, func(tx pgx.Tx) error {
+		// One opener at a time: two daemons starting together must not
+		// both start a sweep (the unique index would fail the second).
+		if _, err := tx.Exec(ctx, `LOCK TABLE sweeps IN SHARE ROW EXCLUSIVE MODE`); err != nil {
+			return fmt.Errorf("postgres: locking sweeps: %w", err)
+		}
+		rows, err := tx.Query(ctx, `SELECT `+sweepColumns+` FROM sweeps WHERE finished IS NULL`)
+		if err != nil {
+			return fmt.Errorf("postgres: reading the running sweep: %w", err)
+		}
+		list, err := collectSweeps(rows)
+		if err != nil {
+			return err
+		}
+		if len(list) > 0 {
+			sw, resumed = list[0], true
+			return nil
+		}
+		sw = store.Sweep{Started: store.TruncateTime(started)}
+		if err := tx.QueryRow(ctx, `INSERT INTO sweeps (started) VALUES ($1) RETURNING id`, tsArg(started)).Scan(&sw.ID); err != nil {
+			return fmt.Errorf("postgres: starting a sweep: %w", err)
 		}
 		return nil
 	})
-	return id, err
+	return sw, resumed, err
+}
+
+const sweepColumns = `id, started, finished, cursor, checked, failed`
+
+func collectSweeps(rows pgx.Rows) ([]store.Sweep, error) {
+	out, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (store.Sweep, error) {
+		var s store.Sweep
+		var started, finished pgtype.Timestamptz
+		err := row.Scan(&s.ID, &started, &finished, &s.Cursor, &s.Checked, &s.Failed)
+		s.Started, s.Finished = tsTime(started), tsTime(finished)
+		return s, err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("postgres: reading sweeps: %w", err)
+	}
+	return out, nil
+}
+
+// Sweeps implements store.CheckStore.
+func (db *DB) Sweeps(ctx context.Context, limit int) ([]store.Sweep, error) {
+	rows, err := db.pool.Query(ctx, `SELECT `+sweepColumns+` FROM sweeps ORDER BY id DESC LIMIT $1`, rowcodec.Limit(limit))
+	if err != nil {
+		return nil, fmt.Errorf("postgres: reading sweeps: %w", err)
+	}
+	return collectSweeps(rows)
+}
+
+// Notices implements store.CheckStore.
+func (db *DB) Notices(ctx context.Context, pending bool, limit int) ([]store.Notice, error) {
+	rows, err := db.pool.Query(ctx, `
+		SELECT id, created, domain, kind, role, recipient, deadline, findings, sent FROM outbox
+		WHERE sent IS NULL OR NOT $1 ORDER BY id LIMIT $2`, pending, rowcodec.Limit(limit))
+	if err != nil {
+		return nil, fmt.Errorf("postgres: reading the outbox: %w", err)
+	}
+	out, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (store.Notice, error) {
+		var n store.Notice
+		var created, deadline, sent pgtype.Timestamptz
+		var findings []byte
+		if err := row.Scan(&n.ID, &created, &n.Domain, &n.Kind, &n.Role, &n.Recipient, &deadline, &findings, &sent); err != nil {
+			return n, err
+		}
+		n.Created, n.Deadline, n.Sent = tsTime(created), tsTime(deadline), tsTime(sent)
+		var err error
+		n.Findings, err = rowcodec.DecodeFindings(findings)
+		return n, err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("postgres: reading the outbox: %w", err)
+	}
+	return out, nil
 }
 
 // DelegationState implements store.CheckStore.

@@ -92,44 +92,180 @@ func (db *DB) Registrars(ctx context.Context) ([]store.Registrar, error) {
 
 // RecordCheck implements store.CheckStore.
 func (db *DB) RecordCheck(ctx context.Context, r store.CheckResult, s store.DelegationState) (int64, error) {
+	var id int64
+	err := db.inTx(ctx, func(tx *sql.Tx) (err error) {
+		id, err = recordCheck(ctx, tx, store.CheckRecord{Result: r, State: s})
+		return err
+	})
+	return id, err
+}
+
+// RecordChecks implements store.CheckStore.
+func (db *DB) RecordChecks(ctx context.Context, records []store.CheckRecord, sweep *store.Sweep) ([]int64, error) {
+	ids := make([]int64, len(records))
+	err := db.inTx(ctx, func(tx *sql.Tx) error {
+		for i, rec := range records {
+			id, err := recordCheck(ctx, tx, rec)
+			if err != nil && !errors.Is(err, store.ErrNotFound) {
+				return err
+			}
+			ids[i] = id
+		}
+		if sweep == nil {
+			return nil
+		}
+		res, err := tx.ExecContext(ctx, `UPDATE sweeps SET cursor = ?, checked = ?, failed = ?, finished = ? WHERE id = ?`,
+			sweep.Cursor, sweep.Checked, sweep.Failed, nullMicros(sweep.Finished), sweep.ID)
+		if err != nil {
+			return fmt.Errorf("sqlite: recording progress of sweep %d: %w", sweep.ID, err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return fmt.Errorf("sweep %d: %w", sweep.ID, store.ErrNotFound)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return ids, nil
+}
+
+// recordCheck writes one check, its state and its notices.
+func recordCheck(ctx context.Context, tx *sql.Tx, rec store.CheckRecord) (int64, error) {
+	r, s := rec.Result, rec.State
 	resultFindings, stateFindings, err := rowcodec.CheckRecord(r, s)
 	if err != nil {
 		return 0, fmt.Errorf("%s: %w", "sqlite", err)
 	}
-	var id int64
-	err = db.inTx(ctx, func(tx *sql.Tx) error {
-		var domainID int64
-		err := tx.QueryRowContext(ctx, `SELECT id FROM domains WHERE name = ?`, r.Domain).Scan(&domainID)
-		if errors.Is(err, sql.ErrNoRows) {
-			return fmt.Errorf("domain %s: %w", r.Domain, store.ErrNotFound)
-		}
+	var domainID, id int64
+	err = tx.QueryRowContext(ctx, `SELECT id FROM domains WHERE name = ?`, r.Domain).Scan(&domainID)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, fmt.Errorf("domain %s: %w", r.Domain, store.ErrNotFound)
+	}
+	if err != nil {
+		return 0, fmt.Errorf("sqlite: recording check of %s: %w", r.Domain, err)
+	}
+	err = tx.QueryRowContext(ctx, `
+		INSERT INTO check_results (domain_id, checked_at, duration_us, trigger, verdict, findings)
+		VALUES (?, ?, ?, ?, ?, ?) RETURNING id`,
+		domainID, micros(r.Time), r.Duration.Microseconds(), r.Trigger, string(r.Verdict), string(resultFindings)).Scan(&id)
+	if err != nil {
+		return 0, fmt.Errorf("sqlite: recording check of %s: %w", r.Domain, err)
+	}
+	_, err = tx.ExecContext(ctx, `
+		INSERT INTO delegation_state (domain_id, last_verdict, last_checked, last_passed, first_failure,
+			consecutive_failures, withheld, reason, findings, updated)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (domain_id) DO UPDATE SET last_verdict = excluded.last_verdict,
+			last_checked = excluded.last_checked, last_passed = excluded.last_passed,
+			first_failure = excluded.first_failure, consecutive_failures = excluded.consecutive_failures,
+			withheld = excluded.withheld, reason = excluded.reason, findings = excluded.findings,
+			updated = excluded.updated`,
+		domainID, string(s.LastVerdict), micros(s.LastChecked), nullMicros(s.LastPassed), nullMicros(s.FirstFailure),
+		s.ConsecutiveFailures, s.Withheld, s.Reason, string(stateFindings), micros(s.Updated))
+	if err != nil {
+		return 0, fmt.Errorf("sqlite: recording delegation state of %s: %w", r.Domain, err)
+	}
+	for _, n := range rec.Notices {
+		findings, err := rowcodec.NoticeRow(r.Domain, n)
 		if err != nil {
-			return fmt.Errorf("sqlite: recording check of %s: %w", r.Domain, err)
-		}
-		err = tx.QueryRowContext(ctx, `
-			INSERT INTO check_results (domain_id, checked_at, duration_us, trigger, verdict, findings)
-			VALUES (?, ?, ?, ?, ?, ?) RETURNING id`,
-			domainID, micros(r.Time), r.Duration.Microseconds(), r.Trigger, string(r.Verdict), string(resultFindings)).Scan(&id)
-		if err != nil {
-			return fmt.Errorf("sqlite: recording check of %s: %w", r.Domain, err)
+			return 0, fmt.Errorf("sqlite: %w", err)
 		}
 		_, err = tx.ExecContext(ctx, `
-			INSERT INTO delegation_state (domain_id, last_verdict, last_checked, last_passed, first_failure,
-				consecutive_failures, withheld, reason, findings, updated)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-			ON CONFLICT (domain_id) DO UPDATE SET last_verdict = excluded.last_verdict,
-				last_checked = excluded.last_checked, last_passed = excluded.last_passed,
-				first_failure = excluded.first_failure, consecutive_failures = excluded.consecutive_failures,
-				withheld = excluded.withheld, reason = excluded.reason, findings = excluded.findings,
-				updated = excluded.updated`,
-			domainID, string(s.LastVerdict), micros(s.LastChecked), nullMicros(s.LastPassed), nullMicros(s.FirstFailure),
-			s.ConsecutiveFailures, s.Withheld, s.Reason, string(stateFindings), micros(s.Updated))
+			INSERT INTO outbox (created, domain, kind, role, recipient, deadline, findings) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+			micros(n.Created), n.Domain, string(n.Kind), n.Role, n.Recipient, nullMicros(n.Deadline), string(findings))
 		if err != nil {
-			return fmt.Errorf("sqlite: recording delegation state of %s: %w", r.Domain, err)
+			return 0, fmt.Errorf("sqlite: queueing %s notice for %s: %w", n.Kind, r.Domain, err)
+		}
+	}
+	return id, nil
+}
+
+// OpenSweep implements store.CheckStore.
+func (db *DB) OpenSweep(ctx context.Context, started time.Time) (store.Sweep, bool, error) {
+	var sw store.Sweep
+	resumed := false
+	err := db.inTx(ctx, func(tx *sql.Tx) error {
+		rows, err := tx.QueryContext(ctx, `SELECT `+sweepColumns+` FROM sweeps WHERE finished IS NULL`)
+		if err != nil {
+			return fmt.Errorf("sqlite: reading the running sweep: %w", err)
+		}
+		list, err := scanSweeps(rows)
+		if err != nil {
+			return err
+		}
+		if len(list) > 0 {
+			sw, resumed = list[0], true
+			return nil
+		}
+		sw = store.Sweep{Started: store.TruncateTime(started)}
+		err = tx.QueryRowContext(ctx, `INSERT INTO sweeps (started) VALUES (?) RETURNING id`, micros(started)).Scan(&sw.ID)
+		if err != nil {
+			return fmt.Errorf("sqlite: starting a sweep: %w", err)
 		}
 		return nil
 	})
-	return id, err
+	return sw, resumed, err
+}
+
+const sweepColumns = `id, started, finished, cursor, checked, failed`
+
+func scanSweeps(rows *sql.Rows) ([]store.Sweep, error) {
+	defer rows.Close()
+	var out []store.Sweep
+	for rows.Next() {
+		var s store.Sweep
+		var started int64
+		var finished sql.NullInt64
+		if err := rows.Scan(&s.ID, &started, &finished, &s.Cursor, &s.Checked, &s.Failed); err != nil {
+			return nil, fmt.Errorf("sqlite: reading sweeps: %w", err)
+		}
+		s.Started, s.Finished = fromMicros(started), fromNullMicros(finished)
+		out = append(out, s)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("sqlite: reading sweeps: %w", err)
+	}
+	return out, nil
+}
+
+// Sweeps implements store.CheckStore.
+func (db *DB) Sweeps(ctx context.Context, limit int) ([]store.Sweep, error) {
+	rows, err := db.db.QueryContext(ctx, `SELECT `+sweepColumns+` FROM sweeps ORDER BY id DESC LIMIT ?`, rowcodec.Limit(limit))
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: reading sweeps: %w", err)
+	}
+	return scanSweeps(rows)
+}
+
+// Notices implements store.CheckStore.
+func (db *DB) Notices(ctx context.Context, pending bool, limit int) ([]store.Notice, error) {
+	rows, err := db.db.QueryContext(ctx, `
+		SELECT id, created, domain, kind, role, recipient, deadline, findings, sent FROM outbox
+		WHERE sent IS NULL OR NOT ? ORDER BY id LIMIT ?`, pending, rowcodec.Limit(limit))
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: reading the outbox: %w", err)
+	}
+	defer rows.Close()
+	var out []store.Notice
+	for rows.Next() {
+		var n store.Notice
+		var created int64
+		var deadline, sent sql.NullInt64
+		var findings string
+		if err := rows.Scan(&n.ID, &created, &n.Domain, &n.Kind, &n.Role, &n.Recipient, &deadline, &findings, &sent); err != nil {
+			return nil, fmt.Errorf("sqlite: reading the outbox: %w", err)
+		}
+		n.Created, n.Deadline, n.Sent = fromMicros(created), fromNullMicros(deadline), fromNullMicros(sent)
+		if n.Findings, err = rowcodec.DecodeFindings([]byte(findings)); err != nil {
+			return nil, fmt.Errorf("sqlite: outbox notice %d: %w", n.ID, err)
+		}
+		out = append(out, n)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("sqlite: reading the outbox: %w", err)
+	}
+	return out, nil
 }
 
 // DelegationState implements store.CheckStore.

@@ -48,6 +48,7 @@ func Run(t *testing.T, open Opener) {
 		{"Checks", testChecks},
 		{"Publications", testPublications},
 		{"ChangeFeed", testChangeFeed},
+		{"Sweeps", testSweeps},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -248,3 +248,19 @@ func CheckRecord(r store.CheckResult, s store.DelegationState) (resultFindings, 
 	}
 	return resultFindings, stateFindings, nil
 }
+
+// NoticeRow validates a notice a check queues and returns its findings
+// encoded.
+func NoticeRow(domain string, n store.Notice) ([]byte, error) {
+	switch {
+	case !n.Kind.Valid():
+		return nil, fmt.Errorf("notice for %s: %q is not a notice kind", domain, n.Kind)
+	case n.Role != store.RoleTech && n.Role != store.RoleRegistrar:
+		return nil, fmt.Errorf("notice for %s: %q is not a recipient role", domain, n.Role)
+	case n.Recipient == "":
+		return nil, fmt.Errorf("notice for %s: no recipient", domain)
+	case n.Domain != domain:
+		return nil, fmt.Errorf("check of %s carries a notice for %s", domain, n.Domain)
+	}
+	return EncodeFindings(n.Findings)
+}
