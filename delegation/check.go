@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/miekg/dns"
+
+	"github.com/ptzone/ptzone/store"
 )
 
 // Nameserver is one name server of a delegation, with the addresses the
@@ -576,4 +578,17 @@ func addrsText(x []netip.Addr) string {
 	}
 	slices.Sort(s)
 	return strings.Join(s, " ")
+}
+
+// FromDomain returns a registered domain's delegation.
+func FromDomain(d store.Domain) Delegation {
+	out := Delegation{Domain: d.Name}
+	for _, n := range d.Nameservers {
+		out.Nameservers = append(out.Nameservers, Nameserver{Name: n.Name, Addrs: n.Addrs})
+	}
+	for _, s := range d.DS {
+		out.DS = append(out.DS, &dns.DS{Hdr: dns.RR_Header{Name: dns.Fqdn(d.Name), Rrtype: dns.TypeDS, Class: dns.ClassINET},
+			KeyTag: s.KeyTag, Algorithm: s.Algorithm, DigestType: s.DigestType, Digest: s.Digest})
+	}
+	return out
 }

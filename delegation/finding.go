@@ -6,7 +6,12 @@
 // probes that produce findings.
 package delegation
 
-import "fmt"
+import (
+	"fmt"
+	"time"
+
+	"github.com/ptzone/ptzone/store"
+)
 
 // Severity ranks a finding.
 type Severity int
@@ -189,4 +194,27 @@ var catalogue = map[string]entry{
 		"The name server %s has no address to check.",
 		"O servidor de nomes %s não tem endereço que se possa verificar.",
 		"Register the server's addresses (glue) if it lies inside the domain, or publish them in its own zone."},
+}
+
+// Stored returns the finding as the registry keeps it, with its messages
+// in both languages, the article and the hint written out.
+func (f Finding) Stored() store.Finding {
+	return store.Finding{Code: f.Code, Severity: store.Severity(f.Severity.String()), Nameserver: f.NS, Address: f.Addr,
+		Article: f.Article(), Message: f.Message("en"), MessagePT: f.Message("pt"), Hint: f.Hint(), Evidence: f.Evidence}
+}
+
+// Result returns the report as the registry keeps it: an error fails the
+// check, a warning is a warning, notices pass.
+func (r Report) Result(at time.Time, took time.Duration, trigger string) store.CheckResult {
+	res := store.CheckResult{Domain: r.Domain, Time: at, Duration: took, Trigger: trigger, Verdict: store.VerdictPass}
+	switch worst, any := r.Verdict(); {
+	case any && worst == Error:
+		res.Verdict = store.VerdictFail
+	case any && worst == Warning:
+		res.Verdict = store.VerdictWarning
+	}
+	for _, f := range r.Findings {
+		res.Findings = append(res.Findings, f.Stored())
+	}
+	return res
 }

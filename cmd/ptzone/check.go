@@ -151,13 +151,7 @@ func registryDelegation(ctx context.Context, e *env, sf *storeFlags, d *delegati
 	if err != nil {
 		return err
 	}
-	for _, n := range dom.Nameservers {
-		d.Nameservers = append(d.Nameservers, delegation.Nameserver{Name: n.Name, Addrs: n.Addrs})
-	}
-	for _, s := range dom.DS {
-		d.DS = append(d.DS, &dns.DS{Hdr: dns.RR_Header{Name: dns.Fqdn(d.Domain), Rrtype: dns.TypeDS, Class: dns.ClassINET},
-			KeyTag: s.KeyTag, Algorithm: s.Algorithm, DigestType: s.DigestType, Digest: s.Digest})
-	}
+	*d = delegation.FromDomain(dom)
 	if len(d.Nameservers) == 0 {
 		return &exitError{code: checkErrors, err: fmt.Errorf("check: %s has no name servers in the registry (Art 4.2: it stays reserved)", d.Domain)}
 	}

@@ -78,9 +78,9 @@ func Addr(n int) netip.Addr {
 // Server is one simulated name server.
 type Server struct {
 	Addr    netip.Addr
-	faults  Fault
+	faults  atomic.Uint32
 	latency time.Duration
-	zones   []*Zone
+	zones   map[string]*Zone // by origin
 
 	queries atomic.Uint64
 	mu      sync.Mutex
@@ -94,7 +94,11 @@ type Server struct {
 // Serve starts a server on addr, the lab's port, answering for zones
 // with the faults given, each answer after latency.
 func (l *Lab) Serve(addr netip.Addr, faults Fault, latency time.Duration, zones ...*Zone) (*Server, error) {
-	s := &Server{Addr: addr, faults: faults, latency: latency, zones: zones}
+	s := &Server{Addr: addr, latency: latency, zones: make(map[string]*Zone, len(zones))}
+	s.faults.Store(uint32(faults))
+	for _, z := range zones {
+		s.zones[z.origin()] = z
+	}
 	hostport := netip.AddrPortFrom(addr, uint16(l.Port)).String()
 	pc, err := net.ListenPacket("udp", hostport)
 	if err != nil {
@@ -144,6 +148,11 @@ func (l *Lab) Close() error {
 	return errors.Join(errs...)
 }
 
+// SetFaults changes how the server misbehaves from its next query on: a
+// test breaks a server and mends it again. NoTCP is decided when the
+// server starts and does not change.
+func (s *Server) SetFaults(f Fault) { s.faults.Store(uint32(f)) }
+
 // Queries returns how many queries the server received.
 func (s *Server) Queries() uint64 { return s.queries.Load() }
 
@@ -169,7 +178,8 @@ func (s *Server) count(now time.Time) {
 // ServeDNS answers one query as the server's faults and zones say.
 func (s *Server) ServeDNS(w dns.ResponseWriter, req *dns.Msg) {
 	s.count(time.Now())
-	if s.faults&Timeout != 0 || req.Response || len(req.Question) != 1 {
+	faults := Fault(s.faults.Load())
+	if faults&Timeout != 0 || req.Response || len(req.Question) != 1 {
 		return
 	}
 	if s.latency > 0 {
@@ -179,15 +189,15 @@ func (s *Server) ServeDNS(w dns.ResponseWriter, req *dns.Msg) {
 	m.SetReply(req)
 	opt := req.IsEdns0()
 	switch {
-	case s.faults&Refused != 0:
+	case faults&Refused != 0:
 		m.Rcode = dns.RcodeRefused
-	case s.faults&ServFail != 0:
+	case faults&ServFail != 0:
 		m.Rcode = dns.RcodeServerFailure
-	case s.faults&EDNSFormErr != 0 && opt != nil:
+	case faults&EDNSFormErr != 0 && opt != nil:
 		m.Rcode = dns.RcodeFormatError
 		opt = nil // an old server: no OPT back either
 	default:
-		s.answer(req.Question[0], opt != nil && opt.Do(), m)
+		s.answer(req.Question[0], opt != nil && opt.Do(), faults, m)
 	}
 	if opt != nil {
 		m.SetEdns0(1232, opt.Do())
@@ -196,16 +206,22 @@ func (s *Server) ServeDNS(w dns.ResponseWriter, req *dns.Msg) {
 }
 
 // answer fills m from the server's zones.
-func (s *Server) answer(q dns.Question, do bool, m *dns.Msg) {
+func (s *Server) answer(q dns.Question, do bool, faults Fault, m *dns.Msg) {
 	name := strings.ToLower(dns.Fqdn(q.Name))
 	var z *Zone
-	for _, c := range s.zones {
-		if dns.IsSubDomain(c.origin(), name) && (z == nil || len(c.origin()) > len(z.origin())) {
-			z = c
+	// The closest enclosing zone: the name itself, then each parent.
+	for suffix := name; ; {
+		if z = s.zones[suffix]; z != nil {
+			break
 		}
+		next, end := dns.NextLabel(suffix, 0)
+		if end {
+			break
+		}
+		suffix = suffix[next:]
 	}
 	if z == nil {
-		if s.faults&OpenRecursion != 0 {
+		if faults&OpenRecursion != 0 {
 			// A resolver's answer: anything, with RA.
 			m.RecursionAvailable = true
 			if q.Qtype == dns.TypeA {
@@ -217,13 +233,13 @@ func (s *Server) answer(q dns.Question, do bool, m *dns.Msg) {
 		m.Rcode = dns.RcodeRefused
 		return
 	}
-	m.Authoritative = s.faults&NotAuthoritative == 0
-	if s.faults&OpenRecursion != 0 {
+	m.Authoritative = faults&NotAuthoritative == 0
+	if faults&OpenRecursion != 0 {
 		m.RecursionAvailable = true
 	}
 	d := z.data()
 	serial := func(rrs []dns.RR) []dns.RR {
-		if s.faults&SerialAhead == 0 {
+		if faults&SerialAhead == 0 {
 			return rrs
 		}
 		out := make([]dns.RR, len(rrs))
