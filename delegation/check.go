@@ -35,6 +35,9 @@ type Checker struct {
 	Port     int
 	Timeout  time.Duration
 	Attempts int
+	// RatePerAddress is the most queries a second sent to one address, 0
+	// for no limit. Sweeps default to 20 (see Sweeper).
+	RatePerAddress float64
 	// Resolver (host:port) resolves the name servers the delegation gives
 	// no address (those outside the domain); without one, such a server
 	// is reported with no address to check. It is never the system's.
@@ -90,7 +93,7 @@ func (r Report) Verdict() (Severity, bool) {
 
 // probe is the checks of one address of one name server.
 type probe struct {
-	c      *Checker
+	s      *session
 	domain string // absolute, lowercase
 	ns     string
 	addr   netip.Addr
@@ -112,25 +115,11 @@ func (c *Checker) port() int {
 	return c.Port
 }
 
-// exchange asks one address, retrying a query that gets no answer.
-func (c *Checker) exchange(ctx context.Context, q *dns.Msg, addr netip.Addr, network string) (*dns.Msg, error) {
-	cl := &dns.Client{Net: network, Timeout: c.timeout()}
-	target := netip.AddrPortFrom(addr, uint16(c.port())).String()
-	attempts := c.Attempts
-	if attempts == 0 {
-		attempts = 2
+func (c *Checker) attempts() int {
+	if c.Attempts == 0 {
+		return 2
 	}
-	var err error
-	for range attempts {
-		var r *dns.Msg
-		if r, _, err = cl.ExchangeContext(ctx, q, target); err == nil {
-			return r, nil
-		}
-		if ctx.Err() != nil {
-			break
-		}
-	}
-	return nil, err
+	return c.Attempts
 }
 
 func query(name string, qtype uint16, edns, rd bool) *dns.Msg {
@@ -147,6 +136,10 @@ func query(name string, qtype uint16, edns, rd bool) *dns.Msg {
 // returns what it found. An address that does not answer is not probed
 // further: one finding, not a cascade.
 func (c *Checker) Check(ctx context.Context, d Delegation) Report {
+	return c.check(ctx, d, newSession(c, c.RatePerAddress))
+}
+
+func (c *Checker) check(ctx context.Context, d Delegation, s *session) Report {
 	domain := strings.ToLower(dns.Fqdn(d.Domain))
 	rep := Report{Domain: strings.TrimSuffix(domain, ".")}
 	add := func(f Finding) { rep.Findings = append(rep.Findings, f) }
@@ -160,7 +153,7 @@ func (c *Checker) Check(ctx context.Context, d Delegation) Report {
 		addrs := ns.Addrs
 		if len(addrs) == 0 && c.Resolver != "" {
 			var why string
-			if addrs, why = c.resolve(ctx, name); len(addrs) == 0 {
+			if addrs, why = s.resolve(ctx, name); len(addrs) == 0 {
 				add(Finding{Code: Unresolvable, Severity: Error, NS: name, Evidence: "A/AAAA " + name + " @" + c.Resolver + ": " + why,
 					args: []any{name, why}})
 				continue
@@ -210,7 +203,7 @@ func (c *Checker) Check(ctx context.Context, d Delegation) Report {
 	var probes []*probe
 	for _, ns := range servers {
 		for _, a := range ns.Addrs {
-			probes = append(probes, &probe{c: c, domain: domain, ns: ns.Name, addr: a.Unmap()})
+			probes = append(probes, &probe{s: s, domain: domain, ns: ns.Name, addr: a.Unmap()})
 		}
 	}
 	found := make([][]Finding, len(probes))
@@ -261,10 +254,11 @@ func (c *Checker) Check(ctx context.Context, d Delegation) Report {
 
 // resolve asks the checker's resolver for a name's addresses; why says
 // what came back when none did.
-func (c *Checker) resolve(ctx context.Context, name string) (addrs []netip.Addr, why string) {
+func (c *Checker) resolve(ctx context.Context, s *session, name string) (addrs []netip.Addr, why string) {
 	cl := &dns.Client{Timeout: c.timeout()}
 	why = "no address"
 	for _, qtype := range []uint16{dns.TypeA, dns.TypeAAAA} {
+		s.queries.Add(1)
 		r, _, err := cl.ExchangeContext(ctx, query(name, qtype, false, true), c.Resolver)
 		if err != nil {
 			why = err.Error()
@@ -306,14 +300,9 @@ func (p *probe) finding(code, evidence string, args ...any) Finding {
 // run probes one address.
 func (p *probe) run(ctx context.Context, d Delegation, names map[string]bool) []Finding {
 	var out []Finding
-	ev := func(q string, network string, r *dns.Msg, err error) string {
-		if err != nil {
-			return fmt.Sprintf("%s @%s %s: %v", q, p.addr, network, err)
-		}
-		return fmt.Sprintf("%s @%s %s: %s, AA %v, %d answers", q, p.addr, network, dns.RcodeToString[r.Rcode], r.Authoritative, len(r.Answer))
-	}
+	ev := p.evidence
 	soaQ := "SOA " + p.domain
-	r, err := p.c.exchange(ctx, query(p.domain, dns.TypeSOA, false, false), p.addr, "udp")
+	r, err := p.s.exchange(ctx, query(p.domain, dns.TypeSOA, false, false), p.addr, "udp")
 	switch {
 	case err != nil:
 		return []Finding{p.finding(NoResponse, ev(soaQ, "UDP", r, err))}
@@ -332,16 +321,15 @@ func (p *probe) run(ctx context.Context, d Delegation, names map[string]bool) []
 	}
 	p.soa, p.ok = soa, true
 
-	if r, err := p.c.exchange(ctx, query(p.domain, dns.TypeSOA, false, false), p.addr, "tcp"); err != nil || soaOf(r, p.domain) == nil {
-		out = append(out, p.finding(NoTCP, ev(soaQ, "TCP", r, err)))
+	if a := p.s.perAddress(ctx, p); a.noTCP != "" {
+		out = append(out, p.finding(NoTCP, a.noTCP))
 	}
-	if r, err := p.c.exchange(ctx, query(p.domain, dns.TypeSOA, true, false), p.addr, "udp"); err != nil ||
-		r.Rcode != dns.RcodeSuccess || r.IsEdns0() == nil {
-		out = append(out, p.finding(NoEDNS, ev(soaQ+" +edns", "UDP", r, err)))
+	if a := p.s.perAddress(ctx, p); a.noEDNS != "" {
+		out = append(out, p.finding(NoEDNS, a.noEDNS))
 	}
 
 	// The NS RRset the server serves is the delegation's.
-	if r, err := p.c.exchange(ctx, query(p.domain, dns.TypeNS, false, false), p.addr, "udp"); err == nil {
+	if r, err := p.s.exchange(ctx, query(p.domain, dns.TypeNS, false, false), p.addr, "udp"); err == nil {
 		served := map[string]bool{}
 		for _, rr := range r.Answer {
 			if ns, ok := rr.(*dns.NS); ok && strings.EqualFold(rr.Header().Name, p.domain) {
@@ -362,7 +350,7 @@ func (p *probe) run(ctx context.Context, d Delegation, names map[string]bool) []
 		var served []netip.Addr
 		alias := false
 		for _, qtype := range []uint16{dns.TypeA, dns.TypeAAAA} {
-			r, err := p.c.exchange(ctx, query(name, qtype, false, false), p.addr, "udp")
+			r, err := p.s.exchange(ctx, query(name, qtype, false, false), p.addr, "udp")
 			if err != nil {
 				continue
 			}
@@ -385,14 +373,39 @@ func (p *probe) run(ctx context.Context, d Delegation, names map[string]bool) []
 		out = append(out, p.dnssec(ctx, d.DS)...)
 	}
 
+	if a := p.s.perAddress(ctx, p); a.openRecursion != "" {
+		out = append(out, p.finding(OpenRecursion, a.openRecursion))
+	}
+	return out
+}
+
+// addressProbes runs the probes that depend on the server's address only:
+// TCP and EDNS (asking for the probe's domain, which it serves) and
+// recursion.
+func (p *probe) addressProbes(ctx context.Context, a *addressProbes) {
+	soaQ := "SOA " + p.domain
+	if r, err := p.s.exchange(ctx, query(p.domain, dns.TypeSOA, false, false), p.addr, "tcp"); err != nil || soaOf(r, p.domain) == nil {
+		a.noTCP = p.evidence(soaQ, "TCP", r, err)
+	}
+	if r, err := p.s.exchange(ctx, query(p.domain, dns.TypeSOA, true, false), p.addr, "udp"); err != nil ||
+		r.Rcode != dns.RcodeSuccess || r.IsEdns0() == nil {
+		a.noEDNS = p.evidence(soaQ+" +edns", "UDP", r, err)
+	}
 	// A name outside the server's zones, with recursion desired: an
 	// authoritative server refuses it or refers it, and offers no
 	// recursion.
-	if r, err := p.c.exchange(ctx, query("www.example.com.", dns.TypeA, false, true), p.addr, "udp"); err == nil &&
+	if r, err := p.s.exchange(ctx, query("www.example.com.", dns.TypeA, false, true), p.addr, "udp"); err == nil &&
 		r.RecursionAvailable && r.Rcode == dns.RcodeSuccess && len(r.Answer) > 0 {
-		out = append(out, p.finding(OpenRecursion, ev("A www.example.com. +rd", "UDP", r, err)))
+		a.openRecursion = p.evidence("A www.example.com. +rd", "UDP", r, err)
 	}
-	return out
+}
+
+// evidence summarises a query and what came of it.
+func (p *probe) evidence(q string, network string, r *dns.Msg, err error) string {
+	if err != nil {
+		return fmt.Sprintf("%s @%s %s: %v", q, p.addr, network, err)
+	}
+	return fmt.Sprintf("%s @%s %s: %s, AA %v, %d answers", q, p.addr, network, dns.RcodeToString[r.Rcode], r.Authoritative, len(r.Answer))
 }
 
 // dnssec checks the zone's keys against the delegation's DS records: a
@@ -401,9 +414,9 @@ func (p *probe) run(ctx context.Context, d Delegation, names map[string]bool) []
 func (p *probe) dnssec(ctx context.Context, dsSet []*dns.DS) []Finding {
 	q := query(p.domain, dns.TypeDNSKEY, true, false)
 	q.IsEdns0().SetDo()
-	r, err := p.c.exchange(ctx, q, p.addr, "udp")
+	r, err := p.s.exchange(ctx, q, p.addr, "udp")
 	if err == nil && r.Truncated {
-		r, err = p.c.exchange(ctx, q, p.addr, "tcp")
+		r, err = p.s.exchange(ctx, q, p.addr, "tcp")
 	}
 	evidence := fmt.Sprintf("DNSKEY %s +dnssec @%s", p.domain, p.addr)
 	if err != nil {

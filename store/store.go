@@ -179,6 +179,13 @@ type CheckRecord struct {
 	Result  CheckResult
 	State   DelegationState
 	Notices []Notice
+	// Base, when set, makes the state conditional: it is written, and
+	// the notices queued, only if the stored state is still the one the
+	// check started from (updated at *Base; absent when *Base is zero).
+	// A sweep works from a snapshot: a check recorded meanwhile (one a
+	// registrar asked for) is newer and keeps its state; the sweep's
+	// result still joins the history.
+	Base *time.Time
 }
 
 // NoticeKind says what a notice tells its recipient.

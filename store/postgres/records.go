@@ -131,7 +131,10 @@ func recordCheck(ctx context.Context, tx pgx.Tx, rec store.CheckRecord) (int64, 
 		return 0, fmt.Errorf("%s: %w", "postgres", err)
 	}
 	var domainID, id int64
-	err = tx.QueryRow(ctx, `SELECT id FROM domains WHERE name = $1`, r.Domain).Scan(&domainID)
+	// The domain's row is locked: its state's writers (a sweep's batch, a
+	// registrar's check) take turns, so a conditional write sees the
+	// state it replaces.
+	err = tx.QueryRow(ctx, `SELECT id FROM domains WHERE name = $1 FOR NO KEY UPDATE`, r.Domain).Scan(&domainID)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return 0, fmt.Errorf("domain %s: %w", r.Domain, store.ErrNotFound)
 	}
@@ -144,6 +147,16 @@ func recordCheck(ctx context.Context, tx pgx.Tx, rec store.CheckRecord) (int64, 
 		domainID, tsArg(r.Time), r.Duration.Microseconds(), r.Trigger, string(r.Verdict), resultFindings).Scan(&id)
 	if err != nil {
 		return 0, fmt.Errorf("postgres: recording check of %s: %w", r.Domain, err)
+	}
+	if rec.Base != nil {
+		var updated pgtype.Timestamptz
+		err := tx.QueryRow(ctx, `SELECT updated FROM delegation_state WHERE domain_id = $1`, domainID).Scan(&updated)
+		if err != nil && !errors.Is(err, pgx.ErrNoRows) {
+			return 0, fmt.Errorf("postgres: reading delegation state of %s: %w", r.Domain, err)
+		}
+		if !tsTime(updated).Equal(store.TruncateTime(*rec.Base)) {
+			return id, nil // a newer check holds the state
+		}
 	}
 	_, err = tx.Exec(ctx, `
 		INSERT INTO delegation_state (domain_id, last_verdict, last_checked, last_passed, first_failure,

@@ -152,6 +152,16 @@ func recordCheck(ctx context.Context, tx *sql.Tx, rec store.CheckRecord) (int64,
 	if err != nil {
 		return 0, fmt.Errorf("sqlite: recording check of %s: %w", r.Domain, err)
 	}
+	if rec.Base != nil {
+		var updated sql.NullInt64
+		err := tx.QueryRowContext(ctx, `SELECT updated FROM delegation_state WHERE domain_id = ?`, domainID).Scan(&updated)
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return 0, fmt.Errorf("sqlite: reading delegation state of %s: %w", r.Domain, err)
+		}
+		if !fromNullMicros(updated).Equal(store.TruncateTime(*rec.Base)) {
+			return id, nil // a newer check holds the state
+		}
+	}
 	_, err = tx.ExecContext(ctx, `
 		INSERT INTO delegation_state (domain_id, last_verdict, last_checked, last_passed, first_failure,
 			consecutive_failures, withheld, reason, findings, updated)

@@ -49,6 +49,7 @@ func Run(t *testing.T, open Opener) {
 		{"Publications", testPublications},
 		{"ChangeFeed", testChangeFeed},
 		{"Sweeps", testSweeps},
+		{"ConditionalState", testConditionalState},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -98,3 +98,55 @@ func testSweeps(t *testing.T, r store.Registry) {
 		t.Errorf("Notices(all) = %d, %v; want the 2 queued", len(all), err)
 	}
 }
+
+// testConditionalState: a sweep's check, started from a state that a
+// newer check replaced meanwhile, joins the history without replacing the
+// newer state or queueing its notices.
+func testConditionalState(t *testing.T, r store.Registry) {
+	c := ctx(t)
+	mustPut(t, r, sampleDomain("exemplo.pt", "pt"))
+	t0 := time.Date(2026, 11, 23, 2, 0, 0, 0, time.UTC)
+	pass := func(at time.Time, base *time.Time) store.CheckRecord {
+		return store.CheckRecord{Base: base,
+			Result: store.CheckResult{Domain: "exemplo.pt", Time: at, Trigger: "sweep", Verdict: store.VerdictPass},
+			State:  store.DelegationState{Domain: "exemplo.pt", LastVerdict: store.VerdictPass, LastChecked: at, LastPassed: at, Updated: at}}
+	}
+	fail := func(at time.Time, base *time.Time) store.CheckRecord {
+		return store.CheckRecord{Base: base,
+			Result: store.CheckResult{Domain: "exemplo.pt", Time: at, Trigger: "sweep", Verdict: store.VerdictFail},
+			State: store.DelegationState{Domain: "exemplo.pt", LastVerdict: store.VerdictFail, LastChecked: at, LastPassed: t0,
+				FirstFailure: at, ConsecutiveFailures: 1, Updated: at},
+			Notices: []store.Notice{{Created: at, Domain: "exemplo.pt", Kind: store.NoticeFailing, Role: store.RoleRegistrar, Recipient: "REG-1"}}}
+	}
+	var never time.Time
+	if _, err := r.RecordChecks(c, []store.CheckRecord{pass(t0, &never)}, nil); err != nil {
+		t.Fatal(err)
+	}
+	// A registrar's check at t1; then a sweep's, begun from t0's state.
+	t1, t2 := t0.Add(time.Minute), t0.Add(2*time.Minute)
+	if _, err := r.RecordChecks(c, []store.CheckRecord{pass(t1, nil)}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.RecordChecks(c, []store.CheckRecord{fail(t2, &t0)}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if st, err := r.DelegationState(c, "exemplo.pt"); err != nil || !st.Updated.Equal(t1) {
+		t.Errorf("state after a stale sweep check = %+v, %v; want the registrar's of %v", st, err, t1)
+	}
+	if hist, err := r.CheckHistory(c, "exemplo.pt", 10); err != nil || len(hist) != 3 {
+		t.Errorf("history = %d results, %v; want 3", len(hist), err)
+	}
+	if n, err := r.Notices(c, true, 10); err != nil || len(n) != 0 {
+		t.Errorf("a stale check queued %d notices (%v)", len(n), err)
+	}
+	// Begun from the current state, it is written.
+	if _, err := r.RecordChecks(c, []store.CheckRecord{fail(t2, &t1)}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if st, err := r.DelegationState(c, "exemplo.pt"); err != nil || !st.Updated.Equal(t2) || st.LastVerdict != store.VerdictFail {
+		t.Errorf("state after a current sweep check = %+v, %v", st, err)
+	}
+	if n, err := r.Notices(c, true, 10); err != nil || len(n) != 1 {
+		t.Errorf("a current check queued %d notices (%v), want 1", len(n), err)
+	}
+}

@@ -1,0 +1,128 @@
+package delegation
+
+import (
+	"context"
+	"net/netip"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/miekg/dns"
+)
+
+// session is what the checks of one sweep (or of one Check call) share:
+// the pace of queries to each address, the probes that depend on the
+// address only (TCP, EDNS, recursion: run once however many domains the
+// address serves), the name servers' resolved addresses, and the count of
+// queries sent.
+type session struct {
+	c        *Checker
+	interval time.Duration // between two queries to one address; 0 for no limit
+
+	mu    sync.Mutex
+	next  map[netip.Addr]time.Time // when an address may be asked again
+	addrs map[netip.Addr]*addressProbes
+	names map[string]*resolution
+
+	queries atomic.Int64
+}
+
+func newSession(c *Checker, perSecond float64) *session {
+	s := &session{c: c, next: map[netip.Addr]time.Time{}, addrs: map[netip.Addr]*addressProbes{}, names: map[string]*resolution{}}
+	if perSecond > 0 {
+		s.interval = time.Duration(float64(time.Second) / perSecond)
+	}
+	return s
+}
+
+// wait holds a query to addr until the address's pace allows it. Slots
+// are handed out in the order asked, so an address serving thousands of
+// domains gets its queries one interval apart, never in a burst.
+func (s *session) wait(ctx context.Context, addr netip.Addr) error {
+	if s.interval == 0 {
+		return nil
+	}
+	s.mu.Lock()
+	now := time.Now()
+	at := s.next[addr]
+	if at.Before(now) {
+		at = now
+	}
+	s.next[addr] = at.Add(s.interval)
+	s.mu.Unlock()
+	if at.Equal(now) {
+		return nil
+	}
+	t := time.NewTimer(at.Sub(now))
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// exchange asks one address, at its pace, retrying a query that gets no
+// answer.
+func (s *session) exchange(ctx context.Context, q *dns.Msg, addr netip.Addr, network string) (*dns.Msg, error) {
+	cl := &dns.Client{Net: network, Timeout: s.c.timeout()}
+	target := netip.AddrPortFrom(addr, uint16(s.c.port())).String()
+	var err error
+	for range s.c.attempts() {
+		if err = s.wait(ctx, addr); err != nil {
+			return nil, err
+		}
+		s.queries.Add(1)
+		var r *dns.Msg
+		if r, _, err = cl.ExchangeContext(ctx, q, target); err == nil {
+			return r, nil
+		}
+		if ctx.Err() != nil {
+			break
+		}
+	}
+	return nil, err
+}
+
+// addressProbes are the findings of the probes that depend on an address
+// only, made by the first domain checked there.
+type addressProbes struct {
+	once sync.Once
+	// Each holds the finding's evidence, "" when all was well.
+	noTCP, noEDNS, openRecursion string
+}
+
+// perAddress returns the address's probes, running them with p the first
+// time.
+func (s *session) perAddress(ctx context.Context, p *probe) *addressProbes {
+	s.mu.Lock()
+	a := s.addrs[p.addr]
+	if a == nil {
+		a = &addressProbes{}
+		s.addrs[p.addr] = a
+	}
+	s.mu.Unlock()
+	a.once.Do(func() { p.addressProbes(ctx, a) })
+	return a
+}
+
+// resolution is a name server's addresses as the resolver gave them.
+type resolution struct {
+	once  sync.Once
+	addrs []netip.Addr
+	why   string
+}
+
+// resolve returns a name's addresses, asking the resolver once per session.
+func (s *session) resolve(ctx context.Context, name string) ([]netip.Addr, string) {
+	s.mu.Lock()
+	r := s.names[name]
+	if r == nil {
+		r = &resolution{}
+		s.names[name] = r
+	}
+	s.mu.Unlock()
+	r.once.Do(func() { r.addrs, r.why = s.c.resolve(ctx, s, name) })
+	return r.addrs, r.why
+}
