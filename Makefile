@@ -7,6 +7,9 @@
 #   make bench   Go benchmarks of the store (PTZONE_BENCH_DOMAINS, default 20000)
 #   make bench-store N=2000000
 #                bench/store.sh: import and stream N domains on both backends
+#   make bench-sweep N=100000
+#                bench/sweep.sh: one delegation sweep of N domains over
+#                2,000 lab name server addresses with 20 ms latency
 #   make lint    gofmt, go vet
 #   make build   the ptzone binary in ./ptzone
 
@@ -14,7 +17,7 @@ GO       ?= go
 FUZZTIME ?= 20s
 N        ?= 2000000
 
-.PHONY: test deps fuzz bench bench-store lint build
+.PHONY: test deps fuzz bench bench-store bench-sweep lint build
 
 test: deps
 	$(GO) test -race -timeout 30m ./...
@@ -30,6 +33,9 @@ bench: deps
 
 bench-store: deps
 	bench/store.sh $(N)
+
+bench-sweep:
+	bench/sweep.sh $(if $(filter command line,$(origin N)),$(N),100000)
 
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
