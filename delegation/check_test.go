@@ -23,7 +23,14 @@ func setup(t *testing.T, faults [2]lab.Fault, edit func(z *lab.Zone, d *Delegati
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { l.Close() })
-	a1, a2 := lab.Addr(1), lab.Addr(257)
+	return setupOn(t, l, 0, faults, edit)
+}
+
+// setupOn is setup on a lab of the caller's, its addresses from the
+// lab's base+1 on: cases run at once on one port use different bases.
+func setupOn(t *testing.T, l *lab.Lab, base int, faults [2]lab.Fault, edit func(z *lab.Zone, d *Delegation)) (*Checker, Delegation) {
+	t.Helper()
+	a1, a2 := lab.Addr(base+1), lab.Addr(base+257)
 	z := &lab.Zone{Name: "exemplo.pt", NS: []string{"ns1.exemplo.pt", "ns2.exemplo.pt"}, Serial: 2026112201,
 		Addrs: map[string][]netip.Addr{"ns1.exemplo.pt": {a1}, "ns2.exemplo.pt": {a2}}}
 	d := Delegation{Domain: "exemplo.pt", Nameservers: []Nameserver{{"ns1.exemplo.pt", []netip.Addr{a1}}, {"ns2.exemplo.pt", []netip.Addr{a2}}}}
@@ -79,16 +86,17 @@ func fakeDS(alg uint8) *dns.DS {
 		KeyTag: 12345, Algorithm: alg, DigestType: dns.SHA256, Digest: strings.Repeat("AB", 32)}
 }
 
-// TestFindings: one lab case per finding; each is found, with its
-// severity, the server concerned, evidence and messages in English and
-// Portuguese citing what is wrong.
-func TestFindings(t *testing.T) {
-	for _, c := range []struct {
-		code   string
-		faults [2]lab.Fault
-		edit   func(z *lab.Zone, d *Delegation)
-		want   string // in the English message
-	}{
+// findingCase is a lab case that must produce one finding.
+type findingCase struct {
+	code   string
+	faults [2]lab.Fault
+	edit   func(z *lab.Zone, d *Delegation)
+	want   string // in the English message
+}
+
+// findingCases are the lab cases of TestFindings, one per finding.
+func findingCases() []findingCase {
+	return []findingCase{
 		{NoResponse, [2]lab.Fault{lab.Timeout, 0}, nil, "does not answer over UDP"},
 		{NoTCP, [2]lab.Fault{lab.NoTCP, 0}, nil, "over TCP"},
 		{Refused, [2]lab.Fault{lab.Refused, 0}, nil, "refuses"},
@@ -107,8 +115,9 @@ func TestFindings(t *testing.T) {
 			d.Nameservers = d.Nameservers[:1]
 		}, "at least two"},
 		{OneNetwork, [2]lab.Fault{}, func(z *lab.Zone, d *Delegation) {
-			d.Nameservers[1].Addrs = []netip.Addr{lab.Addr(2)}
-			z.Addrs["ns2.exemplo.pt"] = []netip.Addr{lab.Addr(2)}
+			next := d.Nameservers[0].Addrs[0].Next()
+			d.Nameservers[1].Addrs = []netip.Addr{next}
+			z.Addrs["ns2.exemplo.pt"] = []netip.Addr{next}
 		}, "127.0.0.0/24"},
 		{NoAddress, [2]lab.Fault{}, func(z *lab.Zone, d *Delegation) {
 			d.Nameservers = append(d.Nameservers, Nameserver{Name: "ns.outro.net"})
@@ -139,7 +148,14 @@ func TestFindings(t *testing.T) {
 		{BadRName, [2]lab.Fault{}, func(z *lab.Zone, d *Delegation) { z.RName = "exemplo.pt" }, `"exemplo.pt."`},
 		{SOATimers, [2]lab.Fault{}, func(z *lab.Zone, d *Delegation) { z.Timers = [4]uint32{3600, 7200, 86400, 60} },
 			"refresh 3600 below 14400"},
-	} {
+	}
+}
+
+// TestFindings: one lab case per finding; each is found, with its
+// severity, the server concerned, evidence and messages in English and
+// Portuguese citing what is wrong.
+func TestFindings(t *testing.T) {
+	for _, c := range findingCases() {
 		t.Run(c.code, func(t *testing.T) {
 			chk, d := setup(t, c.faults, c.edit)
 			r := chk.Check(context.Background(), d)

@@ -68,6 +68,11 @@ func New() (*Lab, error) {
 	return nil, errors.New("lab: no port free for both UDP and TCP")
 }
 
+// OnPort returns a lab whose servers listen on the port given: 53 for
+// tools that ask no other (zonemaster-cli), which needs the privilege to
+// bind it.
+func OnPort(port int) *Lab { return &Lab{Port: port} }
+
 // Addr returns the lab's n-th loopback address (n from 1): 127.0.x.y,
 // never 127.0.0.1, which other servers of a test may use.
 func Addr(n int) netip.Addr {
@@ -196,6 +201,8 @@ func (s *Server) ServeDNS(w dns.ResponseWriter, req *dns.Msg) {
 	case faults&EDNSFormErr != 0 && opt != nil:
 		m.Rcode = dns.RcodeFormatError
 		opt = nil // an old server: no OPT back either
+	case opt != nil && opt.Version() != 0:
+		m.Rcode = dns.RcodeBadVers // RFC 6891 §6.1.3: the version we speak is 0
 	default:
 		s.answer(req.Question[0], opt != nil && opt.Do(), faults, m)
 	}
@@ -219,6 +226,9 @@ func (s *Server) answer(q dns.Question, do bool, faults Fault, m *dns.Msg) {
 			break
 		}
 		suffix = suffix[next:]
+	}
+	if z == nil {
+		z = s.zones["."]
 	}
 	if z == nil {
 		if faults&OpenRecursion != 0 {
@@ -260,6 +270,23 @@ func (s *Server) answer(q dns.Question, do bool, faults Fault, m *dns.Msg) {
 		return serial(rrs)
 	}
 	soa := set(z.origin(), dns.TypeSOA)
+	if cut := z.cut(name); cut != "" && !(q.Qtype == dns.TypeDS && cut == name) {
+		// A referral: the child's NS, their glue, no authority.
+		m.Authoritative = false
+		m.Ns = set(cut, dns.TypeNS)
+		for _, rr := range m.Ns {
+			target := strings.ToLower(rr.(*dns.NS).Ns)
+			m.Extra = append(m.Extra, d.sets[target][dns.TypeA]...)
+			m.Extra = append(m.Extra, d.sets[target][dns.TypeAAAA]...)
+		}
+		for i, rr := range m.Extra {
+			m.Extra[i] = dns.Copy(rr)
+		}
+		for i, rr := range m.Ns {
+			m.Ns[i] = dns.Copy(rr)
+		}
+		return
+	}
 	switch owned, exists := d.sets[name], d.exists(name); {
 	case owned[q.Qtype] != nil:
 		m.Answer = set(name, q.Qtype)
@@ -267,9 +294,26 @@ func (s *Server) answer(q dns.Question, do bool, faults Fault, m *dns.Msg) {
 		m.Answer = set(name, dns.TypeCNAME)
 	case exists:
 		m.Ns = soa
+		if do {
+			m.Ns = append(m.Ns, set(name, dns.TypeNSEC)...)
+		}
 	default:
 		m.Rcode = dns.RcodeNameError
 		m.Ns = soa
+		if do && len(d.owners) > 0 {
+			// The NSEC covering the name, and the apex's, covering the
+			// wildcard that could have matched it.
+			cover := d.owners[len(d.owners)-1]
+			for _, owner := range d.owners {
+				if canonicalCompare(owner, name) < 0 {
+					cover = owner
+				}
+			}
+			m.Ns = append(m.Ns, set(cover, dns.TypeNSEC)...)
+			if apex := z.origin(); cover != apex {
+				m.Ns = append(m.Ns, set(apex, dns.TypeNSEC)...)
+			}
+		}
 	}
 	// Copies go out: packing a record writes its length into it, and
 	// servers sharing a zone answer at once.
@@ -295,6 +339,11 @@ type Zone struct {
 	Addrs map[string][]netip.Addr
 	// CNAMEs are aliases in the child: owner to target.
 	CNAMEs map[string]string
+	// Delegations are the zone's children, each with its name servers
+	// (their glue in Addrs): names below them are referred there. A test
+	// root and a test pt make the hierarchy tools that resolve from the
+	// root need (zonemaster-cli).
+	Delegations map[string][]string
 	// RName is the SOA's mailbox (default hostmaster.<zone>).
 	RName string
 	// Timers are the SOA's refresh, retry, expire and minimum (default
@@ -312,8 +361,9 @@ type Zone struct {
 }
 
 type zoneData struct {
-	sets map[string]map[uint16][]dns.RR
-	sigs map[string]map[uint16][]dns.RR
+	sets   map[string]map[uint16][]dns.RR
+	sigs   map[string]map[uint16][]dns.RR
+	owners []string // of a signed zone, in canonical order: its NSEC chain
 }
 
 func (d *zoneData) exists(name string) bool {
@@ -326,6 +376,16 @@ func (d *zoneData) exists(name string) bool {
 }
 
 func (z *Zone) origin() string { return strings.ToLower(dns.Fqdn(z.Name)) }
+
+// cut returns the delegation at or above name, "" if none.
+func (z *Zone) cut(name string) string {
+	for child := range z.Delegations {
+		if c := strings.ToLower(dns.Fqdn(child)); dns.IsSubDomain(c, name) {
+			return c
+		}
+	}
+	return ""
+}
 
 // data builds the zone's records the first time they are asked for.
 func (z *Zone) data() *zoneData {
@@ -360,7 +420,7 @@ func (z *Zone) build() (*zoneData, error) {
 	}
 	rname := z.RName
 	if rname == "" {
-		rname = "hostmaster." + o
+		rname = "hostmaster." + strings.TrimPrefix(o, ".")
 	}
 	timers := z.Timers
 	if timers == [4]uint32{} {
@@ -378,6 +438,11 @@ func (z *Zone) build() (*zoneData, error) {
 				typ = "AAAA"
 			}
 			records = append(records, fmt.Sprintf("%s 3600 IN %s %s", dns.Fqdn(name), typ, a))
+		}
+	}
+	for child, servers := range z.Delegations {
+		for _, ns := range servers {
+			records = append(records, fmt.Sprintf("%s 3600 IN NS %s", dns.Fqdn(child), dns.Fqdn(ns)))
 		}
 	}
 	for owner, target := range z.CNAMEs {
@@ -404,6 +469,23 @@ func (z *Zone) build() (*zoneData, error) {
 	}
 	z.ksk, z.zsk = ksk, zsk
 	d.sets[o][dns.TypeDNSKEY] = []dns.RR{ksk, zsk}
+	// An NSEC chain over the owner names (RFC 4034 §4): validators and
+	// Zonemaster (DNSSEC10) look for denial of existence.
+	owners := make([]string, 0, len(d.sets))
+	for owner := range d.sets {
+		owners = append(owners, owner)
+	}
+	slices.SortFunc(owners, canonicalCompare)
+	d.owners = owners
+	for i, owner := range owners {
+		types := []uint16{dns.TypeNSEC, dns.TypeRRSIG}
+		for typ := range d.sets[owner] {
+			types = append(types, typ)
+		}
+		slices.Sort(types)
+		d.sets[owner][dns.TypeNSEC] = []dns.RR{&dns.NSEC{Hdr: dns.RR_Header{Name: owner, Rrtype: dns.TypeNSEC, Class: dns.ClassINET, Ttl: 3600},
+			NextDomain: owners[(i+1)%len(owners)], TypeBitMap: types}}
+	}
 	inception, expiration := time.Now().Add(-time.Hour), time.Now().Add(14*24*time.Hour)
 	if z.Expired {
 		inception, expiration = time.Now().Add(-15*24*time.Hour), time.Now().Add(-24*time.Hour)
@@ -452,4 +534,17 @@ func firstOr(s []string, def string) string {
 		return s[0]
 	}
 	return def
+}
+
+// canonicalCompare orders names as DNSSEC does (RFC 4034 §6.1): label by
+// label from the right, each compared as lowercase octets. The lab's
+// names are plain: no escaped dots.
+func canonicalCompare(a, b string) int {
+	la, lb := dns.SplitDomainName(strings.ToLower(a)), dns.SplitDomainName(strings.ToLower(b))
+	for i := 1; i <= min(len(la), len(lb)); i++ {
+		if c := strings.Compare(la[len(la)-i], lb[len(lb)-i]); c != 0 {
+			return c
+		}
+	}
+	return len(la) - len(lb)
 }

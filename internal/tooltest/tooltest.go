@@ -29,6 +29,7 @@ var packages = map[string]string{
 	"knotd":            "knot",
 	"nsd":              "nsd",
 	"unbound":          "unbound",
+	"zonemaster-cli":   "zonemaster-cli",
 }
 
 // Require returns the path of a tool, or skips (fails with CI=true).

@@ -1,0 +1,184 @@
+package delegation
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/netip"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/miekg/dns"
+
+	"github.com/ptzone/ptzone/delegation/lab"
+	"github.com/ptzone/ptzone/internal/tooltest"
+	"github.com/ptzone/ptzone/store"
+)
+
+// zonemasterProfile returns Zonemaster's default profile with what the
+// lab cannot help lowered to INFO: its servers are on loopback (Address01)
+// with no reverse zone (Address02; the Rules ask for no PTR and ptzone does
+// not check one); and with shorter waits for servers that do not answer.
+// A profile's test_levels replace the default's whole, hence the copy.
+func zonemasterProfile(t *testing.T, zm string) []byte {
+	out, err := exec.Command(zm, "--dump-profile").Output()
+	if err != nil {
+		t.Fatalf("zonemaster-cli --dump-profile: %v", err)
+	}
+	var p map[string]any
+	if err := json.Unmarshal(out, &p); err != nil {
+		t.Fatalf("zonemaster-cli --dump-profile: %v", err)
+	}
+	levels := p["test_levels"].(map[string]any)["ADDRESS"].(map[string]any)
+	for _, tag := range []string{"NAMESERVER_IP_PRIVATE_NETWORK", "NAMESERVER_IP_WITHOUT_REVERSE", "NO_RESPONSE_PTR_QUERY"} {
+		levels[tag] = "INFO"
+	}
+	resolver := p["resolver"].(map[string]any)["defaults"].(map[string]any)
+	resolver["timeout"], resolver["retry"] = 1, 2
+	b, err := json.Marshal(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// zonemasterDiffers lists the lab cases where Zonemaster's verdict and
+// ptzone's differ on purpose, and why.
+var zonemasterDiffers = map[string]string{
+	// One of two servers silent, over UDP or TCP, or answering without
+	// authority: Zonemaster warns, the other server still answering. The
+	// Rules ask it of every server the delegation names: reachable at
+	// any time and authoritative (Art 1.1, 4.2, 23.2), TCP included (RFC
+	// 7766); a registrar must mend or remove the server.
+	NoResponse:       "every listed server must answer (Art 23.2); Zonemaster warns while another one does",
+	NoTCP:            "every listed server must answer over TCP (RFC 7766, Art 23.2); Zonemaster warns while another one does",
+	NotAuthoritative: "an answer without authority fails the Rules outright (Art 1.1, 4.2, 23.2); Zonemaster (Delegation04) warns",
+	// An open resolver on a domain's server answers the domain with
+	// authority: the Rules are met. ptzone warns rather than keep the
+	// domain out of the zone, or withhold it, for a hygiene fault.
+	OpenRecursion: "an open resolver still answers with authority (Art 23.2 met); ptzone warns, Zonemaster (Nameserver01) errs",
+	// Zonemaster's Connectivity03 judges networks by AS number, which it
+	// looks up in DNS services the lab does not serve; ptzone warns on one
+	// /24 or /48 as the issue asks.
+	OneNetwork: "Zonemaster judges networks by AS number, which it cannot look up in the lab",
+}
+
+// zonemasterVerdict runs zonemaster-cli's undelegated test (the name
+// servers and DS given, as at registration time) of the delegation, from
+// the lab's root, and returns its verdict and the messages that made it.
+func zonemasterVerdict(t *testing.T, zm, hints, profile string, d Delegation) (store.Verdict, []string) {
+	args := []string{"--hints", hints, "--profile", profile, "--no-ipv6", "--json", "--raw", "--level", "NOTICE"}
+	for _, ns := range d.Nameservers {
+		if len(ns.Addrs) == 0 {
+			args = append(args, "--ns", ns.Name)
+		}
+		for _, a := range ns.Addrs {
+			args = append(args, "--ns", ns.Name+"/"+a.String())
+		}
+	}
+	for _, ds := range d.DS {
+		args = append(args, "--ds", fmt.Sprintf("%d,%d,%d,%s", ds.KeyTag, ds.Algorithm, ds.DigestType, ds.Digest))
+	}
+	args = append(args, d.Domain)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, zm, args...)
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	stdout, err := cmd.Output()
+	var out []struct {
+		Level, Tag, Testcase string
+	}
+	// zonemaster-cli's exit status says nothing of the verdict; its JSON
+	// does.
+	if jerr := json.Unmarshal(stdout, &out); jerr != nil {
+		t.Fatalf("zonemaster-cli %s: %v, %v\n%s\n%s", strings.Join(args, " "), err, jerr, stdout, stderr.String())
+	}
+	verdict := store.VerdictPass
+	var why []string
+	for _, r := range out {
+		switch r.Level {
+		case "CRITICAL", "ERROR":
+			verdict = store.VerdictFail
+		case "WARNING":
+			if verdict == store.VerdictPass {
+				verdict = store.VerdictWarning
+			}
+		default:
+			continue
+		}
+		why = append(why, r.Level+" "+r.Testcase+" "+r.Tag)
+	}
+	return verdict, why
+}
+
+// TestZonemasterAgrees runs every lab case, and the healthy domain,
+// through ptzone's checker and through zonemaster-cli (Debian's), and
+// compares their verdicts: pass, warning, error. Zonemaster asks port 53
+// only and resolves from the root: the lab serves port 53 on 127.0.0.0/8
+// (which needs root), with a test root and a test pt as the hints.
+func TestZonemasterAgrees(t *testing.T) {
+	if testing.Short() {
+		t.Skip("zonemaster-cli takes seconds per case")
+	}
+	zm := tooltest.Require(t, "zonemaster-cli")
+	if os.Geteuid() != 0 {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("the lab needs port 53: run as root")
+		}
+		t.Skip("the lab needs port 53: run as root")
+	}
+	l := lab.OnPort(53)
+	t.Cleanup(func() { l.Close() })
+	root, pt := lab.Addr(0xff0001), lab.Addr(0xff0101)
+	rootZone := &lab.Zone{Name: ".", NS: []string{"a.root.test"}, Serial: 1,
+		Addrs:       map[string][]netip.Addr{"a.root.test": {root}, "ns.dns.pt": {pt}},
+		Delegations: map[string][]string{"pt": {"ns.dns.pt"}}}
+	ptZone := &lab.Zone{Name: "pt", NS: []string{"ns.dns.pt"}, Serial: 1, Addrs: map[string][]netip.Addr{"ns.dns.pt": {pt}}}
+	if _, err := l.Serve(root, 0, 0, rootZone); err != nil {
+		t.Fatalf("serving a test root on %s port 53: %v", root, err)
+	}
+	if _, err := l.Serve(pt, 0, 0, ptZone); err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	hints, profile := filepath.Join(dir, "root.hints"), filepath.Join(dir, "profile.json")
+	if err := os.WriteFile(hints, []byte(". 3600000 NS a.root.test.\na.root.test. 3600000 A "+root.String()+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(profile, zonemasterProfile(t, zm), 0o644); err != nil {
+		t.Fatal(err)
+	}
+
+	cases := append([]findingCase{{code: "HEALTHY"}, {code: "HEALTHY_SIGNED", edit: func(z *lab.Zone, d *Delegation) {
+		z.Signed = true
+		d.DS = []*dns.DS{must(z.DS())}
+	}}}, findingCases()...)
+	var mu sync.Mutex
+	var table []string
+	t.Cleanup(func() { t.Logf("case: ptzone / zonemaster\n%s", strings.Join(table, "\n")) })
+	for i, c := range cases {
+		t.Run(c.code, func(t *testing.T) {
+			t.Parallel()
+			chk, d := setupOn(t, l, (i+1)*1024, c.faults, c.edit)
+			chk.Timeout = time.Second
+			mine := chk.Check(context.Background(), d).Result(time.Now(), 0, "test").Verdict
+			theirs, why := zonemasterVerdict(t, zm, hints, profile, d)
+			mu.Lock()
+			table = append(table, fmt.Sprintf("%-18s %-7s / %-7s %s", c.code, mine, theirs, strings.Join(why, "; ")))
+			mu.Unlock()
+			if mine != theirs {
+				if reason, ok := zonemasterDiffers[c.code]; ok {
+					t.Logf("ptzone %s, Zonemaster %s (%s): %s", mine, theirs, strings.Join(why, "; "), reason)
+					return
+				}
+				t.Errorf("ptzone says %s, Zonemaster %s: %s", mine, theirs, strings.Join(why, "; "))
+			}
+		})
+	}
+}
