@@ -157,6 +157,16 @@ func TestSweep(t *testing.T) {
 	if err != nil || third.Resumed || third.Sweep.ID == second.Sweep.ID || third.Checked != active {
 		t.Errorf("next sweep: %+v, %v", third, err)
 	}
+	// The states moved on: each check started from the state the last one
+	// left, so its conditional write took.
+	for _, name := range []string{f.hosted[0], f.hosted[hosted-1], "avariado.pt"} {
+		if st, err := f.db.DelegationState(context.Background(), name); err != nil || !st.LastChecked.Equal(clock) {
+			t.Errorf("%s after the next sweep: %+v, %v; want checked at %v", name, st, err, clock)
+		}
+	}
+	if st, _ := f.db.DelegationState(context.Background(), "avariado.pt"); st.ConsecutiveFailures != 2 {
+		t.Errorf("avariado.pt failed %d checks in a row, want 2", st.ConsecutiveFailures)
+	}
 	// Per domain, SOA and NS at each address; per address, TCP, EDNS and
 	// recursion once. ns1 is also avariado.pt's, and refuses it: one query.
 	for i, s := range f.provider {
