@@ -27,10 +27,11 @@ type lifecycleFixture struct {
 	pol     *policy.Policy
 }
 
-func newLifecycleFixture(t *testing.T, names ...string) *lifecycleFixture {
+// registryAndLab opens an empty embedded registry and a lab, both closed
+// when the test ends.
+func registryAndLab(t *testing.T) (*sqlite.DB, *lab.Lab) {
 	t.Helper()
-	ctx := context.Background()
-	db, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "registry.db"))
+	db, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "registry.db"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -40,6 +41,13 @@ func newLifecycleFixture(t *testing.T, names ...string) *lifecycleFixture {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { l.Close() })
+	return db, l
+}
+
+func newLifecycleFixture(t *testing.T, names ...string) *lifecycleFixture {
+	t.Helper()
+	ctx := context.Background()
+	db, l := registryAndLab(t)
 	f := &lifecycleFixture{t: t, db: db, c: &Checker{Port: l.Port, Timeout: 200 * time.Millisecond, Attempts: 1},
 		pol: policy.New(policy.BundledLists())}
 	if err := db.PutRegistrar(ctx, store.Registrar{ID: "REG-1", Name: "Registo Um"}); err != nil {

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -31,16 +30,7 @@ type sweepFixture struct {
 func newSweepFixture(t *testing.T, n int) *sweepFixture {
 	t.Helper()
 	ctx := context.Background()
-	db, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "registry.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	l, err := lab.New()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { l.Close() })
+	db, l := registryAndLab(t)
 	f := &sweepFixture{db: db, port: l.Port}
 	if err := db.PutRegistrar(ctx, store.Registrar{ID: "REG-1"}); err != nil {
 		t.Fatal(err)
@@ -71,6 +61,7 @@ func newSweepFixture(t *testing.T, n int) *sweepFixture {
 		}
 		f.provider = append(f.provider, s)
 	}
+	var err error
 	if f.broken, err = l.Serve(a3, lab.Refused, 0); err != nil {
 		t.Fatal(err)
 	}
