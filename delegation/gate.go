@@ -22,8 +22,9 @@ type Lifecycle struct {
 	Spread        time.Duration
 	// Reminders are when, counted from the first failure, the technical
 	// contact and the registrar are reminded; default 7 days and 13 days
-	// (a day before the default grace ends). A reminder is sent by the
-	// first check past its time.
+	// (a day before the default grace ends); an empty, non-nil list sends
+	// none. A reminder is sent by the first check past its time, and only
+	// within the grace period.
 	Reminders []time.Duration
 }
 
