@@ -82,7 +82,7 @@ log:
 	if err := os.WriteFile(confPath, []byte(conf), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	log := runDaemon(t, knotd, "-c", confPath)
+	log := tooltest.Start(t, knotd, "-c", confPath)
 	addr := fmt.Sprintf("127.0.0.1:%d", port)
 	waitServing(t, addr, "pt.", log)
 	return addr

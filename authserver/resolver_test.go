@@ -208,7 +208,7 @@ stub-zone:
 	if err := os.WriteFile(confPath, []byte(conf), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	log := runDaemon(t, unbound, "-d", "-c", confPath)
+	log := tooltest.Start(t, unbound, "-d", "-c", confPath)
 	resolver := fmt.Sprintf("127.0.0.1:%d", port)
 
 	ask := func(name string) *dns.Msg {

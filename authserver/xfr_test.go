@@ -1,16 +1,12 @@
 package authserver
 
 import (
-	"bytes"
-	"context"
 	"fmt"
 	"net/netip"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -238,45 +234,6 @@ func sameZone(t *testing.T, secondary, primaryAddr string) {
 	}
 }
 
-// runDaemon starts a server process until the test ends.
-func runDaemon(t *testing.T, path string, args ...string) func() string {
-	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	cmd := exec.CommandContext(ctx, path, args...)
-	var out syncBuffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan struct{})
-	go func() { cmd.Wait(); close(done) }()
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case <-done:
-		case <-time.After(10 * time.Second):
-			t.Errorf("%s did not stop", path)
-		}
-	})
-	return out.String
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // runSecondary runs knotd or nsd on a loopback port as a secondary of
 // p's zone pt, asking with the transfer key or without, and letting
@@ -365,7 +322,7 @@ remote-control:
 	if err := os.WriteFile(confPath, []byte(conf), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	out := runDaemon(t, path, args...)
+	out := tooltest.Start(t, path, args...)
 	return func() string {
 		b, _ := os.ReadFile(filepath.Join(dir, "nsd.log"))
 		return out() + string(b)

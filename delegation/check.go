@@ -2,6 +2,7 @@ package delegation
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/netip"
 	"slices"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/miekg/dns"
 
+	"github.com/ptzone/ptzone/delegation/resolve"
 	"github.com/ptzone/ptzone/store"
 )
 
@@ -38,10 +40,14 @@ type Checker struct {
 	// RatePerAddress is the most queries a second sent to one address, 0
 	// for no limit. Sweeps default to 20 (see Sweeper).
 	RatePerAddress float64
-	// Resolver (host:port) resolves the name servers the delegation gives
-	// no address (those outside the domain); without one, such a server
-	// is reported with no address to check. It is never the system's.
-	Resolver string
+	// Resolver, a recursive resolver, finds the addresses of the name
+	// servers the delegation gives none (those outside the domain).
+	// Without it, Hints (the root servers' addresses) do, iteratively:
+	// the hints' servers, and those they refer to, are asked on Port. With
+	// neither, such a server is reported with no address to check. The
+	// system's resolver is never asked.
+	Resolver netip.AddrPort
+	Hints    []netip.Addr
 	// Public refuses to send queries to private and special-purpose
 	// addresses (loopback, RFC 1918, link-local, documentation, ...): a
 	// check a registrar triggers must not make ptzone probe its own
@@ -151,13 +157,21 @@ func (c *Checker) check(ctx context.Context, d Delegation, s *session) Report {
 		name := strings.ToLower(dns.Fqdn(ns.Name))
 		names[name] = true
 		addrs := ns.Addrs
-		if len(addrs) == 0 && c.Resolver != "" {
-			var why string
-			if addrs, why = s.resolve(ctx, name); len(addrs) == 0 {
-				add(Finding{Code: Unresolvable, Severity: Error, NS: name, Evidence: "A/AAAA " + name + " @" + c.Resolver + ": " + why,
-					args: []any{name, why}})
+		if len(addrs) == 0 && s.lookup != nil {
+			ans, err := s.resolve(ctx, name)
+			if err != nil {
+				why, evidence := text{err.Error(), err.Error()}, "A/AAAA "+name
+				if f := (*resolve.Failure)(nil); errors.As(err, &f) {
+					why, evidence = unresolvedText(f), f.Evidence
+				}
+				add(Finding{Code: Unresolvable, Severity: Error, NS: name, Evidence: evidence, args: []any{name, why}})
 				continue
 			}
+			if ans.Alias != "" {
+				add(Finding{Code: CNAMEAtNS, Severity: Error, NS: name, Addr: ans.From.Addr().String(),
+					Evidence: fmt.Sprintf("A/AAAA %s @%s: CNAME %s", name, ans.From, ans.Alias), args: []any{name, ans.From.Addr().String()}})
+			}
+			addrs = ans.Addrs
 		}
 		if c.Public {
 			var public []netip.Addr
@@ -250,27 +264,6 @@ func (c *Checker) check(ctx context.Context, d Delegation, s *session) Report {
 		add(Finding{Code: SerialMismatch, Severity: Warning, args: []any{rep.Domain, strings.Join(list, ", ")}})
 	}
 	return rep
-}
-
-// resolve asks the checker's resolver for a name's addresses; why says
-// what came back when none did.
-func (c *Checker) resolve(ctx context.Context, s *session, name string) (addrs []netip.Addr, why string) {
-	cl := &dns.Client{Timeout: c.timeout()}
-	why = "no address"
-	for _, qtype := range []uint16{dns.TypeA, dns.TypeAAAA} {
-		s.queries.Add(1)
-		r, _, err := cl.ExchangeContext(ctx, query(name, qtype, false, true), c.Resolver)
-		if err != nil {
-			why = err.Error()
-			continue
-		}
-		if r.Rcode != dns.RcodeSuccess {
-			why = dns.RcodeToString[r.Rcode]
-		}
-		found, _ := addressesIn(r.Answer)
-		addrs = append(addrs, found...)
-	}
-	return addrs, why
 }
 
 // addressesIn returns the addresses of the A and AAAA records among rrs,

@@ -169,7 +169,7 @@ func TestFindings(t *testing.T) {
 				t.Fatalf("not found; found %v", codes(r))
 			}
 			if f.Severity != catalogue[c.code].severity || !strings.Contains(f.Message("en"), c.want) || f.Message("pt") == "" ||
-				f.Article() == "" || f.Hint() == "" {
+				f.Article() == "" || f.Hint("en") == "" || f.Hint("pt") == f.Hint("en") || f.Message("pt") == f.Message("en") {
 				t.Errorf("%+v: %q / %q, %s", f, f.Message("en"), f.Message("pt"), f.Article())
 			}
 			if strings.Contains(f.Message("en"), "%!") || strings.Contains(f.Message("pt"), "%!") {
@@ -202,7 +202,7 @@ func TestResolvingNameServers(t *testing.T) {
 	if _, err := l.Serve(resolver, 0, 0, outro); err != nil {
 		t.Fatal(err)
 	}
-	c := &Checker{Port: l.Port, Timeout: 300 * time.Millisecond, Resolver: netip.AddrPortFrom(resolver, uint16(l.Port)).String()}
+	c := &Checker{Port: l.Port, Timeout: 300 * time.Millisecond, Resolver: netip.AddrPortFrom(resolver, uint16(l.Port))}
 	d := Delegation{Domain: "exemplo.pt", Nameservers: []Nameserver{{"ns1.exemplo.pt", []netip.Addr{a1}}, {Name: "ns.outro.net"}}}
 	if r := c.Check(context.Background(), d); len(r.Findings) > 0 {
 		t.Errorf("findings with ns.outro.net resolved: %v", r.Findings)
@@ -217,6 +217,82 @@ func TestResolvingNameServers(t *testing.T) {
 		if f.Code == Unresolvable && (f.NS != "ns.nada.net." || !strings.Contains(f.Message("pt"), "não se resolve")) {
 			t.Errorf("%+v: %s", f, f.Message("pt"))
 		}
+	}
+}
+
+// TestResolvingFromHints: with root hints instead of a resolver, a name
+// server outside the domain is found from the root down (a test root
+// delegating test.), as resolvers on the Internet find it. A name that is
+// an alias is an error (RFC 2181 §10.3) and is still checked; one that
+// does not exist is one finding that says so and where; a public check
+// asks no private hint.
+func TestResolvingFromHints(t *testing.T) {
+	l, err := lab.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close() })
+	a1, a2, root, tld := lab.Addr(1), lab.Addr(257), lab.Addr(513), lab.Addr(514)
+	// A domain for each second name server, its zone agreeing with its
+	// delegation: only the name's resolution is at stake.
+	var zones []*lab.Zone
+	for _, ns := range []string{"ns.outro.test", "ns.alias.test", "ns.nada.test"} {
+		domain := strings.Split(ns, ".")[1] + ".pt"
+		zones = append(zones, &lab.Zone{Name: domain, NS: []string{"ns1." + domain, ns}, Serial: 1,
+			Addrs: map[string][]netip.Addr{"ns1." + domain: {a1}}})
+	}
+	for _, a := range []netip.Addr{a1, a2} {
+		if _, err := l.Serve(a, 0, 0, zones...); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rootServer, err := l.Serve(root, 0, 0, &lab.Zone{Name: ".", NS: []string{"a.root.test"}, Serial: 1,
+		Addrs:       map[string][]netip.Addr{"a.root.test": {root}, "ns.nic.test": {tld}},
+		Delegations: map[string][]string{"test": {"ns.nic.test"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := l.Serve(tld, 0, 0, &lab.Zone{Name: "test", NS: []string{"ns.nic.test"}, Serial: 1,
+		Addrs:  map[string][]netip.Addr{"ns.nic.test": {tld}, "ns.outro.test": {a2}},
+		CNAMEs: map[string]string{"ns.alias.test": "ns.outro.test"}}); err != nil {
+		t.Fatal(err)
+	}
+	c := &Checker{Port: l.Port, Timeout: 300 * time.Millisecond, Hints: []netip.Addr{root}}
+	check := func(name string) Report {
+		domain := strings.Split(name, ".")[1] + ".pt"
+		return c.Check(context.Background(), Delegation{Domain: domain,
+			Nameservers: []Nameserver{{"ns1." + domain, []netip.Addr{a1}}, {Name: name}}})
+	}
+	if r := check("ns.outro.test"); len(r.Findings) > 0 {
+		t.Errorf("findings with ns.outro.test found from the root: %v", r.Findings)
+	}
+
+	r := check("ns.alias.test")
+	if got := codes(r); !slices.Equal(got, []string{CNAMEAtNS}) {
+		t.Errorf("ns.alias.test: %v, want CNAME_AT_NS alone (its target's server answers)", got)
+	}
+	for _, f := range r.Findings {
+		if f.NS != "ns.alias.test." || !strings.Contains(f.Evidence, "CNAME ns.outro.test.") {
+			t.Errorf("%+v", f)
+		}
+	}
+
+	r = check("ns.nada.test")
+	if got := codes(r); !slices.Equal(got, []string{TooFewAddresses, Unresolvable}) {
+		t.Errorf("ns.nada.test: %v, want UNRESOLVABLE and TOO_FEW_ADDRESSES only", got)
+	}
+	for _, f := range r.Findings {
+		if f.Code == Unresolvable && (!strings.Contains(f.Message("en"), "does not exist (NXDOMAIN)") ||
+			!strings.Contains(f.Evidence, "@"+tld.String())) {
+			t.Errorf("%+v: %s", f, f.Message("en"))
+		}
+	}
+
+	c.Public = true
+	queried := rootServer.Queries()
+	r = check("ns.outro.test")
+	if !slices.Contains(codes(r), Unresolvable) || rootServer.Queries() != queried {
+		t.Errorf("a public check with loopback hints: %v, %d queries at the root", codes(r), rootServer.Queries()-queried)
 	}
 }
 

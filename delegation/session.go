@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/miekg/dns"
+
+	"github.com/ptzone/ptzone/delegation/resolve"
 )
 
 // session is what the checks of one sweep (or of one Check call) share:
@@ -24,6 +26,8 @@ type session struct {
 	addrs map[netip.Addr]*addressProbes
 	names map[string]*resolution
 
+	lookup resolve.Lookup // nil: names without glue stay without address
+
 	queries atomic.Int64
 	counted int64 // of queries, how many the sweep's metric has
 }
@@ -32,6 +36,17 @@ const pacingGuard = 50 * time.Millisecond
 
 func newSession(c *Checker, perSecond float64) *session {
 	s := &session{c: c, next: map[netip.Addr]time.Time{}, addrs: map[netip.Addr]*addressProbes{}, names: map[string]*resolution{}}
+	switch {
+	case c.Resolver.IsValid():
+		// The operator's own resolver: not paced like others' servers.
+		s.lookup = &resolve.Recursive{Server: c.Resolver, Exchange: s.unpaced}
+	case len(c.Hints) > 0:
+		it := &resolve.Iterative{Hints: c.Hints, Port: uint16(c.port()), Exchange: s.paced}
+		if c.Public {
+			it.Refuse = isSpecialPurpose
+		}
+		s.lookup = it
+	}
 	if perSecond > 0 {
 		// perSecond queries are spread over a second and a twentieth: the
 		// server counts them as they arrive, and scheduling may bring two
@@ -70,19 +85,32 @@ func (s *session) wait(ctx context.Context, addr netip.Addr) error {
 	}
 }
 
-// exchange asks one address, at its pace, retrying a query that gets no
-// answer.
+// exchange asks one address on the checker's port, at its pace,
+// retrying a query that gets no answer.
 func (s *session) exchange(ctx context.Context, q *dns.Msg, addr netip.Addr, network string) (*dns.Msg, error) {
+	return s.send(ctx, q, netip.AddrPortFrom(addr, uint16(s.c.port())), network, true)
+}
+
+func (s *session) paced(ctx context.Context, q *dns.Msg, to netip.AddrPort, network string) (*dns.Msg, error) {
+	return s.send(ctx, q, to, network, true)
+}
+
+func (s *session) unpaced(ctx context.Context, q *dns.Msg, to netip.AddrPort, network string) (*dns.Msg, error) {
+	return s.send(ctx, q, to, network, false)
+}
+
+func (s *session) send(ctx context.Context, q *dns.Msg, to netip.AddrPort, network string, paced bool) (*dns.Msg, error) {
 	cl := &dns.Client{Net: network, Timeout: s.c.timeout()}
-	target := netip.AddrPortFrom(addr, uint16(s.c.port())).String()
 	var err error
 	for range s.c.attempts() {
-		if err = s.wait(ctx, addr); err != nil {
-			return nil, err
+		if paced {
+			if err = s.wait(ctx, to.Addr()); err != nil {
+				return nil, err
+			}
 		}
 		s.queries.Add(1)
 		var r *dns.Msg
-		if r, _, err = cl.ExchangeContext(ctx, q, target); err == nil {
+		if r, _, err = cl.ExchangeContext(ctx, q, to.String()); err == nil {
 			return r, nil
 		}
 		if ctx.Err() != nil {
@@ -114,15 +142,16 @@ func (s *session) perAddress(ctx context.Context, p *probe) *addressProbes {
 	return a
 }
 
-// resolution is a name server's addresses as the resolver gave them.
+// resolution is a name server's addresses as the session's lookup gave
+// them.
 type resolution struct {
-	once  sync.Once
-	addrs []netip.Addr
-	why   string
+	once sync.Once
+	ans  resolve.Answer
+	err  error
 }
 
-// resolve returns a name's addresses, asking the resolver once per session.
-func (s *session) resolve(ctx context.Context, name string) ([]netip.Addr, string) {
+// resolve returns a name's addresses, looking them up once per session.
+func (s *session) resolve(ctx context.Context, name string) (resolve.Answer, error) {
 	s.mu.Lock()
 	r := s.names[name]
 	if r == nil {
@@ -130,6 +159,6 @@ func (s *session) resolve(ctx context.Context, name string) ([]netip.Addr, strin
 		s.names[name] = r
 	}
 	s.mu.Unlock()
-	r.once.Do(func() { r.addrs, r.why = s.c.resolve(ctx, s, name) })
-	return r.addrs, r.why
+	r.once.Do(func() { r.ans, r.err = s.lookup.Lookup(ctx, name) })
+	return r.ans, r.err
 }

@@ -9,6 +9,7 @@ import (
 	"io"
 	"net"
 	"net/netip"
+	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -16,6 +17,7 @@ import (
 	"github.com/miekg/dns"
 
 	"github.com/ptzone/ptzone/delegation"
+	"github.com/ptzone/ptzone/delegation/resolve"
 	"github.com/ptzone/ptzone/store"
 )
 
@@ -34,6 +36,7 @@ func checkCommand() *command {
 		lang     string
 		ns, ds   stringList
 		resolver string
+		hints    string
 		port     int
 		timeout  time.Duration
 	)
@@ -53,8 +56,11 @@ names a usable mailbox (Art 5c).
 The delegation is the registry's (--db) unless --ns gives it, as before
 registration: --ns NAME or --ns NAME/IP, repeatable, and --ds "TAG ALG
 DIGESTTYPE DIGEST", repeatable. Name servers outside the domain, given no
-address, are resolved through --resolver IP[:PORT]; the system's resolver
-is never asked. --port sets the port the name servers are asked on (a lab's).
+address, are resolved from the root, as resolvers on the Internet find
+them: from the root servers built in (IANA's named.root), or from --hints
+FILE (root hints in zone file form); or through the recursive resolver
+--resolver IP[:PORT]. The system's resolver is never asked. --port sets
+the port the name servers are asked on (a lab's; the hints' servers too).
 Any address is accepted, loopback included: this is the operator's tool.
 
 Each finding has a stable code, a severity, the server concerned, the
@@ -68,7 +74,8 @@ Exit status: 0 nothing found, 1 warnings only, 2 errors, 3 usage error.`,
 			fs.StringVar(&lang, "lang", "en", "messages in `LANG`: en or pt")
 			fs.Var(&ns, "ns", "a name server, `NAME[/IP]` (repeatable); without it, the registry's delegation")
 			fs.Var(&ds, "ds", "a DS record, \"`TAG ALG DIGESTTYPE DIGEST`\" (repeatable)")
-			fs.StringVar(&resolver, "resolver", "", "resolve name servers outside the domain through `IP[:PORT]`")
+			fs.StringVar(&resolver, "resolver", "", "resolve name servers outside the domain through the recursive resolver `IP[:PORT]`")
+			fs.StringVar(&hints, "hints", "", "resolve name servers outside the domain from the root servers in `FILE` (zone file form)")
 			fs.IntVar(&port, "port", 53, "ask the name servers on port `N`")
 			fs.DurationVar(&timeout, "timeout", 2*time.Second, "wait this long for each answer")
 		},
@@ -102,13 +109,31 @@ Exit status: 0 nothing found, 1 warnings only, 2 errors, 3 usage error.`,
 				}
 				d.DS = append(d.DS, rec)
 			}
-			if resolver != "" {
+			c := &delegation.Checker{Port: port, Timeout: timeout}
+			switch {
+			case resolver != "" && hints != "":
+				return usage("check: --resolver and --hints: give one")
+			case resolver != "":
 				if _, _, err := net.SplitHostPort(resolver); err != nil {
 					resolver = net.JoinHostPort(resolver, "53")
 				}
-				if ap, err := netip.ParseAddrPort(resolver); err != nil || !ap.IsValid() {
+				ap, err := netip.ParseAddrPort(resolver)
+				if err != nil {
 					return usage("check: --resolver %q: want IP[:PORT]", resolver)
 				}
+				c.Resolver = ap
+			case hints != "":
+				f, err := os.Open(hints)
+				if err != nil {
+					return usage("check: --hints: %v", err)
+				}
+				c.Hints, err = resolve.ReadHints(f, hints)
+				f.Close()
+				if err != nil {
+					return usage("check: --hints: %v", err)
+				}
+			default:
+				c.Hints = resolve.RootHints()
 			}
 			if len(d.Nameservers) == 0 {
 				if len(d.DS) > 0 {
@@ -118,7 +143,6 @@ Exit status: 0 nothing found, 1 warnings only, 2 errors, 3 usage error.`,
 					return err
 				}
 			}
-			c := &delegation.Checker{Port: port, Timeout: timeout, Resolver: resolver}
 			r := c.Check(ctx, d)
 			if asJSON {
 				writeJSONReport(e.stdout, r, lang)
@@ -175,22 +199,34 @@ func parseDS(domain, spec string) (*dns.DS, error) {
 		KeyTag: uint16(n[0]), Algorithm: uint8(n[1]), DigestType: uint8(n[2]), Digest: strings.ToUpper(f[3])}, nil
 }
 
+// reportWords are the readable report's own words, in each language.
+var reportWords = map[string]struct {
+	pass, summary, query, fix string
+	severity                  map[delegation.Severity]string
+}{
+	"en": {"pass", "errors %d, warnings %d", "query", "fix",
+		map[delegation.Severity]string{delegation.Error: "ERROR", delegation.Warning: "WARNING", delegation.Notice: "NOTICE"}},
+	"pt": {"sem problemas", "erros %d, avisos %d", "consulta", "correção",
+		map[delegation.Severity]string{delegation.Error: "ERRO", delegation.Warning: "AVISO", delegation.Notice: "NOTA"}},
+}
+
 func writeReport(w io.Writer, r delegation.Report, lang string) {
+	words := reportWords[lang]
 	counts := map[delegation.Severity]int{}
 	for _, f := range r.Findings {
 		counts[f.Severity]++
 	}
 	if len(r.Findings) == 0 {
-		fmt.Fprintf(w, "%s: pass\n", r.Domain)
+		fmt.Fprintf(w, "%s: %s\n", r.Domain, words.pass)
 		return
 	}
-	fmt.Fprintf(w, "%s: %d errors, %d warnings\n", r.Domain, counts[delegation.Error], counts[delegation.Warning])
+	fmt.Fprintf(w, "%s: "+words.summary+"\n", r.Domain, counts[delegation.Error], counts[delegation.Warning])
 	for _, f := range r.Findings {
 		where := f.NS
 		if f.Addr != "" {
 			where += " " + f.Addr
 		}
-		fmt.Fprintf(w, "\n%s %s", strings.ToUpper(f.Severity.String()), f.Code)
+		fmt.Fprintf(w, "\n%s %s", words.severity[f.Severity], f.Code)
 		if where != "" {
 			fmt.Fprintf(w, " (%s)", strings.TrimSpace(where))
 		}
@@ -200,9 +236,9 @@ func writeReport(w io.Writer, r delegation.Report, lang string) {
 		}
 		fmt.Fprintf(w, "]\n  %s\n", f.Message(lang))
 		if f.Evidence != "" {
-			fmt.Fprintf(w, "  query: %s\n", f.Evidence)
+			fmt.Fprintf(w, "  %s: %s\n", words.query, f.Evidence)
 		}
-		fmt.Fprintf(w, "  fix: %s\n", f.Hint())
+		fmt.Fprintf(w, "  %s: %s\n", words.fix, f.Hint(lang))
 	}
 }
 
@@ -228,7 +264,7 @@ func writeJSONReport(w io.Writer, r delegation.Report, lang string) {
 	}
 	for _, f := range r.Findings {
 		out.Findings = append(out.Findings, finding{f.Code, f.Severity.String(), f.NS, f.Addr, f.Message(lang), f.Article(),
-			f.Zonemaster(), f.Hint(), f.Evidence})
+			f.Zonemaster(), f.Hint(lang), f.Evidence})
 	}
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")

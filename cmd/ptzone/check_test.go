@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/netip"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -56,8 +57,9 @@ func TestCheckCommand(t *testing.T) {
 
 	port, nsFlags = labDomain(t, lab.Refused)
 	r = check(append(nsFlags, "--lang", "pt")...).want(t, checkErrors)
-	if !strings.Contains(r.stdout, "ERROR REFUSED (ns1.exemplo.pt. 127.0.0.2) [Art 4.2") || !strings.Contains(r.stdout, "recusa responder") ||
-		!strings.Contains(r.stdout, "query: SOA exemplo.pt. @127.0.0.2 UDP: REFUSED") {
+	if !strings.Contains(r.stdout, "exemplo.pt: erros 1, avisos 0") || !strings.Contains(r.stdout, "ERRO REFUSED (ns1.exemplo.pt. 127.0.0.2) [Art 4.2") ||
+		!strings.Contains(r.stdout, "recusa responder") || !strings.Contains(r.stdout, "consulta: SOA exemplo.pt. @127.0.0.2 UDP: REFUSED") ||
+		!strings.Contains(r.stdout, "correção: Acrescente a zona") {
 		t.Errorf("refused, in Portuguese: %s", r.stdout)
 	}
 	r = check(append(nsFlags, "--json")...).want(t, checkErrors)
@@ -81,5 +83,59 @@ func TestCheckCommand(t *testing.T) {
 	cli(t, home, "db", "import", writeFile(t, home, "r.jsonl", []byte(registry))).want(t, exitOK)
 	if r := check().want(t, checkErrors); !strings.Contains(r.stdout, "REFUSED") {
 		t.Errorf("from the registry: %s", r.stdout)
+	}
+}
+
+// TestCheckFromHints: ptzone check --hints resolves a name server outside
+// the domain from the root servers the file names (a test root on the
+// lab's loopback), and only from them: a name they do not know is
+// reported unresolvable with the root's answer as evidence. --hints and
+// --resolver together, and a bad hints file, are usage errors naming what
+// is wrong.
+func TestCheckFromHints(t *testing.T) {
+	l, err := lab.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close() })
+	a1, a2, root := lab.Addr(1), lab.Addr(257), lab.Addr(513)
+	z := &lab.Zone{Name: "exemplo.pt", NS: []string{"ns1.exemplo.pt", "ns.outro.test"}, Serial: 7,
+		Addrs: map[string][]netip.Addr{"ns1.exemplo.pt": {a1}}}
+	for _, a := range []netip.Addr{a1, a2} {
+		if _, err := l.Serve(a, 0, 0, z); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// The root serves test. itself: ns.outro.test is in its data.
+	if _, err := l.Serve(root, 0, 0, &lab.Zone{Name: ".", NS: []string{"a.root.test"}, Serial: 1,
+		Addrs: map[string][]netip.Addr{"a.root.test": {root}, "ns.outro.test": {a2}}}); err != nil {
+		t.Fatal(err)
+	}
+	home := t.TempDir()
+	hints := writeFile(t, home, "root.hints", []byte(". 3600000 NS a.root.test.\na.root.test. 3600000 A "+root.String()+"\n"))
+	check := func(args ...string) result {
+		return cli(t, home, append(append([]string{"check", "--port", fmt.Sprint(l.Port), "--timeout", "300ms"}, args...), "exemplo.pt")...)
+	}
+	glued := "ns1.exemplo.pt/" + a1.String()
+	if r := check("--hints", hints, "--ns", glued, "--ns", "ns.outro.test").want(t, checkPass); !strings.Contains(r.stdout, "exemplo.pt: pass") {
+		t.Errorf("from the hints: %s", r.stdout)
+	}
+	r := check("--hints", hints, "--ns", glued, "--ns", "ns.nada.test").want(t, checkErrors)
+	if !strings.Contains(r.stdout, "UNRESOLVABLE (ns.nada.test.)") || !strings.Contains(r.stdout, "@"+root.String()) {
+		t.Errorf("a name the root does not know: %s", r.stdout)
+	}
+
+	r = check("--hints", hints, "--resolver", "127.0.0.1", "--ns", glued).want(t, checkUsage)
+	if !strings.Contains(r.stderr, "--resolver and --hints") {
+		t.Errorf("both: %s", r.stderr)
+	}
+	bad := writeFile(t, home, "bad.hints", []byte(". 3600000 NS a.root.test.\na.root.test. 3600000 A 300.1.1.1\n"))
+	r = check("--hints", bad, "--ns", glued).want(t, checkUsage)
+	if !strings.Contains(r.stderr, "bad.hints") || !strings.Contains(r.stderr, "line: 2") {
+		t.Errorf("a bad hints file: %s", r.stderr)
+	}
+	r = check("--hints", filepath.Join(home, "none"), "--ns", glued).want(t, checkUsage)
+	if !strings.Contains(r.stderr, "none") {
+		t.Errorf("a missing hints file: %s", r.stderr)
 	}
 }

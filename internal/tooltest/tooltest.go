@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -72,4 +73,49 @@ func Run(t testing.TB, timeout time.Duration, name string, args ...string) Resul
 		t.Fatalf("%s %s: no result within %s", name, strings.Join(args, " "), timeout)
 	}
 	return Result{Output: out.String(), Err: err}
+}
+
+// Start runs a daemon (path from Require) in the foreground for the
+// rest of the test, stopping it when the test ends (and failing the test
+// if it has not stopped ten seconds later). It returns the daemon's
+// output so far, for failure messages.
+func Start(t testing.TB, path string, args ...string) func() string {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	cmd := exec.CommandContext(ctx, path, args...)
+	var out syncBuffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		cancel()
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() { cmd.Wait(); close(done) }()
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case <-done:
+		case <-time.After(10 * time.Second):
+			t.Errorf("%s did not stop", path)
+		}
+	})
+	return out.String
+}
+
+// syncBuffer is a buffer the daemon writes while the test reads it.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }
