@@ -245,12 +245,12 @@ func (c *Checker) check(ctx context.Context, d Delegation, s *session) Report {
 		if !usableMailbox(soa.Mbox) {
 			add(Finding{Code: BadRName, Severity: Warning, Evidence: soa.String(), args: []any{rep.Domain, soa.Mbox}})
 		}
-		if problems := timerProblems(soa); problems != "" {
+		if problems := timerProblems(soa); problems.en != "" {
 			add(Finding{Code: SOATimers, Severity: Warning, Evidence: soa.String(), args: []any{rep.Domain, problems}})
 		}
 	}
 	for _, ds := range d.DS {
-		if why := dsAlgorithmProblem(ds); why != "" {
+		if why := dsAlgorithmProblem(ds); why.en != "" {
 			add(Finding{Code: DSAlgorithm, Severity: Warning, Evidence: ds.String(),
 				args: []any{fmt.Sprintf("%d %d %d", ds.KeyTag, ds.Algorithm, ds.DigestType), why}})
 		}
@@ -448,7 +448,7 @@ func (p *probe) dnssec(ctx context.Context, dsSet []*dns.DS) []Finding {
 		return []Finding{p.finding(DSMismatch, evidence, strings.Join(dsText, ", "))}
 	}
 	now := time.Now()
-	expired := ""
+	var expired text
 	for _, sig := range sigs {
 		for _, k := range matched {
 			if sig.KeyTag != k.KeyTag() || sig.Verify(k, set) != nil {
@@ -457,10 +457,11 @@ func (p *probe) dnssec(ctx context.Context, dsSet []*dns.DS) []Finding {
 			if sig.ValidityPeriod(now) {
 				return nil
 			}
-			expired = fmt.Sprintf("%s to %s", dns.TimeToString(sig.Inception), dns.TimeToString(sig.Expiration))
+			from, to := dns.TimeToString(sig.Inception), dns.TimeToString(sig.Expiration)
+			expired = text{from + " to " + to, from + " a " + to}
 		}
 	}
-	if expired != "" {
+	if expired.en != "" {
 		return []Finding{p.finding(SignatureExpired, evidence, expired)}
 	}
 	return []Finding{p.finding(DNSKEYNotSigned, evidence)}
@@ -475,39 +476,45 @@ func usableMailbox(rname string) bool {
 
 // timerProblems says which SOA timers lie outside the ranges RFC 1912 and
 // RIPE-203 recommend, as Zonemaster's Zone02-Zone05 test them.
-func timerProblems(soa *dns.SOA) string {
-	var p []string
+func timerProblems(soa *dns.SOA) text {
+	var en, pt []string
+	problem := func(e, p string, n uint32) {
+		en, pt = append(en, fmt.Sprintf(e, n)), append(pt, fmt.Sprintf(p, n))
+	}
 	if soa.Refresh < 14400 {
-		p = append(p, fmt.Sprintf("refresh %d below 14400", soa.Refresh))
+		problem("refresh %d below 14400", "refresh %d abaixo de 14400", soa.Refresh)
 	}
 	if soa.Retry < 3600 || soa.Retry >= soa.Refresh {
-		p = append(p, fmt.Sprintf("retry %d (at least 3600, below refresh)", soa.Retry))
+		problem("retry %d (at least 3600, below refresh)", "retry %d (pelo menos 3600, abaixo do refresh)", soa.Retry)
 	}
 	if soa.Expire < 604800 || soa.Expire < 7*soa.Refresh {
-		p = append(p, fmt.Sprintf("expire %d (at least 604800 and seven refreshes)", soa.Expire))
+		problem("expire %d (at least 604800 and seven refreshes)", "expire %d (pelo menos 604800 e sete refreshes)", soa.Expire)
 	}
 	if soa.Minttl < 300 || soa.Minttl > 86400 {
-		p = append(p, fmt.Sprintf("minimum %d (300-86400)", soa.Minttl))
+		problem("minimum %d (300-86400)", "minimum %d (300-86400)", soa.Minttl)
 	}
-	return strings.Join(p, ", ")
+	return text{strings.Join(en, ", "), strings.Join(pt, ", ")}
 }
 
 // dsAlgorithmProblem says why a DS record's algorithm or digest is one
-// RFC 8624 says not to use, or "".
-func dsAlgorithmProblem(ds *dns.DS) string {
+// RFC 8624 says not to use; empty when it is not.
+func dsAlgorithmProblem(ds *dns.DS) text {
+	name := dns.AlgorithmToString[ds.Algorithm]
 	switch ds.Algorithm {
 	case dns.RSAMD5, dns.DSA, dns.DSANSEC3SHA1, dns.ECCGOST:
-		return fmt.Sprintf("algorithm %d (%s: must not be used)", ds.Algorithm, dns.AlgorithmToString[ds.Algorithm])
+		return text{fmt.Sprintf("algorithm %d (%s: must not be used)", ds.Algorithm, name),
+			fmt.Sprintf("o algoritmo %d (%s: não pode ser usado)", ds.Algorithm, name)}
 	case dns.RSASHA1, dns.RSASHA1NSEC3SHA1:
-		return fmt.Sprintf("algorithm %d (%s: not recommended)", ds.Algorithm, dns.AlgorithmToString[ds.Algorithm])
+		return text{fmt.Sprintf("algorithm %d (%s: not recommended)", ds.Algorithm, name),
+			fmt.Sprintf("o algoritmo %d (%s: não recomendado)", ds.Algorithm, name)}
 	}
 	switch ds.DigestType {
 	case dns.SHA1:
-		return "digest type 1 (SHA-1: must not be used for new DS records)"
+		return text{"digest type 1 (SHA-1: must not be used for new DS records)", "o tipo de resumo 1 (SHA-1: não pode ser usado em novos registos DS)"}
 	case dns.GOST94:
-		return "digest type 3 (GOST R 34.11-94: must not be used)"
+		return text{"digest type 3 (GOST R 34.11-94: must not be used)", "o tipo de resumo 3 (GOST R 34.11-94: não pode ser usado)"}
 	}
-	return ""
+	return text{}
 }
 
 func soaOf(r *dns.Msg, domain string) *dns.SOA {

@@ -283,6 +283,7 @@ func TestResolvingFromHints(t *testing.T) {
 	}
 	for _, f := range r.Findings {
 		if f.Code == Unresolvable && (!strings.Contains(f.Message("en"), "does not exist (NXDOMAIN)") ||
+			!strings.Contains(f.Message("pt"), "o nome não existe (NXDOMAIN)") ||
 			!strings.Contains(f.Evidence, "@"+tld.String())) {
 			t.Errorf("%+v: %s", f, f.Message("en"))
 		}
