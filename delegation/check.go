@@ -82,6 +82,10 @@ func isSpecialPurpose(a netip.Addr) bool {
 type Report struct {
 	Domain   string
 	Findings []Finding
+	// silent: addresses were asked and none answered at all. When most
+	// domains of a sweep are silent, the silence is more likely the
+	// checker's own network than theirs.
+	silent bool
 }
 
 // Verdict is the report's worst severity, and false when nothing was
@@ -105,6 +109,7 @@ type probe struct {
 	addr   netip.Addr
 	soa    *dns.SOA
 	ok     bool // it answered the SOA with authority
+	heard  bool // it answered the SOA at all
 }
 
 func (c *Checker) timeout() time.Duration {
@@ -229,6 +234,7 @@ func (c *Checker) check(ctx context.Context, d Delegation, s *session) Report {
 	for _, fs := range found {
 		rep.Findings = append(rep.Findings, fs...)
 	}
+	rep.silent = len(probes) > 0 && !slices.ContainsFunc(probes, func(p *probe) bool { return p.heard })
 
 	// The servers that answered serve one version of the zone.
 	serials := map[uint32]bool{}
@@ -296,6 +302,7 @@ func (p *probe) run(ctx context.Context, d Delegation, names map[string]bool) []
 	ev := p.evidence
 	soaQ := "SOA " + p.domain
 	r, err := p.s.exchange(ctx, query(p.domain, dns.TypeSOA, false, false), p.addr, "udp")
+	p.heard = err == nil
 	switch {
 	case err != nil:
 		return []Finding{p.finding(NoResponse, ev(soaQ, "UDP", r, err))}

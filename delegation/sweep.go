@@ -35,6 +35,13 @@ type Sweeper struct {
 	Concurrency int
 	// BatchSize is how many results each transaction writes (default 500).
 	BatchSize int
+	// MaxSilentShare is the share of a batch (of 50 domains or more)
+	// whose servers all stayed silent above which the sweep stops without
+	// recording the batch (default 0.5): when most domains fail to answer
+	// at once, the checker's own network has most likely failed, and a
+	// failure of ours must not start any domain's grace period or send a
+	// notice. The sweep resumes from its last recorded batch.
+	MaxSilentShare float64
 	// ProgressEvery is how often progress is logged (default 30 s).
 	ProgressEvery time.Duration
 	// Now is the clock (default time.Now).
@@ -71,6 +78,14 @@ func NewSweepMetrics(reg prometheus.Registerer) *SweepMetrics {
 	return m
 }
 
+// ErrSilent stops a sweep whose domains' servers mostly stay silent at
+// once (see Sweeper.MaxSilentShare).
+var ErrSilent = errors.New("most name servers did not answer: the checker's own network looks down")
+
+// silentSample is the fewest domains a batch needs before its silence
+// is judged.
+const silentSample = 50
+
 // SweepStats is what a sweep did.
 type SweepStats struct {
 	Sweep   store.Sweep
@@ -92,9 +107,10 @@ func (s *Sweeper) now() time.Time {
 // checked is one domain's check on its way to the store, numbered in the
 // order the domains were read.
 type checked struct {
-	seq  int
-	name string
-	rec  store.CheckRecord
+	seq    int
+	name   string
+	rec    store.CheckRecord
+	silent bool
 }
 
 // Run sweeps the registry: it goes on with an interrupted sweep, or starts
@@ -120,6 +136,10 @@ func (s *Sweeper) Run(ctx context.Context) (SweepStats, error) {
 	}
 	if rate <= 0 {
 		rate = 20
+	}
+	maxSilent := s.MaxSilentShare
+	if maxSilent <= 0 {
+		maxSilent = 0.5
 	}
 
 	begun := time.Now()
@@ -201,7 +221,7 @@ func (s *Sweeper) Run(ctx context.Context) (SweepStats, error) {
 					base = cand.State.Updated
 				}
 				rec.Base = &base
-				results <- checked{seq: n, name: d.Name, rec: rec}
+				results <- checked{seq: n, name: d.Name, rec: rec, silent: rep.silent}
 			})
 		}
 	}()
@@ -209,11 +229,18 @@ func (s *Sweeper) Run(ctx context.Context) (SweepStats, error) {
 	// Results arrive in any order and are recorded in the order read.
 	pending := map[int]checked{}
 	next := 0
+	recordedUntil := sw.Cursor
 	var batch []store.CheckRecord
+	silent := 0 // of the batch
 	lastLog := time.Now()
 	flush := func(ctx context.Context, final bool) error {
 		if len(batch) == 0 && !final {
 			return nil
+		}
+		if len(batch) >= silentSample && float64(silent) > maxSilent*float64(len(batch)) {
+			log.Error("sweep stopped: most name servers stayed silent; the batch is not recorded, and the sweep goes on from the last one at its next run",
+				zap.Int64("sweep", sw.ID), zap.Int("silent", silent), zap.Int("batch", len(batch)), zap.String("recorded_until", recordedUntil))
+			return fmt.Errorf("sweep %d: %d of %d domains after %q: %w", sw.ID, silent, len(batch), recordedUntil, ErrSilent)
 		}
 		if final {
 			sw.Finished = s.now()
@@ -224,7 +251,7 @@ func (s *Sweeper) Run(ctx context.Context) (SweepStats, error) {
 		for range batch {
 			<-window
 		}
-		batch = batch[:0]
+		batch, silent, recordedUntil = batch[:0], 0, sw.Cursor
 		return nil
 	}
 	for c := range results {
@@ -237,6 +264,9 @@ func (s *Sweeper) Run(ctx context.Context) (SweepStats, error) {
 			delete(pending, next)
 			next++
 			batch = append(batch, c.rec)
+			if c.silent {
+				silent++
+			}
 			sw.Cursor = c.name
 			sw.Checked++
 			stats.Checked++

@@ -176,3 +176,45 @@ func TestSweep(t *testing.T) {
 		t.Errorf("the sweep counts %d queries sent, want %d", third.Queries, want)
 	}
 }
+
+// TestSweepStopsWhenAllIsSilent: when the servers of most domains stop
+// answering at once (here the provider's two, serving all but one
+// domain: as if the checker's own network had failed), the sweep records
+// nothing of that batch, so that no domain counts a failure that may be
+// ours, nor gets a notice (Art 23.2 judges the domain's servers); it
+// stops with ErrSilent, and its next run, the silence over, goes on from
+// the last batch recorded.
+func TestSweepStopsWhenAllIsSilent(t *testing.T) {
+	const hosted = 120
+	f := newSweepFixture(t, hosted)
+	ctx := context.Background()
+	sweeper := &Sweeper{Checker: &Checker{Port: f.port, Timeout: 100 * time.Millisecond, Attempts: 1}, Store: f.db,
+		RatePerAddress: 1000, Concurrency: 32, BatchSize: 60}
+	for _, s := range f.provider {
+		s.SetFaults(lab.Timeout)
+	}
+	_, err := sweeper.Run(ctx)
+	if !errors.Is(err, ErrSilent) {
+		t.Fatalf("a silent sweep: %v, want ErrSilent", err)
+	}
+	sweeps, err := f.db.Sweeps(ctx, 5)
+	if err != nil || len(sweeps) != 1 || sweeps[0].Checked != 0 || sweeps[0].Cursor != "" || !sweeps[0].Finished.IsZero() {
+		t.Fatalf("after the silence: %+v, %v; want one open sweep with nothing recorded", sweeps, err)
+	}
+	for _, name := range append(f.hosted[:3], "avariado.pt") {
+		if hist, err := f.db.CheckHistory(ctx, name, 5); err != nil || len(hist) != 0 {
+			t.Errorf("%s: history %+v, %v; want none", name, hist, err)
+		}
+	}
+	if notices, err := f.db.Notices(ctx, true, 10); err != nil || len(notices) != 0 {
+		t.Errorf("notices %+v, %v; want none", notices, err)
+	}
+
+	for _, s := range f.provider {
+		s.SetFaults(0)
+	}
+	stats, err := sweeper.Run(ctx)
+	if err != nil || !stats.Resumed || stats.Sweep.ID != sweeps[0].ID || stats.Sweep.Checked != hosted+1 || stats.Sweep.Failed != 1 {
+		t.Errorf("after the silence: %+v, %v", stats, err)
+	}
+}
