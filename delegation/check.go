@@ -162,7 +162,9 @@ func (c *Checker) check(ctx context.Context, d Delegation, s *session) Report {
 		name := strings.ToLower(dns.Fqdn(ns.Name))
 		names[name] = true
 		addrs := ns.Addrs
-		if len(addrs) == 0 && s.lookup != nil {
+		// A name inside the domain has no address but its glue: resolving
+		// it would ask the domain's own servers, found through that glue.
+		if len(addrs) == 0 && s.lookup != nil && !dns.IsSubDomain(domain, name) {
 			ans, err := s.resolve(ctx, name)
 			if err != nil {
 				why, evidence := text{err.Error(), err.Error()}, "A/AAAA "+name

@@ -289,6 +289,14 @@ func TestResolvingFromHints(t *testing.T) {
 		}
 	}
 
+	// A name inside the domain without glue has no address to find:
+	// its zone's servers are found through that glue.
+	r = c.Check(context.Background(), Delegation{Domain: "outro.pt",
+		Nameservers: []Nameserver{{"ns1.outro.pt", []netip.Addr{a1}}, {Name: "ns2.outro.pt"}}})
+	if got := codes(r); !slices.Contains(got, NoAddress) || slices.Contains(got, Unresolvable) {
+		t.Errorf("ns2.outro.pt without glue: %v, want NO_ADDRESS", got)
+	}
+
 	c.Public = true
 	queried := rootServer.Queries()
 	r = check("ns.outro.test")

@@ -240,7 +240,7 @@ func (r *Iterative) resolve(ctx context.Context, name string, qtype uint16, dept
 			}
 			return a, nil
 		case referral:
-			next, err := r.follow(ctx, m, cut, depth)
+			next, err := r.follow(ctx, m, zone, cut, depth)
 			if err != nil {
 				return Answer{}, &Failure{Name: asked, Kind: ServersNotFound, Zone: cut, Evidence: err.Error()}
 			}
@@ -324,10 +324,10 @@ func (r *Iterative) ask(ctx context.Context, q *dns.Msg, zone string, servers []
 	return nil, netip.AddrPort{}, &Failure{Name: q.Question[0].Name, Kind: NoServerAnswers, Zone: zone, Evidence: last}
 }
 
-// follow returns the addresses of the servers a referral to cut names:
-// the glue it carries, or, for servers without glue, their own
+// follow returns the addresses of the servers a referral from zone to
+// cut names: the glue it carries, or, for servers without glue, their own
 // resolution (bounded in depth).
-func (r *Iterative) follow(ctx context.Context, m *dns.Msg, cut string, depth int) ([]netip.Addr, error) {
+func (r *Iterative) follow(ctx context.Context, m *dns.Msg, zone, cut string, depth int) ([]netip.Addr, error) {
 	var targets []string
 	for _, rr := range m.Ns {
 		if ns, ok := rr.(*dns.NS); ok && strings.EqualFold(ns.Hdr.Name, cut) {
@@ -337,9 +337,10 @@ func (r *Iterative) follow(ctx context.Context, m *dns.Msg, cut string, depth in
 	var addrs []netip.Addr
 	for _, rr := range m.Extra {
 		owner := strings.ToLower(rr.Header().Name)
-		// Glue is taken for the servers named, and only from within the
-		// referring zone's reach: the cut's own subtree.
-		if !slices.Contains(targets, owner) || !dns.IsSubDomain(cut, owner) {
+		// Glue is taken for the servers named, and only within the
+		// referring zone (its bailiwick): a server may not vouch for
+		// addresses in zones it does not serve.
+		if !slices.Contains(targets, owner) || !dns.IsSubDomain(zone, owner) {
 			continue
 		}
 		if a, ok := addressOf(rr); ok {

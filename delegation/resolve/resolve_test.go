@@ -49,8 +49,10 @@ func newHierarchy(t *testing.T) *hierarchy {
 			Addrs: map[string][]netip.Addr{"ns.nic.test": {tldA}, "ns.provider.test": {providerA}, "ns.dead.test": {deadA},
 				"ns.loop.test": {loopA}},
 			Delegations: map[string][]string{"provider.test": {"ns.provider.test"}, "other.test": {"ns1.provider.test"},
+				"sibling.test": {"ns.provider.test"},
 				"lame.test": {"ns.nic.test"}, "dead.test": {"ns.dead.test"}, "loop.test": {"ns.loop.test"}}}},
-		providerA: {{Name: "provider.test", NS: []string{"ns.provider.test"}, Serial: 1,
+		providerA: {{Name: "sibling.test", NS: []string{"ns.provider.test"}, Serial: 1,
+			Addrs: map[string][]netip.Addr{"ns.sibling.test": {otherA}}}, {Name: "provider.test", NS: []string{"ns.provider.test"}, Serial: 1,
 			Addrs: map[string][]netip.Addr{"ns.provider.test": {providerA}, "ns1.provider.test": {otherA, netip.MustParseAddr(v6)}},
 			CNAMEs: map[string]string{"alias.provider.test": "ns1.provider.test", "far.provider.test": "ns.other.test",
 				"loop1.provider.test": "loop2.provider.test", "loop2.provider.test": "loop1.provider.test"}}},
@@ -124,6 +126,17 @@ func TestIterative(t *testing.T) {
 		if !slices.Equal(got, c.want) || ans.Alias != c.alias || !ans.From.IsValid() {
 			t.Errorf("%s: %v alias %q from %v, want %v alias %q", c.name, got, ans.Alias, ans.From, c.want, c.alias)
 		}
+	}
+
+	// A referral's glue for a server in a sibling zone (within the
+	// referring zone) is used: the server's name is not resolved apart.
+	r2 := h.iterative()
+	provider := h.provider.Queries()
+	if ans, err := r2.Lookup(ctx, "ns.sibling.test"); err != nil || len(ans.Addrs) != 1 || ans.Addrs[0] != lab.Addr(4) {
+		t.Errorf("ns.sibling.test: %+v, %v", ans, err)
+	}
+	if got := h.provider.Queries() - provider; got != 2 {
+		t.Errorf("ns.sibling.test cost %d queries at its server, want 2 (A and AAAA)", got)
 	}
 
 	// The zone cuts learnt spare the root and test. the walk down again.
