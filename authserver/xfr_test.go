@@ -234,7 +234,6 @@ func sameZone(t *testing.T, secondary, primaryAddr string) {
 	}
 }
 
-
 // runSecondary runs knotd or nsd on a loopback port as a secondary of
 // p's zone pt, asking with the transfer key or without, and letting
 // loopback clients transfer the zone from it, until the test ends; it

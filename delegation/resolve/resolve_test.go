@@ -50,7 +50,7 @@ func newHierarchy(t *testing.T) *hierarchy {
 				"ns.loop.test": {loopA}},
 			Delegations: map[string][]string{"provider.test": {"ns.provider.test"}, "other.test": {"ns1.provider.test"},
 				"sibling.test": {"ns.provider.test"},
-				"lame.test": {"ns.nic.test"}, "dead.test": {"ns.dead.test"}, "loop.test": {"ns.loop.test"}}}},
+				"lame.test":    {"ns.nic.test"}, "dead.test": {"ns.dead.test"}, "loop.test": {"ns.loop.test"}}}},
 		providerA: {{Name: "sibling.test", NS: []string{"ns.provider.test"}, Serial: 1,
 			Addrs: map[string][]netip.Addr{"ns.sibling.test": {otherA}}}, {Name: "provider.test", NS: []string{"ns.provider.test"}, Serial: 1,
 			Addrs: map[string][]netip.Addr{"ns.provider.test": {providerA}, "ns1.provider.test": {otherA, netip.MustParseAddr(v6)}},
