@@ -15,6 +15,7 @@ type Registry interface {
 	DomainWriter
 	RegistrarStore
 	CheckStore
+	Outbox
 	PublicationLog
 	// Zones lists the hierarchies the store accepts domains in, sorted.
 	Zones(ctx context.Context) ([]string, error)
@@ -170,6 +171,23 @@ type CheckStore interface {
 	// Notices returns notices oldest first: only those not yet sent when
 	// pending is set.
 	Notices(ctx context.Context, pending bool, limit int) ([]Notice, error)
+}
+
+// Outbox is the notifier's side of the notices queued by checks: a
+// notifier claims notices for a while (a lease), then marks each sent or
+// failed. A lease that lapses, its notifier gone, frees the notice for
+// another: none is lost, and no two notifiers hold one at once.
+type Outbox interface {
+	// ClaimNotices claims, until now+lease, up to limit notices due at
+	// now (not sent, no retry pending after now, no lease running past
+	// now), oldest first.
+	ClaimNotices(ctx context.Context, now time.Time, lease time.Duration, limit int) ([]Notice, error)
+	// NoticeSent marks a notice sent at the time given; ErrNotFound if
+	// there is no such notice. A notice already sent stays as it was.
+	NoticeSent(ctx context.Context, id int64, at time.Time) error
+	// NoticeFailed records a failed delivery: one attempt more, why, and
+	// when to try again; the lease ends.
+	NoticeFailed(ctx context.Context, id int64, reason string, retry time.Time) error
 }
 
 // PublicationLog records every publication attempt.

@@ -238,6 +238,10 @@ type Notice struct {
 	Findings []Finding
 	// Sent is zero while the notice waits in the outbox.
 	Sent time.Time
+	// Attempts counts the failed deliveries, LastError says why the last
+	// one failed.
+	Attempts  int
+	LastError string
 }
 
 // Sweep is one pass of the delegation checker over every active domain.

@@ -1,9 +1,11 @@
 package postgres
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -243,19 +245,77 @@ func (db *DB) Sweeps(ctx context.Context, limit int) ([]store.Sweep, error) {
 	return collectSweeps(rows)
 }
 
+const noticeColumns = `id, created, domain, kind, role, recipient, deadline, findings, sent, attempts, last_error`
+
 // Notices implements store.CheckStore.
 func (db *DB) Notices(ctx context.Context, pending bool, limit int) ([]store.Notice, error) {
-	rows, err := db.pool.Query(ctx, `
-		SELECT id, created, domain, kind, role, recipient, deadline, findings, sent FROM outbox
+	rows, err := db.pool.Query(ctx, `SELECT `+noticeColumns+` FROM outbox
 		WHERE sent IS NULL OR NOT $1 ORDER BY id LIMIT $2`, pending, rowcodec.Limit(limit))
 	if err != nil {
 		return nil, fmt.Errorf("postgres: reading the outbox: %w", err)
 	}
+	return collectNotices(rows)
+}
+
+// ClaimNotices implements store.Outbox. Notifiers sharing the database
+// skip the rows another is claiming rather than wait for them.
+func (db *DB) ClaimNotices(ctx context.Context, now time.Time, lease time.Duration, limit int) ([]store.Notice, error) {
+	rows, err := db.pool.Query(ctx, `
+		UPDATE outbox SET claimed_until = $1
+		WHERE id IN (SELECT id FROM outbox
+		             WHERE sent IS NULL AND (next_attempt IS NULL OR next_attempt <= $2)
+		               AND (claimed_until IS NULL OR claimed_until <= $2)
+		             ORDER BY id LIMIT $3 FOR UPDATE SKIP LOCKED)
+		RETURNING `+noticeColumns, now.Add(lease), now, rowcodec.Limit(limit))
+	if err != nil {
+		return nil, fmt.Errorf("postgres: claiming notices: %w", err)
+	}
+	out, err := collectNotices(rows)
+	slices.SortFunc(out, func(a, b store.Notice) int { return cmp.Compare(a.ID, b.ID) })
+	return out, err
+}
+
+// NoticeSent implements store.Outbox.
+func (db *DB) NoticeSent(ctx context.Context, id int64, at time.Time) error {
+	tag, err := db.pool.Exec(ctx, `UPDATE outbox SET sent = $1, claimed_until = NULL WHERE id = $2 AND sent IS NULL`, at, id)
+	if err != nil {
+		return fmt.Errorf("postgres: marking notice %d sent: %w", id, err)
+	}
+	return db.noticeTouched(ctx, tag.RowsAffected(), id)
+}
+
+// NoticeFailed implements store.Outbox.
+func (db *DB) NoticeFailed(ctx context.Context, id int64, reason string, retry time.Time) error {
+	tag, err := db.pool.Exec(ctx, `
+		UPDATE outbox SET attempts = attempts + 1, last_error = $1, next_attempt = $2, claimed_until = NULL
+		WHERE id = $3 AND sent IS NULL`, reason, retry, id)
+	if err != nil {
+		return fmt.Errorf("postgres: recording notice %d's failure: %w", id, err)
+	}
+	return db.noticeTouched(ctx, tag.RowsAffected(), id)
+}
+
+// noticeTouched returns ErrNotFound when an update of notice id touched
+// nothing because there is no such notice.
+func (db *DB) noticeTouched(ctx context.Context, touched int64, id int64) error {
+	if touched > 0 {
+		return nil
+	}
+	var one int
+	err := db.pool.QueryRow(ctx, `SELECT 1 FROM outbox WHERE id = $1`, id).Scan(&one)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return fmt.Errorf("notice %d: %w", id, store.ErrNotFound)
+	}
+	return err
+}
+
+func collectNotices(rows pgx.Rows) ([]store.Notice, error) {
 	out, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (store.Notice, error) {
 		var n store.Notice
 		var created, deadline, sent pgtype.Timestamptz
 		var findings []byte
-		if err := row.Scan(&n.ID, &created, &n.Domain, &n.Kind, &n.Role, &n.Recipient, &deadline, &findings, &sent); err != nil {
+		if err := row.Scan(&n.ID, &created, &n.Domain, &n.Kind, &n.Role, &n.Recipient, &deadline, &findings, &sent,
+			&n.Attempts, &n.LastError); err != nil {
 			return n, err
 		}
 		n.Created, n.Deadline, n.Sent = tsTime(created), tsTime(deadline), tsTime(sent)

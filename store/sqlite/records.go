@@ -1,10 +1,12 @@
 package sqlite
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/ptzone/ptzone/store"
@@ -248,14 +250,69 @@ func (db *DB) Sweeps(ctx context.Context, limit int) ([]store.Sweep, error) {
 	return scanSweeps(rows)
 }
 
+const noticeColumns = `id, created, domain, kind, role, recipient, deadline, findings, sent, attempts, last_error`
+
 // Notices implements store.CheckStore.
 func (db *DB) Notices(ctx context.Context, pending bool, limit int) ([]store.Notice, error) {
-	rows, err := db.db.QueryContext(ctx, `
-		SELECT id, created, domain, kind, role, recipient, deadline, findings, sent FROM outbox
+	rows, err := db.db.QueryContext(ctx, `SELECT `+noticeColumns+` FROM outbox
 		WHERE sent IS NULL OR NOT ? ORDER BY id LIMIT ?`, pending, rowcodec.Limit(limit))
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: reading the outbox: %w", err)
 	}
+	return scanNotices(rows)
+}
+
+// ClaimNotices implements store.Outbox.
+func (db *DB) ClaimNotices(ctx context.Context, now time.Time, lease time.Duration, limit int) ([]store.Notice, error) {
+	rows, err := db.db.QueryContext(ctx, `
+		UPDATE outbox SET claimed_until = ?
+		WHERE id IN (SELECT id FROM outbox
+		             WHERE sent IS NULL AND coalesce(next_attempt, 0) <= ? AND coalesce(claimed_until, 0) <= ?
+		             ORDER BY id LIMIT ?)
+		RETURNING `+noticeColumns, micros(now.Add(lease)), micros(now), micros(now), rowcodec.Limit(limit))
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: claiming notices: %w", err)
+	}
+	out, err := scanNotices(rows)
+	slices.SortFunc(out, func(a, b store.Notice) int { return cmp.Compare(a.ID, b.ID) })
+	return out, err
+}
+
+// NoticeSent implements store.Outbox.
+func (db *DB) NoticeSent(ctx context.Context, id int64, at time.Time) error {
+	res, err := db.db.ExecContext(ctx, `UPDATE outbox SET sent = ?, claimed_until = NULL WHERE id = ? AND sent IS NULL`, micros(at), id)
+	if err != nil {
+		return fmt.Errorf("sqlite: marking notice %d sent: %w", id, err)
+	}
+	return db.noticeTouched(ctx, res, id)
+}
+
+// NoticeFailed implements store.Outbox.
+func (db *DB) NoticeFailed(ctx context.Context, id int64, reason string, retry time.Time) error {
+	res, err := db.db.ExecContext(ctx, `
+		UPDATE outbox SET attempts = attempts + 1, last_error = ?, next_attempt = ?, claimed_until = NULL
+		WHERE id = ? AND sent IS NULL`, reason, micros(retry), id)
+	if err != nil {
+		return fmt.Errorf("sqlite: recording notice %d's failure: %w", id, err)
+	}
+	return db.noticeTouched(ctx, res, id)
+}
+
+// noticeTouched returns ErrNotFound when an update of notice id touched
+// nothing because there is no such notice.
+func (db *DB) noticeTouched(ctx context.Context, res sql.Result, id int64) error {
+	if n, err := res.RowsAffected(); err != nil || n > 0 {
+		return err
+	}
+	var one int
+	err := db.db.QueryRowContext(ctx, `SELECT 1 FROM outbox WHERE id = ?`, id).Scan(&one)
+	if errors.Is(err, sql.ErrNoRows) {
+		return fmt.Errorf("notice %d: %w", id, store.ErrNotFound)
+	}
+	return err
+}
+
+func scanNotices(rows *sql.Rows) ([]store.Notice, error) {
 	defer rows.Close()
 	var out []store.Notice
 	for rows.Next() {
@@ -263,10 +320,12 @@ func (db *DB) Notices(ctx context.Context, pending bool, limit int) ([]store.Not
 		var created int64
 		var deadline, sent sql.NullInt64
 		var findings string
-		if err := rows.Scan(&n.ID, &created, &n.Domain, &n.Kind, &n.Role, &n.Recipient, &deadline, &findings, &sent); err != nil {
+		if err := rows.Scan(&n.ID, &created, &n.Domain, &n.Kind, &n.Role, &n.Recipient, &deadline, &findings, &sent,
+			&n.Attempts, &n.LastError); err != nil {
 			return nil, fmt.Errorf("sqlite: reading the outbox: %w", err)
 		}
 		n.Created, n.Deadline, n.Sent = fromMicros(created), fromNullMicros(deadline), fromNullMicros(sent)
+		var err error
 		if n.Findings, err = rowcodec.DecodeFindings([]byte(findings)); err != nil {
 			return nil, fmt.Errorf("sqlite: outbox notice %d: %w", n.ID, err)
 		}

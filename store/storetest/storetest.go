@@ -50,6 +50,7 @@ func Run(t *testing.T, open Opener) {
 		{"ChangeFeed", testChangeFeed},
 		{"Sweeps", testSweeps},
 		{"ConditionalState", testConditionalState},
+		{"Outbox", testOutbox},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
