@@ -15,6 +15,7 @@ type Registry interface {
 	DomainWriter
 	RegistrarStore
 	CheckStore
+	CheckQueue
 	Outbox
 	PublicationLog
 	// Zones lists the hierarchies the store accepts domains in, sorted.
@@ -171,6 +172,21 @@ type CheckStore interface {
 	// Notices returns notices oldest first: only those not yet sent when
 	// pending is set.
 	Notices(ctx context.Context, pending bool, limit int) ([]Notice, error)
+}
+
+// CheckQueue holds the domains waiting for a check: new and changed
+// delegations, queued by the database itself whoever writes the domain,
+// and the checks registrars and operators ask for. Checkers sharing the
+// database claim requests for a lease; a check recorded with its request
+// (CheckRecord.Request) takes it off the queue.
+type CheckQueue interface {
+	// RequestCheck queues a check of the domain for the reason given
+	// (CheckRegistrar, CheckOperator); ErrNotFound if there is no such
+	// domain. A request already queued is brought up to date.
+	RequestCheck(ctx context.Context, domain, reason string, at time.Time) error
+	// ClaimChecks claims, until now+lease, up to limit requests not
+	// claimed past now, oldest first.
+	ClaimChecks(ctx context.Context, now time.Time, lease time.Duration, limit int) ([]CheckRequest, error)
 }
 
 // Outbox is the notifier's side of the notices queued by checks: a

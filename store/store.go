@@ -186,7 +186,27 @@ type CheckRecord struct {
 	// registrar asked for) is newer and keeps its state; the sweep's
 	// result still joins the history.
 	Base *time.Time
+	// Request, when the check answers one from the check queue, takes it
+	// off the queue, unless a newer request (a later version) came
+	// meanwhile.
+	Request *CheckRequest
 }
+
+// CheckRequest is a domain waiting in the check queue.
+type CheckRequest struct {
+	Domain    string
+	Reason    string // CheckNew, CheckChanged, CheckRegistrar, CheckOperator
+	Requested time.Time
+	Version   int64
+}
+
+// Why a domain is in the check queue.
+const (
+	CheckNew       = "new"       // registered with name servers (Art 4.2)
+	CheckChanged   = "changed"   // its name servers or DS records changed
+	CheckRegistrar = "registrar" // its registrar asked
+	CheckOperator  = "operator"  // an operator asked
+)
 
 // NoticeKind says what a notice tells its recipient.
 type NoticeKind string

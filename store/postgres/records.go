@@ -150,6 +150,11 @@ func recordCheck(ctx context.Context, tx pgx.Tx, rec store.CheckRecord) (int64, 
 	if err != nil {
 		return 0, fmt.Errorf("postgres: recording check of %s: %w", r.Domain, err)
 	}
+	if q := rec.Request; q != nil {
+		if _, err := tx.Exec(ctx, `DELETE FROM check_queue WHERE domain_id = $1 AND version = $2`, domainID, q.Version); err != nil {
+			return 0, fmt.Errorf("postgres: taking %s off the check queue: %w", r.Domain, err)
+		}
+	}
 	if rec.Base != nil {
 		var updated pgtype.Timestamptz
 		err := tx.QueryRow(ctx, `SELECT updated FROM delegation_state WHERE domain_id = $1`, domainID).Scan(&updated)
@@ -243,6 +248,48 @@ func (db *DB) Sweeps(ctx context.Context, limit int) ([]store.Sweep, error) {
 		return nil, fmt.Errorf("postgres: reading sweeps: %w", err)
 	}
 	return collectSweeps(rows)
+}
+
+// RequestCheck implements store.CheckQueue.
+func (db *DB) RequestCheck(ctx context.Context, domain, reason string, at time.Time) error {
+	tag, err := db.pool.Exec(ctx, `
+		INSERT INTO check_queue (domain_id, requested, reason) SELECT id, $1, $2 FROM domains WHERE name = $3
+		ON CONFLICT (domain_id) DO UPDATE
+			SET requested = excluded.requested, reason = excluded.reason, version = check_queue.version + 1`,
+		at, reason, domain)
+	if err != nil {
+		return fmt.Errorf("postgres: queueing a check of %s: %w", domain, err)
+	}
+	if tag.RowsAffected() == 0 {
+		return fmt.Errorf("domain %s: %w", domain, store.ErrNotFound)
+	}
+	return nil
+}
+
+// ClaimChecks implements store.CheckQueue. Checkers sharing the database
+// skip the requests another is claiming rather than wait for them.
+func (db *DB) ClaimChecks(ctx context.Context, now time.Time, lease time.Duration, limit int) ([]store.CheckRequest, error) {
+	rows, err := db.pool.Query(ctx, `
+		WITH claimed AS (
+			UPDATE check_queue q SET claimed_until = $1
+			FROM (SELECT domain_id FROM check_queue WHERE claimed_until IS NULL OR claimed_until <= $2
+			      ORDER BY requested, domain_id LIMIT $3 FOR UPDATE SKIP LOCKED) c
+			WHERE q.domain_id = c.domain_id
+			RETURNING q.domain_id, q.reason, q.requested, q.version)
+		SELECT d.name, c.reason, c.requested, c.version FROM claimed c JOIN domains d ON d.id = c.domain_id
+		ORDER BY c.requested, d.name`, now.Add(lease), now, rowcodec.Limit(limit))
+	if err != nil {
+		return nil, fmt.Errorf("postgres: claiming checks: %w", err)
+	}
+	out, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (store.CheckRequest, error) {
+		var q store.CheckRequest
+		err := row.Scan(&q.Domain, &q.Reason, &q.Requested, &q.Version)
+		return q, err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("postgres: claiming checks: %w", err)
+	}
+	return out, nil
 }
 
 const noticeColumns = `id, created, domain, kind, role, recipient, deadline, findings, sent, attempts, last_error`

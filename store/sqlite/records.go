@@ -154,6 +154,11 @@ func recordCheck(ctx context.Context, tx *sql.Tx, rec store.CheckRecord) (int64,
 	if err != nil {
 		return 0, fmt.Errorf("sqlite: recording check of %s: %w", r.Domain, err)
 	}
+	if q := rec.Request; q != nil {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM check_queue WHERE domain_id = ? AND version = ?`, domainID, q.Version); err != nil {
+			return 0, fmt.Errorf("sqlite: taking %s off the check queue: %w", r.Domain, err)
+		}
+	}
 	if rec.Base != nil {
 		var updated sql.NullInt64
 		err := tx.QueryRowContext(ctx, `SELECT updated FROM delegation_state WHERE domain_id = ?`, domainID).Scan(&updated)
@@ -248,6 +253,56 @@ func (db *DB) Sweeps(ctx context.Context, limit int) ([]store.Sweep, error) {
 		return nil, fmt.Errorf("sqlite: reading sweeps: %w", err)
 	}
 	return scanSweeps(rows)
+}
+
+// RequestCheck implements store.CheckQueue.
+func (db *DB) RequestCheck(ctx context.Context, domain, reason string, at time.Time) error {
+	res, err := db.db.ExecContext(ctx, `
+		INSERT INTO check_queue (domain_id, requested, reason) SELECT id, ?, ? FROM domains WHERE name = ?
+		ON CONFLICT (domain_id) DO UPDATE
+			SET requested = excluded.requested, reason = excluded.reason, version = check_queue.version + 1`,
+		micros(at), reason, domain)
+	if err != nil {
+		return fmt.Errorf("sqlite: queueing a check of %s: %w", domain, err)
+	}
+	if n, err := res.RowsAffected(); err == nil && n == 0 {
+		return fmt.Errorf("domain %s: %w", domain, store.ErrNotFound)
+	}
+	return nil
+}
+
+// ClaimChecks implements store.CheckQueue.
+func (db *DB) ClaimChecks(ctx context.Context, now time.Time, lease time.Duration, limit int) ([]store.CheckRequest, error) {
+	var out []store.CheckRequest
+	err := db.inTx(ctx, func(tx *sql.Tx) error {
+		rows, err := tx.QueryContext(ctx, `
+			UPDATE check_queue SET claimed_until = ?
+			WHERE domain_id IN (SELECT domain_id FROM check_queue WHERE coalesce(claimed_until, 0) <= ?
+			                    ORDER BY requested, domain_id LIMIT ?)
+			RETURNING (SELECT name FROM domains WHERE id = check_queue.domain_id), reason, requested, version`,
+			micros(now.Add(lease)), micros(now), rowcodec.Limit(limit))
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var q store.CheckRequest
+			var requested int64
+			if err := rows.Scan(&q.Domain, &q.Reason, &requested, &q.Version); err != nil {
+				return err
+			}
+			q.Requested = fromMicros(requested)
+			out = append(out, q)
+		}
+		return rows.Err()
+	})
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: claiming checks: %w", err)
+	}
+	slices.SortFunc(out, func(a, b store.CheckRequest) int {
+		return cmp.Or(a.Requested.Compare(b.Requested), cmp.Compare(a.Domain, b.Domain))
+	})
+	return out, nil
 }
 
 const noticeColumns = `id, created, domain, kind, role, recipient, deadline, findings, sent, attempts, last_error`

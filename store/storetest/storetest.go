@@ -51,6 +51,7 @@ func Run(t *testing.T, open Opener) {
 		{"Sweeps", testSweeps},
 		{"ConditionalState", testConditionalState},
 		{"Outbox", testOutbox},
+		{"CheckQueue", testCheckQueue},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
