@@ -185,7 +185,8 @@ type CheckQueue interface {
 	// domain. A request already queued is brought up to date.
 	RequestCheck(ctx context.Context, domain, reason string, at time.Time) error
 	// ClaimChecks claims, until now+lease, up to limit requests not
-	// claimed past now, oldest first.
+	// claimed past now, oldest first; only of domains active with name
+	// servers (another's request waits until the domain is again).
 	ClaimChecks(ctx context.Context, now time.Time, lease time.Duration, limit int) ([]CheckRequest, error)
 }
 

@@ -272,8 +272,10 @@ func (db *DB) ClaimChecks(ctx context.Context, now time.Time, lease time.Duratio
 	rows, err := db.pool.Query(ctx, `
 		WITH claimed AS (
 			UPDATE check_queue q SET claimed_until = $1
-			FROM (SELECT domain_id FROM check_queue WHERE claimed_until IS NULL OR claimed_until <= $2
-			      ORDER BY requested, domain_id LIMIT $3 FOR UPDATE SKIP LOCKED) c
+			FROM (SELECT q.domain_id FROM check_queue q JOIN domains d ON d.id = q.domain_id
+			      WHERE (q.claimed_until IS NULL OR q.claimed_until <= $2)
+			        AND d.status = 'active' AND cardinality(d.nameservers) > 0
+			      ORDER BY q.requested, q.domain_id LIMIT $3 FOR UPDATE OF q SKIP LOCKED) c
 			WHERE q.domain_id = c.domain_id
 			RETURNING q.domain_id, q.reason, q.requested, q.version)
 		SELECT d.name, c.reason, c.requested, c.version FROM claimed c JOIN domains d ON d.id = c.domain_id

@@ -277,8 +277,9 @@ func (db *DB) ClaimChecks(ctx context.Context, now time.Time, lease time.Duratio
 	err := db.inTx(ctx, func(tx *sql.Tx) error {
 		rows, err := tx.QueryContext(ctx, `
 			UPDATE check_queue SET claimed_until = ?
-			WHERE domain_id IN (SELECT domain_id FROM check_queue WHERE coalesce(claimed_until, 0) <= ?
-			                    ORDER BY requested, domain_id LIMIT ?)
+			WHERE domain_id IN (SELECT q.domain_id FROM check_queue q JOIN domains d ON d.id = q.domain_id
+			                    WHERE coalesce(q.claimed_until, 0) <= ? AND d.status = 'active' AND d.nameservers <> ''
+			                    ORDER BY q.requested, q.domain_id LIMIT ?)
 			RETURNING (SELECT name FROM domains WHERE id = check_queue.domain_id), reason, requested, version`,
 			micros(now.Add(lease)), micros(now), rowcodec.Limit(limit))
 		if err != nil {

@@ -95,6 +95,21 @@ func testCheckQueue(t *testing.T, r store.Registry) {
 		t.Errorf("after activation and a request: %+v", got)
 	}
 
+	// A domain no longer active is not claimed; its request waits.
+	if err := r.RequestCheck(c, "exemplo.pt", store.CheckOperator, later); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.SetStatus(c, "exemplo.pt", store.StatusSuspended); err != nil {
+		t.Fatal(err)
+	}
+	later = later.Add(lease)
+	if got := claim(later); len(got) != 1 || got["reservado.pt"].Domain == "" {
+		t.Errorf("with exemplo.pt suspended: %+v; want reservado.pt alone", got)
+	}
+	if err := r.SetStatus(c, "exemplo.pt", store.StatusActive); err != nil {
+		t.Fatal(err)
+	}
+
 	// Claimants at once share the queue.
 	for _, name := range []string{"a.pt", "b.pt", "c.pt", "d.pt", "e.pt", "f.pt"} {
 		mustPut(t, r, sampleDomain(name, "pt"))
