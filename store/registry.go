@@ -190,6 +190,22 @@ type CheckQueue interface {
 	ClaimChecks(ctx context.Context, now time.Time, lease time.Duration, limit int) ([]CheckRequest, error)
 }
 
+// Locker elects one holder of a named role (the publisher) among the
+// daemons sharing a store. A lock goes with its holder: a daemon that
+// dies, or loses the database, holds it no more, and another may take it.
+type Locker interface {
+	// TryLock takes the lock named, or returns false when another holds it.
+	TryLock(ctx context.Context, name string) (Lock, bool, error)
+}
+
+// Lock is a held lock.
+type Lock interface {
+	// Held reports whether the lock is still held; a holder checks before
+	// each act the lock guards.
+	Held(ctx context.Context) bool
+	Release(ctx context.Context) error
+}
+
 // Outbox is the notifier's side of the notices queued by checks: a
 // notifier claims notices for a while (a lease), then marks each sent or
 // failed. A lease that lapses, its notifier gone, frees the notice for

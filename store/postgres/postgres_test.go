@@ -266,3 +266,67 @@ func TestImportAnalyzes(t *testing.T) {
 		t.Errorf("after importing 2,000 domains: analyzed %v, vacuumed %v, the planner counts %.0f rows", analyzed, vacuumed, tuples)
 	}
 }
+
+// TestLock: one daemon of two sharing the database holds the publisher's
+// lock; when it lets go, or dies (its connections close), the other takes
+// it; a lock whose session the server ended is no longer held.
+func TestLock(t *testing.T) {
+	ctx := context.Background()
+	a, dsn := openMigrated(t)
+	b, err := postgres.Open(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	la, ok, err := a.TryLock(ctx, "publisher")
+	if err != nil || !ok || !la.Held(ctx) {
+		t.Fatalf("first TryLock: %v, %v", ok, err)
+	}
+	if _, ok, err := b.TryLock(ctx, "publisher"); err != nil || ok {
+		t.Fatalf("second TryLock while held: %v, %v; want refused", ok, err)
+	}
+	if lo, ok, err := b.TryLock(ctx, "sweeper"); err != nil || !ok {
+		t.Errorf("another role's lock: %v, %v", ok, err)
+	} else {
+		lo.Release(ctx)
+	}
+	if err := la.Release(ctx); err != nil || la.Held(ctx) {
+		t.Fatalf("Release: %v, held %v", err, la.Held(ctx))
+	}
+	lb, ok, err := b.TryLock(ctx, "publisher")
+	if err != nil || !ok {
+		t.Fatalf("TryLock after release: %v, %v", ok, err)
+	}
+
+	// b's daemon dies: the server sees its session end (as when the
+	// process goes, its connections with it), and a takes the role.
+	admin, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer admin.Close(ctx)
+	var ended bool
+	if err := admin.QueryRow(ctx, `SELECT bool_and(pg_terminate_backend(pid)) FROM pg_locks
+		WHERE locktype = 'advisory' AND granted AND pid <> pg_backend_pid()`).Scan(&ended); err != nil || !ended {
+		t.Fatalf("ending the holder's session: %v, %v", ended, err)
+	}
+	if lb.Held(ctx) {
+		t.Error("a dead daemon's lock is still said to be held")
+	}
+	lb.Release(ctx)
+	waitFor := time.Now().Add(10 * time.Second)
+	for {
+		la, ok, err = a.TryLock(ctx, "publisher")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ok || time.Now().After(waitFor) {
+			break
+		}
+		time.Sleep(20 * time.Millisecond) // the backend takes a moment to go
+	}
+	if !ok || !la.Held(ctx) {
+		t.Fatal("the lock was not taken over after its holder died")
+	}
+	la.Release(ctx)
+}

@@ -162,3 +162,35 @@ func BenchmarkStreamAll(b *testing.B) {
 	defer db.Close()
 	storetest.BenchStream(b, db, store.Filter{})
 }
+
+// TestLock: a second daemon on the same embedded store finds the
+// publisher's role taken until the first lets it go.
+func TestLock(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "registry.db")
+	a, err := sqlite.Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	b, err := sqlite.Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	la, ok, err := a.TryLock(ctx, "publisher")
+	if err != nil || !ok || !la.Held(ctx) {
+		t.Fatalf("first TryLock: %v, %v", ok, err)
+	}
+	if _, ok, err := b.TryLock(ctx, "publisher"); err != nil || ok {
+		t.Fatalf("second TryLock while held: %v, %v; want refused", ok, err)
+	}
+	if err := la.Release(ctx); err != nil || la.Held(ctx) {
+		t.Fatalf("Release: %v", err)
+	}
+	lb, ok, err := b.TryLock(ctx, "publisher")
+	if err != nil || !ok {
+		t.Fatalf("TryLock after release: %v, %v", ok, err)
+	}
+	lb.Release(ctx)
+}
