@@ -48,6 +48,13 @@ type SMTP struct {
 	Username, Password string
 }
 
+func (s SMTP) hello() string {
+	if s.Hello == "" {
+		return "localhost"
+	}
+	return s.Hello
+}
+
 // Notifier delivers the outbox's due notices.
 type Notifier struct {
 	Store Store
@@ -158,11 +165,7 @@ func (n *Notifier) deliver(ctx context.Context, nt store.Notice) error {
 	if err != nil {
 		return fmt.Errorf("sender %q: %w", n.SMTP.From, err)
 	}
-	hello := n.SMTP.Hello
-	if hello == "" {
-		hello = "localhost"
-	}
-	msg, err := compose(nt, from, addr, hello, n.now())
+	msg, err := compose(nt, from, addr, n.SMTP.hello(), n.now())
 	if err != nil {
 		return err
 	}
@@ -193,11 +196,7 @@ func (n *Notifier) send(ctx context.Context, from, to string, msg []byte) error 
 		return fmt.Errorf("smtp relay %s: %w", n.SMTP.Addr, err)
 	}
 	defer c.Close()
-	hello := n.SMTP.Hello
-	if hello == "" {
-		hello = "localhost"
-	}
-	if err := c.Hello(hello); err != nil {
+	if err := c.Hello(n.SMTP.hello()); err != nil {
 		return fmt.Errorf("smtp EHLO: %w", err)
 	}
 	if ok, _ := c.Extension("STARTTLS"); ok {
