@@ -42,6 +42,10 @@ type Sweeper struct {
 	// failure of ours must not start any domain's grace period or send a
 	// notice. The sweep resumes from its last recorded batch.
 	MaxSilentShare float64
+	// Limit, when positive, ends the run after this many domains: the
+	// sweep is left unfinished, and the next run goes on from there. A
+	// daemon spreads a sweep over a day this way (a share a run).
+	Limit int
 	// ProgressEvery is how often progress is logged (default 30 s).
 	ProgressEvery time.Duration
 	// Now is the clock (default time.Now).
@@ -181,6 +185,7 @@ func (s *Sweeper) Run(ctx context.Context) (SweepStats, error) {
 	readErr := make(chan error, 1)
 
 	after := sw.Cursor // the collector moves sw.Cursor on meanwhile
+	limited := false   // the reader stopped at the Limit
 	go func() {
 		defer func() {
 			workers.Wait()
@@ -195,6 +200,10 @@ func (s *Sweeper) Run(ctx context.Context) (SweepStats, error) {
 			d := cand.Domain
 			if resumed && d.Name <= after || len(d.Nameservers) == 0 {
 				continue
+			}
+			if s.Limit > 0 && seq == s.Limit {
+				limited = true
+				return
 			}
 			select {
 			case window <- struct{}{}:
@@ -306,6 +315,14 @@ func (s *Sweeper) Run(ctx context.Context) (SweepStats, error) {
 		saveCtx, done := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 		defer done()
 		return stats, fmt.Errorf("sweep %d: %w", sw.ID, errors.Join(err, flush(saveCtx, false)))
+	}
+	if limited { // read only after results is closed, when the reader is done
+		err := flush(ctx, false)
+		stats.Sweep, stats.Queries, stats.Elapsed = sw, sess.queries.Load(), time.Since(begun)
+		s.countQueries(sess)
+		log.Info("sweep run done; the sweep goes on at the next run", zap.Int64("sweep", sw.ID), zap.Int("checked", stats.Checked),
+			zap.String("after", sw.Cursor), zap.Int("done", sw.Checked), zap.Int("active_domains", total))
+		return stats, err
 	}
 	if err := flush(ctx, true); err != nil {
 		return stats, err

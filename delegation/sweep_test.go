@@ -218,3 +218,32 @@ func TestSweepStopsWhenAllIsSilent(t *testing.T) {
 		t.Errorf("after the silence: %+v, %v", stats, err)
 	}
 }
+
+// TestSweepLimit: a run with a Limit checks that many domains and leaves
+// the sweep unfinished; the runs that follow go on from there, so that a
+// daemon spreads one sweep over a day and still checks every active
+// domain once (Art 23.2).
+func TestSweepLimit(t *testing.T) {
+	const hosted = 25
+	f := newSweepFixture(t, hosted)
+	active := hosted + 1
+	sw := &Sweeper{Checker: &Checker{Port: f.port, Timeout: 200 * time.Millisecond, Attempts: 1}, Store: f.db,
+		RatePerAddress: 1000, Concurrency: 4, BatchSize: 4, Limit: 10}
+	var runs []SweepStats
+	for range 3 {
+		st, err := sw.Run(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		runs = append(runs, st)
+	}
+	if runs[0].Checked != 10 || runs[0].Sweep.Finished.IsZero() == false || runs[1].Checked != 10 || !runs[1].Resumed ||
+		runs[2].Checked != active-20 || runs[2].Sweep.Finished.IsZero() || runs[2].Sweep.ID != runs[0].Sweep.ID {
+		t.Errorf("three limited runs: %+v", runs)
+	}
+	for _, name := range append(f.hosted, "avariado.pt") {
+		if hist, err := f.db.CheckHistory(context.Background(), name, 5); err != nil || len(hist) != 1 {
+			t.Errorf("%s: checked %d times (%v), want once", name, len(hist), err)
+		}
+	}
+}

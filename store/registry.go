@@ -18,6 +18,7 @@ type Registry interface {
 	CheckQueue
 	Outbox
 	PublicationLog
+	Pruner
 	// Zones lists the hierarchies the store accepts domains in, sorted.
 	Zones(ctx context.Context) ([]string, error)
 	Close() error
@@ -221,6 +222,20 @@ type Outbox interface {
 	// NoticeFailed records a failed delivery: one attempt more, why, and
 	// when to try again; the lease ends.
 	NoticeFailed(ctx context.Context, id int64, reason string, retry time.Time) error
+}
+
+// Pruner removes old history.
+type Pruner interface {
+	// Prune deletes what is older than before: check results (each
+	// domain's newest is kept, whatever its age), notices sent, and
+	// finished sweeps (the newest is kept). The publication log and the
+	// change feed are kept.
+	Prune(ctx context.Context, before time.Time) (PruneResult, error)
+}
+
+// PruneResult counts the rows Prune deleted.
+type PruneResult struct {
+	Checks, Notices, Sweeps int64
 }
 
 // PublicationLog records every publication attempt.

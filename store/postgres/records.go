@@ -474,3 +474,30 @@ func (db *DB) Publications(ctx context.Context, zone string, limit int) ([]store
 	}
 	return out, nil
 }
+
+// Prune implements store.Pruner.
+func (db *DB) Prune(ctx context.Context, before time.Time) (store.PruneResult, error) {
+	var res store.PruneResult
+	err := pgx.BeginFunc(ctx, db.pool, func(tx pgx.Tx) error {
+		for _, q := range []struct {
+			n   *int64
+			sql string
+		}{
+			{&res.Checks, `DELETE FROM check_results c WHERE checked_at < $1 AND EXISTS (
+				SELECT 1 FROM check_results n WHERE n.domain_id = c.domain_id AND (n.checked_at, n.id) > (c.checked_at, c.id))`},
+			{&res.Notices, `DELETE FROM outbox WHERE sent < $1`},
+			{&res.Sweeps, `DELETE FROM sweeps WHERE finished < $1 AND id <> (SELECT max(id) FROM sweeps WHERE finished IS NOT NULL)`},
+		} {
+			tag, err := tx.Exec(ctx, q.sql, before)
+			if err != nil {
+				return err
+			}
+			*q.n = tag.RowsAffected()
+		}
+		return nil
+	})
+	if err != nil {
+		return res, fmt.Errorf("postgres: pruning history before %s: %w", before.Format(time.RFC3339), err)
+	}
+	return res, nil
+}

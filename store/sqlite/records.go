@@ -498,3 +498,32 @@ func (db *DB) Publications(ctx context.Context, zone string, limit int) ([]store
 	}
 	return out, nil
 }
+
+// Prune implements store.Pruner.
+func (db *DB) Prune(ctx context.Context, before time.Time) (store.PruneResult, error) {
+	var res store.PruneResult
+	err := db.inTx(ctx, func(tx *sql.Tx) error {
+		for _, q := range []struct {
+			n   *int64
+			sql string
+		}{
+			{&res.Checks, `DELETE FROM check_results AS c WHERE checked_at < ? AND EXISTS (
+				SELECT 1 FROM check_results n WHERE n.domain_id = c.domain_id AND (n.checked_at, n.id) > (c.checked_at, c.id))`},
+			{&res.Notices, `DELETE FROM outbox WHERE sent < ?`},
+			{&res.Sweeps, `DELETE FROM sweeps WHERE finished < ? AND id <> (SELECT max(id) FROM sweeps WHERE finished IS NOT NULL)`},
+		} {
+			r, err := tx.ExecContext(ctx, q.sql, micros(before))
+			if err != nil {
+				return err
+			}
+			if *q.n, err = r.RowsAffected(); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return res, fmt.Errorf("sqlite: pruning history before %s: %w", before.Format(time.RFC3339), err)
+	}
+	return res, nil
+}

@@ -52,6 +52,7 @@ func Run(t *testing.T, open Opener) {
 		{"ConditionalState", testConditionalState},
 		{"Outbox", testOutbox},
 		{"CheckQueue", testCheckQueue},
+		{"Prune", testPrune},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
