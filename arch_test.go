@@ -55,7 +55,7 @@ var layers = map[string][]string{
 	"notify":                  {"store"},
 	"httpapi":                 {"store", "policy", "zone", "zonegen", "dnssec", "delegation", "publish", "notify", "authserver"},
 	"daemon": {"store", "policy", "zone", "zonegen", "dnssec", "delegation", "authserver", "publish",
-		"notify", "httpapi", "interchange"},
+		"notify", "httpapi", "interchange", "delegation/resolve"},
 	"cmd/ptzone": nil, // on top: may import anything
 }
 

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/mail"
 	"net/netip"
 	"os"
 	"slices"
@@ -32,6 +33,94 @@ type Config struct {
 	TSIG   []TSIGConfig `toml:"tsig"`
 	// Transfer says, by zone name, who may transfer it and whom to notify.
 	Transfer map[string]TransferConfig `toml:"transfer"`
+
+	// The daemon's sections (ptzone daemon); ptzone serve reads none.
+
+	// Node names this daemon in logs and in the publication log (default
+	// the host name).
+	Node     string         `toml:"node"`
+	Store    StoreConfig    `toml:"store"`
+	Publish  PublishConfig  `toml:"publish"`
+	Schedule ScheduleConfig `toml:"schedule"`
+	Checks   ChecksConfig   `toml:"checks"`
+	SMTP     SMTPConfig     `toml:"smtp"`
+	HTTP     HTTPConfig     `toml:"http"`
+}
+
+// StoreConfig names the registry.
+type StoreConfig struct {
+	// DSN is postgres://… or sqlite:PATH (default sqlite in the data
+	// directory). The password belongs in ~/.pgpass or PGPASSFILE, not
+	// here.
+	DSN string `toml:"dsn"`
+}
+
+// PublishConfig is the publications' section.
+type PublishConfig struct {
+	// KeysDir holds the zones' keys (default DATA_DIR/keys).
+	KeysDir string `toml:"keys_dir"`
+	// ParentDSFile holds the DS RRset the root publishes for pt, checked
+	// against pt's keys before each publication.
+	ParentDSFile string `toml:"parent_ds_file"`
+	// AssumeChecked delegates every active domain whether or not its
+	// check passed: for labs and first imports only.
+	AssumeChecked bool `toml:"assume_checked"`
+}
+
+// ScheduleConfig holds the jobs' cron specs (five fields, six with
+// seconds, or @every D / @hourly ...); "off" runs a job never.
+type ScheduleConfig struct {
+	Publish string `toml:"publish"`
+	Checks  string `toml:"checks"`
+	Sweep   string `toml:"sweep"`
+	// SweepPeriod is how long one sweep of every active domain takes at
+	// most; each sweep run checks its share of it.
+	SweepPeriod Duration `toml:"sweep_period"`
+	Notify      string   `toml:"notify"`
+	Prune       string   `toml:"prune"`
+	// KeepHistory is how long check results, sent notices and sweeps
+	// are kept (the last check of each domain always is).
+	KeepHistory Duration `toml:"keep_history"`
+}
+
+// ChecksConfig is the delegation checker's section.
+type ChecksConfig struct {
+	// Resolver (IP[:PORT]) finds the addresses of name servers given
+	// without glue; empty: iteratively from the root hints.
+	Resolver string `toml:"resolver"`
+	// HintsFile replaces the built-in root hints (named.root format).
+	HintsFile string `toml:"hints_file"`
+	// Port is the port name servers are asked on (53; labs differ).
+	Port           int      `toml:"port"`
+	Timeout        Duration `toml:"timeout"`
+	RatePerAddress float64  `toml:"rate_per_address"`
+	Concurrency    int      `toml:"concurrency"`
+	// AllowPrivate lets checks query private and special-purpose
+	// addresses: for labs only.
+	AllowPrivate bool `toml:"allow_private"`
+	// Grace, Confirmations and Spread are the gate's lifecycle
+	// (delegation.Lifecycle, Art 23.2).
+	Grace         Duration `toml:"grace"`
+	Confirmations int      `toml:"confirmations"`
+	Spread        Duration `toml:"spread"`
+}
+
+// SMTPConfig is the relay notices are sent through.
+type SMTPConfig struct {
+	// Addr (host:port) of the relay; empty: notices wait in the outbox.
+	Addr       string   `toml:"addr"`
+	From       string   `toml:"from"`
+	Hello      string   `toml:"hello"`
+	Timeout    Duration `toml:"timeout"`
+	RequireTLS bool     `toml:"require_tls"`
+	Username   string   `toml:"username"`
+	// PasswordFile holds the password alone (never inline).
+	PasswordFile string `toml:"password_file"`
+}
+
+// HTTPConfig is the web section: API, pages, metrics, health.
+type HTTPConfig struct {
+	Listen string `toml:"listen"`
 }
 
 // ServerConfig is the authoritative server's section.
@@ -210,7 +299,69 @@ func (c *Config) check() error {
 			bad("%s: secondaries are notified but none may transfer (give allow_from or keys)", where)
 		}
 	}
+	c.checkDaemon(bad)
 	return errors.Join(errs...)
+}
+
+// checkDaemon checks the daemon's sections.
+func (c *Config) checkDaemon(bad func(string, ...any)) {
+	if dsn := c.Store.DSN; dsn != "" && !strings.HasPrefix(dsn, "postgres://") && !strings.HasPrefix(dsn, "postgresql://") &&
+		(!strings.HasPrefix(dsn, "sqlite:") || dsn == "sqlite:") {
+		bad("store.dsn: want postgres://… or sqlite:PATH")
+	}
+	s := c.Schedule
+	for _, j := range []struct{ key, spec string }{{"publish", s.Publish}, {"checks", s.Checks}, {"sweep", s.Sweep},
+		{"notify", s.Notify}, {"prune", s.Prune}} {
+		if j.spec != "" {
+			if err := checkSpec(j.spec); err != nil {
+				bad("schedule.%s: %v", j.key, err)
+			}
+		}
+	}
+	if p := s.SweepPeriod.Duration; p != 0 && p < time.Minute {
+		bad("schedule.sweep_period: %s is under a minute", p)
+	}
+	ch := c.Checks
+	if ch.Resolver != "" && ch.HintsFile != "" {
+		bad("checks: give resolver or hints_file, not both")
+	}
+	if ch.Resolver != "" {
+		if _, err := c.Checks.resolver(); err != nil {
+			bad("checks.resolver: %v", err)
+		}
+	}
+	if ch.Port < 0 || ch.Port > 65535 {
+		bad("checks.port: %d", ch.Port)
+	}
+	if ch.RatePerAddress < 0 || ch.Concurrency < 0 || ch.Confirmations < 0 {
+		bad("checks: rate_per_address, concurrency and confirmations cannot be negative")
+	}
+	if m := c.SMTP; m.Addr != "" {
+		if _, _, err := net.SplitHostPort(m.Addr); err != nil {
+			bad("smtp.addr: %q: %v (host:port)", m.Addr, err)
+		}
+		if _, err := mail.ParseAddress(m.From); err != nil {
+			bad("smtp.from: %q: %v", m.From, err)
+		}
+	}
+	if l := c.HTTP.Listen; l != "" {
+		if _, _, err := net.SplitHostPort(l); err != nil {
+			bad("http.listen: %q: %v (host:port)", l, err)
+		}
+	}
+}
+
+// resolver parses the resolver's address, port 53 unless given.
+func (ch ChecksConfig) resolver() (netip.AddrPort, error) {
+	r := ch.Resolver
+	if _, _, err := net.SplitHostPort(r); err != nil {
+		r = net.JoinHostPort(r, "53")
+	}
+	ap, err := netip.ParseAddrPort(r)
+	if err != nil {
+		return ap, fmt.Errorf("%q: want IP[:PORT]", ch.Resolver)
+	}
+	return ap, nil
 }
 
 // ServedZones returns the zones to serve, as absolute names.

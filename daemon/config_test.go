@@ -107,6 +107,29 @@ notify = ["192.0.2.1:53"]
 			`transfer.pt..notify: "192.0.2.1"`,
 			"transfer.com.pt.: secondaries are notified but none may transfer",
 		}},
+		{"daemon", `[store]
+dsn = "mysql://x"
+[schedule]
+publish = "every 15 minutes"
+sweep_period = "30s"
+[checks]
+resolver = "not-an-ip"
+hints_file = "/etc/named.root"
+[smtp]
+addr = "smtp.example"
+from = "not an address"
+[http]
+listen = "8053"
+`, []string{
+			"store.dsn: want postgres://",
+			`schedule.publish: schedule "every 15 minutes"`,
+			"schedule.sweep_period: 30s is under a minute",
+			"checks: give resolver or hints_file, not both",
+			`checks.resolver: "not-an-ip": want IP[:PORT]`,
+			`smtp.addr: "smtp.example"`,
+			`smtp.from: "not an address"`,
+			`http.listen: "8053"`,
+		}},
 	} {
 		_, err := ParseConfig("bad.toml", c.text)
 		if err == nil {

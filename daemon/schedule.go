@@ -18,7 +18,8 @@ import (
 type Job struct {
 	Name string
 	// Spec is a cron spec: five fields ("*/15 * * * *"), six with
-	// seconds first, or a descriptor ("@every 1m", "@hourly").
+	// seconds first, or a descriptor ("@every 1m", "@hourly"); "off"
+	// schedules no run (RunNow still runs it).
 	Spec string
 	Run  func(ctx context.Context) error
 }
@@ -82,9 +83,8 @@ func NewScheduler(log *zap.Logger, metrics *JobMetrics) *Scheduler {
 // Add schedules a job; a spec that does not parse is an error naming the
 // job.
 func (s *Scheduler) Add(j Job) error {
-	sched, err := specParser.Parse(j.Spec)
-	if err != nil {
-		return fmt.Errorf("job %s: schedule %q: %w", j.Name, j.Spec, err)
+	if err := checkSpec(j.Spec); err != nil {
+		return fmt.Errorf("job %s: %w", j.Name, err)
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -92,6 +92,10 @@ func (s *Scheduler) Add(j Job) error {
 		return fmt.Errorf("job %s: scheduled twice", j.Name)
 	}
 	s.jobs[j.Name] = j
+	if j.Spec == SpecOff {
+		return nil
+	}
+	sched, _ := specParser.Parse(j.Spec)
 	s.ids[j.Name] = s.cron.Schedule(sched, cron.FuncJob(func() {
 		if err := s.start(j, "schedule"); errors.Is(err, ErrRunning) {
 			s.log.Warn("job skipped: its last run is still going", zap.String("job", j.Name))
@@ -100,6 +104,20 @@ func (s *Scheduler) Add(j Job) error {
 			}
 		}
 	}))
+	return nil
+}
+
+// SpecOff is the spec of a job that runs only when asked (RunNow).
+const SpecOff = "off"
+
+// checkSpec says what is wrong with a spec, if anything.
+func checkSpec(spec string) error {
+	if spec == SpecOff {
+		return nil
+	}
+	if _, err := specParser.Parse(spec); err != nil {
+		return fmt.Errorf("schedule %q: %w", spec, err)
+	}
 	return nil
 }
 
@@ -118,7 +136,8 @@ func (s *Scheduler) RunNow(name string) error {
 	return s.start(j, "request")
 }
 
-// Next returns when each job runs next, by name (zero before Start).
+// Next returns when each scheduled job runs next, by name (zero before
+// Start).
 func (s *Scheduler) Next() map[string]time.Time {
 	s.mu.Lock()
 	ids := maps.Clone(s.ids)

@@ -22,6 +22,9 @@ type Published struct {
 	stamps   map[string]publish.Stamp
 }
 
+// ErrNothingPublished: no zone was ever published into the directory.
+var ErrNothingPublished = errors.New("no published zone")
+
 // LoadPublished reads the last published version of each zone in dir
 // (DATA-DIR/zones), logging each file passed over (publish.LoadServed)
 // and each zone never published. It is an error when none can be served.
@@ -53,7 +56,7 @@ func LoadPublished(dir string, zones []string, log *zap.Logger) (*Published, err
 		histories = append(histories, s.History)
 	}
 	if len(served) == 0 {
-		return nil, fmt.Errorf("no published zone in %s (publish first, or give --zone NAME=FILE)", dir)
+		return nil, fmt.Errorf("%w in %s (publish first, or give --zone NAME=FILE)", ErrNothingPublished, dir)
 	}
 	snap, err := authserver.NewSnapshot(served...)
 	if err != nil {
@@ -84,6 +87,7 @@ func (p *Published) changed(dir string) bool {
 // receives, until ctx ends. A publication by another process (ptzone
 // zone publish) is then served, and NOTIFY sent, within an interval. A
 // version that cannot be read is logged, and the one served kept.
+// current is nil when nothing was published yet.
 func FollowPublications(ctx context.Context, srv *authserver.Server, dir string, zones []string, current *Published,
 	interval time.Duration, reload <-chan struct{}, log *zap.Logger) {
 	for {
@@ -95,11 +99,23 @@ func FollowPublications(ctx context.Context, srv *authserver.Server, dir string,
 		case <-reload:
 			forced = true
 		}
+		if current == nil {
+			// Nothing served yet: look again when a zone's files change.
+			current = &Published{stamps: map[string]publish.Stamp{}}
+			for _, name := range zones {
+				name = strings.TrimSuffix(name, ".")
+				current.stamps[name], _ = publish.StampOf(dir, name)
+			}
+			forced = true
+		}
 		if !forced && !current.changed(dir) {
 			continue
 		}
 		start := time.Now()
 		next, err := LoadPublished(dir, zones, log)
+		if errors.Is(err, ErrNothingPublished) {
+			continue // said at the start
+		}
 		if err != nil {
 			if !errors.Is(err, context.Canceled) {
 				log.Error("reading the published zones; still serving the previous ones", zap.Error(err))

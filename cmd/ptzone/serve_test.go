@@ -36,9 +36,18 @@ func (l *lockedBuffer) String() string {
 // it serves on and its standard error.
 func serving(t *testing.T, home string, args ...string) (addr string, stderr *lockedBuffer) {
 	t.Helper()
-	var out lockedBuffer
+	addr, _, stderr = running(t, home, append([]string{"serve", "--listen", "127.0.0.1:0"}, args...)...)
+	return addr, stderr
+}
+
+// running runs a long-running command until the test ends, and returns
+// the address on the first line it prints ("... on ADDR"), its standard
+// output and its standard error; the command must then exit 0.
+func running(t *testing.T, home string, args ...string) (addr string, stdout, stderr *lockedBuffer) {
+	t.Helper()
+	out := &lockedBuffer{}
 	stderr = &lockedBuffer{}
-	e := &env{stdin: strings.NewReader(""), stdout: &out, stderr: stderr, getenv: func(k string) string {
+	e := &env{stdin: strings.NewReader(""), stdout: out, stderr: stderr, getenv: func(k string) string {
 		if k == "HOME" {
 			return home
 		}
@@ -46,33 +55,33 @@ func serving(t *testing.T, home string, args ...string) (addr string, stderr *lo
 	}}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan int, 1)
-	go func() { done <- run(ctx, e, append([]string{"serve", "--listen", "127.0.0.1:0"}, args...)) }()
+	go func() { done <- run(ctx, e, args) }()
 	t.Cleanup(func() {
 		cancel()
 		select {
 		case code := <-done:
 			if code != exitOK {
-				t.Errorf("serve exited %d: %s", code, stderr)
+				t.Errorf("%s exited %d: %s", args[0], code, stderr)
 			}
-		case <-time.After(10 * time.Second):
-			t.Error("serve did not stop")
+		case <-time.After(40 * time.Second):
+			t.Errorf("%s did not stop", args[0])
 		}
 	})
 	deadline := time.Now().Add(30 * time.Second)
 	for time.Now().Before(deadline) {
 		if s := out.String(); strings.Contains(s, " on ") {
 			line := strings.TrimSpace(s[:strings.IndexByte(s, '\n')])
-			return line[strings.LastIndex(line, " ")+1:], stderr
+			return line[strings.LastIndex(line, " ")+1:], out, stderr
 		}
 		select {
 		case code := <-done:
 			done <- code
-			t.Fatalf("serve exited %d: %s", code, stderr)
+			t.Fatalf("%s exited %d: %s", args[0], code, stderr)
 		case <-time.After(20 * time.Millisecond):
 		}
 	}
-	t.Fatalf("serve did not start: %s", stderr)
-	return "", nil
+	t.Fatalf("%s did not start: %s", args[0], stderr)
+	return "", nil, nil
 }
 
 func soaSerial(t *testing.T, addr, zoneName string) uint32 {

@@ -1,0 +1,129 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"go.uber.org/zap"
+
+	"github.com/ptzone/ptzone/daemon"
+	"github.com/ptzone/ptzone/store"
+)
+
+func daemonCommand() *command {
+	var (
+		sf         storeFlags
+		configFile string
+		listen     stringList
+		httpListen string
+		drain      time.Duration
+	)
+	return &command{
+		name:     "daemon",
+		synopsis: "--config FILE [flags]",
+		summary:  "Run ptzone as a service: publish, check, notify and serve on a schedule",
+		help: `Runs until SIGTERM or SIGINT: serves the zones last published into
+DATA-DIR/zones at once (before the database is consulted), then on the
+configuration's schedule publishes the zones, checks new and changed
+delegations, sweeps every active domain once a day, delivers the notices
+and prunes old history. The web server (http.listen) serves /metrics,
+/healthz and /readyz.
+
+Daemons sharing one PostgreSQL elect one publisher among them; the others
+check and notify, and take over the publishing within one publish interval
+when it stops. On SIGTERM the running jobs are given --drain to finish.
+SIGHUP reads the configuration again: the schedule, checks, notices and
+publications follow the new one; a file with an error is refused, and the
+configuration in force kept.
+
+The registry is --db, else store.dsn, else PTZONE_DB, else SQLite in the
+data directory. See deploy/ptzone.example.toml for every setting.`,
+		flags: func(fs *flag.FlagSet) {
+			sf.register(fs)
+			fs.StringVar(&configFile, "config", "", "configuration `FILE` (TOML)")
+			fs.Var(&listen, "listen", "serve DNS on `ADDR` (repeatable; default the configuration's server.listen)")
+			fs.StringVar(&httpListen, "http", "", "serve the web pages, API and metrics on `ADDR` (default the configuration's http.listen)")
+			fs.DurationVar(&drain, "drain", 30*time.Second, "on SIGTERM, how long running jobs are given to finish")
+		},
+		run: func(ctx context.Context, e *env, args []string) error {
+			if len(args) > 0 {
+				return usageErrorf("daemon takes no arguments")
+			}
+			cfg := &daemon.Config{}
+			if configFile != "" {
+				var err error
+				if cfg, err = daemon.LoadConfig(configFile); err != nil {
+					return inputError(err)
+				}
+			}
+			if sf.dataDir == "" {
+				sf.dataDir = cfg.DataDir
+			}
+			if sf.dsn == "" {
+				sf.dsn = cfg.Store.DSN
+			}
+			log := logger(e.stderr)
+			reg, b, err := sf.open(ctx, e)
+			if err != nil {
+				return err
+			}
+			defer reg.Close()
+			locker, _ := reg.(store.Locker)
+			metrics := prometheus.NewRegistry()
+			metrics.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+			d, err := daemon.New(cfg, daemon.Deps{Registry: reg, Locker: locker, DataDir: sf.dataDirectory(e), Log: log, Metrics: metrics})
+			if err != nil {
+				return inputError(err)
+			}
+			dns := []string(listen)
+			if len(dns) == 0 {
+				dns = cfg.Listen()
+			}
+			if httpListen == "" {
+				httpListen = cfg.HTTP.Listen
+			}
+			// SIGHUP is caught from before the first line is printed.
+			hup := make(chan os.Signal, 1)
+			signal.Notify(hup, syscall.SIGHUP)
+			defer signal.Stop(hup)
+			if err := d.Start(ctx, dns, httpListen); err != nil {
+				return err
+			}
+			for _, a := range d.DNSAddrs() {
+				fmt.Fprintf(e.stdout, "serving DNS on %s\n", a)
+			}
+			if a := d.HTTPAddr(); a != nil {
+				fmt.Fprintf(e.stdout, "serving HTTP on http://%s/\n", a)
+			}
+			fmt.Fprintf(e.stdout, "registry %s, node %s\n", b, cfg.NodeName())
+			for done := false; !done; {
+				select {
+				case <-ctx.Done():
+					done = true
+				case <-hup:
+					if configFile == "" {
+						log.Warn("SIGHUP: no configuration file to read again")
+						continue
+					}
+					next, err := daemon.LoadConfig(configFile)
+					if err == nil {
+						err = d.Reload(ctx, next)
+					}
+					if err != nil {
+						log.Error("SIGHUP: the configuration is refused; the one in force is kept", zap.Error(err))
+					}
+				}
+			}
+			stop, cancel := context.WithTimeout(context.WithoutCancel(ctx), drain)
+			defer cancel()
+			return d.Stop(stop)
+		},
+	}
+}

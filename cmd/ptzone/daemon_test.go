@@ -1,0 +1,115 @@
+package main
+
+import (
+	"io"
+	"net/http"
+	"regexp"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/miekg/dns"
+
+	"github.com/ptzone/ptzone"
+)
+
+// get fetches a URL and returns its status and body.
+func get(t *testing.T, url string) (int, string) {
+	t.Helper()
+	c := &http.Client{Timeout: 5 * time.Second}
+	r, err := c.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Body.Close()
+	b, err := io.ReadAll(r.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r.StatusCode, string(b)
+}
+
+// TestDaemonCommand: ptzone daemon publishes on its schedule and serves
+// what it published, with its metrics and readiness over HTTP; SIGHUP
+// refuses a bad configuration and keeps the one in force, and takes a
+// good one; interrupted, it stops cleanly.
+func TestDaemonCommand(t *testing.T) {
+	home, data := registryWithKeys(t, ptzone.SampleRegistry)
+	cfg := writeFile(t, home, "ptzone.toml", []byte(`node = "test-node"
+[publish]
+assume_checked = true
+[schedule]
+publish = "@every 1s"
+checks = "off"
+sweep = "off"
+notify = "off"
+prune = "off"
+[server]
+follow_interval = "100ms"
+`))
+	args := append([]string{"daemon", "--config", cfg, "--listen", "127.0.0.1:0", "--http", "127.0.0.1:0"}, data...)
+	addr, stdout, stderr := running(t, home, args...)
+	web := regexp.MustCompile(`serving HTTP on (http://\S+)/`)
+	deadline := time.Now().Add(30 * time.Second)
+	for !web.MatchString(stdout.String()) {
+		if time.Now().After(deadline) {
+			t.Fatalf("no HTTP address printed: %s", stdout)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	base := web.FindStringSubmatch(stdout.String())[1]
+
+	for soaSerialOrZero(addr, "pt.") == 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("pt. never served: %s", stderr)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if code, body := get(t, base+"/readyz"); code != http.StatusOK || !strings.Contains(body, "8 zones served") {
+		t.Errorf("/readyz: %d %s", code, body)
+	}
+	code, metrics := get(t, base+"/metrics")
+	for _, want := range []string{"ptzone_publisher 1", `ptzone_publish_zones_total{outcome="published",zone="pt"}`,
+		`ptzone_zone_delegations{kind="all",zone="pt"}`, "ptzone_zone_signature_expiry_timestamp_seconds", `ptzone_job_runs_total{job="publish",outcome="ok"}`,
+		"ptzone_dns_"} {
+		if code != http.StatusOK || !strings.Contains(metrics, want) {
+			t.Errorf("/metrics lacks %s", want)
+		}
+	}
+
+	// A bad file is refused on SIGHUP, and the daemon goes on.
+	writeFile(t, home, "ptzone.toml", []byte("[schedule]\npublish = \"sometimes\"\n"))
+	syscall.Kill(syscall.Getpid(), syscall.SIGHUP)
+	waitLog := func(what string) {
+		t.Helper()
+		for !strings.Contains(stderr.String(), what) {
+			if time.Now().After(deadline) {
+				t.Fatalf("the log never said %q:\n%s", what, stderr)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	waitLog("the configuration is refused")
+	if !strings.Contains(stderr.String(), `schedule.publish: schedule \"sometimes\"`) {
+		t.Errorf("the refusal does not say why:\n%s", stderr)
+	}
+	writeFile(t, home, "ptzone.toml", []byte("node = \"test-node\"\n[publish]\nassume_checked = true\n[schedule]\npublish = \"off\"\n"))
+	syscall.Kill(syscall.Getpid(), syscall.SIGHUP)
+	waitLog("configuration reloaded")
+}
+
+// soaSerialOrZero is the zone's serial served at addr, 0 while it is not.
+func soaSerialOrZero(addr, zoneName string) uint32 {
+	c := &dns.Client{Timeout: time.Second}
+	q := new(dns.Msg)
+	q.SetQuestion(zoneName, dns.TypeSOA)
+	r, _, err := c.Exchange(q, addr)
+	if err != nil || len(r.Answer) == 0 {
+		return 0
+	}
+	if soa, ok := r.Answer[0].(*dns.SOA); ok {
+		return soa.Serial
+	}
+	return 0
+}

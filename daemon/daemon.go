@@ -1,0 +1,529 @@
+package daemon
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"net"
+	"net/http"
+	"reflect"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"go.uber.org/zap"
+
+	"github.com/ptzone/ptzone/authserver"
+	"github.com/ptzone/ptzone/delegation"
+	"github.com/ptzone/ptzone/notify"
+	"github.com/ptzone/ptzone/policy"
+	"github.com/ptzone/ptzone/publish"
+	"github.com/ptzone/ptzone/store"
+)
+
+// Deps are what a daemon is given rather than opens itself.
+type Deps struct {
+	// Registry is the store, opened by the caller (which knows the
+	// backends); the daemon does not close it.
+	Registry store.Registry
+	// Locker elects the one publisher among daemons sharing the store;
+	// nil makes this daemon the publisher.
+	Locker store.Locker
+	// DataDir holds the published zones (DataDir/zones) and the keys.
+	DataDir string
+	Log     *zap.Logger
+	// Metrics receives every metric and is served on /metrics.
+	Metrics *prometheus.Registry
+	// Now is the clock of publications, checks and notices (default
+	// time.Now); tests drive it.
+	Now func() time.Time
+	// Routes, when set, adds handlers (the API and pages) to the HTTP
+	// server beside /metrics, /healthz and /readyz.
+	Routes func(mux *http.ServeMux)
+}
+
+// ErrNotPublisher is returned for a publication asked of a daemon that
+// does not hold the publisher's lock: another daemon publishes.
+var ErrNotPublisher = errors.New("another daemon is the publisher")
+
+// ErrFrozen is returned for a publication while publishing is frozen.
+var ErrFrozen = errors.New("publishing is frozen")
+
+// Daemon is ptzone as a service: it serves the published zones, and runs
+// publications, checks, the sweep, notices and pruning on their
+// schedules. Several daemons may share one PostgreSQL store: one of them
+// publishes (a lock elects it), all check and notify, each claiming its
+// own share of the work.
+type Daemon struct {
+	deps Deps
+	log  *zap.Logger
+	srv  *authserver.Server
+	jobs *JobMetrics
+	met  *metrics
+
+	mu    sync.Mutex // guards cfg and the parts made from it
+	cfg   *Config
+	pub   *publish.Publisher
+	sched *Scheduler
+	queue *delegation.QueueChecker
+	sweep *delegation.Sweeper
+	note  *notify.Notifier // nil without a relay
+
+	pubMu  sync.Mutex // one publication at a time, and guards lock
+	lock   store.Lock
+	leader atomic.Bool
+
+	reload     chan struct{}
+	stopFollow context.CancelFunc
+	followDone chan struct{}
+	dnsAddrs   []net.Addr
+	http       *http.Server
+	httpAddr   net.Addr
+	httpDone   chan struct{}
+}
+
+// New returns a daemon of the configuration; nothing runs until Start.
+func New(cfg *Config, deps Deps) (*Daemon, error) {
+	if deps.Log == nil {
+		deps.Log = zap.NewNop()
+	}
+	if deps.Metrics == nil {
+		deps.Metrics = prometheus.NewRegistry()
+	}
+	if deps.Now == nil {
+		deps.Now = time.Now
+	}
+	acfg, err := cfg.AuthServer()
+	if err != nil {
+		return nil, err
+	}
+	acfg.Registerer = deps.Metrics
+	d := &Daemon{deps: deps, log: deps.Log, jobs: NewJobMetrics(deps.Metrics), met: newMetrics(deps.Metrics),
+		reload: make(chan struct{}, 1)}
+	d.srv = authserver.New(acfg, deps.Log.Named("dns"))
+	sweepMetrics := delegation.NewSweepMetrics(deps.Metrics)
+	if err := d.configure(cfg, sweepMetrics); err != nil {
+		return nil, err
+	}
+	d.met.register(deps.Metrics, d)
+	return d, nil
+}
+
+// configure makes the parts that follow the configuration.
+func (d *Daemon) configure(cfg *Config, sweepMetrics *delegation.SweepMetrics) error {
+	pcfg, err := cfg.PublishConfig(d.deps.DataDir)
+	if err != nil {
+		return err
+	}
+	checker, err := cfg.Checker()
+	if err != nil {
+		return err
+	}
+	relay, haveRelay, err := cfg.SMTPRelay()
+	if err != nil {
+		return err
+	}
+	log := d.log.With(zap.String("node", cfg.NodeName()))
+	sched := NewScheduler(log.Named("schedule"), d.jobs)
+	for _, j := range []Job{
+		{Name: "publish", Spec: orDefault(cfg.Schedule.Publish, defaultPublish), Run: d.publishJob},
+		{Name: "checks", Spec: orDefault(cfg.Schedule.Checks, defaultChecks), Run: d.checksJob},
+		{Name: "sweep", Spec: orDefault(cfg.Schedule.Sweep, defaultSweep), Run: d.sweepJob},
+		{Name: "notify", Spec: orDefault(cfg.Schedule.Notify, defaultNotify), Run: d.notifyJob},
+		{Name: "prune", Spec: orDefault(cfg.Schedule.Prune, defaultPrune), Run: d.pruneJob},
+	} {
+		if err := sched.Add(j); err != nil {
+			return err
+		}
+	}
+	reg, now := d.deps.Registry, d.deps.Now
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.pub == nil || !reflect.DeepEqual(d.cfg.Publish, cfg.Publish) {
+		// A new publisher starts from the files: its first publication
+		// may be a full build.
+		d.pub = publish.New(pcfg, reg, policy.New(policy.Lists{}), log)
+	}
+	d.cfg, d.sched = cfg, sched
+	d.queue = &delegation.QueueChecker{Checker: checker, Store: reg, Lifecycle: cfg.Lifecycle(), Concurrency: cfg.Checks.Concurrency,
+		Now: now, Log: log.Named("checks")}
+	d.sweep = &delegation.Sweeper{Checker: checker, Store: reg, Lifecycle: cfg.Lifecycle(), RatePerAddress: cfg.Checks.RatePerAddress,
+		Concurrency: cfg.Checks.Concurrency, Now: now, Log: log.Named("sweep"), Metrics: sweepMetrics}
+	d.note = nil
+	if haveRelay {
+		d.note = &notify.Notifier{Store: reg, SMTP: relay, Now: now, Log: log.Named("notify")}
+	}
+	return nil
+}
+
+// Config returns the configuration in force.
+func (d *Daemon) Config() *Config {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.cfg
+}
+
+// Scheduler returns the scheduler in force (replaced by Reload).
+func (d *Daemon) Scheduler() *Scheduler {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.sched
+}
+
+// Start serves the zones last published into the data directory (before
+// the store is consulted: a primary answers while its database is down),
+// listens for DNS and HTTP, and starts the schedule. With nothing
+// published yet the server refuses queries until the first publication.
+func (d *Daemon) Start(ctx context.Context, dnsListen []string, httpListen string) error {
+	cfg := d.Config()
+	dir := d.zonesDir()
+	current, err := LoadPublished(dir, cfg.ServedZones(), d.log)
+	switch {
+	case errors.Is(err, ErrNothingPublished):
+		d.log.Warn("nothing published yet: queries are refused until the first publication", zap.String("dir", dir))
+	case err != nil:
+		return err
+	default:
+		d.srv.Swap(current.Snapshot)
+	}
+	for _, a := range dnsListen {
+		bound, err := d.srv.Listen(a)
+		if err != nil {
+			d.shutdownServer()
+			return err
+		}
+		d.dnsAddrs = append(d.dnsAddrs, bound)
+	}
+	if httpListen != "" {
+		if err := d.startHTTP(httpListen); err != nil {
+			d.shutdownServer()
+			return err
+		}
+	}
+	followCtx, stop := context.WithCancel(context.WithoutCancel(ctx))
+	d.stopFollow, d.followDone = stop, make(chan struct{})
+	go func() {
+		defer close(d.followDone)
+		FollowPublications(followCtx, d.srv, dir, cfg.ServedZones(), current, cfg.FollowInterval(), d.reload, d.log)
+	}()
+	d.Scheduler().Start()
+	d.log.Info("daemon started", zap.String("node", cfg.NodeName()), zap.Int("dns_listeners", len(d.dnsAddrs)),
+		zap.Stringer("http", d.httpAddr))
+	return nil
+}
+
+func (d *Daemon) zonesDir() string { return d.deps.DataDir + "/zones" }
+
+// DNSAddrs are the addresses DNS is served on.
+func (d *Daemon) DNSAddrs() []net.Addr { return d.dnsAddrs }
+
+// HTTPAddr is the address of the web server (nil without one).
+func (d *Daemon) HTTPAddr() net.Addr { return d.httpAddr }
+
+// Server is the authoritative server.
+func (d *Daemon) Server() *authserver.Server { return d.srv }
+
+func (d *Daemon) startHTTP(addr string) error {
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", promhttp.HandlerFor(d.deps.Metrics, promhttp.HandlerOpts{}))
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { fmt.Fprintln(w, "ok") })
+	mux.HandleFunc("GET /readyz", d.readyz)
+	if d.deps.Routes != nil {
+		d.deps.Routes(mux)
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("http.listen %s: %w", addr, err)
+	}
+	d.httpAddr = ln.Addr()
+	d.http = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute,
+		ErrorLog: zap.NewStdLog(d.log.Named("http"))}
+	d.httpDone = make(chan struct{})
+	go func() {
+		defer close(d.httpDone)
+		if err := d.http.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			d.log.Error("http server", zap.Error(err))
+		}
+	}()
+	return nil
+}
+
+// readyz is ready when zones are served and the store answers.
+func (d *Daemon) readyz(w http.ResponseWriter, r *http.Request) {
+	snap := d.srv.Current()
+	if snap == nil || len(snap.Zones()) == 0 {
+		http.Error(w, "not ready: no zone published yet", http.StatusServiceUnavailable)
+		return
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	defer cancel()
+	if _, err := d.deps.Registry.Zones(ctx); err != nil {
+		// The zones are still served; the store is what is missing.
+		http.Error(w, "not ready: the store does not answer", http.StatusServiceUnavailable)
+		return
+	}
+	fmt.Fprintf(w, "ready: %d zones served\n", len(snap.Zones()))
+}
+
+// Stop drains the running jobs (up to ctx's deadline, then cancels them),
+// gives up the publisher's lock, and stops serving.
+func (d *Daemon) Stop(ctx context.Context) error {
+	err := d.Scheduler().Stop(ctx)
+	d.pubMu.Lock()
+	if d.lock != nil {
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		if rerr := d.lock.Release(rctx); rerr != nil {
+			d.log.Warn("releasing the publisher's lock", zap.Error(rerr))
+		}
+		cancel()
+		d.lock = nil
+		d.leader.Store(false)
+	}
+	d.pubMu.Unlock()
+	if d.stopFollow != nil {
+		d.stopFollow()
+		<-d.followDone
+	}
+	if d.http != nil {
+		hctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		d.http.Shutdown(hctx)
+		cancel()
+		<-d.httpDone
+	}
+	d.shutdownServer()
+	d.log.Info("daemon stopped")
+	return err
+}
+
+func (d *Daemon) shutdownServer() {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	d.srv.Shutdown(ctx)
+}
+
+// Reload puts a new configuration in force: the schedule, checks,
+// notices and publications follow it at once (running jobs finish under
+// the old one). The server's own settings (listen addresses, limits,
+// TSIG, transfers) need a restart; a change to them is reported.
+func (d *Daemon) Reload(ctx context.Context, cfg *Config) error {
+	old := d.Config()
+	if !reflect.DeepEqual(old.Server, cfg.Server) || !reflect.DeepEqual(old.TSIG, cfg.TSIG) ||
+		!reflect.DeepEqual(old.Transfer, cfg.Transfer) || !reflect.DeepEqual(old.ServedZones(), cfg.ServedZones()) ||
+		old.HTTP != cfg.HTTP || old.Store != cfg.Store {
+		d.log.Warn("the server's, HTTP or store settings changed: they take effect at the next restart")
+	}
+	oldSched := d.Scheduler()
+	if err := d.configure(cfg, d.sweep.Metrics); err != nil {
+		return err
+	}
+	// The old schedule stops triggering; its running jobs finish.
+	if err := oldSched.Stop(ctx); err != nil {
+		d.log.Warn("reload: a job of the old schedule was cut short", zap.Error(err))
+	}
+	d.Scheduler().Start()
+	d.log.Info("configuration reloaded")
+	return nil
+}
+
+// Run starts the daemon, and stops it when ctx ends, draining for up to
+// drain. SIGHUP handling is the caller's (it calls Reload).
+func (d *Daemon) Run(ctx context.Context, dnsListen []string, httpListen string, drain time.Duration) error {
+	if err := d.Start(ctx, dnsListen, httpListen); err != nil {
+		return err
+	}
+	<-ctx.Done()
+	stop, cancel := context.WithTimeout(context.WithoutCancel(ctx), drain)
+	defer cancel()
+	return d.Stop(stop)
+}
+
+// isPublisher takes the publisher's lock if it is free, and reports
+// whether this daemon holds it. Called with pubMu held.
+func (d *Daemon) isPublisher(ctx context.Context) (bool, error) {
+	if d.deps.Locker == nil {
+		d.leader.Store(true)
+		return true, nil
+	}
+	if d.lock != nil {
+		if d.lock.Held(ctx) {
+			return true, nil
+		}
+		d.log.Error("the publisher's lock is lost (the database connection ended?): publishing stops until it is taken again")
+		d.lock.Release(ctx)
+		d.lock = nil
+		d.leader.Store(false)
+	}
+	l, ok, err := d.deps.Locker.TryLock(ctx, "publisher")
+	if err != nil {
+		return false, fmt.Errorf("taking the publisher's lock: %w", err)
+	}
+	if ok {
+		d.lock = l
+		d.leader.Store(true)
+		d.log.Info("this daemon is now the publisher")
+	}
+	return ok, nil
+}
+
+// Publish runs one publication now, unless another daemon is the
+// publisher (ErrNotPublisher). The served zones follow at once.
+func (d *Daemon) Publish(ctx context.Context, req publish.Request) ([]publish.ZoneOutcome, error) {
+	d.pubMu.Lock()
+	defer d.pubMu.Unlock()
+	ok, err := d.isPublisher(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		return nil, ErrNotPublisher
+	}
+	d.mu.Lock()
+	pub := d.pub
+	d.mu.Unlock()
+	if req.Now.IsZero() {
+		req.Now = d.deps.Now().UTC().Truncate(time.Second)
+	}
+	start := time.Now()
+	out, err := pub.RunOnce(ctx, req)
+	d.met.published(out, err, time.Since(start))
+	if err != nil {
+		return nil, err
+	}
+	for _, o := range out {
+		if o.Outcome == store.OutcomePublished {
+			d.followNow()
+			break
+		}
+	}
+	return out, nil
+}
+
+// followNow makes the server look at the data directory at once.
+func (d *Daemon) followNow() {
+	select {
+	case d.reload <- struct{}{}:
+	default:
+	}
+}
+
+// IsPublisher reports whether this daemon held the publisher's lock at
+// its last publication.
+func (d *Daemon) IsPublisher() bool { return d.leader.Load() }
+
+func (d *Daemon) publishJob(ctx context.Context) error {
+	_, err := d.Publish(ctx, publish.Request{TriggeredBy: "schedule@" + d.Config().NodeName()})
+	if errors.Is(err, ErrNotPublisher) || errors.Is(err, ErrFrozen) {
+		return nil
+	}
+	return err
+}
+
+// checksJob checks the queue, a batch after another, until it is empty.
+func (d *Daemon) checksJob(ctx context.Context) error {
+	d.mu.Lock()
+	q := d.queue
+	d.mu.Unlock()
+	batch := q.Batch
+	if batch <= 0 {
+		batch = 100
+	}
+	for ctx.Err() == nil {
+		n, err := q.RunOnce(ctx)
+		if err != nil {
+			return err
+		}
+		if n < batch {
+			return nil
+		}
+	}
+	return ctx.Err()
+}
+
+// sweepJob checks the next share of the rolling sweep: the active
+// domains over the sweep period's runs, with a margin, so that each is
+// checked at least once a period whatever the sweep's pace.
+func (d *Daemon) sweepJob(ctx context.Context) error {
+	d.mu.Lock()
+	sw, cfg := *d.sweep, d.cfg
+	d.mu.Unlock()
+	counts, err := d.deps.Registry.Counts(ctx)
+	if err != nil {
+		return fmt.Errorf("sweep: counting the active domains: %w", err)
+	}
+	active := 0
+	for _, c := range counts {
+		if c.Status == store.StatusActive {
+			active += c.Count
+		}
+	}
+	sw.Limit = sweepShare(active, specInterval(orDefault(cfg.Schedule.Sweep, defaultSweep), d.deps.Now()), cfg.SweepPeriod())
+	_, err = sw.Run(ctx)
+	return err
+}
+
+// sweepShare is how many domains one sweep run checks: its share of the
+// period, a quarter more for the runs lost to restarts and slow servers,
+// at least 100; 0 (no limit) when a run is due only once a period.
+func sweepShare(active int, interval, period time.Duration) int {
+	if interval <= 0 || interval >= period {
+		return 0
+	}
+	share := int(math.Ceil(float64(active) * interval.Seconds() / period.Seconds() * 1.25))
+	return max(share, 100)
+}
+
+// specInterval is the time between a spec's next two runs.
+func specInterval(spec string, now time.Time) time.Duration {
+	if spec == SpecOff {
+		return 0
+	}
+	s, err := specParser.Parse(spec)
+	if err != nil {
+		return 0
+	}
+	next := s.Next(now)
+	return s.Next(next).Sub(next)
+}
+
+// notifyJob delivers the due notices, a batch after another.
+func (d *Daemon) notifyJob(ctx context.Context) error {
+	d.mu.Lock()
+	n := d.note
+	d.mu.Unlock()
+	if n == nil {
+		return nil // no relay: the notices wait in the outbox
+	}
+	for ctx.Err() == nil {
+		res, err := n.RunOnce(ctx)
+		if err != nil {
+			return err
+		}
+		batch := n.Batch
+		if batch <= 0 {
+			batch = 50
+		}
+		if res.Sent+res.Failed < batch {
+			return nil
+		}
+	}
+	return ctx.Err()
+}
+
+// pruneJob removes history older than keep_history.
+func (d *Daemon) pruneJob(ctx context.Context) error {
+	pr, ok := d.deps.Registry.(store.Pruner)
+	if !ok {
+		return nil
+	}
+	before := d.deps.Now().Add(-d.Config().KeepHistory())
+	res, err := pr.Prune(ctx, before)
+	if err != nil {
+		return fmt.Errorf("prune: %w", err)
+	}
+	d.log.Info("history pruned", zap.Time("before", before), zap.Int64("checks", res.Checks), zap.Int64("notices", res.Notices),
+		zap.Int64("sweeps", res.Sweeps))
+	return nil
+}

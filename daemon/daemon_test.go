@@ -1,0 +1,365 @@
+package daemon
+
+import (
+	"context"
+	"net/netip"
+	"os"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/miekg/dns"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zaptest"
+
+	"github.com/ptzone/ptzone/delegation/lab"
+	"github.com/ptzone/ptzone/dnssec"
+	"github.com/ptzone/ptzone/dnssec/keyfile"
+	"github.com/ptzone/ptzone/publish"
+	"github.com/ptzone/ptzone/store"
+	"github.com/ptzone/ptzone/store/postgres"
+	"github.com/ptzone/ptzone/store/postgres/pgtest"
+	"github.com/ptzone/ptzone/zone"
+)
+
+func TestMain(m *testing.M) { os.Exit(pgtest.Main(m)) }
+
+// clock is a test's controlled clock.
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *clock) Add(d time.Duration) {
+	c.mu.Lock()
+	c.t = c.t.Add(d)
+	c.mu.Unlock()
+}
+
+// writeKeys generates a KSK and a ZSK for each default zone into dir.
+func writeKeys(t *testing.T, dir string, at time.Time) {
+	t.Helper()
+	for _, z := range DefaultZones {
+		var made []*dnssec.Key
+		for _, sep := range []bool{true, false} {
+			k, err := dnssec.Generate(zone.MustParseName(z+"."), dnssec.GenerateOptions{SEP: sep}, at, made)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := keyfile.Save(k, dir); err != nil {
+				t.Fatal(err)
+			}
+			made = append(made, k)
+		}
+	}
+}
+
+// labConfig is a daemon's configuration for a lab: every job run by the
+// test alone, checks on the lab's port and private addresses.
+func labConfig(node string, port int) *Config {
+	off := SpecOff
+	return &Config{Node: node,
+		Schedule: ScheduleConfig{Publish: off, Checks: off, Sweep: off, Notify: off, Prune: off},
+		Checks:   ChecksConfig{Port: port, AllowPrivate: true, Timeout: Duration{200 * time.Millisecond}}}
+}
+
+// startDaemon starts a daemon on loopback with a data directory of its
+// own (keys copied in), stopped when the test ends.
+func startDaemon(t *testing.T, cfg *Config, reg store.Registry, locker store.Locker, keys string, now func() time.Time) *Daemon {
+	t.Helper()
+	dir := t.TempDir()
+	cfg.Publish.KeysDir = keys
+	d, err := New(cfg, Deps{Registry: reg, Locker: locker, DataDir: dir, Now: now,
+		Log: zaptest.NewLogger(t, zaptest.Level(zap.WarnLevel)).Named(cfg.Node)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := d.Start(context.Background(), []string{"127.0.0.1:0"}, "127.0.0.1:0"); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		d.Stop(ctx)
+	})
+	return d
+}
+
+// ask sends a query to the daemon's DNS server, with DNSSEC records.
+func ask(t *testing.T, d *Daemon, name string, qtype uint16) *dns.Msg {
+	t.Helper()
+	q := new(dns.Msg)
+	q.SetQuestion(dns.Fqdn(name), qtype)
+	q.SetEdns0(1232, true)
+	c := &dns.Client{Net: "tcp", Timeout: 2 * time.Second}
+	r, _, err := c.Exchange(q, d.DNSAddrs()[0].String())
+	if err != nil {
+		t.Fatalf("asking %s %s: %v", name, dns.TypeToString[qtype], err)
+	}
+	return r
+}
+
+// delegated reports whether the daemon refers name to its servers, and
+// whether the referral's DS is signed.
+func delegated(t *testing.T, d *Daemon, name string) (in, signedDS bool) {
+	t.Helper()
+	r := ask(t, d, name, dns.TypeNS)
+	for _, rr := range r.Ns {
+		switch rr := rr.(type) {
+		case *dns.NS:
+			if strings.EqualFold(rr.Hdr.Name, dns.Fqdn(name)) {
+				in = true
+			}
+		case *dns.RRSIG:
+			if rr.TypeCovered == dns.TypeDS {
+				signedDS = true
+			}
+		}
+	}
+	return in, signedDS
+}
+
+func openPostgres(t *testing.T) *postgres.DB {
+	t.Helper()
+	dsn := pgtest.NewDatabase(t)
+	if _, err := postgres.Migrate(context.Background(), dsn); err != nil {
+		t.Fatal(err)
+	}
+	db, err := postgres.Open(context.Background(), dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
+// TestEndToEnd, on PostgreSQL: a domain registered is checked (the check
+// queue), passes, and is delegated, signed, in the zone served after the
+// next publication (Art 4.2); when its name servers break, the daily
+// sweep finds it, the contacts are told, and after the grace period it is
+// withheld; mended, it is delegated again (Art 23.2), each step driven by
+// a controlled clock through the daemon's own jobs.
+func TestEndToEnd(t *testing.T) {
+	ctx := context.Background()
+	db := openPostgres(t)
+	l, err := lab.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close() })
+	clk := &clock{t: time.Now().UTC().Truncate(time.Second)}
+	keys := t.TempDir()
+	writeKeys(t, keys, clk.Now().Add(-time.Hour))
+	d := startDaemon(t, labConfig("a", l.Port), db, db, keys, clk.Now)
+
+	// The first publication: empty zones, served at once.
+	publishNow(t, d)
+	if r := ask(t, d, "pt.", dns.TypeSOA); r.Rcode != dns.RcodeSuccess || len(r.Answer) != 2 || !r.Authoritative {
+		t.Fatalf("pt. SOA after the first publication: %v", r)
+	}
+
+	// A registrar registers novo.pt, signed, on two lab servers.
+	child := &lab.Zone{Name: "novo.pt", NS: []string{"ns1.novo.pt", "ns2.novo.pt"}, Serial: 1, Signed: true,
+		Addrs: map[string][]netip.Addr{"ns1.novo.pt": {lab.Addr(1)}, "ns2.novo.pt": {lab.Addr(257)}}}
+	var servers []*lab.Server
+	for _, a := range []netip.Addr{lab.Addr(1), lab.Addr(257)} {
+		s, err := l.Serve(a, 0, 0, child)
+		if err != nil {
+			t.Fatal(err)
+		}
+		servers = append(servers, s)
+	}
+	ds, err := child.DS()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := db.PutRegistrar(ctx, store.Registrar{ID: "REG-1", Name: "Registo Um", Email: "tech@registo.pt"}); err != nil {
+		t.Fatal(err)
+	}
+	err = db.PutDomain(ctx, store.Domain{Name: "novo.pt", Zone: "pt", Status: store.StatusActive, Registrar: "REG-1",
+		TechEmail: "dns@novo.pt", Expires: time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC),
+		Nameservers: []store.Nameserver{{Name: "ns1.novo.pt", Addrs: []netip.Addr{lab.Addr(1)}}, {Name: "ns2.novo.pt", Addrs: []netip.Addr{lab.Addr(257)}}},
+		DS:          []store.DS{{KeyTag: ds.KeyTag, Algorithm: ds.Algorithm, DigestType: ds.DigestType, Digest: strings.ToUpper(ds.Digest)}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Not checked yet: kept out (Art 4.2).
+	publishNow(t, d)
+	if in, _ := delegated(t, d, "novo.pt"); in {
+		t.Fatal("novo.pt is delegated before any check passed")
+	}
+	if err := d.checksJob(ctx); err != nil {
+		t.Fatal(err)
+	}
+	publishNow(t, d)
+	if in, signed := delegated(t, d, "novo.pt"); !in || !signed {
+		t.Fatalf("novo.pt after its check passed: delegated %v, DS signed %v", in, signed)
+	}
+
+	// Its servers break; the daily sweep finds it failing.
+	for _, s := range servers {
+		s.SetFaults(lab.Refused)
+	}
+	day := 24 * time.Hour
+	var kinds []string
+	sweepOn := func(n int) {
+		t.Helper()
+		for range n {
+			clk.Add(day)
+			if err := d.sweepJob(ctx); err != nil {
+				t.Fatal(err)
+			}
+		}
+		publishNow(t, d)
+	}
+	sweepOn(1)
+	if in, _ := delegated(t, d, "novo.pt"); !in {
+		t.Fatal("novo.pt was withheld at its first failure: the grace period is 14 days (Art 23.2)")
+	}
+	sweepOn(14)
+	if in, _ := delegated(t, d, "novo.pt"); in {
+		t.Fatal("novo.pt still delegated after 15 days of failures")
+	}
+	if r := ask(t, d, "novo.pt.", dns.TypeNS); r.Rcode != dns.RcodeNameError {
+		t.Errorf("novo.pt withheld: rcode %s, want NXDOMAIN", dns.RcodeToString[r.Rcode])
+	}
+
+	// Mended: delegated again at the next sweep and publication.
+	for _, s := range servers {
+		s.SetFaults(0)
+	}
+	sweepOn(1)
+	if in, signed := delegated(t, d, "novo.pt"); !in || !signed {
+		t.Errorf("novo.pt mended: delegated %v, DS signed %v", in, signed)
+	}
+
+	notices, err := db.Notices(ctx, true, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range notices {
+		if n.Role == store.RoleTech {
+			kinds = append(kinds, string(n.Kind))
+		}
+	}
+	want := []string{"delegation_failing", "delegation_reminder", "delegation_reminder", "delegation_withheld", "delegation_restored"}
+	if !slices.Equal(kinds, want) {
+		t.Errorf("the technical contact's notices: %v, want %v", kinds, want)
+	}
+	pubs, err := db.Publications(ctx, "pt", 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range pubs {
+		if p.TriggeredBy != "test@a" {
+			t.Errorf("publication %d triggered by %q", p.ID, p.TriggeredBy)
+		}
+	}
+}
+
+// publishNow runs a publication and fails the test unless every zone was
+// published or found unchanged.
+func publishNow(t *testing.T, d *Daemon) {
+	t.Helper()
+	out, err := d.Publish(context.Background(), publishRequest("test@"+d.Config().NodeName()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, o := range out {
+		if o.Outcome != store.OutcomePublished && o.Outcome != "unchanged" {
+			t.Fatalf("%s: %s: %v", o.Zone, o.Outcome, o.Refusals)
+		}
+	}
+	// The server follows the publication at once.
+	waitFor(t, "the new serial served", func() bool {
+		for _, o := range out {
+			if o.Outcome == store.OutcomePublished && servedSerial(d, o.Zone) != o.Serial {
+				return false
+			}
+		}
+		return true
+	})
+}
+
+func servedSerial(d *Daemon, zoneName string) uint32 {
+	q := new(dns.Msg)
+	q.SetQuestion(zoneName+".", dns.TypeSOA)
+	r := d.Server().Respond(q, false)
+	if r == nil || len(r.Answer) == 0 {
+		return 0
+	}
+	if soa, ok := r.Answer[0].(*dns.SOA); ok {
+		return soa.Serial
+	}
+	return 0
+}
+
+func publishRequest(by string) publish.Request { return publish.Request{TriggeredBy: by} }
+
+// TestTwoDaemons: two daemons on one PostgreSQL, publishing every two
+// seconds: exactly one publishes; stopped, the other takes over at its
+// next run, and its serials go on from the first's (read from the
+// publication log, as its own data directory has none).
+func TestTwoDaemons(t *testing.T) {
+	ctx := context.Background()
+	db := openPostgres(t)
+	keys := t.TempDir()
+	writeKeys(t, keys, time.Now().Add(-time.Hour))
+	const every = 2 * time.Second
+	cfg := func(node string) *Config {
+		c := labConfig(node, 53)
+		c.Schedule.Publish = "@every " + every.String()
+		return c
+	}
+	a := startDaemon(t, cfg("a"), db, db, keys, nil)
+	b := startDaemon(t, cfg("b"), db, db, keys, nil)
+
+	published := func() map[string]int {
+		pubs, err := db.Publications(ctx, "pt", 1000)
+		if err != nil {
+			t.Fatal(err)
+		}
+		by := map[string]int{}
+		for _, p := range pubs {
+			by[p.TriggeredBy]++
+		}
+		return by
+	}
+	waitFor(t, "a first publication", func() bool { return len(published()) > 0 })
+	time.Sleep(2 * every) // both daemons' jobs run meanwhile
+	by := published()
+	if len(by) != 1 || a.IsPublisher() == b.IsPublisher() {
+		t.Fatalf("publications by %v; publisher a %v, b %v: want exactly one publisher", by, a.IsPublisher(), b.IsPublisher())
+	}
+	first, second := a, b
+	if b.IsPublisher() {
+		first, second = b, a
+	}
+	last := servedSerial(first, "pt")
+
+	stopped := time.Now()
+	stopCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if err := first.Stop(stopCtx); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the other daemon publishing", func() bool { return second.IsPublisher() && servedSerial(second, "pt") > last })
+	took := time.Since(stopped)
+	t.Logf("the second daemon published %s after the first stopped (publish interval %s)", took.Round(time.Millisecond), every)
+	if took > every+time.Second {
+		// Its next run takes the lock: at most one interval, and the
+		// publication itself.
+		t.Errorf("the second daemon took %s to publish, more than the interval %s", took, every)
+	}
+	if by := published(); len(by) != 2 || by["schedule@"+second.Config().NodeName()] == 0 {
+		t.Errorf("publications by %v", by)
+	}
+}

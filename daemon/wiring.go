@@ -1,0 +1,141 @@
+package daemon
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/ptzone/ptzone/delegation"
+	"github.com/ptzone/ptzone/delegation/resolve"
+	"github.com/ptzone/ptzone/dnssec"
+	"github.com/ptzone/ptzone/notify"
+	"github.com/ptzone/ptzone/publish"
+	"github.com/ptzone/ptzone/zonegen"
+)
+
+// The jobs' default schedules.
+const (
+	defaultPublish = "*/15 * * * *"
+	defaultChecks  = "* * * * *"
+	defaultSweep   = "*/10 * * * *"
+	defaultNotify  = "* * * * *"
+	defaultPrune   = "30 3 * * *"
+)
+
+func orDefault(spec, def string) string {
+	if spec == "" {
+		return def
+	}
+	return spec
+}
+
+// SweepPeriod is how long one sweep of every active domain may take
+// (default 24 h).
+func (c *Config) SweepPeriod() time.Duration {
+	if p := c.Schedule.SweepPeriod.Duration; p > 0 {
+		return p
+	}
+	return 24 * time.Hour
+}
+
+// KeepHistory is how long check results, sent notices and finished
+// sweeps are kept (default 90 days).
+func (c *Config) KeepHistory() time.Duration {
+	if k := c.Schedule.KeepHistory.Duration; k > 0 {
+		return k
+	}
+	return 90 * 24 * time.Hour
+}
+
+// NodeName is the daemon's name in logs and in the publication log.
+func (c *Config) NodeName() string {
+	if c.Node != "" {
+		return c.Node
+	}
+	if h, err := os.Hostname(); err == nil {
+		return h
+	}
+	return "ptzone"
+}
+
+// PublishConfig returns the publications' configuration: the zones go to
+// dataDir/zones, the keys are read from keys_dir or dataDir/keys.
+func (c *Config) PublishConfig(dataDir string) (publish.Config, error) {
+	keys := c.Publish.KeysDir
+	if keys == "" {
+		keys = filepath.Join(dataDir, "keys")
+	}
+	zc := zonegen.DefaultConfig()
+	zc.AssumeChecked = c.Publish.AssumeChecked
+	sign := dnssec.DefaultSignOptions(time.Time{})
+	out := publish.Config{Zones: zc, Sign: sign, KeysDir: keys, OutDir: filepath.Join(dataDir, "zones"),
+		Guard: publish.Guard{Thresholds: publish.DefaultThresholds(), Refresh: sign.Refresh}}
+	if f := c.Publish.ParentDSFile; f != "" {
+		text, err := os.ReadFile(f)
+		if err != nil {
+			return out, fmt.Errorf("publish.parent_ds_file: %w", err)
+		}
+		ds, err := dnssec.ParseDS(text, f)
+		if err != nil {
+			return out, fmt.Errorf("publish.parent_ds_file: %w", err)
+		}
+		out.ParentDS = map[string][]dnssec.DS{}
+		for _, z := range zc.Zones {
+			if !strings.Contains(z, ".") { // our top zones: the root publishes their DS
+				out.ParentDS[z] = ds
+			}
+		}
+	}
+	return out, nil
+}
+
+// Checker returns the delegation checker the configuration describes.
+func (c *Config) Checker() (*delegation.Checker, error) {
+	ch := c.Checks
+	out := &delegation.Checker{Port: ch.Port, Timeout: ch.Timeout.Duration, Public: !ch.AllowPrivate}
+	switch {
+	case ch.Resolver != "":
+		ap, err := ch.resolver()
+		if err != nil {
+			return nil, fmt.Errorf("checks.resolver: %w", err)
+		}
+		out.Resolver = ap
+	case ch.HintsFile != "":
+		f, err := os.Open(ch.HintsFile)
+		if err != nil {
+			return nil, fmt.Errorf("checks.hints_file: %w", err)
+		}
+		defer f.Close()
+		if out.Hints, err = resolve.ReadHints(f, ch.HintsFile); err != nil {
+			return nil, fmt.Errorf("checks.hints_file: %w", err)
+		}
+	default:
+		out.Hints = resolve.RootHints()
+	}
+	return out, nil
+}
+
+// Lifecycle returns the gate's lifecycle (Art 23.2).
+func (c *Config) Lifecycle() delegation.Lifecycle {
+	return delegation.Lifecycle{Grace: c.Checks.Grace.Duration, Confirmations: c.Checks.Confirmations, Spread: c.Checks.Spread.Duration}
+}
+
+// SMTPRelay returns the relay notices go through, reading the password
+// from its file; ok is false when none is configured.
+func (c *Config) SMTPRelay() (relay notify.SMTP, ok bool, err error) {
+	m := c.SMTP
+	if m.Addr == "" {
+		return relay, false, nil
+	}
+	relay = notify.SMTP{Addr: m.Addr, From: m.From, Hello: m.Hello, Timeout: m.Timeout.Duration, RequireTLS: m.RequireTLS, Username: m.Username}
+	if m.PasswordFile != "" {
+		b, err := os.ReadFile(m.PasswordFile)
+		if err != nil {
+			return relay, false, fmt.Errorf("smtp.password_file: %w", err)
+		}
+		relay.Password = strings.TrimRight(string(b), "\r\n")
+	}
+	return relay, true, nil
+}
