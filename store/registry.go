@@ -38,6 +38,8 @@ type DomainReader interface {
 type Filter struct {
 	Zone     string
 	Statuses []Status
+	// Registrar selects one registrar's domains.
+	Registrar string
 	// DelegationOnly reads only what a delegation needs, for building zones
 	// fast: the name, zone, status, nameservers and DS of each domain, and
 	// of its state only LastPassed and Withheld (State is nil when the

@@ -348,6 +348,10 @@ func (s *snapshot) Domains(ctx context.Context, f store.Filter) iter.Seq2[store.
 			args = append(args, st)
 			where = append(where, fmt.Sprintf("d.status = ANY($%d::domain_status[])", len(args)))
 		}
+		if f.Registrar != "" {
+			args = append(args, f.Registrar)
+			where = append(where, fmt.Sprintf("d.registrar_id = $%d", len(args)))
+		}
 		q := domainSelect
 		if f.DelegationOnly {
 			q = leanSelect

@@ -295,6 +295,10 @@ func (s *snapshot) Domains(ctx context.Context, f store.Filter) iter.Seq2[store.
 				args = append(args, string(st))
 			}
 		}
+		if f.Registrar != "" {
+			where = append(where, "d.registrar_id = ?")
+			args = append(args, f.Registrar)
+		}
 		q := domainSelect
 		if f.DelegationOnly {
 			q = leanSelect

@@ -484,6 +484,9 @@ func testSnapshotFilter(t *testing.T, r store.Registry) {
 		{store.Filter{Statuses: []store.Status{store.StatusActive}}, []string{"ab-d.pt", "abc.pt", "antigo.net.pt", "exemplo.pt", "loja.com.pt", "zebra.pt"}},
 		{store.Filter{Statuses: []store.Status{store.StatusReserved, store.StatusSuspended}}, []string{"associacao.org.pt", "escola.edu.pt"}},
 		{store.Filter{Zone: "gov.pt"}, nil},
+		{store.Filter{Registrar: "REG-1"}, []string{"exemplo.pt"}},
+		{store.Filter{Registrar: "REG-2", Zone: "pt", Statuses: []store.Status{store.StatusActive}}, []string{"ab-d.pt", "abc.pt", "zebra.pt"}},
+		{store.Filter{Registrar: "REG-9"}, nil},
 	}
 	for _, tc := range cases {
 		if got := names(all(t, r, tc.f)); !slices.Equal(got, tc.want) && !(len(got) == 0 && len(tc.want) == 0) {
