@@ -18,6 +18,7 @@ import (
 
 	"github.com/ptzone/ptzone/authserver"
 	"github.com/ptzone/ptzone/delegation"
+	"github.com/ptzone/ptzone/httpapi"
 	"github.com/ptzone/ptzone/notify"
 	"github.com/ptzone/ptzone/policy"
 	"github.com/ptzone/ptzone/publish"
@@ -40,9 +41,6 @@ type Deps struct {
 	// Now is the clock of publications, checks and notices (default
 	// time.Now); tests drive it.
 	Now func() time.Time
-	// Routes, when set, adds handlers (the API and pages) to the HTTP
-	// server beside /metrics, /healthz and /readyz.
-	Routes func(mux *http.ServeMux)
 }
 
 // ErrNotPublisher is returned for a publication asked of a daemon that
@@ -231,9 +229,9 @@ func (d *Daemon) startHTTP(addr string) error {
 	mux.Handle("GET /metrics", promhttp.HandlerFor(d.deps.Metrics, promhttp.HandlerOpts{}))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { fmt.Fprintln(w, "ok") })
 	mux.HandleFunc("GET /readyz", d.readyz)
-	if d.deps.Routes != nil {
-		d.deps.Routes(mux)
-	}
+	cfg := d.Config()
+	httpapi.New(httpapi.Options{Store: d.deps.Registry, Grace: cfg.Checks.Grace.Duration, Now: d.deps.Now,
+		Log: d.log.Named("http")}).Routes(mux)
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return fmt.Errorf("http.listen %s: %w", addr, err)

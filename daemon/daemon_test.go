@@ -2,6 +2,8 @@ package daemon
 
 import (
 	"context"
+	"io"
+	"net/http"
 	"net/netip"
 	"os"
 	"slices"
@@ -223,6 +225,21 @@ func TestEndToEnd(t *testing.T) {
 	sweepOn(1)
 	if in, _ := delegated(t, d, "novo.pt"); !in {
 		t.Fatal("novo.pt was withheld at its first failure: the grace period is 14 days (Art 23.2)")
+	}
+	// The registrar sees it failing, through the daemon's API.
+	if err := db.SetRegistrarToken(ctx, "REG-1", store.HashToken("reg-1-token")); err != nil {
+		t.Fatal(err)
+	}
+	req, _ := http.NewRequest("GET", "http://"+d.HTTPAddr().String()+"/api/v1/registrar/domains?state=failing", nil)
+	req.Header.Set("Authorization", "Bearer reg-1-token")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), `"name": "novo.pt"`) || !strings.Contains(string(body), "withheld_after") {
+		t.Errorf("the registrar's failing domains: %s\n%s", resp.Status, body)
 	}
 	sweepOn(14)
 	if in, _ := delegated(t, d, "novo.pt"); in {
