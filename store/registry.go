@@ -19,6 +19,7 @@ type Registry interface {
 	Outbox
 	PublicationLog
 	Pruner
+	Operations
 	// Zones lists the hierarchies the store accepts domains in, sorted.
 	Zones(ctx context.Context) ([]string, error)
 	Close() error
@@ -224,6 +225,43 @@ type Outbox interface {
 	// NoticeFailed records a failed delivery: one attempt more, why, and
 	// when to try again; the lease ends.
 	NoticeFailed(ctx context.Context, id int64, reason string, retry time.Time) error
+}
+
+// Operations keeps what operators do: the audit log of their actions,
+// and the freeze that stops every daemon publishing.
+type Operations interface {
+	// Audit appends an entry to the audit log and returns its ID.
+	Audit(ctx context.Context, e AuditEntry) (int64, error)
+	// AuditLog returns the newest entries first.
+	AuditLog(ctx context.Context, limit int) ([]AuditEntry, error)
+	// Freeze stops publishing, and records the entry in the audit log, in
+	// one transaction; ErrFrozen if publishing is frozen already.
+	Freeze(ctx context.Context, f Freeze) error
+	// Thaw lets publishing go on, recording e in the audit log in the
+	// same transaction, and returns the freeze it ended; ErrNotFound if
+	// publishing was not frozen.
+	Thaw(ctx context.Context, e AuditEntry) (Freeze, error)
+	// Frozen returns the freeze in force, if any.
+	Frozen(ctx context.Context) (f Freeze, frozen bool, err error)
+}
+
+// AuditEntry is one operator action.
+type AuditEntry struct {
+	ID     int64
+	Time   time.Time
+	Actor  string
+	Action string
+	Target string
+	Reason string
+	// Detail is a JSON object (the action's outcome); empty for none.
+	Detail []byte
+}
+
+// Freeze is publishing stopped by an operator, and why.
+type Freeze struct {
+	Time   time.Time
+	Actor  string
+	Reason string
 }
 
 // Pruner removes old history.

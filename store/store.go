@@ -331,6 +331,8 @@ var (
 	// ErrChangeToken: the change feed cannot answer from this token (it is
 	// from another database, or older than the feed keeps).
 	ErrChangeToken = errors.New("change token not usable")
+	// ErrFrozen: publishing is frozen already.
+	ErrFrozen = errors.New("publishing is frozen")
 )
 
 // Conflict is one imported name that already exists in the store.

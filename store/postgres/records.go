@@ -501,3 +501,101 @@ func (db *DB) Prune(ctx context.Context, before time.Time) (store.PruneResult, e
 	}
 	return res, nil
 }
+
+func auditDetail(e store.AuditEntry) []byte {
+	if len(e.Detail) == 0 {
+		return []byte("{}")
+	}
+	return e.Detail
+}
+
+func insertAudit(ctx context.Context, q interface {
+	QueryRow(context.Context, string, ...any) pgx.Row
+}, e store.AuditEntry) (int64, error) {
+	var id int64
+	err := q.QueryRow(ctx, `INSERT INTO audit_log (at, actor, action, target, reason, detail) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id`,
+		e.Time, e.Actor, e.Action, e.Target, e.Reason, auditDetail(e)).Scan(&id)
+	if err != nil {
+		return 0, fmt.Errorf("postgres: audit log: %s by %s: %w", e.Action, e.Actor, err)
+	}
+	return id, nil
+}
+
+// Audit implements store.Operations.
+func (db *DB) Audit(ctx context.Context, e store.AuditEntry) (int64, error) {
+	return insertAudit(ctx, db.pool, e)
+}
+
+// AuditLog implements store.Operations.
+func (db *DB) AuditLog(ctx context.Context, limit int) ([]store.AuditEntry, error) {
+	rows, err := db.pool.Query(ctx, `SELECT id, at, actor, action, target, reason, detail FROM audit_log ORDER BY id DESC LIMIT $1`, limit)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: reading the audit log: %w", err)
+	}
+	defer rows.Close()
+	var out []store.AuditEntry
+	for rows.Next() {
+		var e store.AuditEntry
+		if err := rows.Scan(&e.ID, &e.Time, &e.Actor, &e.Action, &e.Target, &e.Reason, &e.Detail); err != nil {
+			return nil, fmt.Errorf("postgres: reading the audit log: %w", err)
+		}
+		e.Time = e.Time.UTC()
+		out = append(out, e)
+	}
+	return out, rows.Err()
+}
+
+// Freeze implements store.Operations.
+func (db *DB) Freeze(ctx context.Context, f store.Freeze) error {
+	err := pgx.BeginFunc(ctx, db.pool, func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, `INSERT INTO publishing_freeze (at, actor, reason) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING`,
+			f.Time, f.Actor, f.Reason)
+		if err != nil {
+			return err
+		}
+		if tag.RowsAffected() == 0 {
+			return store.ErrFrozen
+		}
+		_, err = insertAudit(ctx, tx, store.AuditEntry{Time: f.Time, Actor: f.Actor, Action: "freeze", Reason: f.Reason})
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("postgres: freezing publishing: %w", err)
+	}
+	return nil
+}
+
+// Thaw implements store.Operations.
+func (db *DB) Thaw(ctx context.Context, e store.AuditEntry) (store.Freeze, error) {
+	var f store.Freeze
+	err := pgx.BeginFunc(ctx, db.pool, func(tx pgx.Tx) error {
+		err := tx.QueryRow(ctx, `DELETE FROM publishing_freeze RETURNING at, actor, reason`).Scan(&f.Time, &f.Actor, &f.Reason)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return store.ErrNotFound
+		}
+		if err != nil {
+			return err
+		}
+		f.Time = f.Time.UTC()
+		_, err = insertAudit(ctx, tx, e)
+		return err
+	})
+	if err != nil {
+		return f, fmt.Errorf("postgres: thawing publishing: %w", err)
+	}
+	return f, nil
+}
+
+// Frozen implements store.Operations.
+func (db *DB) Frozen(ctx context.Context) (store.Freeze, bool, error) {
+	var f store.Freeze
+	err := db.pool.QueryRow(ctx, `SELECT at, actor, reason FROM publishing_freeze`).Scan(&f.Time, &f.Actor, &f.Reason)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return f, false, nil
+	}
+	if err != nil {
+		return f, false, fmt.Errorf("postgres: reading the publishing freeze: %w", err)
+	}
+	f.Time = f.Time.UTC()
+	return f, true, nil
+}

@@ -527,3 +527,101 @@ func (db *DB) Prune(ctx context.Context, before time.Time) (store.PruneResult, e
 	}
 	return res, nil
 }
+
+func insertAudit(ctx context.Context, q interface {
+	ExecContext(context.Context, string, ...any) (sql.Result, error)
+}, e store.AuditEntry) (int64, error) {
+	detail := e.Detail
+	if len(detail) == 0 {
+		detail = []byte("{}")
+	}
+	res, err := q.ExecContext(ctx, `INSERT INTO audit_log (at, actor, action, target, reason, detail) VALUES (?, ?, ?, ?, ?, ?)`,
+		micros(e.Time), e.Actor, e.Action, e.Target, e.Reason, string(detail))
+	if err != nil {
+		return 0, fmt.Errorf("sqlite: audit log: %s by %s: %w", e.Action, e.Actor, err)
+	}
+	return res.LastInsertId()
+}
+
+// Audit implements store.Operations.
+func (db *DB) Audit(ctx context.Context, e store.AuditEntry) (int64, error) {
+	return insertAudit(ctx, db.db, e)
+}
+
+// AuditLog implements store.Operations.
+func (db *DB) AuditLog(ctx context.Context, limit int) ([]store.AuditEntry, error) {
+	rows, err := db.db.QueryContext(ctx, `SELECT id, at, actor, action, target, reason, detail FROM audit_log ORDER BY id DESC LIMIT ?`, limit)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: reading the audit log: %w", err)
+	}
+	defer rows.Close()
+	var out []store.AuditEntry
+	for rows.Next() {
+		var e store.AuditEntry
+		var at int64
+		var detail string
+		if err := rows.Scan(&e.ID, &at, &e.Actor, &e.Action, &e.Target, &e.Reason, &detail); err != nil {
+			return nil, fmt.Errorf("sqlite: reading the audit log: %w", err)
+		}
+		e.Time, e.Detail = fromMicros(at), []byte(detail)
+		out = append(out, e)
+	}
+	return out, rows.Err()
+}
+
+// Freeze implements store.Operations.
+func (db *DB) Freeze(ctx context.Context, f store.Freeze) error {
+	err := db.inTx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `INSERT INTO publishing_freeze (one, at, actor, reason) VALUES (1, ?, ?, ?) ON CONFLICT DO NOTHING`,
+			micros(f.Time), f.Actor, f.Reason)
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err != nil || n == 0 {
+			return errors.Join(store.ErrFrozen, err)
+		}
+		_, err = insertAudit(ctx, tx, store.AuditEntry{Time: f.Time, Actor: f.Actor, Action: "freeze", Reason: f.Reason})
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("sqlite: freezing publishing: %w", err)
+	}
+	return nil
+}
+
+// Thaw implements store.Operations.
+func (db *DB) Thaw(ctx context.Context, e store.AuditEntry) (store.Freeze, error) {
+	var f store.Freeze
+	err := db.inTx(ctx, func(tx *sql.Tx) error {
+		var at int64
+		err := tx.QueryRowContext(ctx, `DELETE FROM publishing_freeze RETURNING at, actor, reason`).Scan(&at, &f.Actor, &f.Reason)
+		if errors.Is(err, sql.ErrNoRows) {
+			return store.ErrNotFound
+		}
+		if err != nil {
+			return err
+		}
+		f.Time = fromMicros(at)
+		_, err = insertAudit(ctx, tx, e)
+		return err
+	})
+	if err != nil {
+		return f, fmt.Errorf("sqlite: thawing publishing: %w", err)
+	}
+	return f, nil
+}
+
+// Frozen implements store.Operations.
+func (db *DB) Frozen(ctx context.Context) (store.Freeze, bool, error) {
+	var f store.Freeze
+	var at int64
+	err := db.db.QueryRowContext(ctx, `SELECT at, actor, reason FROM publishing_freeze`).Scan(&at, &f.Actor, &f.Reason)
+	if errors.Is(err, sql.ErrNoRows) {
+		return f, false, nil
+	}
+	if err != nil {
+		return f, false, fmt.Errorf("sqlite: reading the publishing freeze: %w", err)
+	}
+	f.Time = fromMicros(at)
+	return f, true, nil
+}

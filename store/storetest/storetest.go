@@ -53,6 +53,7 @@ func Run(t *testing.T, open Opener) {
 		{"Outbox", testOutbox},
 		{"CheckQueue", testCheckQueue},
 		{"Prune", testPrune},
+		{"Operations", testOperations},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
