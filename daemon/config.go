@@ -19,6 +19,7 @@ import (
 	"github.com/miekg/dns"
 
 	"github.com/ptzone/ptzone/authserver"
+	"github.com/ptzone/ptzone/httpapi"
 )
 
 // Config is ptzone's configuration file (TOML). Every field is documented
@@ -45,6 +46,15 @@ type Config struct {
 	Checks   ChecksConfig   `toml:"checks"`
 	SMTP     SMTPConfig     `toml:"smtp"`
 	HTTP     HTTPConfig     `toml:"http"`
+	// Operators may act through /api/v1/operator/ with their tokens.
+	Operators []OperatorConfig `toml:"operator"`
+}
+
+// OperatorConfig is one operator: a name for the audit log and the
+// SHA-256 of its token (ptzone operator token NAME makes both).
+type OperatorConfig struct {
+	Name        string `toml:"name"`
+	TokenSHA256 string `toml:"token_sha256"`
 }
 
 // StoreConfig names the registry.
@@ -342,6 +352,16 @@ func (c *Config) checkDaemon(bad func(string, ...any)) {
 		}
 		if _, err := mail.ParseAddress(m.From); err != nil {
 			bad("smtp.from: %q: %v", m.From, err)
+		}
+	}
+	names := map[string]bool{}
+	for i, o := range c.Operators {
+		if o.Name == "" || names[o.Name] {
+			bad("operator[%d]: give each operator a name of its own", i)
+		}
+		names[o.Name] = true
+		if _, err := httpapi.ParseOperatorToken(o.Name, o.TokenSHA256); err != nil {
+			bad("operator[%d]: %v", i, err)
 		}
 	}
 	if l := c.HTTP.Listen; l != "" {

@@ -45,10 +45,11 @@ type Deps struct {
 
 // ErrNotPublisher is returned for a publication asked of a daemon that
 // does not hold the publisher's lock: another daemon publishes.
-var ErrNotPublisher = errors.New("another daemon is the publisher")
+var ErrNotPublisher = httpapi.ErrNotPublisher
 
-// ErrFrozen is returned for a publication while publishing is frozen.
-var ErrFrozen = errors.New("publishing is frozen")
+// ErrFrozen is returned for a publication while an operator has
+// publishing frozen (a dry run still runs).
+var ErrFrozen = httpapi.ErrFrozen
 
 // Daemon is ptzone as a service: it serves the published zones, and runs
 // publications, checks, the sweep, notices and pruning on their
@@ -73,6 +74,9 @@ type Daemon struct {
 	pubMu  sync.Mutex // one publication at a time, and guards lock
 	lock   store.Lock
 	leader atomic.Bool
+
+	expiryMu sync.Mutex
+	expiry   map[string]time.Time // by zone: the first signature to expire, as last published
 
 	reload     chan struct{}
 	stopFollow context.CancelFunc
@@ -100,7 +104,7 @@ func New(cfg *Config, deps Deps) (*Daemon, error) {
 	}
 	acfg.Registerer = deps.Metrics
 	d := &Daemon{deps: deps, log: deps.Log, jobs: NewJobMetrics(deps.Metrics), met: newMetrics(deps.Metrics),
-		reload: make(chan struct{}, 1)}
+		reload: make(chan struct{}, 1), expiry: map[string]time.Time{}}
 	d.srv = authserver.New(acfg, deps.Log.Named("dns"))
 	sweepMetrics := delegation.NewSweepMetrics(deps.Metrics)
 	if err := d.configure(cfg, sweepMetrics); err != nil {
@@ -230,8 +234,16 @@ func (d *Daemon) startHTTP(addr string) error {
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { fmt.Fprintln(w, "ok") })
 	mux.HandleFunc("GET /readyz", d.readyz)
 	cfg := d.Config()
-	httpapi.New(httpapi.Options{Store: d.deps.Registry, Grace: cfg.Checks.Grace.Duration, Now: d.deps.Now,
-		Log: d.log.Named("http")}).Routes(mux)
+	var operators []httpapi.OperatorToken
+	for _, o := range cfg.Operators {
+		tok, err := httpapi.ParseOperatorToken(o.Name, o.TokenSHA256)
+		if err != nil {
+			return err
+		}
+		operators = append(operators, tok)
+	}
+	httpapi.New(httpapi.Options{Store: d.deps.Registry, Grace: cfg.Checks.Grace.Duration, Now: d.deps.Now, Log: d.log.Named("http"),
+		Operator: d, OperatorStore: d.deps.Registry, Operators: operators}).Routes(mux)
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return fmt.Errorf("http.listen %s: %w", addr, err)
@@ -378,6 +390,15 @@ func (d *Daemon) Publish(ctx context.Context, req publish.Request) ([]publish.Zo
 	if !ok {
 		return nil, ErrNotPublisher
 	}
+	if !req.DryRun {
+		f, frozen, err := d.deps.Registry.Frozen(ctx)
+		if err != nil {
+			return nil, err
+		}
+		if frozen {
+			return nil, fmt.Errorf("%w (by %s since %s: %s)", ErrFrozen, f.Actor, f.Time.Format(time.RFC3339), f.Reason)
+		}
+	}
 	d.mu.Lock()
 	pub := d.pub
 	d.mu.Unlock()
@@ -387,6 +408,7 @@ func (d *Daemon) Publish(ctx context.Context, req publish.Request) ([]publish.Zo
 	start := time.Now()
 	out, err := pub.RunOnce(ctx, req)
 	d.met.published(out, err, time.Since(start))
+	d.noteExpiry(out)
 	if err != nil {
 		return nil, err
 	}

@@ -1,8 +1,10 @@
 // Package httpapi owns ptzone's HTTP surfaces: the registrars' JSON API
 // and web pages, where each registrar sees its own domains only (their
 // delegation state, findings with evidence and article, history, and a
-// re-check on request). Errors of the layers below become HTTP statuses
-// here and nowhere else.
+// re-check on request), and the operators' API (publish now, dry run,
+// force, freeze and thaw, status, the publication and audit logs), each
+// operator action written to the audit log. Errors of the layers below
+// become HTTP statuses here and nowhere else.
 package httpapi
 
 import (
@@ -41,6 +43,11 @@ type Options struct {
 	RecheckPerHour int
 	Now            func() time.Time
 	Log            *zap.Logger
+
+	// The operators' surface, served when Operator is set.
+	Operator      Operator
+	OperatorStore OperatorStore
+	Operators     []OperatorToken
 }
 
 // API serves the surfaces.
@@ -75,6 +82,7 @@ func (a *API) Routes(mux *http.ServeMux) {
 	mux.Handle("GET /api/v1/registrar/domains/{name}", a.registrarAPI(a.getDomain))
 	mux.Handle("POST /api/v1/registrar/domains/{name}/check", a.registrarAPI(a.recheckDomain))
 	a.pageRoutes(mux)
+	a.operatorRoutes(mux)
 }
 
 // apiError is an error with its HTTP status and a stable code.

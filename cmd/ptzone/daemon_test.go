@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/hex"
 	"io"
 	"net/http"
 	"regexp"
@@ -12,6 +13,7 @@ import (
 	"github.com/miekg/dns"
 
 	"github.com/ptzone/ptzone"
+	"github.com/ptzone/ptzone/store"
 )
 
 // get fetches a URL and returns its status and body.
@@ -112,4 +114,23 @@ func soaSerialOrZero(addr, zoneName string) uint32 {
 		return soa.Serial
 	}
 	return 0
+}
+
+// TestOperatorToken: the token printed hashes to the token_sha256 printed,
+// and two tokens differ.
+func TestOperatorToken(t *testing.T) {
+	home := t.TempDir()
+	seen := map[string]bool{}
+	for range 2 {
+		out := cli(t, home, "operator", "token", "ana").want(t, exitOK).stdout
+		m := regexp.MustCompile(`(?s)once; give it to the operator alone\):\n  (\S+)\n.*token_sha256 = "([0-9a-f]{64})"`).FindStringSubmatch(out)
+		if m == nil {
+			t.Fatalf("operator token:\n%s", out)
+		}
+		if hex.EncodeToString(store.HashToken(m[1])) != m[2] || seen[m[1]] {
+			t.Errorf("token %s, sha256 %s", m[1], m[2])
+		}
+		seen[m[1]] = true
+	}
+	cli(t, home, "operator", "token").want(t, exitUsage)
 }

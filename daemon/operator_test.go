@@ -1,0 +1,188 @@
+package daemon
+
+import (
+	"bytes"
+	"context"
+	"encoding/hex"
+	"encoding/json"
+	"io"
+	"net/http"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ptzone/ptzone"
+	"github.com/ptzone/ptzone/interchange"
+	"github.com/ptzone/ptzone/policy"
+	"github.com/ptzone/ptzone/store"
+	"github.com/ptzone/ptzone/store/sqlite"
+)
+
+// TestOperatorAPI: an operator, with its token, publishes now, runs a dry
+// run that publishes nothing, freezes publishing (the schedule and the
+// operator are then refused) and thaws it, and forces a publication the
+// guard refused, with a reason; each action is in the audit log. No token,
+// and a registrar's token, are refused.
+func TestOperatorAPI(t *testing.T) {
+	ctx := context.Background()
+	db, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "registry.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	v := interchange.Validator{Policy: policy.New(policy.Lists{}), Mode: policy.Existing}
+	if _, err := db.Import(ctx, interchange.Records(bytes.NewReader(ptzone.SampleRegistry), "sample", v), store.ImportInsert); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.SetRegistrarToken(ctx, "REG-4", store.HashToken("registrar-token")); err != nil {
+		t.Fatal(err)
+	}
+	keys := t.TempDir()
+	writeKeys(t, keys, time.Now().Add(-time.Hour))
+	cfg := labConfig("op", 53)
+	cfg.Publish.AssumeChecked = true
+	sum := store.HashToken("operator-token")
+	cfg.Operators = []OperatorConfig{{Name: "ana", TokenSHA256: hex.EncodeToString(sum)}}
+	d := startDaemon(t, cfg, db, db, keys, nil)
+	base := "http://" + d.HTTPAddr().String() + "/api/v1/operator/"
+
+	call := func(method, path, token, body string, out any) int {
+		t.Helper()
+		req, _ := http.NewRequest(method, base+path, strings.NewReader(body))
+		if token != "" {
+			req.Header.Set("Authorization", "Bearer "+token)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		if out != nil {
+			if err := json.Unmarshal(b, out); err != nil {
+				t.Fatalf("%s %s: %v: %s", method, path, err, b)
+			}
+		}
+		return resp.StatusCode
+	}
+	const op = "operator-token"
+	for _, tok := range []string{"", "registrar-token", "wrong"} {
+		if code := call("POST", "publish", tok, "{}", nil); code != http.StatusUnauthorized {
+			t.Errorf("publish with token %q: %d, want 401", tok, code)
+		}
+	}
+
+	type results struct {
+		Zones []struct {
+			Zone, Outcome string
+			Serial        uint32
+			Refusals      []struct{ Code string }
+		}
+		Message string
+	}
+	var res results
+	if code := call("POST", "publish", op, `{"dry_run": true}`, &res); code != http.StatusOK || len(res.Zones) != 8 || res.Zones[0].Outcome != "dry_run" {
+		t.Fatalf("dry run: %d %+v", code, res)
+	}
+	if servedSerial(d, "pt") != 0 {
+		t.Fatal("a dry run published")
+	}
+	if code := call("POST", "publish", op, `{}`, &res); code != http.StatusOK || res.Zones[0].Outcome != "published" {
+		t.Fatalf("publish: %d %+v", code, res)
+	}
+	waitFor(t, "the publication served", func() bool { return servedSerial(d, "pt") != 0 })
+	var st struct {
+		Publisher bool
+		Zones     []struct {
+			Zone             string
+			ServedSerial     uint32     `json:"served_serial"`
+			LastOutcome      string     `json:"last_outcome"`
+			SignaturesExpire *time.Time `json:"signatures_expire"`
+		}
+	}
+	if code := call("GET", "status", op, "", &st); code != http.StatusOK || !st.Publisher || st.Zones[0].Zone != "pt" ||
+		st.Zones[0].ServedSerial != servedSerial(d, "pt") || st.Zones[0].LastOutcome != "published" || st.Zones[0].SignaturesExpire == nil {
+		t.Errorf("status: %d %+v", code, st)
+	}
+
+	// Frozen: neither an operator nor the schedule publishes.
+	if code := call("POST", "freeze", op, `{}`, nil); code != http.StatusBadRequest {
+		t.Errorf("a freeze without a reason: %d", code)
+	}
+	if code := call("POST", "freeze", op, `{"reason": "registry migration tonight"}`, nil); code != http.StatusOK {
+		t.Fatalf("freeze: %d", code)
+	}
+	var refused struct{ Message string }
+	if code := call("POST", "publish", op, `{}`, &refused); code != http.StatusConflict || !strings.Contains(refused.Message, "registry migration tonight") {
+		t.Errorf("publish while frozen: %d %s", code, refused.Message)
+	}
+	if err := d.publishJob(ctx); err != nil {
+		t.Errorf("the scheduled publication while frozen: %v", err)
+	}
+	published := 0
+	pubs, _ := db.Publications(ctx, "pt", 10)
+	for _, p := range pubs {
+		if p.Outcome == store.OutcomePublished {
+			published++
+		}
+	}
+	if published != 1 {
+		t.Errorf("%d publications of pt while frozen, want the one before", published)
+	}
+	if code := call("POST", "thaw", op, `{"reason": "migration done"}`, nil); code != http.StatusOK {
+		t.Fatalf("thaw: %d", code)
+	}
+	if code := call("POST", "thaw", op, `{}`, nil); code != http.StatusConflict {
+		t.Errorf("thawing twice: %d", code)
+	}
+
+	// 30 domains suspended at once: the guard refuses; forced, published.
+	snap, err := db.Snapshot(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var victims []string
+	for c, err := range snap.Domains(ctx, store.Filter{Zone: "pt", Statuses: []store.Status{store.StatusActive}}) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(c.Domain.Nameservers) > 0 && len(victims) < 30 {
+			victims = append(victims, c.Domain.Name)
+		}
+	}
+	snap.Close()
+	for _, name := range victims {
+		if err := db.SetStatus(ctx, name, store.StatusSuspended); err != nil {
+			t.Fatal(err)
+		}
+	}
+	call("POST", "publish", op, `{}`, &res)
+	if res.Zones[0].Zone != "pt" || res.Zones[0].Outcome != "refused" || len(res.Zones[0].Refusals) == 0 {
+		t.Fatalf("30 delegations removed: %+v", res.Zones[0])
+	}
+	if code := call("POST", "publish", op, `{"force": true}`, nil); code != http.StatusBadRequest {
+		t.Errorf("a force without a reason: %d", code)
+	}
+	if code := call("POST", "publish", op, `{"force": true, "reason": "court order: suspension of 30 domains"}`, &res); code != http.StatusOK ||
+		res.Zones[0].Outcome != "published" {
+		t.Errorf("forced: %d %+v", code, res.Zones[0])
+	}
+	if code := call("POST", "domains/"+victims[0]+"/check", op, "", nil); code != http.StatusAccepted {
+		t.Errorf("an operator's check: %d", code)
+	}
+
+	var audit struct {
+		Audit []struct{ Actor, Action, Target, Reason string }
+	}
+	call("GET", "audit", op, "", &audit)
+	var got []string
+	for _, e := range audit.Audit {
+		got = append(got, e.Actor+":"+e.Action+":"+e.Target+":"+e.Reason)
+	}
+	want := []string{"ana:check:" + victims[0] + ":", "ana:force_publish::court order: suspension of 30 domains", "ana:publish::",
+		"ana:thaw::migration done", "ana:freeze::registry migration tonight", "ana:publish::"}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("audit log:\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}

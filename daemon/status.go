@@ -1,0 +1,80 @@
+package daemon
+
+import (
+	"context"
+	"strings"
+	"time"
+
+	"github.com/miekg/dns"
+
+	"github.com/ptzone/ptzone/httpapi"
+	"github.com/ptzone/ptzone/publish"
+	"github.com/ptzone/ptzone/store"
+)
+
+// noteExpiry keeps each zone's earliest signature expiry as published.
+func (d *Daemon) noteExpiry(out []publish.ZoneOutcome) {
+	d.expiryMu.Lock()
+	defer d.expiryMu.Unlock()
+	for _, o := range out {
+		if (o.Outcome == store.OutcomePublished || o.Outcome == publish.OutcomeUnchanged) && o.Report != nil && !o.Report.EarliestExpiration.IsZero() {
+			d.expiry[o.Zone] = o.Report.EarliestExpiration
+		}
+	}
+}
+
+// Status implements httpapi.Operator: the publisher's role, the freeze,
+// the jobs' next runs, and per zone the serial served, the last
+// publication and its outcome, and when its signatures start expiring.
+func (d *Daemon) Status(ctx context.Context) (httpapi.Status, error) {
+	cfg := d.Config()
+	st := httpapi.Status{Node: cfg.NodeName(), Publisher: d.IsPublisher(), NextRuns: d.Scheduler().Next()}
+	if f, frozen, err := d.deps.Registry.Frozen(ctx); err != nil {
+		return st, err
+	} else if frozen {
+		st.Frozen = &f
+	}
+	d.expiryMu.Lock()
+	expiry := make(map[string]time.Time, len(d.expiry))
+	for z, t := range d.expiry {
+		expiry[z] = t
+	}
+	d.expiryMu.Unlock()
+	for _, origin := range cfg.ServedZones() {
+		name := strings.TrimSuffix(origin, ".")
+		zs := httpapi.ZoneStatus{Zone: name, ServedSerial: servedSerialOf(d, origin)}
+		if t, ok := expiry[name]; ok {
+			zs.SignaturesExpire = &t
+		}
+		pubs, err := d.deps.Registry.Publications(ctx, name, 50)
+		if err != nil {
+			return st, err
+		}
+		for i, p := range pubs {
+			if i == 0 {
+				zs.LastOutcome, zs.LastAttempt = string(p.Outcome), &pubs[i].Time
+			}
+			if p.Outcome == store.OutcomePublished {
+				zs.LastPublished = &pubs[i].Time
+				break
+			}
+		}
+		st.Zones = append(st.Zones, zs)
+	}
+	return st, nil
+}
+
+// servedSerialOf is the serial the server answers with for a zone, 0
+// when it serves none.
+func servedSerialOf(d *Daemon, origin string) uint32 {
+	q := new(dns.Msg)
+	q.SetQuestion(origin, dns.TypeSOA)
+	r := d.srv.Respond(q, false)
+	if r == nil || r.Rcode != dns.RcodeSuccess || len(r.Answer) == 0 {
+		return 0
+	}
+	if soa, ok := r.Answer[0].(*dns.SOA); ok {
+		return soa.Serial
+	}
+	return 0
+}

@@ -1,0 +1,351 @@
+package httpapi
+
+import (
+	"context"
+	"crypto/subtle"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/ptzone/ptzone/publish"
+	"github.com/ptzone/ptzone/store"
+)
+
+// Operator is the running service an operator acts on (the daemon).
+type Operator interface {
+	// Publish runs a publication now.
+	Publish(ctx context.Context, req publish.Request) ([]publish.ZoneOutcome, error)
+	// Status says how the service stands.
+	Status(ctx context.Context) (Status, error)
+}
+
+// OperatorStore is what the operators' surface reads and writes.
+type OperatorStore interface {
+	store.Operations
+	Publications(ctx context.Context, zone string, limit int) ([]store.Publication, error)
+	RequestCheck(ctx context.Context, domain, reason string, at time.Time) error
+}
+
+// Status is the service's state as an operator sees it.
+type Status struct {
+	Node string `json:"node"`
+	// Publisher: this daemon holds the publisher's lock.
+	Publisher bool          `json:"publisher"`
+	Frozen    *store.Freeze `json:"frozen,omitempty"`
+	// NextRuns are when each job runs next.
+	NextRuns map[string]time.Time `json:"next_runs"`
+	Zones    []ZoneStatus         `json:"zones"`
+}
+
+// ZoneStatus is one zone's state.
+type ZoneStatus struct {
+	Zone          string     `json:"zone"`
+	ServedSerial  uint32     `json:"served_serial"`
+	LastOutcome   string     `json:"last_outcome,omitempty"`
+	LastAttempt   *time.Time `json:"last_attempt,omitempty"`
+	LastPublished *time.Time `json:"last_published,omitempty"`
+	// SignaturesExpire is when the first signature of the zone served
+	// expires.
+	SignaturesExpire *time.Time `json:"signatures_expire,omitempty"`
+	// Secondaries are the serials the zone's secondaries answer with.
+	Secondaries map[string]uint32 `json:"secondaries,omitempty"`
+}
+
+// OperatorToken is an operator's name and the SHA-256 of its token.
+type OperatorToken struct {
+	Name   string
+	SHA256 []byte
+}
+
+// Errors an Operator returns that the surface maps to 409 Conflict.
+var (
+	ErrNotPublisher = errors.New("another daemon is the publisher: ask it")
+	ErrFrozen       = errors.New("publishing is frozen: thaw it first")
+)
+
+func (a *API) operatorRoutes(mux *http.ServeMux) {
+	if a.opt.Operator == nil {
+		return
+	}
+	mux.Handle("GET /api/v1/operator/status", a.operatorAPI(a.status))
+	mux.Handle("POST /api/v1/operator/publish", a.operatorAPI(a.publishNow))
+	mux.Handle("POST /api/v1/operator/freeze", a.operatorAPI(a.freeze))
+	mux.Handle("POST /api/v1/operator/thaw", a.operatorAPI(a.thaw))
+	mux.Handle("GET /api/v1/operator/publications", a.operatorAPI(a.publications))
+	mux.Handle("GET /api/v1/operator/audit", a.operatorAPI(a.auditLog))
+	mux.Handle("POST /api/v1/operator/domains/{name}/check", a.operatorAPI(a.operatorCheck))
+}
+
+// operatorOf finds the operator holding a token; tokens are compared in
+// constant time.
+func (a *API) operatorOf(token string) (string, bool) {
+	if token == "" {
+		return "", false
+	}
+	sum := store.HashToken(token)
+	name := ""
+	for _, o := range a.opt.Operators {
+		if subtle.ConstantTimeCompare(sum, o.SHA256) == 1 {
+			name = o.Name
+		}
+	}
+	return name, name != ""
+}
+
+// operatorAPI authenticates an operator's request by its bearer token.
+func (a *API) operatorAPI(h func(w http.ResponseWriter, r *http.Request, operator string) error) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		op, ok := a.operatorOf(bearer(r))
+		if !ok {
+			a.writeError(w, r, errUnauthorized)
+			return
+		}
+		if err := h(w, r, op); err != nil {
+			a.writeError(w, r, err)
+		}
+	})
+}
+
+// audit records an operator's action; an action whose record fails is
+// reported as failed, after it was done.
+func (a *API) audit(ctx context.Context, e store.AuditEntry, detail any) error {
+	if detail != nil {
+		b, err := json.Marshal(detail)
+		if err != nil {
+			return err
+		}
+		e.Detail = b
+	}
+	e.Time = a.opt.Now().UTC()
+	_, err := a.opt.OperatorStore.Audit(ctx, e)
+	return err
+}
+
+// readBody decodes a JSON request body (an empty one leaves v as it is).
+func readBody(r *http.Request, v any) error {
+	dec := json.NewDecoder(http.MaxBytesReader(nil, r.Body, 64<<10))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil && !errors.Is(err, io.EOF) {
+		return badRequest("the request body: %v", err)
+	}
+	return nil
+}
+
+func conflict(err error) error {
+	return &apiError{status: http.StatusConflict, code: "conflict", message: err.Error()}
+}
+
+// status: GET /api/v1/operator/status
+func (a *API) status(w http.ResponseWriter, r *http.Request, _ string) error {
+	st, err := a.opt.Operator.Status(r.Context())
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, st)
+	return nil
+}
+
+// PublishBody is the publish request: dry_run publishes nothing (the
+// guard's verdict and the delta only); force publishes past the guard's
+// forceable refusals, and needs a reason.
+type PublishBody struct {
+	DryRun bool   `json:"dry_run"`
+	Full   bool   `json:"full"`
+	Force  bool   `json:"force"`
+	Reason string `json:"reason"`
+}
+
+// ZoneResult is one zone's outcome, as the operator reads it.
+type ZoneResult struct {
+	Zone     string            `json:"zone"`
+	Outcome  string            `json:"outcome"`
+	Serial   uint32            `json:"serial"`
+	Mode     string            `json:"mode"`
+	Delta    publish.Delta     `json:"delta"`
+	Refusals []publish.Refusal `json:"refusals,omitempty"`
+	Forced   []publish.Refusal `json:"forced,omitempty"`
+	Digest   string            `json:"digest,omitempty"`
+}
+
+// publishNow: POST /api/v1/operator/publish
+func (a *API) publishNow(w http.ResponseWriter, r *http.Request, op string) error {
+	var body PublishBody
+	if err := readBody(r, &body); err != nil {
+		return err
+	}
+	if body.Force && strings.TrimSpace(body.Reason) == "" {
+		return badRequest("a forced publication needs a reason")
+	}
+	action := "publish"
+	req := publish.Request{TriggeredBy: "operator:" + op, DryRun: body.DryRun, Full: body.Full}
+	switch {
+	case body.DryRun:
+		action = "dry_run"
+	case body.Force:
+		action = "force_publish"
+		req.Force = &publish.Force{By: op, Reason: body.Reason}
+	}
+	out, err := a.opt.Operator.Publish(r.Context(), req)
+	switch {
+	case errors.Is(err, ErrNotPublisher), errors.Is(err, ErrFrozen):
+		return conflict(err)
+	case err != nil:
+		return err
+	}
+	results := make([]ZoneResult, 0, len(out))
+	for _, o := range out {
+		results = append(results, ZoneResult{Zone: o.Zone, Outcome: string(o.Outcome), Serial: o.Serial, Mode: o.Mode, Delta: o.Delta,
+			Refusals: o.Refusals, Forced: o.Forced, Digest: o.Digest})
+	}
+	if !body.DryRun {
+		if err := a.audit(r.Context(), store.AuditEntry{Actor: op, Action: action, Reason: body.Reason}, map[string]any{"zones": results}); err != nil {
+			return err
+		}
+	}
+	a.opt.Log.Info("operator publication", zap.String("operator", op), zap.String("action", action))
+	writeJSON(w, http.StatusOK, map[string]any{"zones": results})
+	return nil
+}
+
+type reasonBody struct {
+	Reason string `json:"reason"`
+}
+
+// freeze: POST /api/v1/operator/freeze {"reason": "..."}
+func (a *API) freeze(w http.ResponseWriter, r *http.Request, op string) error {
+	var body reasonBody
+	if err := readBody(r, &body); err != nil {
+		return err
+	}
+	if strings.TrimSpace(body.Reason) == "" {
+		return badRequest("freezing needs a reason")
+	}
+	f := store.Freeze{Time: a.opt.Now().UTC(), Actor: op, Reason: body.Reason}
+	if err := a.opt.OperatorStore.Freeze(r.Context(), f); errors.Is(err, store.ErrFrozen) {
+		cur, _, _ := a.opt.OperatorStore.Frozen(r.Context())
+		return conflict(fmt.Errorf("publishing is frozen already, by %s since %s: %s", cur.Actor, cur.Time.Format(time.RFC3339), cur.Reason))
+	} else if err != nil {
+		return err
+	}
+	a.opt.Log.Warn("publishing frozen", zap.String("operator", op), zap.String("reason", body.Reason))
+	writeJSON(w, http.StatusOK, map[string]any{"frozen": f})
+	return nil
+}
+
+// thaw: POST /api/v1/operator/thaw {"reason": "..."}
+func (a *API) thaw(w http.ResponseWriter, r *http.Request, op string) error {
+	var body reasonBody
+	if err := readBody(r, &body); err != nil {
+		return err
+	}
+	f, err := a.opt.OperatorStore.Thaw(r.Context(), store.AuditEntry{Time: a.opt.Now().UTC(), Actor: op, Action: "thaw", Reason: body.Reason})
+	if errors.Is(err, store.ErrNotFound) {
+		return conflict(errors.New("publishing is not frozen"))
+	}
+	if err != nil {
+		return err
+	}
+	a.opt.Log.Warn("publishing thawed", zap.String("operator", op))
+	writeJSON(w, http.StatusOK, map[string]any{"thawed": f})
+	return nil
+}
+
+func limitParam(r *http.Request, def int) (int, error) {
+	l := r.URL.Query().Get("limit")
+	if l == "" {
+		return def, nil
+	}
+	n, err := strconv.Atoi(l)
+	if err != nil || n < 1 || n > 10000 {
+		return 0, badRequest("limit %q: want 1 to 10000", l)
+	}
+	return n, nil
+}
+
+// publications: GET /api/v1/operator/publications?zone=pt&limit=50
+func (a *API) publications(w http.ResponseWriter, r *http.Request, _ string) error {
+	limit, err := limitParam(r, 50)
+	if err != nil {
+		return err
+	}
+	pubs, err := a.opt.OperatorStore.Publications(r.Context(), r.URL.Query().Get("zone"), limit)
+	if err != nil {
+		return err
+	}
+	type entry struct {
+		store.Publication
+		Details json.RawMessage `json:"details,omitempty"`
+	}
+	out := make([]entry, 0, len(pubs))
+	for _, p := range pubs {
+		e := entry{Publication: p}
+		if json.Valid(p.Details) {
+			e.Details = p.Details
+		}
+		e.Publication.Details = nil
+		out = append(out, e)
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"publications": out})
+	return nil
+}
+
+// auditLog: GET /api/v1/operator/audit?limit=100
+func (a *API) auditLog(w http.ResponseWriter, r *http.Request, _ string) error {
+	limit, err := limitParam(r, 100)
+	if err != nil {
+		return err
+	}
+	log, err := a.opt.OperatorStore.AuditLog(r.Context(), limit)
+	if err != nil {
+		return err
+	}
+	type entry struct {
+		ID     int64           `json:"id"`
+		Time   time.Time       `json:"time"`
+		Actor  string          `json:"actor"`
+		Action string          `json:"action"`
+		Target string          `json:"target,omitempty"`
+		Reason string          `json:"reason,omitempty"`
+		Detail json.RawMessage `json:"detail,omitempty"`
+	}
+	out := make([]entry, 0, len(log))
+	for _, e := range log {
+		out = append(out, entry{e.ID, e.Time, e.Actor, e.Action, e.Target, e.Reason, e.Detail})
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"audit": out})
+	return nil
+}
+
+// operatorCheck: POST /api/v1/operator/domains/{name}/check
+func (a *API) operatorCheck(w http.ResponseWriter, r *http.Request, op string) error {
+	name := strings.ToLower(strings.TrimSuffix(r.PathValue("name"), "."))
+	if err := a.opt.OperatorStore.RequestCheck(r.Context(), name, store.CheckOperator, a.opt.Now()); err != nil {
+		if errors.Is(err, store.ErrNotFound) {
+			return &apiError{status: http.StatusNotFound, code: "not_found", message: "no such domain: " + name}
+		}
+		return err
+	}
+	if err := a.audit(r.Context(), store.AuditEntry{Actor: op, Action: "check", Target: name}, nil); err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusAccepted, map[string]string{"domain": name, "queued": "a check is queued"})
+	return nil
+}
+
+// ParseOperatorToken reads a token's SHA-256 as the configuration
+// writes it (hexadecimal).
+func ParseOperatorToken(name, sha256Hex string) (OperatorToken, error) {
+	b, err := hex.DecodeString(sha256Hex)
+	if err != nil || len(b) != 32 {
+		return OperatorToken{}, fmt.Errorf("operator %s: token_sha256 is not 64 hexadecimal digits", name)
+	}
+	return OperatorToken{Name: name, SHA256: b}, nil
+}
