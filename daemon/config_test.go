@@ -181,3 +181,24 @@ notify_key = "pt-transfer"
 		t.Errorf("default zones: %v", got)
 	}
 }
+
+// TestParentDS: the root's DS for pt is read from its file for our top
+// zone only; a file that is missing or not DS records is named in the
+// error.
+func TestParentDS(t *testing.T) {
+	dir := t.TempDir()
+	good := filepath.Join(dir, "pt.ds")
+	os.WriteFile(good, []byte("pt. 86400 IN DS 12345 13 2 "+strings.Repeat("AB", 32)+"\n"), 0o644)
+	ds, err := ReadParentDS(good, DefaultZones)
+	if err != nil || len(ds) != 1 || len(ds["pt"]) != 1 || ds["pt"][0].KeyTag != 12345 {
+		t.Errorf("ReadParentDS = %+v, %v; want pt's DS alone", ds, err)
+	}
+	bad := filepath.Join(dir, "bad.ds")
+	os.WriteFile(bad, []byte("pt. 86400 IN A 192.0.2.1\n"), 0o644)
+	for _, f := range []string{bad, filepath.Join(dir, "missing.ds")} {
+		c := &Config{Publish: PublishConfig{ParentDSFile: f}}
+		if _, err := c.PublishConfig(dir); err == nil || !strings.Contains(err.Error(), "publish.parent_ds_file") || !strings.Contains(err.Error(), filepath.Base(f)) {
+			t.Errorf("%s: %v", f, err)
+		}
+	}
+}

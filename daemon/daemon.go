@@ -7,6 +7,7 @@ import (
 	"math"
 	"net"
 	"net/http"
+	"path/filepath"
 	"reflect"
 	"sync"
 	"sync/atomic"
@@ -217,7 +218,7 @@ func (d *Daemon) Start(ctx context.Context, dnsListen []string, httpListen strin
 	return nil
 }
 
-func (d *Daemon) zonesDir() string { return d.deps.DataDir + "/zones" }
+func (d *Daemon) zonesDir() string { return filepath.Join(d.deps.DataDir, "zones") }
 
 // DNSAddrs are the addresses DNS is served on.
 func (d *Daemon) DNSAddrs() []net.Addr { return d.dnsAddrs }

@@ -73,19 +73,30 @@ func (c *Config) PublishConfig(dataDir string) (publish.Config, error) {
 	out := publish.Config{Zones: zc, Sign: sign, KeysDir: keys, OutDir: filepath.Join(dataDir, "zones"),
 		Guard: publish.Guard{Thresholds: publish.DefaultThresholds(), Refresh: sign.Refresh}}
 	if f := c.Publish.ParentDSFile; f != "" {
-		text, err := os.ReadFile(f)
+		ds, err := ReadParentDS(f, zc.Zones)
 		if err != nil {
 			return out, fmt.Errorf("publish.parent_ds_file: %w", err)
 		}
-		ds, err := dnssec.ParseDS(text, f)
-		if err != nil {
-			return out, fmt.Errorf("publish.parent_ds_file: %w", err)
-		}
-		out.ParentDS = map[string][]dnssec.DS{}
-		for _, z := range zc.Zones {
-			if !strings.Contains(z, ".") { // our top zones: the root publishes their DS
-				out.ParentDS[z] = ds
-			}
+		out.ParentDS = ds
+	}
+	return out, nil
+}
+
+// ReadParentDS reads the DS RRset the root publishes for our top zones
+// (pt) from a master-format file, as publish.Config.ParentDS wants it.
+func ReadParentDS(file string, zones []string) (map[string][]dnssec.DS, error) {
+	text, err := os.ReadFile(file)
+	if err != nil {
+		return nil, err
+	}
+	ds, err := dnssec.ParseDS(text, file)
+	if err != nil {
+		return nil, err
+	}
+	out := map[string][]dnssec.DS{}
+	for _, z := range zones {
+		if !strings.Contains(z, ".") { // our top zones: the root publishes their DS
+			out[z] = ds
 		}
 	}
 	return out, nil

@@ -12,6 +12,7 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/ptzone/ptzone/daemon"
 	"github.com/ptzone/ptzone/dnssec"
 	"github.com/ptzone/ptzone/internal/atomicfile"
 	"github.com/ptzone/ptzone/policy"
@@ -74,20 +75,11 @@ func (p *pipelineFlags) publisher(ctx context.Context, e *env, outDir string) (*
 	cfg := publish.Config{Zones: zc, Sign: sign, KeysDir: keys, OutDir: outDir,
 		Unsigned: p.unsigned, Guard: publish.Guard{Thresholds: publish.DefaultThresholds(), Refresh: sign.Refresh}}
 	if p.parentDS != "" {
-		text, err := os.ReadFile(p.parentDS)
+		ds, err := daemon.ReadParentDS(p.parentDS, zc.Zones)
 		if err != nil {
 			return nil, nil, inputError(err)
 		}
-		ds, err := dnssec.ParseDS(text, p.parentDS)
-		if err != nil {
-			return nil, nil, inputError(err)
-		}
-		cfg.ParentDS = map[string][]dnssec.DS{}
-		for _, z := range zc.Zones {
-			if !strings.Contains(z, ".") {
-				cfg.ParentDS[z] = ds // our top zones
-			}
-		}
+		cfg.ParentDS = ds
 	}
 	reg, _, err := p.sf.open(ctx, e)
 	if err != nil {
