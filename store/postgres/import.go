@@ -181,7 +181,12 @@ func moveStaged(ctx context.Context, tx pgx.Tx, mode store.ImportMode, res *stor
 				expires = i.expires, tech_email = i.tech_email, geo_authority = i.geo_authority,
 				nameservers = ptz_make_nameservers(i.ns_hosts, i.ns_addrs),
 				ds = ptz_make_ds(i.ds_tags, i.ds_algs, i.ds_types, i.ds_digests), updated = now()
-			FROM import_domains i WHERE i.name = d.name`); err != nil {
+			FROM import_domains i WHERE i.name = d.name
+			-- A row the same as before is left alone: not stamped for the
+			-- change feed, not queued for a check, not counted as updated.
+			AND (d.zone, d.status, d.registrar_id, d.expires, d.tech_email, d.geo_authority, d.nameservers, d.ds)
+				IS DISTINCT FROM (i.zone, i.status::domain_status, i.registrar, i.expires, i.tech_email, i.geo_authority,
+					ptz_make_nameservers(i.ns_hosts, i.ns_addrs), ptz_make_ds(i.ds_tags, i.ds_algs, i.ds_types, i.ds_digests))`); err != nil {
 			return err
 		}
 	}

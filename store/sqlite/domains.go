@@ -366,8 +366,12 @@ func newDomainWriter(ctx context.Context, tx *sql.Tx, now time.Time) (*domainWri
 		// (0002_change_feed.sql), which would write each row twice.
 		{&w.insert, `INSERT INTO domains (name, id, zone, status, registrar_id, expires, tech_email, geo_authority,
 			nameservers, ds, created, updated, changed) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, (SELECT counter FROM change_feed))`},
-		{&w.update, `UPDATE domains SET zone = ?, status = ?, registrar_id = ?, expires = ?, tech_email = ?,
-			geo_authority = ?, nameservers = ?, ds = ?, updated = ?, changed = (SELECT counter FROM change_feed) WHERE id = ?`},
+		// A row the same as before is left alone: not stamped for the
+		// change feed, not queued for a check, not counted as updated.
+		{&w.update, `UPDATE domains SET zone = ?1, status = ?2, registrar_id = ?3, expires = ?4, tech_email = ?5,
+			geo_authority = ?6, nameservers = ?7, ds = ?8, updated = ?9, changed = (SELECT counter FROM change_feed)
+			WHERE id = ?10 AND (zone IS NOT ?1 OR status IS NOT ?2 OR registrar_id IS NOT ?3 OR expires IS NOT ?4
+				OR tech_email IS NOT ?5 OR geo_authority IS NOT ?6 OR nameservers IS NOT ?7 OR ds IS NOT ?8)`},
 	}
 	for _, s := range stmts {
 		st, err := tx.PrepareContext(ctx, s.sql)
@@ -427,11 +431,14 @@ func (w *domainWriter) put(ctx context.Context, d *store.Domain, existingID int6
 		w.inserted++
 		return nil
 	}
-	if _, err := w.update.ExecContext(ctx, d.Zone, string(d.Status), d.Registrar, expires,
-		d.TechEmail, d.GeoAuthority, ns, ds, w.now, existingID); err != nil {
+	res, err := w.update.ExecContext(ctx, d.Zone, string(d.Status), d.Registrar, expires,
+		d.TechEmail, d.GeoAuthority, ns, ds, w.now, existingID)
+	if err != nil {
 		return err
 	}
-	w.updated++
+	if n, _ := res.RowsAffected(); n > 0 {
+		w.updated++
+	}
 	return nil
 }
 
