@@ -12,6 +12,10 @@ package lab
 
 import (
 	"crypto"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/sha256"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"net"
@@ -353,6 +357,11 @@ type Zone struct {
 	// the checker asks for DNSKEY and SOA); Expired signs it with
 	// signatures that ended a day ago.
 	Signed, Expired bool
+	// KeySeed, when set, derives the zone's keys from it rather than from
+	// the system's randomness: the same keys, so the same DS, every time
+	// (the demo's registry stays the same run to run). For the lab only:
+	// a key anyone can derive protects nothing.
+	KeySeed string
 
 	once     sync.Once
 	d        *zoneData
@@ -459,11 +468,11 @@ func (z *Zone) build() (*zoneData, error) {
 	ksk := &dns.DNSKEY{Hdr: dns.RR_Header{Name: o, Rrtype: dns.TypeDNSKEY, Class: dns.ClassINET, Ttl: 3600},
 		Flags: 257, Protocol: 3, Algorithm: dns.ECDSAP256SHA256}
 	zsk := &dns.DNSKEY{Hdr: ksk.Hdr, Flags: 256, Protocol: 3, Algorithm: dns.ECDSAP256SHA256}
-	kskPriv, err := ksk.Generate(256)
+	kskPriv, err := z.key(ksk, "ksk")
 	if err != nil {
 		return nil, err
 	}
-	zskPriv, err := zsk.Generate(256)
+	zskPriv, err := z.key(zsk, "zsk")
 	if err != nil {
 		return nil, err
 	}
@@ -509,6 +518,28 @@ func (z *Zone) build() (*zoneData, error) {
 		}
 	}
 	return d, nil
+}
+
+// key gives k a new key pair, derived from the zone's KeySeed and role
+// when it has one.
+func (z *Zone) key(k *dns.DNSKEY, role string) (crypto.PrivateKey, error) {
+	if z.KeySeed == "" {
+		return k.Generate(256)
+	}
+	for i := 0; i < 8; i++ { // a digest at or above the curve's order is tried again
+		d := sha256.Sum256(fmt.Appendf(nil, "ptzone lab key\x00%s\x00%s\x00%d", z.KeySeed, role, i))
+		priv, err := ecdsa.ParseRawPrivateKey(elliptic.P256(), d[:])
+		if err != nil {
+			continue
+		}
+		pub, err := priv.PublicKey.Bytes()
+		if err != nil {
+			return nil, err
+		}
+		k.PublicKey = base64.StdEncoding.EncodeToString(pub[1:]) // RFC 6605: X and Y, without SEC 1's 0x04
+		return priv, nil
+	}
+	return nil, fmt.Errorf("lab: zone %s: no key from its seed", z.Name)
 }
 
 // DS returns the DS record (SHA-256) of a signed zone's KSK, as the

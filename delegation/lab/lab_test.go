@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net"
 	"net/netip"
+	"strings"
 	"testing"
 	"time"
 
@@ -200,5 +201,68 @@ func TestLatencyAndCounts(t *testing.T) {
 		if r, err := ask(t, s, l.Port, "muitos.pt.", dns.TypeSOA, false, "udp"); err != nil || !r.Authoritative {
 			t.Errorf("%s: %v %v", s.Addr, r, err)
 		}
+	}
+}
+
+// TestKeySeed: a zone's keys derived from a seed are the same every time
+// (the demo's DS stay put run to run), differ by seed and by role, and
+// sign what the server serves.
+func TestKeySeed(t *testing.T) {
+	ds := func(name, seed string) *dns.DS {
+		z := healthy(name)
+		z.Signed, z.KeySeed = true, seed
+		d, err := z.DS()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return d
+	}
+	a, b, other := ds("exemplo.pt", "s"), ds("exemplo.pt", "s"), ds("exemplo.pt", "t")
+	if a.Digest != b.Digest || a.KeyTag != b.KeyTag {
+		t.Errorf("one seed, two DS: %v and %v", a, b)
+	}
+	if a.Digest == other.Digest {
+		t.Errorf("two seeds, one DS: %v", a)
+	}
+	if r1, r2 := ds("a.pt", "s"), ds("b.pt", "s"); r1.Digest == r2.Digest {
+		t.Errorf("the DS of a.pt and b.pt, one seed, are the same digest, though the owner names differ: %v", r1)
+	}
+
+	l := newLab(t)
+	z := healthy("exemplo.pt")
+	z.Signed, z.KeySeed = true, "s"
+	s, err := l.Serve(Addr(1), 0, 0, z)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := ask(t, s, l.Port, "exemplo.pt.", dns.TypeDNSKEY, true, "udp")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var keys []dns.RR
+	var sig *dns.RRSIG
+	for _, rr := range r.Answer {
+		switch v := rr.(type) {
+		case *dns.DNSKEY:
+			keys = append(keys, v)
+		case *dns.RRSIG:
+			sig = v
+		}
+	}
+	if len(keys) != 2 || sig == nil {
+		t.Fatalf("DNSKEY: %v", r)
+	}
+	ksk, zsk := keys[0].(*dns.DNSKEY), keys[1].(*dns.DNSKEY)
+	if ksk.Flags != 257 {
+		ksk, zsk = zsk, ksk
+	}
+	if ksk.PublicKey == zsk.PublicKey {
+		t.Error("the KSK and the ZSK are one key")
+	}
+	if ksk.KeyTag() != a.KeyTag || !strings.EqualFold(ksk.ToDS(dns.SHA256).Digest, a.Digest) {
+		t.Errorf("the KSK served is not the one the DS names")
+	}
+	if err := sig.Verify(ksk, keys); err != nil {
+		t.Errorf("the DNSKEY RRset's signature by the seeded KSK: %v", err)
 	}
 }
