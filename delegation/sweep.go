@@ -48,6 +48,10 @@ type Sweeper struct {
 	Limit int
 	// ProgressEvery is how often progress is logged (default 30 s).
 	ProgressEvery time.Duration
+	// Progress, when set, is told of each domain checked, in order: the
+	// sweep's count so far and the active domains' total (0 when they
+	// could not be counted). A terminal's progress line, say.
+	Progress func(checked, total int)
 	// Now is the clock (default time.Now).
 	Now     func() time.Time
 	Log     *zap.Logger
@@ -286,6 +290,9 @@ func (s *Sweeper) Run(ctx context.Context) (SweepStats, error) {
 			}
 			if s.Metrics != nil {
 				s.Metrics.checked.WithLabelValues(string(verdict)).Inc()
+			}
+			if s.Progress != nil {
+				s.Progress(sw.Checked, total)
 			}
 		}
 		if len(batch) >= batchSize {

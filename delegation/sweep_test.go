@@ -229,6 +229,14 @@ func TestSweepLimit(t *testing.T) {
 	active := hosted + 1
 	sw := &Sweeper{Checker: &Checker{Port: f.port, Timeout: 200 * time.Millisecond, Attempts: 1}, Store: f.db,
 		RatePerAddress: 1000, Concurrency: 4, BatchSize: 4, Limit: 10}
+	// The progress counts the sweep's domains in order, across its runs.
+	var progress []int
+	sw.Progress = func(checked, total int) {
+		if total != active+1 { // reservado.pt counts, though it has no servers to check
+			t.Errorf("progress total %d, want %d active domains", total, active+1)
+		}
+		progress = append(progress, checked)
+	}
 	var runs []SweepStats
 	for range 3 {
 		st, err := sw.Run(context.Background())
@@ -240,6 +248,11 @@ func TestSweepLimit(t *testing.T) {
 	if runs[0].Checked != 10 || runs[0].Sweep.Finished.IsZero() == false || runs[1].Checked != 10 || !runs[1].Resumed ||
 		runs[2].Checked != active-20 || runs[2].Sweep.Finished.IsZero() || runs[2].Sweep.ID != runs[0].Sweep.ID {
 		t.Errorf("three limited runs: %+v", runs)
+	}
+	for i, n := range progress {
+		if n != i+1 || len(progress) != active {
+			t.Fatalf("progress %v, want 1 to %d", progress, active)
+		}
 	}
 	for _, name := range append(f.hosted, "avariado.pt") {
 		if hist, err := f.db.CheckHistory(context.Background(), name, 5); err != nil || len(hist) != 1 {
