@@ -78,10 +78,13 @@ func (r Refusal) String() string {
 
 // Delta counts what changed since the previous publication.
 type Delta struct {
-	Delegations                       int `json:"delegations"` // in the previous zone
-	Added, Removed                    int
-	NSChanged, DSChanged, GlueChanged int
-	offenders                         map[string][]string
+	Delegations int `json:"delegations"` // in the previous zone
+	Added       int `json:"added"`
+	Removed     int `json:"removed"`
+	NSChanged   int `json:"ns_changed"`
+	DSChanged   int `json:"ds_changed"`
+	GlueChanged int `json:"glue_changed"`
+	offenders   map[string][]string
 }
 
 // maxOffenders is how many names a refusal lists.
