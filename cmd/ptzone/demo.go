@@ -3,100 +3,86 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/hex"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"net"
+	"net/netip"
+	"os"
 	"path/filepath"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"go.uber.org/zap"
+
 	"github.com/ptzone/ptzone"
-	"github.com/ptzone/ptzone/authserver"
 	"github.com/ptzone/ptzone/daemon"
+	"github.com/ptzone/ptzone/delegation"
 	"github.com/ptzone/ptzone/interchange"
 	"github.com/ptzone/ptzone/policy"
+	"github.com/ptzone/ptzone/publish"
 	"github.com/ptzone/ptzone/store"
 	"github.com/ptzone/ptzone/store/sqlite"
 )
 
 func demoCommand() *command {
 	var (
-		sf     storeFlags
-		listen string
+		sf         storeFlags
+		listen     string
+		httpListen string
 	)
 	return &command{
 		name:     "demo",
-		synopsis: "[--data-dir DIR] [--listen ADDR]",
+		synopsis: "[--data-dir DIR] [--listen ADDR] [--http ADDR]",
 		summary:  "Run ptzone on a sample registry, with nothing to install",
-		help: `Loads the bundled sample registry (a few hundred .pt domains across
-every hierarchy and status) into an embedded SQLite store of its own,
-DIR/demo/registry.db, and prints what it holds, zone by zone. Then it
-publishes the .pt zones as 'ptzone zone publish' does: keys generated into
-DIR/demo/keys (the first time), every zone built, signed with NSEC3
-opt-out and ZONEMD, verified independently, judged by the guard and written
-into DIR/demo/zones. Running it again starts from the same sample and
-goes on from the last publication: the sample unchanged, each zone stays
-as it is ("unchanged") until its signatures are due for refresh. Last, it
-serves the signed zones on 127.0.0.1 (--listen, default 127.0.0.1:5353) as
-'ptzone serve' does, until interrupted (Ctrl-C). No PostgreSQL and no root
-are needed.
+		help: `Runs the whole of ptzone on the bundled sample registry (a few hundred .pt
+domains across every hierarchy and status), on this machine alone:
 
-Until the delegation checker exists every active domain counts as checked
-(--assume-checked). Later stages grow the demo into the whole pipeline:
-checks against simulated nameservers, web pages and metrics.`,
+ 1. loads the sample into an embedded SQLite store, DIR/demo/registry.db;
+ 2. starts a lab of simulated name servers on loopback (127.0.0.0/8), one
+    for each name server the sample names (its addresses rewritten into
+    the lab's), some broken on purpose;
+ 3. checks every active delegation against them, as the daily sweep does
+    (Art 4.2, 23.2);
+ 4. generates the zones' keys (DIR/demo/keys, the first time), then builds,
+    signs, verifies, guards and publishes the .pt zones (DIR/demo/zones);
+ 5. serves them on 127.0.0.1 (--listen, default 127.0.0.1:5353), with the
+    registrars' and operators' web pages and API and the metrics on
+    --http (default 127.0.0.1:8053), and runs the daemon's schedule:
+    publications every minute, checks of changed delegations, the sweep.
+
+It prints a registrar's token (REG-2, whose broken domains the pages
+explain), an operator's token, and what to try. Ctrl-C stops everything.
+Running it again starts from the same sample and goes on from the last
+publication. No PostgreSQL and no root are needed; the logs go to
+DIR/demo/ptzone.log.`,
 		flags: func(fs *flag.FlagSet) {
 			fs.StringVar(&sf.dataDir, "data-dir", "", "data `DIR`; the demo uses DIR/demo (default $PTZONE_DATA_DIR, else $XDG_STATE_HOME/ptzone or ~/.local/state/ptzone)")
 			fs.StringVar(&listen, "listen", "127.0.0.1:5353", "serve the zones on `ADDR` (host:port, loopback)")
+			fs.StringVar(&httpListen, "http", "127.0.0.1:8053", "serve the web pages, API and metrics on `ADDR` (host:port, loopback)")
 		},
 		run: func(ctx context.Context, e *env, args []string) error {
 			if len(args) > 0 {
 				return usageErrorf("demo takes no arguments")
 			}
-			dir := filepath.Join(sf.dataDirectory(e), "demo")
-			if err := runDemo(ctx, e, dir); err != nil {
-				return err
-			}
-			return demoServe(ctx, e, dir, listen)
+			return runDemo(ctx, e, filepath.Join(sf.dataDirectory(e), "demo"), listen, httpListen)
 		},
 	}
 }
 
-// demoServe serves the demo's published zones until ctx ends, and says
-// what to ask them.
-func demoServe(ctx context.Context, e *env, dir, listen string) error {
-	log := logger(io.Discard)
-	zones := filepath.Join(dir, "zones")
-	p, err := daemon.LoadPublished(zones, daemon.DefaultZones, log)
+func runDemo(ctx context.Context, e *env, dir, listen, httpListen string) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	logFile, err := os.OpenFile(filepath.Join(dir, "ptzone.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {
 		return err
 	}
-	srv := authserver.New(authserver.Config{Identity: "ptzone-demo"}, log)
-	srv.Swap(p.Snapshot)
-	addr, err := srv.Listen(listen)
-	if err != nil {
-		return fmt.Errorf("demo: serving the zones: %w (another --listen address?)", err)
-	}
-	defer func() {
-		stop, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		srv.Shutdown(stop)
-	}()
-	host, port, _ := net.SplitHostPort(addr.String())
-	fmt.Fprintf(e.stdout, `
-Serving the signed zones on %[1]s (UDP and TCP). Ask them:
-  kdig @%[2]s -p %[3]s pt. SOA +dnssec
-  kdig @%[2]s -p %[3]s adega-cooperativa-exemplo.pt. NS +dnssec   # a referral with its signed DS
-  kdig @%[2]s -p %[3]s alojamento-local-exemplo.pt. NS +dnssec    # unsigned: the NSEC3 proof of no DS
-  kdig @%[2]s -p %[3]s nao-existe.pt. A +dnssec    # NXDOMAIN with its NSEC3 proof
-  dig @%[2]s -p %[3]s pt. DNSKEY +dnssec +multi
-Ctrl-C stops the demo.
-`, addr, host, port)
-	<-ctx.Done()
-	fmt.Fprintln(e.stdout, "\nStopped.")
-	return nil
-}
+	defer logFile.Close()
+	log := logger(logFile)
 
-func runDemo(ctx context.Context, e *env, dir string) error {
 	start := time.Now()
 	path := filepath.Join(dir, "registry.db")
 	fmt.Fprintf(e.stdout, "ptzone demo\n\nRegistry: sqlite:%s\n", path)
@@ -105,30 +91,31 @@ func runDemo(ctx context.Context, e *env, dir string) error {
 		return err
 	}
 	defer r.Close()
-
-	pol := policy.New(policy.Lists{})
-	v := interchange.Validator{Policy: pol, Mode: policy.Existing}
-	const name = "testdata/registry/sample.jsonl (embedded)"
-	rep, err := interchange.Validate(bytes.NewReader(ptzone.SampleRegistry), name, v, 10)
+	sample, err := sampleRecords()
 	if err != nil {
 		return err
 	}
-	if rep.ErrorCount > 0 {
-		return fmt.Errorf("the embedded sample registry is invalid: %v", rep.Errors[0])
+	dl, err := newDemoLab(sample)
+	if err != nil {
+		return err
 	}
-	res, err := r.Import(ctx, interchange.Records(bytes.NewReader(ptzone.SampleRegistry), name, v), store.ImportReplace)
+	res, err := r.Import(ctx, func(yield func(store.ImportRecord, error) bool) {
+		for _, rec := range dl.records {
+			if !yield(rec, nil) {
+				return
+			}
+		}
+	}, store.ImportReplace)
 	if err != nil {
 		return fmt.Errorf("loading the sample registry: %w", err)
 	}
 	fmt.Fprintf(e.stdout, "Loaded %d sample domains (%d new, %d updated, %d removed) in %s.\n\n",
-		rep.Domains, res.Inserted, res.Updated, res.Deleted, time.Since(start).Round(time.Millisecond))
-
+		len(dl.records), res.Inserted, res.Updated, res.Deleted, time.Since(start).Round(time.Millisecond))
 	counts, err := r.Counts(ctx)
 	if err != nil {
 		return err
 	}
 	printCounts(e.stdout, counts)
-
 	publishable := 0
 	for _, c := range counts {
 		if policy.Publishable(c.Status) {
@@ -139,25 +126,27 @@ func runDemo(ctx context.Context, e *env, dir string) error {
 		"stay out of the zone: reserved (Art 4.2), pending_delete (Art 26.5),\n"+
 		"suspended (Art 35, 39), removed (Art 22, 33).\n", publishable)
 
-	if err := demoPublish(ctx, e, dir); err != nil {
+	lb, err := dl.start()
+	if err != nil {
 		return err
 	}
-	zones := filepath.Join(dir, "zones")
-	fmt.Fprintf(e.stdout, `
-Try:
-  go run ./cmd/ptzone names check açores-café.com.pt lisboa.pt xn--caf-dma.pt ab--cd.pt
-  go run ./cmd/ptzone db export --db sqlite:%[1]s --zone pt --status active
-  go run ./cmd/ptzone zone verify %[2]s/pt.zone
-  go run ./cmd/ptzone keys ds --data-dir %[3]s --zone pt
-  kzonecheck -o pt. -d on %[2]s/pt.zone
-  go run ./cmd/ptzone demo     # again: goes on from the last publication
-`, path, zones, dir)
-	return nil
-}
+	defer lb.Close()
+	fmt.Fprintf(e.stdout, "\nLab: %d simulated name servers on 127.0.x.2, port %d, each on a network of its own,\n"+
+		"and a resolver (%s) for those named without glue. The sample's addresses\n"+
+		"(documentation ranges) now point there; its %d IPv6 glue addresses are left out.\n"+
+		"Broken on purpose:\n", dl.servers(), lb.Port, dl.resolver, dl.v6Dropped)
+	for _, f := range demoFaults {
+		fmt.Fprintf(e.stdout, "  %-34s %s\n", f.domain, f.what)
+	}
 
-// demoPublish generates the demo's keys if it has none, then publishes
-// the zones through the same commands an operator runs.
-func demoPublish(ctx context.Context, e *env, dir string) error {
+	cfg, registrarToken, operatorToken := demoConfig(lb.Port, dl.resolver)
+	if err := r.SetRegistrarToken(ctx, demoRegistrar, store.HashToken(registrarToken)); err != nil {
+		return err
+	}
+	if err := demoSweep(ctx, e, r, cfg, log); err != nil {
+		return err
+	}
+
 	keys, _ := filepath.Glob(filepath.Join(dir, "keys", "K*.key"))
 	if len(keys) == 0 {
 		fmt.Fprintf(e.stdout, "\nGenerating the zones' DNSSEC keys (a KSK and a ZSK each, ECDSA P-256) into %s:\n", filepath.Join(dir, "keys"))
@@ -165,9 +154,167 @@ func demoPublish(ctx context.Context, e *env, dir string) error {
 			return fmt.Errorf("generating the demo's keys failed (exit %d)", code)
 		}
 	}
+	metrics := prometheus.NewRegistry()
+	d, err := daemon.New(cfg, daemon.Deps{Registry: r, Locker: r, DataDir: dir, Log: log, Metrics: metrics})
+	if err != nil {
+		return err
+	}
+	if err := d.Start(ctx, []string{listen}, httpListen); err != nil {
+		return fmt.Errorf("demo: %w (another --listen or --http address?)", err)
+	}
+	stopped := false
+	stop := func() error {
+		if stopped {
+			return nil
+		}
+		stopped = true
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+		defer cancel()
+		return d.Stop(ctx)
+	}
+	defer stop()
 	fmt.Fprintf(e.stdout, "\nPublishing the zones into %s (built, signed, verified, guarded):\n", filepath.Join(dir, "zones"))
-	if code := run(ctx, e, []string{"zone", "publish", "--assume-checked", "--data-dir", dir}); code != exitOK {
-		return fmt.Errorf("publishing the demo's zones failed (exit %d)", code)
+	outs, err := d.Publish(ctx, publish.Request{TriggeredBy: "demo"})
+	if err != nil {
+		return fmt.Errorf("demo: publishing: %w", err)
+	}
+	if !printOutcomes(e.stdout, outs) {
+		return errors.New("demo: a zone was not published; see above")
+	}
+	printDemoTry(e.stdout, d, dir, path, registrarToken, operatorToken)
+	<-ctx.Done()
+	fmt.Fprintln(e.stdout, "\nStopping...")
+	if err := stop(); err != nil {
+		return err
+	}
+	fmt.Fprintln(e.stdout, "Stopped.")
+	return nil
+}
+
+// sampleRecords reads the embedded sample registry, valid or an error.
+func sampleRecords() ([]store.ImportRecord, error) {
+	v := interchange.Validator{Policy: policy.New(policy.Lists{}), Mode: policy.Existing}
+	const name = "testdata/registry/sample.jsonl (embedded)"
+	rep, err := interchange.Validate(bytes.NewReader(ptzone.SampleRegistry), name, v, 10)
+	if err != nil {
+		return nil, err
+	}
+	if rep.ErrorCount > 0 {
+		return nil, fmt.Errorf("the embedded sample registry is invalid: %v", rep.Errors[0])
+	}
+	var out []store.ImportRecord
+	for rec, err := range interchange.Records(bytes.NewReader(ptzone.SampleRegistry), name, v) {
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, rec)
+	}
+	return out, nil
+}
+
+// demoConfig is the daemon's configuration for the lab: checks on its
+// port and loopback addresses, publications every minute, notices left
+// in the outbox (there is no relay), a registrar's and an operator's
+// fresh tokens.
+func demoConfig(port int, resolver netip.Addr) (cfg *daemon.Config, registrarToken, operatorToken string) {
+	registrarToken, operatorToken = newToken(), newToken()
+	cfg = &daemon.Config{Node: "demo",
+		Schedule: daemon.ScheduleConfig{Publish: "@every 1m", Notify: daemon.SpecOff},
+		Checks: daemon.ChecksConfig{Port: port, AllowPrivate: true, Resolver: netip.AddrPortFrom(resolver, uint16(port)).String(),
+			Timeout: daemon.Duration{Duration: 400 * time.Millisecond}},
+		Operators: []daemon.OperatorConfig{{Name: "demo", TokenSHA256: hex.EncodeToString(store.HashToken(operatorToken))}},
+	}
+	return cfg, registrarToken, operatorToken
+}
+
+// demoSweep checks every active domain as the daily sweep does, with a
+// progress line, and says what the broken ones got.
+func demoSweep(ctx context.Context, e *env, r store.Registry, cfg *daemon.Config, log *zap.Logger) error {
+	checker, err := cfg.Checker()
+	if err != nil {
+		return err
+	}
+	tty := isTerminal(e.stdout)
+	shown := 0
+	sw := &delegation.Sweeper{Checker: checker, Store: r, Lifecycle: cfg.Lifecycle(), Log: log.Named("sweep"),
+		Progress: func(checked, total int) {
+			// A terminal gets a line redrawn; a log, a line a quarter.
+			switch {
+			case tty:
+				fmt.Fprintf(e.stdout, "\r  checked %d of %d", checked, total)
+			case total > 0 && checked*4/total > shown:
+				shown = checked * 4 / total
+				fmt.Fprintf(e.stdout, "  checked %d of %d\n", checked, total)
+			}
+		}}
+	fmt.Fprintln(e.stdout, "\nChecking every active delegation against its name servers (Art 4.2, 23.2):")
+	st, err := sw.Run(ctx)
+	if tty {
+		fmt.Fprintln(e.stdout)
+	}
+	if err != nil {
+		return fmt.Errorf("demo: the sweep: %w", err)
+	}
+	fmt.Fprintf(e.stdout, "  %d domains checked in %s (%d queries), %d failing.\n", st.Checked, st.Elapsed.Round(time.Millisecond), st.Queries, st.Failed)
+	fmt.Fprintln(e.stdout, "What the broken ones got:")
+	for _, f := range demoFaults {
+		s, err := r.DelegationState(ctx, f.domain)
+		if err != nil {
+			return fmt.Errorf("demo: the state of %s: %w", f.domain, err)
+		}
+		worst := ""
+		for _, sev := range []store.Severity{store.SeverityError, store.SeverityWarning} {
+			for _, fd := range s.Findings {
+				if fd.Severity == sev && worst == "" {
+					worst = fmt.Sprintf("%s (%s)", fd.Code, fd.Article)
+				}
+			}
+		}
+		fmt.Fprintf(e.stdout, "  %-34s %-7s %s\n", f.domain, s.LastVerdict, worst)
 	}
 	return nil
+}
+
+// isTerminal reports whether w is a terminal.
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	fi, err := f.Stat()
+	return err == nil && fi.Mode()&os.ModeCharDevice != 0
+}
+
+// printDemoTry says where everything is, and what to try.
+func printDemoTry(w io.Writer, d *daemon.Daemon, dir, registry, registrarToken, operatorToken string) {
+	dnsAddr := d.DNSAddrs()[0].String()
+	host, port, _ := net.SplitHostPort(dnsAddr)
+	web := "http://" + d.HTTPAddr().String()
+	fmt.Fprintf(w, `
+Serving the signed zones on %[1]s (UDP and TCP). Ask them:
+  kdig @%[2]s -p %[3]s pt. SOA +dnssec
+  kdig @%[2]s -p %[3]s adega-cooperativa-exemplo.pt. NS +dnssec   # a referral with its signed DS
+  kdig @%[2]s -p %[3]s alojamento-local-exemplo.pt. NS +dnssec    # unsigned: the NSEC3 proof of no DS
+  kdig @%[2]s -p %[3]s geladaria-fresca.pt. NS +dnssec   # broken: not delegated (Art 4.2)
+  kdig @%[2]s -p %[3]s nao-existe.pt. A +dnssec         # NXDOMAIN with its NSEC3 proof
+  dig @%[2]s -p %[3]s pt. DNSKEY +dnssec +multi
+
+Web pages, API and metrics on %[4]s/
+  Registrar REG-2's token (its broken domains, their findings and fixes):
+    %[5]s
+  Log in at %[4]s/registrar/ with it, or:
+    curl -H 'Authorization: Bearer %[5]s' '%[4]s/api/v1/registrar/domains?state=refused'
+  An operator's token:
+    %[6]s
+    curl -H 'Authorization: Bearer %[6]s' %[4]s/api/v1/operator/status
+    curl -H 'Authorization: Bearer %[6]s' -d '{"dry_run":true}' %[4]s/api/v1/operator/publish
+  curl -s %[4]s/metrics | grep '^ptzone_'
+
+Also:
+  go run ./cmd/ptzone db export --db sqlite:%[7]s --zone pt --status active
+  go run ./cmd/ptzone zone verify %[8]s/pt.zone
+  kzonecheck -o pt. -d on %[8]s/pt.zone
+  tail -f %[9]s/ptzone.log
+Ctrl-C stops the demo.
+`, dnsAddr, host, port, web, registrarToken, operatorToken, registry, filepath.Join(dir, "zones"), dir)
 }

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"io"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -308,23 +310,75 @@ func TestRegistrarToken(t *testing.T) {
 	cli(t, home, "registrar", "add", "--db", "sqlite:"+dsn, "--email", "not-mail", "REG-9").want(t, exitUsage)
 }
 
+// TestDemo runs the README's first command as a user would, twice: the
+// sample registry in its own store, a lab of name servers with some
+// broken on purpose, a sweep that finds them (Art 4.2), the zones
+// published and served, the registrar's and operator's surfaces working
+// with the tokens printed, and Ctrl-C stopping it all.
 func TestDemo(t *testing.T) {
 	home := t.TempDir()
 	for i := range 2 { // running it again starts from the same sample
-		addr, stop := demoRun(t, home)
+		run := demoRun(t, home)
 		// The zones are served: pt's SOA is signed and answered with
-		// authority.
+		// authority; a domain that passed its check is delegated, one
+		// whose servers are silent is not (Art 4.2).
 		c := &dns.Client{Timeout: 2 * time.Second}
-		q := new(dns.Msg)
-		q.SetQuestion("pt.", dns.TypeSOA)
-		q.SetEdns0(1232, true)
-		if r, _, err := c.Exchange(q, addr); err != nil || !r.Authoritative || len(r.Answer) != 2 {
-			t.Errorf("the demo's pt. SOA: %v %v", r, err)
+		ask := func(name string, qtype uint16) *dns.Msg {
+			q := new(dns.Msg)
+			q.SetQuestion(name, qtype)
+			q.SetEdns0(1232, true)
+			r, _, err := c.Exchange(q, run.dns)
+			if err != nil {
+				t.Fatalf("asking the demo %s: %v", name, err)
+			}
+			return r
 		}
-		stdout := stop()
+		if r := ask("pt.", dns.TypeSOA); !r.Authoritative || len(r.Answer) != 2 {
+			t.Errorf("the demo's pt. SOA: %v", r)
+		}
+		if r := ask("adega-cooperativa-exemplo.pt.", dns.TypeNS); len(r.Ns) == 0 || r.Ns[0].Header().Rrtype != dns.TypeNS {
+			t.Errorf("adega-cooperativa-exemplo.pt, healthy in the lab, is not delegated: %v", r)
+		}
+		if r := ask("geladaria-fresca.pt.", dns.TypeNS); r.Rcode != dns.RcodeNameError {
+			t.Errorf("geladaria-fresca.pt, its servers silent, is delegated: %v", r)
+		}
+
+		// The registrar's token printed sees its broken domains, with
+		// their findings; the operator's sees the status.
+		get := func(path, token string) (int, string) {
+			req, _ := http.NewRequest("GET", run.web+path, nil)
+			if token != "" {
+				req.Header.Set("Authorization", "Bearer "+token)
+			}
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			b, _ := io.ReadAll(resp.Body)
+			return resp.StatusCode, string(b)
+		}
+		code, body := get("/api/v1/registrar/domains/geladaria-fresca.pt", run.token("Registrar REG-2's token"))
+		if code != 200 || !strings.Contains(body, `"state": "refused"`) || !strings.Contains(body, "NO_RESPONSE") || !strings.Contains(body, "Art 1.1") {
+			t.Errorf("the registrar's view of geladaria-fresca.pt: %d %s", code, body)
+		}
+		if code, body := get("/api/v1/operator/status", run.token("An operator's token")); code != 200 || !strings.Contains(body, `"publisher": true`) {
+			t.Errorf("the operator's status: %d %s", code, body)
+		}
+		if code, _ := get("/api/v1/operator/status", ""); code != http.StatusUnauthorized {
+			t.Errorf("the operator's status without a token: %d", code)
+		}
+		if code, body := get("/metrics", ""); code != 200 || !strings.Contains(body, "ptzone_zone_published_serial{zone=\"pt\"}") {
+			t.Errorf("/metrics: %d %.300s", code, body)
+		}
+
+		stdout := run.stop()
 		// The second time, the sample as it was, the zones stay as published.
 		outcome := []string{"published serial", "unchanged at serial"}[i]
-		for _, s := range []string{"Loaded 255 sample domains", "nome.pt (legacy)", "215 domains are active", "names check",
+		loaded := []string{"(255 new, 0 updated, 0 removed)", "(0 new, 0 updated, 0 removed)"}[i]
+		for _, s := range []string{"Loaded 255 sample domains " + loaded, "nome.pt (legacy)", "215 domains are active",
+			"Broken on purpose", "checked 215 of 215", "geladaria-fresca.pt                fail    NO_RESPONSE (Art 1.1)",
+			"mobiliario-moderno.com.pt          warning SERIAL_MISMATCH", "hostel-exemplo.pt                  fail    DS_MISMATCH (Art 5)",
 			"pt: " + outcome, "com.pt: " + outcome, "zone verify", "Serving the signed zones on", "kdig @127.0.0.1", "Stopped."} {
 			if !strings.Contains(stdout, s) {
 				t.Errorf("demo output lacks %q:\n%s", s, stdout)
@@ -345,10 +399,30 @@ func TestDemo(t *testing.T) {
 	}
 }
 
-// demoRun runs the demo until it serves, and returns the address it
-// serves on and a function that interrupts it (as Ctrl-C does) and
-// returns its whole output once it has stopped, exit 0.
-func demoRun(t *testing.T, home string) (string, func() string) {
+// demoRunning is a demo serving: its addresses, its output so far, and
+// how to stop it.
+type demoRunning struct {
+	dns, web string
+	out      *lockedBuffer
+	stop     func() string
+}
+
+// token returns the token printed on the line after the one starting
+// with label.
+func (d demoRunning) token(label string) string {
+	lines := strings.Split(d.out.String(), "\n")
+	for i, l := range lines {
+		if strings.HasPrefix(strings.TrimSpace(l), label) && i+1 < len(lines) {
+			return strings.TrimSpace(lines[i+1])
+		}
+	}
+	return ""
+}
+
+// demoRun runs the demo until it serves, and returns where, with a
+// function that interrupts it (as Ctrl-C does) and returns its whole
+// output once it has stopped, exit 0.
+func demoRun(t *testing.T, home string) demoRunning {
 	t.Helper()
 	var out, errb lockedBuffer
 	e := &env{stdin: strings.NewReader(""), stdout: &out, stderr: &errb, getenv: func(k string) string {
@@ -359,7 +433,7 @@ func demoRun(t *testing.T, home string) (string, func() string) {
 	}}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan int, 1)
-	go func() { done <- run(ctx, e, []string{"demo", "--listen", "127.0.0.1:0"}) }()
+	go func() { done <- run(ctx, e, []string{"demo", "--listen", "127.0.0.1:0", "--http", "127.0.0.1:0"}) }()
 	stop := func() string {
 		cancel()
 		select {
@@ -372,22 +446,27 @@ func demoRun(t *testing.T, home string) (string, func() string) {
 		}
 		return out.String()
 	}
+	after := func(s, prefix string) string {
+		i := strings.Index(s, prefix)
+		if i < 0 {
+			return ""
+		}
+		rest := s[i+len(prefix):]
+		return rest[:strings.IndexAny(rest, " \n")]
+	}
 	deadline := time.Now().Add(5 * time.Minute) // SQLite under -race
 	for time.Now().Before(deadline) {
-		s := out.String()
-		if i := strings.Index(s, "Serving the signed zones on "); i >= 0 {
-			rest := s[i+len("Serving the signed zones on "):]
-			if j := strings.IndexByte(rest, ' '); j > 0 {
-				return rest[:j], stop
-			}
+		if s := out.String(); strings.Contains(s, "Ctrl-C stops the demo.") {
+			return demoRunning{dns: after(s, "Serving the signed zones on "),
+				web: strings.TrimSuffix(after(s, "Web pages, API and metrics on "), "/"), out: &out, stop: stop}
 		}
 		select {
 		case code := <-done:
-			t.Fatalf("the demo exited %d before serving: %s\n%s", code, errb.String(), s)
+			t.Fatalf("the demo exited %d before serving: %s\n%s", code, errb.String(), out.String())
 		case <-time.After(50 * time.Millisecond):
 		}
 	}
 	stop()
 	t.Fatalf("the demo did not serve: %s", out.String())
-	return "", nil
+	return demoRunning{}
 }

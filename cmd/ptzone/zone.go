@@ -406,24 +406,7 @@ Exit status 0 when every zone was published or unchanged (or passed, with --dry-
 			if err != nil {
 				return err
 			}
-			ok := true
-			for _, o := range outs {
-				if o.Outcome == publish.OutcomeUnchanged {
-					fmt.Fprintf(e.stdout, "%s: unchanged at serial %d (no data changed, no signature due)\n", o.Zone, o.Serial)
-					continue
-				}
-				fmt.Fprintf(e.stdout, "%s: %s serial %d, %s (%d delegations; +%d -%d, NS %d, DS %d, glue %d)\n", o.Zone, o.Outcome, o.Serial, o.Mode,
-					o.Build.Delegations, o.Delta.Added, o.Delta.Removed, o.Delta.NSChanged, o.Delta.DSChanged, o.Delta.GlueChanged)
-				for _, r := range o.Forced {
-					fmt.Fprintf(e.stdout, "  forced: %s\n", r)
-				}
-				for _, r := range o.Refusals {
-					fmt.Fprintf(e.stdout, "  refused: %s\n", r)
-				}
-				if o.Outcome != store.OutcomePublished && o.Outcome != store.OutcomeDryRun && o.Outcome != publish.OutcomeUnchanged {
-					ok = false
-				}
-			}
+			ok := printOutcomes(e.stdout, outs)
 			var t publish.Times
 			for _, o := range outs {
 				t.Load, t.Generate = o.Times.Load, o.Times.Generate
@@ -440,4 +423,28 @@ Exit status 0 when every zone was published or unchanged (or passed, with --dry-
 			return nil
 		},
 	}
+}
+
+// printOutcomes says what a publication did, zone by zone; ok is false
+// when a zone was refused or failed.
+func printOutcomes(w io.Writer, outs []publish.ZoneOutcome) (ok bool) {
+	ok = true
+	for _, o := range outs {
+		if o.Outcome == publish.OutcomeUnchanged {
+			fmt.Fprintf(w, "%s: unchanged at serial %d (no data changed, no signature due)\n", o.Zone, o.Serial)
+			continue
+		}
+		fmt.Fprintf(w, "%s: %s serial %d, %s (%d delegations; +%d -%d, NS %d, DS %d, glue %d)\n", o.Zone, o.Outcome, o.Serial, o.Mode,
+			o.Build.Delegations, o.Delta.Added, o.Delta.Removed, o.Delta.NSChanged, o.Delta.DSChanged, o.Delta.GlueChanged)
+		for _, r := range o.Forced {
+			fmt.Fprintf(w, "  forced: %s\n", r)
+		}
+		for _, r := range o.Refusals {
+			fmt.Fprintf(w, "  refused: %s\n", r)
+		}
+		if o.Outcome != store.OutcomePublished && o.Outcome != store.OutcomeDryRun && o.Outcome != publish.OutcomeUnchanged {
+			ok = false
+		}
+	}
+	return ok
 }
