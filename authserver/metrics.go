@@ -1,8 +1,11 @@
 package authserver
 
 import (
+	"cmp"
 	"context"
+	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/miekg/dns"
@@ -75,6 +78,31 @@ func (m *metrics) count(qtype uint16, rcode int, udp bool) {
 	m.responses.WithLabelValues(transport, rcodeLabel(rcode)).Inc()
 }
 
+// SecondaryState is what a secondary last said of a zone.
+type SecondaryState struct {
+	Zone      string    `json:"zone"`
+	Secondary string    `json:"secondary"`
+	Serial    uint32    `json:"serial,omitempty"` // 0 when it did not answer
+	Checked   time.Time `json:"checked"`
+	Error     string    `json:"error,omitempty"`
+}
+
+// Secondaries returns what each secondary the zones notify last answered
+// for its SOA (polled every Config.SecondaryPoll), by zone then
+// secondary; none before the first poll.
+func (s *Server) Secondaries() []SecondaryState {
+	s.mu.Lock()
+	out := make([]SecondaryState, 0, len(s.secondaries))
+	for _, st := range s.secondaries {
+		out = append(out, st)
+	}
+	s.mu.Unlock()
+	slices.SortFunc(out, func(a, b SecondaryState) int {
+		return cmp.Or(strings.Compare(a.Zone, b.Zone), strings.Compare(a.Secondary, b.Secondary))
+	})
+	return out
+}
+
 // pollSecondaries asks each secondary of each zone for its SOA serial,
 // every interval, until ctx ends: the secondary_serial metric shows
 // which of them follow the publications.
@@ -93,12 +121,30 @@ func (s *Server) pollSecondaries(ctx context.Context, interval time.Duration) {
 					if ctx.Err() != nil {
 						return
 					}
-					if err != nil || len(r.Answer) == 0 {
-						s.log.Debug("secondary not answering its SOA", zap.String("zone", origin), zap.String("secondary", target), zap.Error(err))
-						continue
+					st := SecondaryState{Zone: origin, Secondary: target, Checked: time.Now()}
+					var soa *dns.SOA
+					if err == nil && len(r.Answer) > 0 {
+						soa, _ = r.Answer[0].(*dns.SOA)
 					}
-					if soa, ok := r.Answer[0].(*dns.SOA); ok {
-						s.metrics.secondarySerial.WithLabelValues(origin, target).Set(float64(soa.Serial))
+					switch {
+					case err != nil:
+						st.Error = err.Error()
+					case soa == nil:
+						st.Error = "no SOA in the answer (" + dns.RcodeToString[r.Rcode] + ")"
+					default:
+						st.Serial = soa.Serial
+					}
+					if st.Error != "" {
+						s.log.Debug("secondary not answering its SOA", zap.String("zone", origin), zap.String("secondary", target), zap.String("error", st.Error))
+					}
+					s.mu.Lock()
+					if s.secondaries == nil {
+						s.secondaries = map[[2]string]SecondaryState{}
+					}
+					s.secondaries[[2]string{origin, target}] = st
+					s.mu.Unlock()
+					if st.Error == "" { // the metric keeps the last serial answered
+						s.metrics.secondarySerial.WithLabelValues(origin, target).Set(float64(st.Serial))
 					}
 				}
 			}

@@ -110,9 +110,10 @@ type Server struct {
 	stop     context.CancelFunc
 	notifies sync.WaitGroup
 
-	mu       sync.Mutex
-	servers  []*dns.Server
-	notifyTo map[[2]string]context.CancelFunc
+	mu          sync.Mutex
+	servers     []*dns.Server
+	notifyTo    map[[2]string]context.CancelFunc
+	secondaries map[[2]string]SecondaryState // by zone and secondary
 }
 
 // New returns a server with no zones: it refuses every query until a

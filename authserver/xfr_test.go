@@ -357,6 +357,10 @@ func TestKnotSecondary(t *testing.T) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+	// And the operator's status reads it the same.
+	if st := p.srv.Secondaries(); len(st) != 1 || st[0].Zone != "pt." || st[0].Secondary != secondary || st[0].Serial != p.s2 || st[0].Error != "" {
+		t.Errorf("Secondaries() = %+v, want %s at serial %d", st, secondary, p.s2)
+	}
 	for _, kind := range []string{"AXFR", "IXFR"} {
 		if got := p.metric("ptzone_zone_transfers_total", map[string]string{"zone": "pt.", "kind": kind, "outcome": "sent"}); got < 1 {
 			t.Errorf("ptzone_zone_transfers_total %s sent: %v", kind, got)
