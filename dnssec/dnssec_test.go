@@ -675,3 +675,27 @@ func TestPresignedIsSigned(t *testing.T) {
 		t.Error("Sign took signatures presigned for another time")
 	}
 }
+
+// TestKeyStateAndRole: a key's state follows its timing (RFC 6781 §4.1:
+// published before it signs, retired before it is removed), and a SEP
+// key is a KSK only beside a ZSK of its algorithm.
+func TestKeyStateAndRole(t *testing.T) {
+	day := 24 * time.Hour
+	k := &dnssec.Key{DNSKEY: keysFor(t, dnssec.GenerateOptions{SEP: true})[0].DNSKEY,
+		Timing: dnssec.Timing{Publish: now, Activate: now.Add(day), Inactive: now.Add(3 * day), Delete: now.Add(4 * day)}}
+	for _, c := range []struct {
+		at   time.Time
+		want string
+	}{
+		{now.Add(-time.Hour), "created"}, {now, "published"}, {now.Add(day), "active"},
+		{now.Add(3 * day), "retired"}, {now.Add(4 * day), "removed"},
+	} {
+		if got := k.State(c.at); got != c.want {
+			t.Errorf("at %s: %s, want %s", c.at.Sub(now), got, c.want)
+		}
+	}
+	keys := keysFor(t, kskZsk...)
+	if dnssec.Role(keys[0], keys) != "KSK" || dnssec.Role(keys[1], keys) != "ZSK" || dnssec.Role(keys[0], keys[:1]) != "CSK" {
+		t.Errorf("roles: %s %s %s", dnssec.Role(keys[0], keys), dnssec.Role(keys[1], keys), dnssec.Role(keys[0], keys[:1]))
+	}
+}

@@ -83,6 +83,39 @@ func (k *Key) Active(now time.Time) bool {
 	return k.Published(now) && (t.Activate.IsZero() || !now.Before(t.Activate)) && (t.Inactive.IsZero() || now.Before(t.Inactive))
 }
 
+// State names where the key is in its life at now: "created" (not yet
+// published), "published" (in the DNSKEY RRset, not signing), "active"
+// (signing), "retired" (published, no longer signing), "removed" (past
+// its deletion).
+func (k *Key) State(now time.Time) string {
+	t := k.Timing
+	switch {
+	case k.Active(now):
+		return "active"
+	case !t.Delete.IsZero() && !now.Before(t.Delete):
+		return "removed"
+	case !t.Publish.IsZero() && now.Before(t.Publish):
+		return "created"
+	case !t.Inactive.IsZero() && !now.Before(t.Inactive):
+		return "retired"
+	}
+	return "published"
+}
+
+// Role names the key's part among all the zone's keys: "ZSK"; "KSK",
+// a SEP key with a ZSK of its algorithm beside it; else "CSK".
+func Role(k *Key, all []*Key) string {
+	if !k.SEP() {
+		return "ZSK"
+	}
+	for _, o := range all {
+		if !o.SEP() && o.Algorithm() == k.Algorithm() {
+			return "KSK"
+		}
+	}
+	return "CSK"
+}
+
 // Rdata returns the DNSKEY's canonical wire rdata.
 func (k *Key) Rdata() ([]byte, error) {
 	return zone.CanonicalRdata(k.DNSKEY, nil)

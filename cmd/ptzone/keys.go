@@ -137,25 +137,12 @@ Print the DS to give the parent with 'ptzone keys ds'.`,
 					made = append(made, k)
 				}
 				for _, k := range made {
-					fmt.Fprintf(e.stdout, "%s %s\n", role(k, existing), k.File)
+					fmt.Fprintf(e.stdout, "%s %s\n", dnssec.Role(k, existing), k.File)
 				}
 			}
 			return nil
 		},
 	}
-}
-
-// role names a key's role among the zone's keys.
-func role(k *dnssec.Key, all []*dnssec.Key) string {
-	if !k.SEP() {
-		return "ZSK"
-	}
-	for _, o := range all {
-		if !o.SEP() && o.Algorithm() == k.Algorithm() {
-			return "KSK"
-		}
-	}
-	return "CSK"
 }
 
 func keysListCommand() *command {
@@ -186,14 +173,7 @@ func keysListCommand() *command {
 					return err
 				}
 				for _, k := range keys {
-					state := "inactive"
-					switch {
-					case k.Active(now):
-						state = "active"
-					case k.Published(now):
-						state = "published"
-					}
-					fmt.Fprintf(tw, "%s\t%d\t%d\t%s\t%s\t%s\t%s\n", z, k.Tag, k.Algorithm(), role(k, keys), state,
+					fmt.Fprintf(tw, "%s\t%d\t%d\t%s\t%s\t%s\t%s\n", z, k.Tag, k.Algorithm(), dnssec.Role(k, keys), k.State(now),
 						k.Timing.Created.Format(time.DateOnly), filepath.Base(k.File))
 				}
 			}

@@ -2,8 +2,6 @@ package main
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/base64"
 	"encoding/hex"
 	"fmt"
 
@@ -26,11 +24,7 @@ change the web server's settings: restart it) for the token to work.`,
 				if len(args) != 1 || args[0] == "" {
 					return usageErrorf("operator token takes one NAME")
 				}
-				raw := make([]byte, 32)
-				if _, err := rand.Read(raw); err != nil {
-					return err
-				}
-				token := base64.RawURLEncoding.EncodeToString(raw)
+				token := newToken()
 				fmt.Fprintf(e.stdout, "token for %s (shown once; give it to the operator alone):\n  %s\n\n"+
 					"add to the configuration:\n[[operator]]\nname = %q\ntoken_sha256 = %q\n",
 					args[0], token, args[0], hex.EncodeToString(store.HashToken(token)))
