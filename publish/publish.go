@@ -102,6 +102,9 @@ type Request struct {
 	// Full builds every zone from the whole registry even when the last
 	// publication left what an incremental build needs.
 	Full bool
+	// note, when set, is the publication log's reason for a publication
+	// that neither refusals nor a forcing explain (a rollback).
+	note string
 }
 
 // ZoneOutcome is what became of one zone.
@@ -842,6 +845,8 @@ func (p *Publisher) record(ctx context.Context, req Request, o ZoneOutcome, b *B
 			parts = append(parts, ref.String())
 		}
 		reason = strings.Join(parts, "; ")
+	} else if req.note != "" {
+		reason = req.note
 	} else if r.Forced != nil {
 		reason = "forced by " + req.Force.By + ": " + req.Force.Reason
 	}
