@@ -189,4 +189,3 @@ func countDelegations(z *zone.Zone) (delegations, secure, glue int) {
 	}
 	return delegations, secure, glue
 }
-
