@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"path/filepath"
@@ -168,8 +169,77 @@ func TestOperatorAPI(t *testing.T) {
 		res.Zones[0].Outcome != "published" {
 		t.Errorf("forced: %d %+v", code, res.Zones[0])
 	}
+	forced := res.Zones[0].Serial
+	waitFor(t, "the forced publication served", func() bool { return servedSerial(d, "pt") == forced })
 	if code := call("POST", "domains/"+victims[0]+"/check", op, "", nil); code != http.StatusAccepted {
 		t.Errorf("an operator's check: %d", code)
+	}
+
+	// Why is a name (not) in the zone?
+	type why struct {
+		Decision string
+		InZone   bool `json:"in_zone"`
+		Reasons  []string
+	}
+	var w why
+	if code := call("GET", "domains/"+victims[0]+"/why", op, "", &w); code != http.StatusOK || w.Decision != "status" || w.InZone ||
+		!strings.Contains(strings.Join(w.Reasons, " "), "suspended") {
+		t.Errorf("why %s: %d %+v", victims[0], code, w)
+	}
+	if code := call("GET", "domains/"+victims[len(victims)-1]+"/why", op, "", &w); code != http.StatusOK || w.Decision != "status" {
+		t.Errorf("why %s: %d %+v", victims[len(victims)-1], code, w)
+	}
+	if call("GET", "domains/nao-existe.pt/why", op, "", &w); w.Decision != "not-registered" || w.InZone {
+		t.Errorf("why nao-existe.pt: %+v", w)
+	}
+
+	// The forced publication was a mistake: rolled back, the 30 are
+	// delegated again, under a new serial, and publishing is frozen so
+	// that the schedule does not publish the registry over it.
+	before := servedSerial(d, "pt")
+	if code := call("POST", "zones/pt/rollback", op, `{}`, nil); code != http.StatusBadRequest {
+		t.Errorf("a rollback without a reason: %d", code)
+	}
+	var rb struct {
+		Zone struct {
+			Outcome, Mode string
+			Serial        uint32
+		}
+	}
+	if code := call("POST", "zones/pt/rollback", op, `{"reason": "the court order was for com.pt"}`, &rb); code != http.StatusOK ||
+		rb.Zone.Outcome != "published" || rb.Zone.Mode != "rollback" || rb.Zone.Serial == before {
+		t.Fatalf("rollback: %d %+v", code, rb)
+	}
+	waitFor(t, "the rollback served", func() bool { return servedSerial(d, "pt") == rb.Zone.Serial })
+	firstRollback := rb.Zone.Serial
+	if in, signed := delegated(t, d, victims[0]); !in || signed {
+		t.Errorf("%s after the rollback: delegated %v (signed DS %v)", victims[0], in, signed)
+	}
+	if call("GET", "domains/"+victims[0]+"/why", op, "", &w); !w.InZone || w.Decision != "status" ||
+		!strings.Contains(strings.Join(w.Reasons, " "), "still in the zone served") || !strings.Contains(strings.Join(w.Reasons, " "), "frozen by ana") {
+		t.Errorf("why %s after the rollback: %+v", victims[0], w)
+	}
+	var frozen struct {
+		Frozen *struct{ Actor, Reason string }
+		Zones  []struct {
+			Keys []struct {
+				Tag         uint16
+				Role, State string
+			}
+		}
+	}
+	if call("GET", "status", op, "", &frozen); frozen.Frozen == nil || !strings.Contains(frozen.Frozen.Reason, "pt rolled back") ||
+		len(frozen.Zones[0].Keys) != 2 || frozen.Zones[0].Keys[0].State != "active" || frozen.Zones[0].Keys[0].Role+frozen.Zones[0].Keys[1].Role != "KSKZSK" &&
+		frozen.Zones[0].Keys[0].Role+frozen.Zones[0].Keys[1].Role != "ZSKKSK" {
+		t.Errorf("status after the rollback: %+v", frozen)
+	}
+	// Rolled back again: the records before it, the forced publication's.
+	if code := call("POST", "zones/pt/rollback", op, `{"reason": "it was for pt after all"}`, &rb); code != http.StatusOK || rb.Zone.Outcome != "published" {
+		t.Fatalf("second rollback: %d %+v", code, rb)
+	}
+	waitFor(t, "the second rollback served", func() bool { return servedSerial(d, "pt") == rb.Zone.Serial })
+	if in, _ := delegated(t, d, victims[0]); in {
+		t.Errorf("%s is delegated after the rollback of the rollback", victims[0])
 	}
 
 	var audit struct {
@@ -180,7 +250,9 @@ func TestOperatorAPI(t *testing.T) {
 	for _, e := range audit.Audit {
 		got = append(got, e.Actor+":"+e.Action+":"+e.Target+":"+e.Reason)
 	}
-	want := []string{"ana:check:" + victims[0] + ":", "ana:force_publish::court order: suspension of 30 domains", "ana:publish::",
+	want := []string{"ana:rollback:pt:it was for pt after all", "ana:rollback:pt:the court order was for com.pt",
+		fmt.Sprintf("ana:freeze::pt rolled back to serial %d: the court order was for com.pt (thaw once the registry is mended; the next publication builds from it)", firstRollback),
+		"ana:check:" + victims[0] + ":", "ana:force_publish::court order: suspension of 30 domains", "ana:publish::",
 		"ana:thaw::migration done", "ana:freeze::registry migration tonight", "ana:publish::"}
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Errorf("audit log:\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))

@@ -2,14 +2,18 @@ package daemon
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"time"
 
 	"github.com/miekg/dns"
 
+	"github.com/ptzone/ptzone/dnssec"
+	"github.com/ptzone/ptzone/dnssec/keyfile"
 	"github.com/ptzone/ptzone/httpapi"
 	"github.com/ptzone/ptzone/publish"
 	"github.com/ptzone/ptzone/store"
+	"github.com/ptzone/ptzone/zone"
 )
 
 // noteExpiry keeps each zone's earliest signature expiry as published.
@@ -40,11 +44,22 @@ func (d *Daemon) Status(ctx context.Context) (httpapi.Status, error) {
 		expiry[z] = t
 	}
 	d.expiryMu.Unlock()
+	secondaries := d.srv.Secondaries()
+	var err error
 	for _, origin := range cfg.ServedZones() {
 		name := strings.TrimSuffix(origin, ".")
 		zs := httpapi.ZoneStatus{Zone: name, ServedSerial: servedSerialOf(d, origin)}
 		if t, ok := expiry[name]; ok {
 			zs.SignaturesExpire = &t
+		}
+		if zs.Keys, err = d.keyStates(name); err != nil {
+			return st, err
+		}
+		for _, sec := range secondaries {
+			if sec.Zone == origin {
+				zs.Secondaries = append(zs.Secondaries, httpapi.SecondaryStatus{Secondary: sec.Secondary, Serial: sec.Serial,
+					Behind: sec.Error != "" || sec.Serial != zs.ServedSerial, Checked: sec.Checked, Error: sec.Error})
+			}
 		}
 		pubs, err := d.deps.Registry.Publications(ctx, name, 50)
 		if err != nil {
@@ -62,6 +77,30 @@ func (d *Daemon) Status(ctx context.Context) (httpapi.Status, error) {
 		st.Zones = append(st.Zones, zs)
 	}
 	return st, nil
+}
+
+// keyStates lists a zone's keys as the key directory holds them.
+func (d *Daemon) keyStates(zoneName string) ([]httpapi.KeyStatus, error) {
+	d.mu.Lock()
+	dir := d.keysDir
+	d.mu.Unlock()
+	keys, err := keyfile.Load(dir, zone.MustParseName(zoneName+"."))
+	if err != nil {
+		return nil, fmt.Errorf("the keys of %s: %w", zoneName, err)
+	}
+	now := d.deps.Now()
+	out := make([]httpapi.KeyStatus, 0, len(keys))
+	for _, k := range keys {
+		ks := httpapi.KeyStatus{Tag: k.Tag, Algorithm: k.Algorithm(), Role: dnssec.Role(k, keys), State: k.State(now)}
+		if t := k.Timing.Inactive; !t.IsZero() {
+			ks.Inactive = &t
+		}
+		if t := k.Timing.Delete; !t.IsZero() {
+			ks.Delete = &t
+		}
+		out = append(out, ks)
+	}
+	return out, nil
 }
 
 // servedSerialOf is the serial the server answers with for a zone, 0

@@ -25,6 +25,34 @@ type Operator interface {
 	Publish(ctx context.Context, req publish.Request) ([]publish.ZoneOutcome, error)
 	// Status says how the service stands.
 	Status(ctx context.Context) (Status, error)
+	// Rollback publishes a zone again as it was before its last
+	// publication, and freezes publishing.
+	Rollback(ctx context.Context, zone, by, reason string) (publish.ZoneOutcome, error)
+	// Explain says why a name is, or is not, in the zone.
+	Explain(ctx context.Context, name string) (Explanation, error)
+}
+
+// Explanation answers "why is NAME (not) in the zone?".
+type Explanation struct {
+	Domain string `json:"domain"`
+	// Zone is the zone of ours the name belongs in.
+	Zone         string `json:"zone,omitempty"`
+	Registered   bool   `json:"registered"`
+	Status       string `json:"status,omitempty"`
+	InZone       bool   `json:"in_zone"` // delegated in the zone served now
+	ServedSerial uint32 `json:"served_serial,omitempty"`
+	// Decision is what the next publication does: "delegate", or why not
+	// (zonegen's reasons: status, no-nameservers, name, never-checked,
+	// withheld), or "not-registered".
+	Decision    string          `json:"decision"`
+	LastVerdict string          `json:"last_verdict,omitempty"`
+	LastChecked *time.Time      `json:"last_checked,omitempty"`
+	GateReason  string          `json:"gate_reason,omitempty"`
+	Findings    []store.Finding `json:"findings,omitempty"` // the errors of the last check
+	// Reasons say it in sentences, in the order they apply: the registry
+	// and the gate, then what holds the zone served back (a freeze, a
+	// guard refusal) or when the next publication makes it so.
+	Reasons []string `json:"reasons"`
 }
 
 // OperatorStore is what the operators' surface reads and writes.
@@ -55,8 +83,32 @@ type ZoneStatus struct {
 	// SignaturesExpire is when the first signature of the zone served
 	// expires.
 	SignaturesExpire *time.Time `json:"signatures_expire,omitempty"`
-	// Secondaries are the serials the zone's secondaries answer with.
-	Secondaries map[string]uint32 `json:"secondaries,omitempty"`
+	// Keys are the zone's DNSSEC keys and where each is in its life.
+	Keys []KeyStatus `json:"keys,omitempty"`
+	// Secondaries are what the zone's secondaries last answered for its
+	// SOA.
+	Secondaries []SecondaryStatus `json:"secondaries,omitempty"`
+}
+
+// KeyStatus is one DNSSEC key of a zone.
+type KeyStatus struct {
+	Tag       uint16 `json:"tag"`
+	Algorithm uint8  `json:"algorithm"`
+	Role      string `json:"role"`  // KSK, ZSK, CSK
+	State     string `json:"state"` // created, published, active, retired, removed
+	// Inactive and Delete are when the key stops signing and leaves the
+	// zone, when they are set.
+	Inactive *time.Time `json:"inactive,omitempty"`
+	Delete   *time.Time `json:"delete,omitempty"`
+}
+
+// SecondaryStatus is what one secondary last answered for a zone's SOA.
+type SecondaryStatus struct {
+	Secondary string    `json:"secondary"`
+	Serial    uint32    `json:"serial,omitempty"`
+	Behind    bool      `json:"behind"` // its serial is not the one served
+	Checked   time.Time `json:"checked"`
+	Error     string    `json:"error,omitempty"`
 }
 
 // OperatorToken is an operator's name and the SHA-256 of its token.
@@ -82,6 +134,8 @@ func (a *API) operatorRoutes(mux *http.ServeMux) {
 	mux.Handle("GET /api/v1/operator/publications", a.operatorAPI(a.publications))
 	mux.Handle("GET /api/v1/operator/audit", a.operatorAPI(a.auditLog))
 	mux.Handle("POST /api/v1/operator/domains/{name}/check", a.operatorAPI(a.operatorCheck))
+	mux.Handle("GET /api/v1/operator/domains/{name}/why", a.operatorAPI(a.why))
+	mux.Handle("POST /api/v1/operator/zones/{zone}/rollback", a.operatorAPI(a.rollback))
 }
 
 // operatorOf finds the operator holding a token; tokens are compared in
@@ -337,6 +391,43 @@ func (a *API) operatorCheck(w http.ResponseWriter, r *http.Request, op string) e
 		return err
 	}
 	writeJSON(w, http.StatusAccepted, map[string]string{"domain": name, "queued": "a check is queued"})
+	return nil
+}
+
+// why: GET /api/v1/operator/domains/{name}/why
+func (a *API) why(w http.ResponseWriter, r *http.Request, _ string) error {
+	ex, err := a.opt.Operator.Explain(r.Context(), r.PathValue("name"))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, ex)
+	return nil
+}
+
+// rollback: POST /api/v1/operator/zones/{zone}/rollback {"reason": "..."}
+func (a *API) rollback(w http.ResponseWriter, r *http.Request, op string) error {
+	var body reasonBody
+	if err := readBody(r, &body); err != nil {
+		return err
+	}
+	if strings.TrimSpace(body.Reason) == "" {
+		return badRequest("a rollback needs a reason")
+	}
+	zoneName := strings.ToLower(strings.TrimSuffix(r.PathValue("zone"), "."))
+	o, err := a.opt.Operator.Rollback(r.Context(), zoneName, op, body.Reason)
+	switch {
+	case errors.Is(err, ErrNotPublisher), errors.Is(err, publish.ErrNoEarlierVersion):
+		return conflict(err)
+	case err != nil:
+		return err
+	}
+	res := ZoneResult{Zone: o.Zone, Outcome: string(o.Outcome), Serial: o.Serial, Mode: o.Mode, Delta: o.Delta,
+		Refusals: o.Refusals, Forced: o.Forced, Digest: o.Digest}
+	if err := a.audit(r.Context(), store.AuditEntry{Actor: op, Action: "rollback", Target: zoneName, Reason: body.Reason}, res); err != nil {
+		return err
+	}
+	a.opt.Log.Warn("operator rollback", zap.String("operator", op), zap.String("zone", zoneName), zap.String("outcome", res.Outcome))
+	writeJSON(w, http.StatusOK, map[string]any{"zone": res})
 	return nil
 }
 
