@@ -68,46 +68,10 @@ func (d *Daemon) Explain(ctx context.Context, name string) (httpapi.Explanation,
 	cfg := d.Config()
 	ex.InZone, ex.Zone, ex.ServedSerial = d.delegatedNow(name, cfg.ServedZones())
 
-	dom, err := d.deps.Registry.Domain(ctx, name)
-	switch {
-	case errors.Is(err, store.ErrNotFound):
-		ex.Decision = "not-registered"
-		if ex.InZone {
-			ex.Reasons = append(ex.Reasons, "it is not in the registry, but the zone delegates it: one of our zones or a static delegation")
-		} else {
-			ex.Reasons = append(ex.Reasons, "it is not in the registry")
-		}
-		return ex, nil
-	case err != nil:
+	wanted, err := d.explainRegistry(ctx, name, cfg, &ex)
+	if err != nil || ex.Decision == string(zonegen.ReasonFixed) {
 		return ex, err
 	}
-	ex.Registered, ex.Status, ex.Zone = true, string(dom.Status), dom.Zone
-	var st *store.DelegationState
-	if s, err := d.deps.Registry.DelegationState(ctx, name); err == nil {
-		st = &s
-	} else if !errors.Is(err, store.ErrNotFound) {
-		return ex, err
-	}
-	decision := zonegen.Include(store.Candidate{Domain: dom, State: st}, policy.New(policy.Lists{}), cfg.Publish.AssumeChecked)
-	ex.Decision = "delegate"
-	if decision != zonegen.ReasonIn {
-		ex.Decision = string(decision)
-	}
-	ex.Reasons = append(ex.Reasons, decisionText(decision, dom, st, cfg.Publish.AssumeChecked))
-	if st != nil {
-		ex.LastVerdict, ex.GateReason = string(st.LastVerdict), st.Reason
-		if !st.LastChecked.IsZero() {
-			t := st.LastChecked
-			ex.LastChecked = &t
-		}
-		for _, f := range st.Findings {
-			if f.Severity == store.SeverityError {
-				ex.Findings = append(ex.Findings, f)
-			}
-		}
-	}
-
-	wanted := decision == zonegen.ReasonIn
 	if wanted == ex.InZone {
 		return ex, nil
 	}
@@ -140,6 +104,53 @@ func (d *Daemon) Explain(ctx context.Context, name string) (httpapi.Explanation,
 		ex.Reasons = append(ex.Reasons, "the next publication makes it so, at "+next.UTC().Format(time.RFC3339))
 	}
 	return ex, nil
+}
+
+// explainRegistry fills in what the registry and the gate say of name,
+// and reports whether the next publication delegates it.
+func (d *Daemon) explainRegistry(ctx context.Context, name string, cfg *Config, ex *httpapi.Explanation) (bool, error) {
+	dom, err := d.deps.Registry.Domain(ctx, name)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		for _, z := range cfg.ServedZones() {
+			if strings.TrimSuffix(z, ".") == name {
+				ex.Decision = string(zonegen.ReasonFixed)
+				ex.Reasons = append(ex.Reasons, decisionText(zonegen.ReasonFixed, store.Domain{}, nil, false))
+				return true, nil
+			}
+		}
+		ex.Decision = "not-registered"
+		ex.Reasons = append(ex.Reasons, "it is not in the registry")
+		return false, nil
+	case err != nil:
+		return false, err
+	}
+	ex.Registered, ex.Status, ex.Zone = true, string(dom.Status), dom.Zone
+	var st *store.DelegationState
+	if s, err := d.deps.Registry.DelegationState(ctx, name); err == nil {
+		st = &s
+	} else if !errors.Is(err, store.ErrNotFound) {
+		return false, err
+	}
+	decision := zonegen.Include(store.Candidate{Domain: dom, State: st}, policy.New(policy.Lists{}), cfg.Publish.AssumeChecked)
+	ex.Decision = "delegate"
+	if decision != zonegen.ReasonIn {
+		ex.Decision = string(decision)
+	}
+	ex.Reasons = append(ex.Reasons, decisionText(decision, dom, st, cfg.Publish.AssumeChecked))
+	if st != nil {
+		ex.LastVerdict, ex.GateReason = string(st.LastVerdict), st.Reason
+		if !st.LastChecked.IsZero() {
+			t := st.LastChecked
+			ex.LastChecked = &t
+		}
+		for _, f := range st.Findings {
+			if f.Severity == store.SeverityError {
+				ex.Findings = append(ex.Findings, f)
+			}
+		}
+	}
+	return decision == zonegen.ReasonIn, nil
 }
 
 // decisionText says in a sentence what the zone generator decides for a

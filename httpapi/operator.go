@@ -335,16 +335,25 @@ func (a *API) publications(w http.ResponseWriter, r *http.Request, _ string) err
 		return err
 	}
 	type entry struct {
-		store.Publication
-		Details json.RawMessage `json:"details,omitempty"`
+		ID          int64           `json:"id"`
+		Zone        string          `json:"zone"`
+		Serial      uint32          `json:"serial"`
+		Time        time.Time       `json:"time"`
+		Outcome     string          `json:"outcome"`
+		TriggeredBy string          `json:"triggered_by"`
+		Reason      string          `json:"reason,omitempty"`
+		Records     int             `json:"records"`
+		Delegations int             `json:"delegations"`
+		Digest      string          `json:"digest,omitempty"`
+		Details     json.RawMessage `json:"details,omitempty"`
 	}
 	out := make([]entry, 0, len(pubs))
 	for _, p := range pubs {
-		e := entry{Publication: p}
+		e := entry{ID: p.ID, Zone: p.Zone, Serial: p.Serial, Time: p.Time, Outcome: string(p.Outcome), TriggeredBy: p.TriggeredBy,
+			Reason: p.Reason, Records: p.Records, Delegations: p.Delegations, Digest: p.Digest}
 		if json.Valid(p.Details) {
 			e.Details = p.Details
 		}
-		e.Publication.Details = nil
 		out = append(out, e)
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"publications": out})

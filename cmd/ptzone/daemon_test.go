@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/hex"
+	"fmt"
 	"io"
 	"net/http"
 	"regexp"
@@ -145,4 +146,122 @@ func TestOperatorToken(t *testing.T) {
 		seen[m[1]] = true
 	}
 	cli(t, home, "operator", "token").want(t, exitUsage)
+}
+
+// TestOperatorCommands: the operator's CLI acts on a running daemon
+// through its API: status, a dry run, a publication, why a name is (not)
+// in the zone, a rollback that freezes publishing, a refused publication
+// while frozen, a thaw, and the audit log of it all; a wrong token exits 1.
+func TestOperatorCommands(t *testing.T) {
+	home, data := registryWithKeys(t, ptzone.SampleRegistry)
+	token := newToken()
+	cfg := writeFile(t, home, "ptzone.toml", []byte(fmt.Sprintf(`node = "ops-node"
+[publish]
+assume_checked = true
+[schedule]
+publish = "off"
+checks = "off"
+sweep = "off"
+notify = "off"
+prune = "off"
+[server]
+follow_interval = "100ms"
+[[operator]]
+name = "ana"
+token_sha256 = %q
+`, hex.EncodeToString(store.HashToken(token)))))
+	addr, stdout, _ := running(t, home, append([]string{"daemon", "--config", cfg, "--listen", "127.0.0.1:0", "--http", "127.0.0.1:0"}, data...)...)
+	web := regexp.MustCompile(`serving HTTP on (http://\S+)/`)
+	deadline := time.Now().Add(30 * time.Second)
+	for !web.MatchString(stdout.String()) {
+		if time.Now().After(deadline) {
+			t.Fatalf("no HTTP address printed: %s", stdout)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	tokenFile := writeFile(t, home, "token", []byte(token+"\n"))
+	op := func(want int, args ...string) string {
+		t.Helper()
+		args = append([]string{"operator", args[0], "--server", web.FindStringSubmatch(stdout.String())[1], "--token-file", tokenFile}, args[1:]...)
+		r := cli(t, home, args...)
+		if r.code != want {
+			t.Fatalf("%v: exit %d, want %d\n%s%s", args, r.code, want, r.stdout, r.stderr)
+		}
+		return r.stdout + r.stderr
+	}
+	waitServed := func(serial string) {
+		t.Helper()
+		for fmt.Sprint(soaSerialOrZero(addr, "pt.")) != serial {
+			if time.Now().After(deadline) {
+				t.Fatalf("pt. at serial %s never served", serial)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	serialOf := regexp.MustCompile(`(?m)^pt: published serial (\d+)`)
+
+	if out := op(exitOK, "publish", "--dry-run"); !strings.Contains(out, "pt: dry_run serial") {
+		t.Errorf("publish --dry-run:\n%s", out)
+	}
+	out := op(exitOK, "publish")
+	if !serialOf.MatchString(out) {
+		t.Fatalf("publish:\n%s", out)
+	}
+	first := serialOf.FindStringSubmatch(out)[1]
+	waitServed(first)
+	if out := op(exitOK, "status"); !strings.Contains(out, "node ops-node (publisher)") || !regexp.MustCompile(`(?m)^pt\s+`+first).MatchString(out) ||
+		!strings.Contains(out, "KSK") || !strings.Contains(out, "active") {
+		t.Errorf("status:\n%s", out)
+	}
+
+	// A domain removed from the registry leaves the zone at the next
+	// publication; rolled back, it is delegated again and publishing is
+	// frozen.
+	const gone = "adega-cooperativa-exemplo.pt"
+	var kept []string
+	for _, line := range strings.Split(string(ptzone.SampleRegistry), "\n") {
+		if !strings.Contains(line, `"name":"`+gone+`"`) {
+			kept = append(kept, line)
+		}
+	}
+	file := writeFile(t, home, "without.jsonl", []byte(strings.Join(kept, "\n")))
+	cli(t, home, append([]string{"db", "import", "--replace", file}, data...)...).want(t, exitOK)
+	if out := op(exitOK, "why", gone); !strings.Contains(out, gone+" is in the zone pt") || !strings.Contains(out, "it is not in the registry") ||
+		!strings.Contains(out, "the next publication makes it so") {
+		t.Errorf("why, removed but still served:\n%s", out)
+	}
+	out = op(exitOK, "publish")
+	second := serialOf.FindStringSubmatch(out)[1]
+	waitServed(second)
+	if out := op(exitOK, "why", gone); !strings.Contains(out, gone+" is not in the zone pt") {
+		t.Errorf("why, removed:\n%s", out)
+	}
+	op(exitUsage, "rollback", "pt")
+	out = op(exitOK, "rollback", "--reason", "removed by mistake", "pt")
+	rolled := regexp.MustCompile(`pt: published serial (\d+), rollback`).FindStringSubmatch(out)
+	if rolled == nil || !strings.Contains(out, "Publishing is frozen") {
+		t.Fatalf("rollback:\n%s", out)
+	}
+	waitServed(rolled[1])
+	if out := op(exitOK, "why", gone); !strings.Contains(out, gone+" is in the zone pt") || !strings.Contains(out, "publishing is frozen by ana") {
+		t.Errorf("why, rolled back:\n%s", out)
+	}
+	if out := op(exitNegative, "publish"); !strings.Contains(out, "409") || !strings.Contains(out, "rolled back") {
+		t.Errorf("publish while frozen:\n%s", out)
+	}
+	if out := op(exitOK, "status"); !strings.Contains(out, "publishing FROZEN by ana") {
+		t.Errorf("status while frozen:\n%s", out)
+	}
+	op(exitOK, "thaw", "--reason", "registry mended")
+	if out := op(exitOK, "audit", "--json"); !strings.Contains(out, `"action": "rollback"`) || !strings.Contains(out, `"reason": "registry mended"`) {
+		t.Errorf("audit:\n%s", out)
+	}
+	if out := op(exitOK, "publications", "pt"); !strings.Contains(out, `"triggered_by": "rollback:ana"`) {
+		t.Errorf("publications:\n%.2000s", out)
+	}
+	wrong := writeFile(t, home, "wrong", []byte("ptz_wrong"))
+	r := cli(t, home, "operator", "status", "--server", web.FindStringSubmatch(stdout.String())[1], "--token-file", wrong)
+	if r.code != exitNegative || !strings.Contains(r.stderr, "refuses the token") {
+		t.Errorf("a wrong token: %d %s", r.code, r.stderr)
+	}
 }
