@@ -1,9 +1,13 @@
 package daemon
 
 import (
+	"context"
+	"strings"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"go.uber.org/zap"
 
 	"github.com/ptzone/ptzone/publish"
 	"github.com/ptzone/ptzone/store"
@@ -54,7 +58,7 @@ func (m *metrics) register(reg prometheus.Registerer, d *Daemon) {
 			return 1
 		}
 		return 0
-	}))
+	}), newHealthCollector(d))
 }
 
 // published records a publication run.
@@ -84,5 +88,97 @@ func (m *metrics) published(out []publish.ZoneOutcome, err error, took time.Dura
 		if o.Report != nil && !o.Report.EarliestExpiration.IsZero() {
 			m.expiry.WithLabelValues(o.Zone).Set(float64(o.Report.EarliestExpiration.Unix()))
 		}
+	}
+}
+
+// healthCollector reads, when scraped, what lives in the store and the
+// key directory: the delegations by the gate's state and last verdict,
+// the outbox, the freeze, and the keys' states. The store is asked at
+// most every healthEvery, with a deadline: a scrape every few seconds
+// must not become a scan of two million domains every few seconds.
+type healthCollector struct {
+	d *Daemon
+
+	mu      sync.Mutex
+	at      time.Time
+	health  store.Health
+	frozen  bool
+	lastErr error
+
+	delegations, verdicts, outbox, outboxAge, frozenDesc, keys *prometheus.Desc
+}
+
+const healthEvery = 30 * time.Second
+
+func newHealthCollector(d *Daemon) *healthCollector {
+	return &healthCollector{d: d,
+		delegations: prometheus.NewDesc("ptzone_delegations", "Active domains with name servers, by the gate's state (unchecked, refused, passing, failing, withheld).", []string{"state"}, nil),
+		verdicts:    prometheus.NewDesc("ptzone_delegation_last_verdict", "Active domains with name servers, by their last check's verdict.", []string{"verdict"}, nil),
+		outbox:      prometheus.NewDesc("ptzone_outbox_pending", "Notices waiting in the outbox.", nil, nil),
+		outboxAge:   prometheus.NewDesc("ptzone_outbox_oldest_age_seconds", "How long the oldest notice has waited in the outbox; 0 when none waits.", nil, nil),
+		frozenDesc:  prometheus.NewDesc("ptzone_publishing_frozen", "1 while an operator has publishing frozen.", nil, nil),
+		keys:        prometheus.NewDesc("ptzone_dnssec_keys", "The zones' DNSSEC keys, by zone, role and state.", []string{"zone", "role", "state"}, nil),
+	}
+}
+
+func (c *healthCollector) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{c.delegations, c.verdicts, c.outbox, c.outboxAge, c.frozenDesc, c.keys} {
+		ch <- d
+	}
+}
+
+func (c *healthCollector) Collect(ch chan<- prometheus.Metric) {
+	c.mu.Lock()
+	if time.Since(c.at) >= healthEvery {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		h, err := c.d.deps.Registry.Health(ctx)
+		var frozen bool
+		if err == nil {
+			_, frozen, err = c.d.deps.Registry.Frozen(ctx)
+		}
+		cancel()
+		if err != nil {
+			if c.lastErr == nil {
+				c.d.log.Warn("metrics: reading the registry's health", zap.Error(err))
+			}
+			c.lastErr = err
+		} else {
+			c.at, c.health, c.frozen, c.lastErr = time.Now(), h, frozen, nil
+		}
+	}
+	h, frozen, have := c.health, c.frozen, !c.at.IsZero()
+	c.mu.Unlock()
+	if have {
+		for state, n := range h.Delegations {
+			ch <- prometheus.MustNewConstMetric(c.delegations, prometheus.GaugeValue, float64(n), state)
+		}
+		for v, n := range h.Verdicts {
+			ch <- prometheus.MustNewConstMetric(c.verdicts, prometheus.GaugeValue, float64(n), string(v))
+		}
+		ch <- prometheus.MustNewConstMetric(c.outbox, prometheus.GaugeValue, float64(h.OutboxPending))
+		age := 0.0
+		if !h.OutboxOldest.IsZero() {
+			age = max(0, c.d.deps.Now().Sub(h.OutboxOldest).Seconds())
+		}
+		ch <- prometheus.MustNewConstMetric(c.outboxAge, prometheus.GaugeValue, age)
+		f := 0.0
+		if frozen {
+			f = 1
+		}
+		ch <- prometheus.MustNewConstMetric(c.frozenDesc, prometheus.GaugeValue, f)
+	}
+	counts := map[[3]string]int{}
+	for _, origin := range c.d.Config().ServedZones() {
+		name := strings.TrimSuffix(origin, ".")
+		keys, err := c.d.keyStates(name)
+		if err != nil {
+			continue // the status says why; a scrape goes on
+		}
+		for _, k := range keys {
+			counts[[3]string{name, k.Role, k.State}]++
+		}
+	}
+	for k, n := range counts {
+		ch <- prometheus.MustNewConstMetric(c.keys, prometheus.GaugeValue, float64(n), k[0], k[1], k[2])
 	}
 }

@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus/testutil/promlint"
+
 	"github.com/ptzone/ptzone"
 	"github.com/ptzone/ptzone/interchange"
 	"github.com/ptzone/ptzone/policy"
@@ -240,6 +242,24 @@ func TestOperatorAPI(t *testing.T) {
 	waitFor(t, "the second rollback served", func() bool { return servedSerial(d, "pt") == rb.Zone.Serial })
 	if in, _ := delegated(t, d, victims[0]); in {
 		t.Errorf("%s is delegated after the rollback of the rollback", victims[0])
+	}
+
+	// The metrics pass promlint, and show the freeze, the keys and the
+	// delegations by the gate's state.
+	resp, err := http.Get("http://" + d.HTTPAddr().String() + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	text, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if problems, err := promlint.New(bytes.NewReader(text)).Lint(); err != nil || len(problems) > 0 {
+		t.Errorf("promlint: %v %v", problems, err)
+	}
+	for _, want := range []string{"ptzone_publishing_frozen 1", `ptzone_dnssec_keys{role="KSK",state="active",zone="pt"} 1`,
+		`ptzone_delegations{state="unchecked"} `, "ptzone_outbox_pending 0", `ptzone_publish_guard_refusals_total{reason=`} {
+		if !bytes.Contains(text, []byte(want)) {
+			t.Errorf("/metrics lacks %s", want)
+		}
 	}
 
 	var audit struct {

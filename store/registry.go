@@ -243,6 +243,43 @@ type Operations interface {
 	Thaw(ctx context.Context, e AuditEntry) (Freeze, error)
 	// Frozen returns the freeze in force, if any.
 	Frozen(ctx context.Context) (f Freeze, frozen bool, err error)
+	// Health counts what the dashboards watch: one scan of the active
+	// domains and of the outbox's waiting notices.
+	Health(ctx context.Context) (Health, error)
+}
+
+// The gate's states of an active delegation, as Health counts them.
+const (
+	GateUnchecked = "unchecked" // never checked
+	GateRefused   = "refused"   // never passed a check: not delegated (Art 4.2)
+	GatePassing   = "passing"   // delegated, its last check passed or warned
+	GateFailing   = "failing"   // delegated, failing: in its grace period (Art 23.2)
+	GateWithheld  = "withheld"  // failing past its grace period: out of the zone (Art 23.2)
+)
+
+// Health is the registry's state as the dashboards watch it.
+type Health struct {
+	// Delegations counts the active domains with name servers by the
+	// gate's state (GateUnchecked ... GateWithheld), every state present.
+	Delegations map[string]int
+	// Verdicts counts their last checks' verdicts, every verdict present.
+	Verdicts map[Verdict]int
+	// OutboxPending counts the notices not yet sent; OutboxOldest is when
+	// the oldest of them was queued (zero when none waits).
+	OutboxPending int
+	OutboxOldest  time.Time
+}
+
+// NewHealth returns a Health with every state and verdict at zero.
+func NewHealth() Health {
+	h := Health{Delegations: map[string]int{}, Verdicts: map[Verdict]int{}}
+	for _, s := range []string{GateUnchecked, GateRefused, GatePassing, GateFailing, GateWithheld} {
+		h.Delegations[s] = 0
+	}
+	for _, v := range []Verdict{VerdictPass, VerdictWarning, VerdictFail} {
+		h.Verdicts[v] = 0
+	}
+	return h
 }
 
 // AuditEntry is one operator action.

@@ -2,9 +2,12 @@ package main
 
 import (
 	"encoding/hex"
+	"flag"
 	"fmt"
 	"io"
 	"net/http"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"syscall"
@@ -263,5 +266,24 @@ token_sha256 = %q
 	r := cli(t, home, "operator", "status", "--server", web.FindStringSubmatch(stdout.String())[1], "--token-file", wrong)
 	if r.code != exitNegative || !strings.Contains(r.stderr, "refuses the token") {
 		t.Errorf("a wrong token: %d %s", r.code, r.stderr)
+	}
+}
+
+// TestSystemdUnitCommandLine: the unit in deploy/ runs ptzone daemon with
+// flags it takes.
+func TestSystemdUnitCommandLine(t *testing.T) {
+	text, err := os.ReadFile(filepath.Join("..", "..", "deploy", "ptzone.service"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := regexp.MustCompile(`(?m)^ExecStart=/usr/local/bin/ptzone daemon (.*)$`).FindStringSubmatch(string(text))
+	if m == nil {
+		t.Fatal("the unit's ExecStart does not run ptzone daemon")
+	}
+	fs := flag.NewFlagSet("daemon", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	daemonCommand().flags(fs)
+	if err := fs.Parse(strings.Fields(m[1])); err != nil || fs.NArg() > 0 {
+		t.Errorf("ptzone daemon does not take the unit's command line %q: %v", m[1], err)
 	}
 }

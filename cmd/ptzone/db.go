@@ -171,9 +171,9 @@ prohibitions added by later Rules do not reach back (Art 41.2-41.4). With
 			case err != nil:
 				return fmt.Errorf("importing %s into %s: %w; nothing was imported", name, b, err)
 			}
-			fmt.Fprintf(e.stdout, "imported %d domains from %s into %s in %s: %d inserted, %d updated, %d deleted; %d registrars created\n",
+			fmt.Fprintf(e.stdout, "imported %d domains from %s into %s in %s: %d inserted, %d updated, %d unchanged, %d deleted; %d registrars created\n",
 				rep.Domains, name, b, time.Since(start).Round(time.Millisecond),
-				res.Inserted, res.Updated, res.Deleted, res.RegistrarsCreated)
+				res.Inserted, res.Updated, rep.Domains-res.Inserted-res.Updated, res.Deleted, res.RegistrarsCreated)
 			return nil
 		},
 	}

@@ -222,7 +222,7 @@ func TestImportExportRoundTrip(t *testing.T) {
 		}
 		// Standard input as the source, in replace mode: nothing changes.
 		r = cliIn(t, home, string(ptzone.SampleRegistry), "db", "import", "--db", dsn, "--replace", "-").want(t, exitOK)
-		if !strings.Contains(r.stdout, "0 inserted, 255 updated, 0 deleted") {
+		if !strings.Contains(r.stdout, "0 inserted, 0 updated, 255 unchanged, 0 deleted") {
 			t.Errorf("replace with the same file: %s", r.stdout)
 		}
 		r = cli(t, home, "db", "stats", "--db", dsn).want(t, exitOK)

@@ -31,6 +31,8 @@ var packages = map[string]string{
 	"nsd":              "nsd",
 	"unbound":          "unbound",
 	"zonemaster-cli":   "zonemaster-cli",
+	"promtool":         "prometheus",
+	"systemd-analyze":  "systemd",
 }
 
 // Require returns the path of a tool, or skips (fails with CI=true).

@@ -599,3 +599,44 @@ func (db *DB) Frozen(ctx context.Context) (store.Freeze, bool, error) {
 	f.Time = f.Time.UTC()
 	return f, true, nil
 }
+
+// Health implements store.Operations.
+func (db *DB) Health(ctx context.Context) (store.Health, error) {
+	h := store.NewHealth()
+	rows, err := db.pool.Query(ctx, `
+		SELECT CASE WHEN s.domain_id IS NULL THEN 'unchecked'
+		            WHEN s.withheld THEN 'withheld'
+		            WHEN s.last_passed IS NULL THEN 'refused'
+		            WHEN s.first_failure IS NOT NULL THEN 'failing'
+		            ELSE 'passing' END,
+		       coalesce(s.last_verdict::text, ''), count(*)
+		FROM domains d LEFT JOIN delegation_state s ON s.domain_id = d.id
+		WHERE d.status = 'active' AND cardinality(d.nameservers) > 0
+		GROUP BY 1, 2`)
+	if err != nil {
+		return h, fmt.Errorf("postgres: counting delegations: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var state, verdict string
+		var n int
+		if err := rows.Scan(&state, &verdict, &n); err != nil {
+			return h, fmt.Errorf("postgres: counting delegations: %w", err)
+		}
+		h.Delegations[state] += n
+		if verdict != "" {
+			h.Verdicts[store.Verdict(verdict)] += n
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return h, fmt.Errorf("postgres: counting delegations: %w", err)
+	}
+	var oldest pgtype.Timestamptz
+	if err := db.pool.QueryRow(ctx, `SELECT count(*), min(created) FROM outbox WHERE sent IS NULL`).Scan(&h.OutboxPending, &oldest); err != nil {
+		return h, fmt.Errorf("postgres: counting the outbox: %w", err)
+	}
+	if oldest.Valid {
+		h.OutboxOldest = oldest.Time.UTC()
+	}
+	return h, nil
+}

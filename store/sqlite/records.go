@@ -625,3 +625,42 @@ func (db *DB) Frozen(ctx context.Context) (store.Freeze, bool, error) {
 	f.Time = fromMicros(at)
 	return f, true, nil
 }
+
+// Health implements store.Operations.
+func (db *DB) Health(ctx context.Context) (store.Health, error) {
+	h := store.NewHealth()
+	rows, err := db.db.QueryContext(ctx, `
+		SELECT CASE WHEN s.domain_id IS NULL THEN 'unchecked'
+		            WHEN s.withheld = 1 THEN 'withheld'
+		            WHEN s.last_passed IS NULL THEN 'refused'
+		            WHEN s.first_failure IS NOT NULL THEN 'failing'
+		            ELSE 'passing' END,
+		       coalesce(s.last_verdict, ''), count(*)
+		FROM domains d LEFT JOIN delegation_state s ON s.domain_id = d.id
+		WHERE d.status = 'active' AND d.nameservers <> ''
+		GROUP BY 1, 2`)
+	if err != nil {
+		return h, fmt.Errorf("sqlite: counting delegations: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var state, verdict string
+		var n int
+		if err := rows.Scan(&state, &verdict, &n); err != nil {
+			return h, fmt.Errorf("sqlite: counting delegations: %w", err)
+		}
+		h.Delegations[state] += n
+		if verdict != "" {
+			h.Verdicts[store.Verdict(verdict)] += n
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return h, fmt.Errorf("sqlite: counting delegations: %w", err)
+	}
+	var oldest sql.NullInt64
+	if err := db.db.QueryRowContext(ctx, `SELECT count(*), min(created) FROM outbox WHERE sent IS NULL`).Scan(&h.OutboxPending, &oldest); err != nil {
+		return h, fmt.Errorf("sqlite: counting the outbox: %w", err)
+	}
+	h.OutboxOldest = fromNullMicros(oldest)
+	return h, nil
+}

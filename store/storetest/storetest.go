@@ -54,6 +54,7 @@ func Run(t *testing.T, open Opener) {
 		{"CheckQueue", testCheckQueue},
 		{"Prune", testPrune},
 		{"Operations", testOperations},
+		{"Health", testHealth},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
