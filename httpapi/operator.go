@@ -229,6 +229,11 @@ type ZoneResult struct {
 	Digest   string            `json:"digest,omitempty"`
 }
 
+func zoneResult(o publish.ZoneOutcome) ZoneResult {
+	return ZoneResult{Zone: o.Zone, Outcome: string(o.Outcome), Serial: o.Serial, Mode: o.Mode, Delta: o.Delta,
+		Refusals: o.Refusals, Forced: o.Forced, Digest: o.Digest}
+}
+
 // publishNow: POST /api/v1/operator/publish
 func (a *API) publishNow(w http.ResponseWriter, r *http.Request, op string) error {
 	var body PublishBody
@@ -256,8 +261,7 @@ func (a *API) publishNow(w http.ResponseWriter, r *http.Request, op string) erro
 	}
 	results := make([]ZoneResult, 0, len(out))
 	for _, o := range out {
-		results = append(results, ZoneResult{Zone: o.Zone, Outcome: string(o.Outcome), Serial: o.Serial, Mode: o.Mode, Delta: o.Delta,
-			Refusals: o.Refusals, Forced: o.Forced, Digest: o.Digest})
+		results = append(results, zoneResult(o))
 	}
 	if !body.DryRun {
 		if err := a.audit(r.Context(), store.AuditEntry{Actor: op, Action: action, Reason: body.Reason}, map[string]any{"zones": results}); err != nil {
@@ -430,8 +434,7 @@ func (a *API) rollback(w http.ResponseWriter, r *http.Request, op string) error 
 	case err != nil:
 		return err
 	}
-	res := ZoneResult{Zone: o.Zone, Outcome: string(o.Outcome), Serial: o.Serial, Mode: o.Mode, Delta: o.Delta,
-		Refusals: o.Refusals, Forced: o.Forced, Digest: o.Digest}
+	res := zoneResult(o)
 	if err := a.audit(r.Context(), store.AuditEntry{Actor: op, Action: "rollback", Target: zoneName, Reason: body.Reason}, res); err != nil {
 		return err
 	}

@@ -643,18 +643,7 @@ func (db *DB) Health(ctx context.Context) (store.Health, error) {
 		return h, fmt.Errorf("sqlite: counting delegations: %w", err)
 	}
 	defer rows.Close()
-	for rows.Next() {
-		var state, verdict string
-		var n int
-		if err := rows.Scan(&state, &verdict, &n); err != nil {
-			return h, fmt.Errorf("sqlite: counting delegations: %w", err)
-		}
-		h.Delegations[state] += n
-		if verdict != "" {
-			h.Verdicts[store.Verdict(verdict)] += n
-		}
-	}
-	if err := rows.Err(); err != nil {
+	if err := rowcodec.AddHealth(rows, &h); err != nil {
 		return h, fmt.Errorf("sqlite: counting delegations: %w", err)
 	}
 	var oldest sql.NullInt64

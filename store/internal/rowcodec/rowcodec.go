@@ -264,3 +264,26 @@ func NoticeRow(domain string, n store.Notice) ([]byte, error) {
 	}
 	return EncodeFindings(n.Findings)
 }
+
+// ScanRows are Rows read column by column.
+type ScanRows interface {
+	Rows
+	Scan(dest ...any) error
+}
+
+// AddHealth adds rows of (gate state, last verdict or "", count), as both
+// backends' Health queries give them, to h.
+func AddHealth(rows ScanRows, h *store.Health) error {
+	for rows.Next() {
+		var state, verdict string
+		var n int
+		if err := rows.Scan(&state, &verdict, &n); err != nil {
+			return err
+		}
+		h.Delegations[state] += n
+		if verdict != "" {
+			h.Verdicts[store.Verdict(verdict)] += n
+		}
+	}
+	return rows.Err()
+}
