@@ -71,8 +71,6 @@ type Daemon struct {
 	queue *delegation.QueueChecker
 	sweep *delegation.Sweeper
 	note  *notify.Notifier // nil without a relay
-	// keysDir holds the zones' keys (for the status).
-	keysDir string
 
 	pubMu  sync.Mutex // one publication at a time, and guards lock
 	lock   store.Lock
@@ -152,7 +150,7 @@ func (d *Daemon) configure(cfg *Config, sweepMetrics *delegation.SweepMetrics) e
 		// may be a full build.
 		d.pub = publish.New(pcfg, reg, policy.New(policy.Lists{}), log)
 	}
-	d.cfg, d.sched, d.keysDir = cfg, sched, pcfg.KeysDir
+	d.cfg, d.sched = cfg, sched
 	d.queue = &delegation.QueueChecker{Checker: checker, Store: reg, Lifecycle: cfg.Lifecycle(), Concurrency: cfg.Checks.Concurrency,
 		Now: now, Log: log.Named("checks")}
 	d.sweep = &delegation.Sweeper{Checker: checker, Store: reg, Lifecycle: cfg.Lifecycle(), RatePerAddress: cfg.Checks.RatePerAddress,

@@ -9,11 +9,9 @@ import (
 	"github.com/miekg/dns"
 
 	"github.com/ptzone/ptzone/dnssec"
-	"github.com/ptzone/ptzone/dnssec/keyfile"
 	"github.com/ptzone/ptzone/httpapi"
 	"github.com/ptzone/ptzone/publish"
 	"github.com/ptzone/ptzone/store"
-	"github.com/ptzone/ptzone/zone"
 )
 
 // noteExpiry keeps each zone's earliest signature expiry as published.
@@ -82,9 +80,9 @@ func (d *Daemon) Status(ctx context.Context) (httpapi.Status, error) {
 // keyStates lists a zone's keys as the key directory holds them.
 func (d *Daemon) keyStates(zoneName string) ([]httpapi.KeyStatus, error) {
 	d.mu.Lock()
-	dir := d.keysDir
+	pub := d.pub
 	d.mu.Unlock()
-	keys, err := keyfile.Load(dir, zone.MustParseName(zoneName+"."))
+	keys, err := pub.Keys(zoneName)
 	if err != nil {
 		return nil, fmt.Errorf("the keys of %s: %w", zoneName, err)
 	}

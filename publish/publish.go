@@ -419,6 +419,16 @@ func (p *Publisher) previous(ctx context.Context, held map[string]*held) (map[st
 	return prev, serials, nil
 }
 
+// Keys returns a zone's keys as the key directory holds them, whatever
+// their state: for an operator's status.
+func (p *Publisher) Keys(name string) ([]*dnssec.Key, error) {
+	apex, err := zone.ParseName(name+".", zone.Root)
+	if err != nil {
+		return nil, fmt.Errorf("publish: zone %q: %w", name, err)
+	}
+	return keyfile.Load(p.cfg.KeysDir, apex)
+}
+
 // loadKeys reads a zone's keys and the DS its parent must publish for it.
 func (p *Publisher) loadKeys(name string, now time.Time) ([]*dnssec.Key, []store.DS, error) {
 	apex, err := zone.ParseName(name+".", zone.Root)
