@@ -56,15 +56,8 @@ follow_interval = "100ms"
 `))
 	args := append([]string{"daemon", "--config", cfg, "--listen", "127.0.0.1:0", "--http", "127.0.0.1:0"}, data...)
 	addr, stdout, stderr := running(t, home, args...)
-	web := regexp.MustCompile(`serving HTTP on (http://\S+)/`)
+	base := httpBase(t, stdout)
 	deadline := time.Now().Add(30 * time.Second)
-	for !web.MatchString(stdout.String()) {
-		if time.Now().After(deadline) {
-			t.Fatalf("no HTTP address printed: %s", stdout)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	base := web.FindStringSubmatch(stdout.String())[1]
 
 	for soaSerialOrZero(addr, "pt.") == 0 {
 		if time.Now().After(deadline) {
@@ -115,6 +108,21 @@ follow_interval = "100ms"
 	writeFile(t, home, "ptzone.toml", []byte("node = \"test-node\"\n[publish]\nassume_checked = true\n[schedule]\npublish = \"off\"\n"))
 	syscall.Kill(syscall.Getpid(), syscall.SIGHUP)
 	waitLog("configuration reloaded")
+}
+
+// httpBase waits for a running daemon to print its web address, and
+// returns it (http://host:port).
+func httpBase(t *testing.T, stdout *lockedBuffer) string {
+	t.Helper()
+	web := regexp.MustCompile(`serving HTTP on (http://\S+)/`)
+	deadline := time.Now().Add(30 * time.Second)
+	for !web.MatchString(stdout.String()) {
+		if time.Now().After(deadline) {
+			t.Fatalf("no HTTP address printed: %s", stdout)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	return web.FindStringSubmatch(stdout.String())[1]
 }
 
 // soaSerialOrZero is the zone's serial served at addr, 0 while it is not.
@@ -174,18 +182,12 @@ name = "ana"
 token_sha256 = %q
 `, hex.EncodeToString(store.HashToken(token)))))
 	addr, stdout, _ := running(t, home, append([]string{"daemon", "--config", cfg, "--listen", "127.0.0.1:0", "--http", "127.0.0.1:0"}, data...)...)
-	web := regexp.MustCompile(`serving HTTP on (http://\S+)/`)
+	base := httpBase(t, stdout)
 	deadline := time.Now().Add(30 * time.Second)
-	for !web.MatchString(stdout.String()) {
-		if time.Now().After(deadline) {
-			t.Fatalf("no HTTP address printed: %s", stdout)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
 	tokenFile := writeFile(t, home, "token", []byte(token+"\n"))
 	op := func(want int, args ...string) string {
 		t.Helper()
-		args = append([]string{"operator", args[0], "--server", web.FindStringSubmatch(stdout.String())[1], "--token-file", tokenFile}, args[1:]...)
+		args = append([]string{"operator", args[0], "--server", base, "--token-file", tokenFile}, args[1:]...)
 		r := cli(t, home, args...)
 		if r.code != want {
 			t.Fatalf("%v: exit %d, want %d\n%s%s", args, r.code, want, r.stdout, r.stderr)
@@ -263,7 +265,7 @@ token_sha256 = %q
 		t.Errorf("publications:\n%.2000s", out)
 	}
 	wrong := writeFile(t, home, "wrong", []byte("ptz_wrong"))
-	r := cli(t, home, "operator", "status", "--server", web.FindStringSubmatch(stdout.String())[1], "--token-file", wrong)
+	r := cli(t, home, "operator", "status", "--server", base, "--token-file", wrong)
 	if r.code != exitNegative || !strings.Contains(r.stderr, "refuses the token") {
 		t.Errorf("a wrong token: %d %s", r.code, r.stderr)
 	}
