@@ -79,9 +79,9 @@ type Daemon struct {
 	expiryMu sync.Mutex
 	expiry   map[string]time.Time // by zone: the first signature to expire, as last published
 
-	reload     chan struct{}
+	reload     chan chan struct{}
 	stopFollow context.CancelFunc
-	followDone chan struct{}
+	followDone chan struct{} // guarded by mu: closed when the follower ends; nil before Start
 	dnsAddrs   []net.Addr
 	http       *http.Server
 	httpAddr   net.Addr
@@ -105,7 +105,7 @@ func New(cfg *Config, deps Deps) (*Daemon, error) {
 	}
 	acfg.Registerer = deps.Metrics
 	d := &Daemon{deps: deps, log: deps.Log, jobs: NewJobMetrics(deps.Metrics), met: newMetrics(deps.Metrics),
-		reload: make(chan struct{}, 1), expiry: map[string]time.Time{}}
+		reload: make(chan chan struct{}), expiry: map[string]time.Time{}}
 	d.srv = authserver.New(acfg, deps.Log.Named("dns"))
 	sweepMetrics := delegation.NewSweepMetrics(deps.Metrics)
 	if err := d.configure(cfg, sweepMetrics); err != nil {
@@ -207,9 +207,12 @@ func (d *Daemon) Start(ctx context.Context, dnsListen []string, httpListen strin
 		}
 	}
 	followCtx, stop := context.WithCancel(context.WithoutCancel(ctx))
-	d.stopFollow, d.followDone = stop, make(chan struct{})
+	followDone := make(chan struct{})
+	d.mu.Lock()
+	d.stopFollow, d.followDone = stop, followDone
+	d.mu.Unlock()
 	go func() {
-		defer close(d.followDone)
+		defer close(followDone)
 		FollowPublications(followCtx, d.srv, dir, cfg.ServedZones(), current, cfg.FollowInterval(), d.reload, d.log)
 	}()
 	d.Scheduler().Start()
@@ -294,9 +297,12 @@ func (d *Daemon) Stop(ctx context.Context) error {
 		d.leader.Store(false)
 	}
 	d.pubMu.Unlock()
-	if d.stopFollow != nil {
-		d.stopFollow()
-		<-d.followDone
+	d.mu.Lock()
+	stopFollow, followDone := d.stopFollow, d.followDone
+	d.mu.Unlock()
+	if stopFollow != nil {
+		stopFollow()
+		<-followDone
 	}
 	if d.http != nil {
 		hctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
@@ -415,18 +421,35 @@ func (d *Daemon) Publish(ctx context.Context, req publish.Request) ([]publish.Zo
 	}
 	for _, o := range out {
 		if o.Outcome == store.OutcomePublished {
-			d.followNow()
+			d.followNow(ctx)
 			break
 		}
 	}
 	return out, nil
 }
 
-// followNow makes the server look at the data directory at once.
-func (d *Daemon) followNow() {
+// followNow makes the server look at the data directory at once, and
+// waits until it has: when a publication returns, its zones are the ones
+// answered (a demo, a test or an operator may query them next).
+func (d *Daemon) followNow(ctx context.Context) {
+	d.mu.Lock()
+	followDone := d.followDone
+	d.mu.Unlock()
+	if followDone == nil {
+		return // not serving
+	}
+	served := make(chan struct{})
 	select {
-	case d.reload <- struct{}{}:
-	default:
+	case d.reload <- served:
+	case <-followDone:
+		return
+	case <-ctx.Done():
+		return
+	}
+	select {
+	case <-served:
+	case <-followDone:
+	case <-ctx.Done():
 	}
 }
 

@@ -48,7 +48,7 @@ func (d *Daemon) Rollback(ctx context.Context, zoneName, by, reason string) (pub
 	if o.Outcome != store.OutcomePublished {
 		return o, nil
 	}
-	d.followNow()
+	d.followNow(ctx)
 	f := store.Freeze{Time: now, Actor: by,
 		Reason: fmt.Sprintf("%s rolled back to serial %d: %s (thaw once the registry is mended; the next publication builds from it)", zoneName, o.Serial, reason)}
 	if err := d.deps.Registry.Freeze(ctx, f); err != nil && !errors.Is(err, store.ErrFrozen) {

@@ -87,48 +87,60 @@ func (p *Published) changed(dir string) bool {
 // receives, until ctx ends. A publication by another process (ptzone
 // zone publish) is then served, and NOTIFY sent, within an interval. A
 // version that cannot be read is logged, and the one served kept.
-// current is nil when nothing was published yet.
+// current is nil when nothing was published yet. A channel received on
+// reload is closed once the look it asked for is over, so a publisher
+// can wait until what it published is what is served.
 func FollowPublications(ctx context.Context, srv *authserver.Server, dir string, zones []string, current *Published,
-	interval time.Duration, reload <-chan struct{}, log *zap.Logger) {
+	interval time.Duration, reload <-chan chan struct{}, log *zap.Logger) {
 	for {
+		var asked chan struct{}
 		forced := false
 		select {
 		case <-ctx.Done():
 			return
 		case <-time.After(interval):
-		case <-reload:
+		case asked = <-reload:
 			forced = true
 		}
-		if current == nil {
-			// Nothing served yet: look again when a zone's files change.
-			current = &Published{stamps: map[string]publish.Stamp{}}
-			for _, name := range zones {
-				name = strings.TrimSuffix(name, ".")
-				current.stamps[name], _ = publish.StampOf(dir, name)
-			}
-			forced = true
+		current = followOnce(srv, dir, zones, current, forced, log)
+		if asked != nil {
+			close(asked)
 		}
-		if !forced && !current.changed(dir) {
-			continue
-		}
-		start := time.Now()
-		next, err := LoadPublished(dir, zones, log)
-		if errors.Is(err, ErrNothingPublished) {
-			continue // said at the start
-		}
-		if err != nil {
-			if !errors.Is(err, context.Canceled) {
-				log.Error("reading the published zones; still serving the previous ones", zap.Error(err))
-			}
-			continue
-		}
-		srv.Swap(next.Snapshot)
-		current = next
-		var names []string
-		for _, o := range next.Snapshot.Zones() {
-			names = append(names, strings.TrimSuffix(o.String(), "."))
-		}
-		log.Info("serving the zones as published", zap.Strings("zones", names), zap.Duration("read in", time.Since(start)),
-			zap.String("dir", filepath.Clean(dir)))
 	}
+}
+
+// followOnce serves the zones in dir if they changed since current (or
+// forced), and returns what is served.
+func followOnce(srv *authserver.Server, dir string, zones []string, current *Published, forced bool, log *zap.Logger) *Published {
+	if current == nil {
+		// Nothing served yet: look again when a zone's files change.
+		current = &Published{stamps: map[string]publish.Stamp{}}
+		for _, name := range zones {
+			name = strings.TrimSuffix(name, ".")
+			current.stamps[name], _ = publish.StampOf(dir, name)
+		}
+		forced = true
+	}
+	if !forced && !current.changed(dir) {
+		return current
+	}
+	start := time.Now()
+	next, err := LoadPublished(dir, zones, log)
+	if errors.Is(err, ErrNothingPublished) {
+		return current // said at the start
+	}
+	if err != nil {
+		if !errors.Is(err, context.Canceled) {
+			log.Error("reading the published zones; still serving the previous ones", zap.Error(err))
+		}
+		return current
+	}
+	srv.Swap(next.Snapshot)
+	var names []string
+	for _, o := range next.Snapshot.Zones() {
+		names = append(names, strings.TrimSuffix(o.String(), "."))
+	}
+	log.Info("serving the zones as published", zap.Strings("zones", names), zap.Duration("read in", time.Since(start)),
+		zap.String("dir", filepath.Clean(dir)))
+	return next
 }

@@ -113,11 +113,11 @@ allows them.`,
 				hup := make(chan os.Signal, 1)
 				signal.Notify(hup, syscall.SIGHUP)
 				defer signal.Stop(hup)
-				reload := make(chan struct{}, 1)
+				reload := make(chan chan struct{}, 1)
 				go func() {
 					for range hup {
 						select {
-						case reload <- struct{}{}:
+						case reload <- nil:
 						default:
 						}
 					}
