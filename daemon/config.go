@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/mail"
 	"net/netip"
+	"net/url"
 	"os"
 	"slices"
 	"strings"
@@ -45,6 +46,7 @@ type Config struct {
 	Schedule ScheduleConfig `toml:"schedule"`
 	Checks   ChecksConfig   `toml:"checks"`
 	SMTP     SMTPConfig     `toml:"smtp"`
+	Webhook  WebhookConfig  `toml:"webhook"`
 	HTTP     HTTPConfig     `toml:"http"`
 	// Operators may act through /api/v1/operator/ with their tokens.
 	Operators []OperatorConfig `toml:"operator"`
@@ -126,6 +128,26 @@ type SMTPConfig struct {
 	Username   string   `toml:"username"`
 	// PasswordFile holds the password alone (never inline).
 	PasswordFile string `toml:"password_file"`
+}
+
+// WebhookConfig is the registry's own endpoint for notices: each notice
+// the gate queues is POSTed to it too, as signed JSON.
+type WebhookConfig struct {
+	// URL (http or https) receives the notices; empty: no webhook.
+	URL string `toml:"url"`
+	// Name is what its notices are queued under (default "webhook").
+	Name string `toml:"name"`
+	// SecretFile holds the signing secret alone: whsec_ and base64, as
+	// Standard Webhooks write it, or the raw key; at least 16 bytes.
+	SecretFile string   `toml:"secret_file"`
+	Timeout    Duration `toml:"timeout"`
+}
+
+func (w WebhookConfig) name() string {
+	if w.Name == "" {
+		return "webhook"
+	}
+	return w.Name
 }
 
 // HTTPConfig is the web section: API, pages, metrics, health.
@@ -353,6 +375,22 @@ func (c *Config) checkDaemon(bad func(string, ...any)) {
 		if _, err := mail.ParseAddress(m.From); err != nil {
 			bad("smtp.from: %q: %v", m.From, err)
 		}
+	}
+	if w := c.Webhook; w.URL != "" {
+		u, err := url.Parse(w.URL)
+		switch {
+		case err != nil:
+			bad("webhook.url: %v", err)
+		case (u.Scheme != "https" && u.Scheme != "http") || u.Host == "":
+			bad("webhook.url: %q: want an http:// or https:// address", u.Redacted())
+		case u.User != nil:
+			bad("webhook.url: %q: credentials do not belong in the address; the secret file signs each POST", u.Redacted())
+		}
+		if w.SecretFile == "" {
+			bad("webhook.secret_file: required with webhook.url: the receiver must be able to tell ptzone's notices from forgeries")
+		}
+	} else if w.SecretFile != "" || w.Name != "" {
+		bad("webhook: secret_file or name without a url")
 	}
 	names := map[string]bool{}
 	for i, o := range c.Operators {

@@ -130,6 +130,16 @@ listen = "8053"
 			`smtp.from: "not an address"`,
 			`http.listen: "8053"`,
 		}},
+		{"webhook", `[webhook]
+url = "ftp://hooks.example/x"
+`, []string{`webhook.url: "ftp://hooks.example/x": want an http:// or https:// address`, "webhook.secret_file: required with webhook.url"}},
+		{"webhook credentials", `[webhook]
+url = "https://ops:hunter2@hooks.example/x"
+secret_file = "/etc/ptzone/webhook.secret"
+`, []string{`webhook.url: "https://ops:xxxxx@hooks.example/x": credentials do not belong in the address`}},
+		{"webhook without url", `[webhook]
+secret_file = "/etc/ptzone/webhook.secret"
+`, []string{"webhook: secret_file or name without a url"}},
 	} {
 		_, err := ParseConfig("bad.toml", c.text)
 		if err == nil {
@@ -141,6 +151,10 @@ listen = "8053"
 				t.Errorf("%s: the error does not say %q:\n%v", c.name, w, err)
 			}
 		}
+	}
+	// The refusal names the address without its password.
+	if _, err := ParseConfig("bad.toml", "[webhook]\nurl = \"https://ops:hunter2@hooks.example/x\"\nsecret_file = \"/s\"\n"); err == nil || strings.Contains(err.Error(), "hunter2") {
+		t.Errorf("a webhook address with a password: %v", err)
 	}
 }
 

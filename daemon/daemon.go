@@ -129,6 +129,10 @@ func (d *Daemon) configure(cfg *Config, sweepMetrics *delegation.SweepMetrics) e
 	if err != nil {
 		return err
 	}
+	hook, err := cfg.NoticeWebhook()
+	if err != nil {
+		return err
+	}
 	log := d.log.With(zap.String("node", cfg.NodeName()))
 	sched := NewScheduler(log.Named("schedule"), d.jobs)
 	for _, j := range []Job{
@@ -156,8 +160,8 @@ func (d *Daemon) configure(cfg *Config, sweepMetrics *delegation.SweepMetrics) e
 	d.sweep = &delegation.Sweeper{Checker: checker, Store: reg, Lifecycle: cfg.Lifecycle(), RatePerAddress: cfg.Checks.RatePerAddress,
 		Concurrency: cfg.Checks.Concurrency, Now: now, Log: log.Named("sweep"), Metrics: sweepMetrics}
 	d.note = nil
-	if haveRelay {
-		d.note = &notify.Notifier{Store: reg, SMTP: relay, Now: now, Log: log.Named("notify")}
+	if haveRelay || hook != nil {
+		d.note = &notify.Notifier{Store: reg, SMTP: relay, Webhook: hook, Now: now, Log: log.Named("notify")}
 	}
 	return nil
 }
@@ -538,7 +542,7 @@ func (d *Daemon) notifyJob(ctx context.Context) error {
 	n := d.note
 	d.mu.Unlock()
 	if n == nil {
-		return nil // no relay: the notices wait in the outbox
+		return nil // no relay, no webhook: the notices wait in the outbox
 	}
 	for ctx.Err() == nil {
 		res, err := n.RunOnce(ctx)

@@ -2,10 +2,17 @@ package daemon
 
 import (
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"net/netip"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -160,7 +167,10 @@ func TestEndToEnd(t *testing.T) {
 	clk := &clock{t: time.Now().UTC().Truncate(time.Second)}
 	keys := t.TempDir()
 	writeKeys(t, keys, clk.Now().Add(-time.Hour))
-	d := startDaemon(t, labConfig("a", l.Port), db, db, keys, clk.Now)
+	cfg := labConfig("a", l.Port)
+	hook := newHookReceiver(t)
+	cfg.Webhook = WebhookConfig{URL: hook.srv.URL + "/ptzone", Name: "ops", SecretFile: hook.secretFile}
+	d := startDaemon(t, cfg, db, db, keys, clk.Now)
 
 	// The first publication: empty zones, served at once.
 	publishNow(t, d)
@@ -271,6 +281,17 @@ func TestEndToEnd(t *testing.T) {
 	if !slices.Equal(kinds, want) {
 		t.Errorf("the technical contact's notices: %v, want %v", kinds, want)
 	}
+	// The registry's webhook hears of each transition once, signed; with
+	// no relay configured, the mails wait.
+	if err := d.notifyJob(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got := hook.types(); !slices.Equal(got, want) {
+		t.Errorf("the webhook got %v, want %v", got, want)
+	}
+	if left, err := db.Notices(ctx, true, 100); err != nil || len(left) != 2*len(want) {
+		t.Errorf("pending after the webhook's delivery: %d (%v), want the %d mails", len(left), err, 2*len(want))
+	}
 	pubs, err := db.Publications(ctx, "pt", 100)
 	if err != nil {
 		t.Fatal(err)
@@ -280,6 +301,54 @@ func TestEndToEnd(t *testing.T) {
 			t.Errorf("publication %d triggered by %q", p.ID, p.TriggeredBy)
 		}
 	}
+}
+
+// hookReceiver is the registry's webhook endpoint on loopback, a real
+// HTTP server that keeps each notice type it is POSTed, once per
+// webhook-id, and refuses what is not signed with its secret.
+type hookReceiver struct {
+	srv        *httptest.Server
+	secretFile string
+	mu         sync.Mutex
+	seen       map[string]bool
+	got        []string
+}
+
+func newHookReceiver(t *testing.T) *hookReceiver {
+	secret := "whsec_" + base64.StdEncoding.EncodeToString([]byte("the end-to-end webhook's secret"))
+	h := &hookReceiver{secretFile: filepath.Join(t.TempDir(), "webhook.secret"), seen: map[string]bool{}}
+	if err := os.WriteFile(h.secretFile, []byte(secret+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	h.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		mac := hmac.New(sha256.New, []byte("the end-to-end webhook's secret"))
+		fmt.Fprintf(mac, "%s.%s.%s", r.Header.Get("webhook-id"), r.Header.Get("webhook-timestamp"), body)
+		if r.Header.Get("webhook-signature") != "v1,"+base64.StdEncoding.EncodeToString(mac.Sum(nil)) {
+			http.Error(w, "bad signature", http.StatusUnauthorized)
+			return
+		}
+		var n struct{ Type string }
+		if err := json.Unmarshal(body, &n); err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		h.mu.Lock()
+		defer h.mu.Unlock()
+		if id := r.Header.Get("webhook-id"); !h.seen[id] {
+			h.seen[id] = true
+			h.got = append(h.got, n.Type)
+		}
+		w.WriteHeader(http.StatusAccepted)
+	}))
+	t.Cleanup(h.srv.Close)
+	return h
+}
+
+func (h *hookReceiver) types() []string {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return slices.Clone(h.got)
 }
 
 // publishNow runs a publication and fails the test unless every zone was

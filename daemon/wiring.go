@@ -130,7 +130,29 @@ func (c *Config) Checker() (*delegation.Checker, error) {
 
 // Lifecycle returns the gate's lifecycle (Art 23.2).
 func (c *Config) Lifecycle() delegation.Lifecycle {
-	return delegation.Lifecycle{Grace: c.Checks.Grace.Duration, Confirmations: c.Checks.Confirmations, Spread: c.Checks.Spread.Duration}
+	l := delegation.Lifecycle{Grace: c.Checks.Grace.Duration, Confirmations: c.Checks.Confirmations, Spread: c.Checks.Spread.Duration}
+	if c.Webhook.URL != "" {
+		l.Webhook = c.Webhook.name()
+	}
+	return l
+}
+
+// NoticeWebhook returns the webhook notices are POSTed to, reading its
+// secret from its file; nil when none is configured.
+func (c *Config) NoticeWebhook() (*notify.Webhook, error) {
+	w := c.Webhook
+	if w.URL == "" {
+		return nil, nil
+	}
+	b, err := os.ReadFile(w.SecretFile)
+	if err != nil {
+		return nil, fmt.Errorf("webhook.secret_file: %w", err)
+	}
+	secret, err := notify.WebhookSecret(string(b), "webhook.secret_file "+w.SecretFile)
+	if err != nil {
+		return nil, err
+	}
+	return &notify.Webhook{Name: w.name(), URL: w.URL, Secret: secret, Timeout: w.Timeout.Duration}, nil
 }
 
 // SMTPRelay returns the relay notices go through, reading the password

@@ -26,6 +26,10 @@ type Lifecycle struct {
 	// none. A reminder is sent by the first check past its time, and only
 	// within the grace period.
 	Reminders []time.Duration
+	// Webhook, when set, is the name of the registry's webhook: every
+	// notice is queued for it too, once per transition beside the two
+	// mails, for the registry's own tools (a ticket, a chat channel).
+	Webhook string
 }
 
 func (l Lifecycle) grace() time.Duration {
@@ -79,7 +83,7 @@ func (l Lifecycle) Next(prev *store.DelegationState, d store.Domain, r store.Che
 		if kind != store.NoticeRestored {
 			findings = r.Findings
 		}
-		for _, to := range [][2]string{{store.RoleTech, d.TechEmail}, {store.RoleRegistrar, d.Registrar}} {
+		for _, to := range [][2]string{{store.RoleTech, d.TechEmail}, {store.RoleRegistrar, d.Registrar}, {store.RoleWebhook, l.Webhook}} {
 			if to[1] != "" {
 				rec.Notices = append(rec.Notices, store.Notice{Created: now, Domain: d.Name, Kind: kind,
 					Role: to[0], Recipient: to[1], Deadline: deadline, Findings: findings})

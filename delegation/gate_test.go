@@ -245,3 +245,36 @@ func TestNewDomainWaitsForAPassingCheck(t *testing.T) {
 		t.Errorf("first passing check: delegated %v, notices %v (%s)", in, kinds(notices), st.Reason)
 	}
 }
+
+// TestWebhookNotices: with a webhook configured, each transition is
+// queued for it too, once, with the findings the mails carry (Art 5c,
+// 23.2); without one, only the two mails.
+func TestWebhookNotices(t *testing.T) {
+	t0 := time.Date(2026, 12, 1, 3, 0, 0, 0, time.UTC)
+	dom := store.Domain{Name: "exemplo.pt", Zone: "pt", Registrar: "REG-1", TechEmail: "dns@exemplo.pt"}
+	passed := &store.DelegationState{Domain: "exemplo.pt", LastVerdict: store.VerdictPass, LastPassed: t0.Add(-time.Hour)}
+	finding := store.Finding{Code: "NO_RESPONSE", Severity: store.SeverityError, Message: "no answer"}
+	fail := store.CheckResult{Domain: "exemplo.pt", Time: t0, Verdict: store.VerdictFail, Findings: []store.Finding{finding}}
+
+	rec := Lifecycle{Webhook: "ops"}.Next(passed, dom, fail)
+	want := []string{"delegation_failing→tech:dns@exemplo.pt", "delegation_failing→registrar:REG-1", "delegation_failing→webhook:ops"}
+	if !slices.Equal(kinds(rec.Notices), want) {
+		t.Fatalf("the first failure queued %v, want %v", kinds(rec.Notices), want)
+	}
+	hook := rec.Notices[2]
+	if len(hook.Findings) != 1 || hook.Findings[0].Code != "NO_RESPONSE" || !hook.Deadline.Equal(t0.Add(14*24*time.Hour)) {
+		t.Errorf("the webhook's notice: %+v", hook)
+	}
+	// Failing again queues nothing more, for the webhook neither.
+	again := Lifecycle{Webhook: "ops"}.Next(&rec.State, dom, fail)
+	if len(again.Notices) != 0 {
+		t.Errorf("the second failure queued %v", kinds(again.Notices))
+	}
+	pass := store.CheckResult{Domain: "exemplo.pt", Time: t0.Add(time.Hour), Verdict: store.VerdictPass}
+	if got := (Lifecycle{Webhook: "ops"}).Next(&again.State, dom, pass); !slices.Contains(kinds(got.Notices), "delegation_restored→webhook:ops") {
+		t.Errorf("the repair queued %v, nothing for the webhook", kinds(got.Notices))
+	}
+	if got := (Lifecycle{}).Next(passed, dom, fail); len(got.Notices) != 2 {
+		t.Errorf("without a webhook the first failure queued %v", kinds(got.Notices))
+	}
+}

@@ -81,6 +81,28 @@ Mensagem automática do registo .pt (ptzone), notificação n.º {{.ID}}.
 An automatic message from the .pt registry (ptzone), notice no. {{.ID}}.
 `))
 
+// intros are a notice's opening paragraphs, in Portuguese and English,
+// with its domain and deadline.
+func intros(nt store.Notice, w wording) (pt, en string, err error) {
+	deadline := struct{ Domain, DeadlinePT, DeadlineEN string }{Domain: nt.Domain}
+	if !nt.Deadline.IsZero() {
+		d := nt.Deadline.UTC()
+		deadline.DeadlinePT, deadline.DeadlineEN = d.Format("02/01/2006 às 15:04 UTC"), d.Format("2 January 2006, 15:04 UTC")
+	}
+	fill := func(text string) (string, error) {
+		var b strings.Builder
+		err := template.Must(template.New("intro").Parse(text)).Execute(&b, deadline)
+		return b.String(), err
+	}
+	if pt, err = fill(w.introPT); err != nil {
+		return "", "", err
+	}
+	if en, err = fill(w.introEN); err != nil {
+		return "", "", err
+	}
+	return pt, en, nil
+}
+
 // compose writes a notice as an e-mail message: both languages, the
 // findings with their articles, hints and evidence.
 func compose(nt store.Notice, from, to *mail.Address, hello string, now time.Time) ([]byte, error) {
@@ -94,21 +116,7 @@ func compose(nt store.Notice, from, to *mail.Address, hello string, now time.Tim
 	if strings.ContainsAny(nt.Domain, " \r\n") {
 		return nil, fmt.Errorf("notice %d: domain %q", nt.ID, nt.Domain)
 	}
-	deadline := struct{ Domain, DeadlinePT, DeadlineEN string }{Domain: nt.Domain}
-	if !nt.Deadline.IsZero() {
-		d := nt.Deadline.UTC()
-		deadline.DeadlinePT, deadline.DeadlineEN = d.Format("02/01/2006 às 15:04 UTC"), d.Format("2 January 2006, 15:04 UTC")
-	}
-	fill := func(text string) (string, error) {
-		var b strings.Builder
-		err := template.Must(template.New("intro").Parse(text)).Execute(&b, deadline)
-		return b.String(), err
-	}
-	introPT, err := fill(w.introPT)
-	if err != nil {
-		return nil, err
-	}
-	introEN, err := fill(w.introEN)
+	introPT, introEN, err := intros(nt, w)
 	if err != nil {
 		return nil, err
 	}

@@ -1,7 +1,8 @@
 // Package notify delivers the outbox: the notices the delegation gate
 // queues, in the transaction of the check that calls for them, for a
-// domain's technical contact and its registrar (Art 5c, 7 of the Rules).
-// It sends them by e-mail through the configured SMTP relay, claiming
+// domain's technical contact and its registrar (Art 5c, 7 of the Rules),
+// and for the registry's webhook when it has one. It sends the mails
+// through the configured SMTP relay and POSTs the webhook's, claiming
 // each for a lease so that notifiers sharing a database never send one
 // twice at once, and keeps a notice that could not be sent for a later
 // attempt: nothing is lost while the relay is down.
@@ -58,7 +59,11 @@ func (s SMTP) hello() string {
 // Notifier delivers the outbox's due notices.
 type Notifier struct {
 	Store Store
-	SMTP  SMTP
+	// SMTP is the relay for the mails; without an Addr, they wait in the
+	// outbox.
+	SMTP SMTP
+	// Webhook receives the notices queued for it; nil: they wait.
+	Webhook *Webhook
 	// Lease is how long a claimed notice is held before another notifier
 	// may take it (default 5 minutes): longer than a delivery takes.
 	Lease time.Duration
@@ -113,7 +118,17 @@ func (n *Notifier) RunOnce(ctx context.Context) (Result, error) {
 	if retry == nil {
 		retry = defaultRetry
 	}
-	notices, err := n.Store.ClaimNotices(ctx, n.now(), lease, batch)
+	var roles []string
+	if n.SMTP.Addr != "" {
+		roles = append(roles, store.RoleTech, store.RoleRegistrar)
+	}
+	if n.Webhook != nil {
+		roles = append(roles, store.RoleWebhook)
+	}
+	if len(roles) == 0 {
+		return Result{}, nil // nothing to deliver through
+	}
+	notices, err := n.Store.ClaimNotices(ctx, n.now(), lease, batch, roles...)
 	if err != nil {
 		return Result{}, fmt.Errorf("notify: %w", err)
 	}
@@ -146,6 +161,9 @@ func (n *Notifier) RunOnce(ctx context.Context) (Result, error) {
 
 // deliver sends one notice to its recipient.
 func (n *Notifier) deliver(ctx context.Context, nt store.Notice) error {
+	if nt.Role == store.RoleWebhook {
+		return n.Webhook.post(ctx, nt, n.now())
+	}
 	to := nt.Recipient
 	if nt.Role == store.RoleRegistrar {
 		r, err := n.Store.Registrar(ctx, nt.Recipient)

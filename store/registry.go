@@ -217,8 +217,10 @@ type Lock interface {
 type Outbox interface {
 	// ClaimNotices claims, until now+lease, up to limit notices due at
 	// now (not sent, no retry pending after now, no lease running past
-	// now), oldest first.
-	ClaimNotices(ctx context.Context, now time.Time, lease time.Duration, limit int) ([]Notice, error)
+	// now), oldest first; only those for the roles given, or for any
+	// role when none is given (a notifier without a mail relay leaves
+	// the mails waiting).
+	ClaimNotices(ctx context.Context, now time.Time, lease time.Duration, limit int, roles ...string) ([]Notice, error)
 	// NoticeSent marks a notice sent at the time given; ErrNotFound if
 	// there is no such notice. A notice already sent stays as it was.
 	NoticeSent(ctx context.Context, id int64, at time.Time) error

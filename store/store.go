@@ -240,6 +240,7 @@ func (k NoticeKind) Valid() bool {
 const (
 	RoleTech      = "tech"      // the technical contact's mailbox (Art 5c)
 	RoleRegistrar = "registrar" // the registrar, by identifier
+	RoleWebhook   = "webhook"   // the registry's webhook, by the name it is configured under
 )
 
 // Notice is a message queued in the outbox for the notifier to send.
@@ -248,8 +249,10 @@ type Notice struct {
 	Created time.Time
 	Domain  string
 	Kind    NoticeKind
-	// Role is RoleTech (Recipient is a mailbox) or RoleRegistrar
-	// (Recipient is the registrar's identifier).
+	// Role is RoleTech (Recipient is a mailbox), RoleRegistrar
+	// (Recipient is the registrar's identifier) or RoleWebhook (Recipient
+	// is the webhook's name: its address and secret stay in the
+	// configuration, out of the database).
 	Role      string
 	Recipient string
 	// Deadline is when a failing delegation will be withheld; zero when

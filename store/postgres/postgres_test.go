@@ -113,6 +113,7 @@ func TestConstraints(t *testing.T) {
 		"generated text":        `UPDATE domains SET ns_text = 'ns.evil.example'`,
 		"serial beyond 32 bits": `INSERT INTO publications (zone, serial, published_at, outcome, triggered_by, records, delegations) VALUES ('pt', 4294967296, now(), 'published', 't', 0, 0)`,
 		"token hash size":       `UPDATE registrars SET token_hash = '\x00'`,
+		"unknown notice role":   `INSERT INTO outbox (created, domain, kind, role, recipient) VALUES (now(), 'exemplo.pt', 'delegation_failing', 'pager', 'x')`,
 	}
 	for name, q := range bad {
 		_, err := conn.Exec(ctx, q)

@@ -308,14 +308,15 @@ func (db *DB) Notices(ctx context.Context, pending bool, limit int) ([]store.Not
 
 // ClaimNotices implements store.Outbox. Notifiers sharing the database
 // skip the rows another is claiming rather than wait for them.
-func (db *DB) ClaimNotices(ctx context.Context, now time.Time, lease time.Duration, limit int) ([]store.Notice, error) {
+func (db *DB) ClaimNotices(ctx context.Context, now time.Time, lease time.Duration, limit int, roles ...string) ([]store.Notice, error) {
 	rows, err := db.pool.Query(ctx, `
 		UPDATE outbox SET claimed_until = $1
 		WHERE id IN (SELECT id FROM outbox
 		             WHERE sent IS NULL AND (next_attempt IS NULL OR next_attempt <= $2)
 		               AND (claimed_until IS NULL OR claimed_until <= $2)
+		               AND (cardinality($4::text[]) = 0 OR role = ANY($4))
 		             ORDER BY id LIMIT $3 FOR UPDATE SKIP LOCKED)
-		RETURNING `+noticeColumns, now.Add(lease), now, rowcodec.Limit(limit))
+		RETURNING `+noticeColumns, now.Add(lease), now, rowcodec.Limit(limit), append([]string{}, roles...))
 	if err != nil {
 		return nil, fmt.Errorf("postgres: claiming notices: %w", err)
 	}

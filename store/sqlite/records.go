@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/ptzone/ptzone/store"
@@ -319,13 +320,21 @@ func (db *DB) Notices(ctx context.Context, pending bool, limit int) ([]store.Not
 }
 
 // ClaimNotices implements store.Outbox.
-func (db *DB) ClaimNotices(ctx context.Context, now time.Time, lease time.Duration, limit int) ([]store.Notice, error) {
+func (db *DB) ClaimNotices(ctx context.Context, now time.Time, lease time.Duration, limit int, roles ...string) ([]store.Notice, error) {
+	args := []any{micros(now.Add(lease)), micros(now), micros(now)}
+	ofRoles := ""
+	if len(roles) > 0 {
+		ofRoles = " AND role IN (?" + strings.Repeat(", ?", len(roles)-1) + ")"
+		for _, r := range roles {
+			args = append(args, r)
+		}
+	}
 	rows, err := db.db.QueryContext(ctx, `
 		UPDATE outbox SET claimed_until = ?
 		WHERE id IN (SELECT id FROM outbox
-		             WHERE sent IS NULL AND coalesce(next_attempt, 0) <= ? AND coalesce(claimed_until, 0) <= ?
+		             WHERE sent IS NULL AND coalesce(next_attempt, 0) <= ? AND coalesce(claimed_until, 0) <= ?`+ofRoles+`
 		             ORDER BY id LIMIT ?)
-		RETURNING `+noticeColumns, micros(now.Add(lease)), micros(now), micros(now), rowcodec.Limit(limit))
+		RETURNING `+noticeColumns, append(args, rowcodec.Limit(limit))...)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: claiming notices: %w", err)
 	}

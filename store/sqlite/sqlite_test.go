@@ -5,8 +5,10 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	sqlitelib "modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
@@ -65,6 +67,86 @@ func TestRefusesNewerSchema(t *testing.T) {
 	}
 }
 
+// TestOutboxMigration: migration 0007 rebuilds the outbox to let it hold
+// webhook notices. A store made by the earlier migrations, with a
+// notice waiting (claimed, tried once) and one sent, keeps both, their
+// ids and their bookkeeping, the pending index, and its role check.
+func TestOutboxMigration(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "registry.db")
+	raw := rawOpen(t, path)
+	mustExec := func(q string, args ...any) {
+		t.Helper()
+		if _, err := raw.Exec(q, args...); err != nil {
+			t.Fatalf("%.60s: %v", q, err)
+		}
+	}
+	mustExec(`CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied INTEGER NOT NULL) STRICT`)
+	files, err := filepath.Glob("migrations/000[1-6]_*.sql")
+	if err != nil || len(files) != 6 {
+		t.Fatalf("the migrations before 0007: %v %v", files, err)
+	}
+	for i, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		mustExec(string(b))
+		mustExec(`INSERT INTO schema_migrations VALUES (?, ?, 0)`, i+1, filepath.Base(f))
+	}
+	t0 := time.Date(2026, 11, 23, 3, 0, 0, 0, time.UTC)
+	mustExec(`INSERT INTO outbox (id, created, domain, kind, role, recipient, deadline, findings, attempts, last_error, next_attempt, claimed_until)
+		VALUES (41, ?, 'exemplo.pt', 'delegation_failing', 'tech', 'dns@exemplo.pt', ?, '[{"code":"NO_RESPONSE"}]', 1, 'relay down', ?, ?)`,
+		t0.UnixMicro(), t0.Add(14*24*time.Hour).UnixMicro(), t0.Add(time.Minute).UnixMicro(), t0.Add(5*time.Minute).UnixMicro())
+	mustExec(`INSERT INTO outbox (id, created, domain, kind, role, recipient, sent) VALUES (40, ?, 'exemplo.pt', 'delegation_refused', 'registrar', 'REG-1', ?)`,
+		t0.UnixMicro(), t0.UnixMicro())
+	if _, err := raw.Exec(`INSERT INTO outbox (created, domain, kind, role, recipient) VALUES (0, 'exemplo.pt', 'delegation_failing', 'webhook', 'ops')`); err == nil {
+		t.Fatal("the outbox took a webhook notice before migration 0007")
+	}
+	raw.Close()
+
+	db, err := sqlite.Open(ctx, path)
+	if err != nil {
+		t.Fatalf("migrating to 0007: %v", err)
+	}
+	defer db.Close()
+	pending, err := db.Notices(ctx, true, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(pending) != 1 {
+		t.Fatalf("pending after the migration: %+v, want notice 41 alone", pending)
+	}
+	n := pending[0]
+	if n.ID != 41 || n.Role != store.RoleTech || n.Attempts != 1 || n.LastError != "relay down" || !n.Deadline.Equal(t0.Add(14*24*time.Hour)) ||
+		len(n.Findings) != 1 || n.Findings[0].Code != "NO_RESPONSE" {
+		t.Errorf("notice 41 after the migration: %+v", n)
+	}
+	// Its claim holds: nobody takes it before the lease ends, and it is
+	// due after.
+	if got, err := db.ClaimNotices(ctx, t0.Add(2*time.Minute), time.Minute, 10); err != nil || len(got) != 0 {
+		t.Errorf("a claimed notice was taken again after the migration: %+v %v", got, err)
+	}
+	if got, err := db.ClaimNotices(ctx, t0.Add(6*time.Minute), time.Minute, 10); err != nil || len(got) != 1 || got[0].ID != 41 {
+		t.Errorf("notice 41 past its claim: %+v %v", got, err)
+	}
+	all, err := db.Notices(ctx, false, 10)
+	if err != nil || len(all) != 2 || all[0].ID != 40 || all[0].Sent.IsZero() {
+		t.Errorf("every notice after the migration: %+v %v", all, err)
+	}
+
+	raw = rawOpen(t, path)
+	defer raw.Close()
+	var indexed int
+	if err := raw.QueryRow(`SELECT count(*) FROM pragma_index_list('outbox') WHERE name = 'outbox_pending' AND partial = 1`).Scan(&indexed); err != nil || indexed != 1 {
+		t.Errorf("the pending index after the rebuild: %d %v", indexed, err)
+	}
+	mustExec(`INSERT INTO outbox (created, domain, kind, role, recipient) VALUES (0, 'exemplo.pt', 'delegation_failing', 'webhook', 'ops')`)
+	if _, err := raw.Exec(`INSERT INTO outbox (created, domain, kind, role, recipient) VALUES (0, 'exemplo.pt', 'delegation_failing', 'pager', 'x')`); err == nil {
+		t.Error("the rebuilt outbox takes any role")
+	}
+}
+
 func rawOpen(t *testing.T, path string) *sql.DB {
 	t.Helper()
 	raw, err := sql.Open("sqlite", "file:"+path+"?_pragma=foreign_keys(1)")
@@ -113,6 +195,7 @@ func TestConstraints(t *testing.T) {
 		"null nameservers":      `UPDATE domains SET nameservers = NULL`,
 		"serial beyond 32 bits": `INSERT INTO publications (zone, serial, published_at, outcome, triggered_by, records, delegations) VALUES ('pt', 4294967296, 0, 'published', 't', 0, 0)`,
 		"token hash size":       `UPDATE registrars SET token_hash = x'00'`,
+		"unknown notice role":   `INSERT INTO outbox (created, domain, kind, role, recipient) VALUES (0, 'exemplo.pt', 'delegation_failing', 'pager', 'x')`,
 		"findings not array":    `INSERT INTO check_results (domain_id, checked_at, duration_us, trigger, verdict, findings) SELECT id, 0, 0, 't', 'pass', '{}' FROM domains`,
 	}
 	for name, q := range bad {

@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"errors"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -103,5 +104,45 @@ func testOutbox(t *testing.T, r store.Registry) {
 	}
 	if sent, err := r.Notices(c, false, 10); err != nil || len(sent) != 6 || !sent[0].Sent.Equal(at) {
 		t.Errorf("all: %+v, %v; want 6, the first sent at %v", sent, err, at)
+	}
+}
+
+// testOutboxByRole: a notifier claims only the roles it can deliver (a
+// webhook without a mail relay leaves the mails waiting); no role given
+// means every role.
+func testOutboxByRole(t *testing.T, r store.Registry) {
+	c := ctx(t)
+	mustPut(t, r, sampleDomain("exemplo.pt", "pt"))
+	t0 := time.Date(2026, 11, 23, 3, 0, 0, 0, time.UTC)
+	notice := func(role, to string) store.Notice {
+		return store.Notice{Created: t0, Domain: "exemplo.pt", Kind: store.NoticeFailing, Role: role, Recipient: to}
+	}
+	rec := store.CheckRecord{
+		Result: store.CheckResult{Domain: "exemplo.pt", Time: t0, Trigger: "sweep", Verdict: store.VerdictFail},
+		State: store.DelegationState{Domain: "exemplo.pt", LastVerdict: store.VerdictFail, LastChecked: t0, FirstFailure: t0,
+			ConsecutiveFailures: 1, Reason: "failing", Updated: t0},
+		Notices: []store.Notice{notice(store.RoleTech, "dns@exemplo.pt"), notice(store.RoleRegistrar, "REG-1"), notice(store.RoleWebhook, "ops")},
+	}
+	if _, err := r.RecordChecks(c, []store.CheckRecord{rec}, nil); err != nil {
+		t.Fatal(err)
+	}
+	roles := func(ns []store.Notice) []string {
+		var out []string
+		for _, n := range ns {
+			out = append(out, n.Role)
+		}
+		return out
+	}
+	got, err := r.ClaimNotices(c, t0, time.Minute, 10, store.RoleWebhook)
+	if err != nil || !slices.Equal(roles(got), []string{store.RoleWebhook}) {
+		t.Errorf("claiming the webhook's: %v, %v", roles(got), err)
+	}
+	got, err = r.ClaimNotices(c, t0, time.Minute, 10, store.RoleTech, store.RoleRegistrar)
+	if err != nil || !slices.Equal(roles(got), []string{store.RoleTech, store.RoleRegistrar}) {
+		t.Errorf("claiming the mails: %v, %v", roles(got), err)
+	}
+	got, err = r.ClaimNotices(c, t0.Add(time.Hour), time.Minute, 10)
+	if err != nil || len(got) != 3 {
+		t.Errorf("claiming every role once the leases ran out: %v, %v", roles(got), err)
 	}
 }

@@ -51,6 +51,7 @@ func Run(t *testing.T, open Opener) {
 		{"Sweeps", testSweeps},
 		{"ConditionalState", testConditionalState},
 		{"Outbox", testOutbox},
+		{"OutboxByRole", testOutboxByRole},
 		{"CheckQueue", testCheckQueue},
 		{"Prune", testPrune},
 		{"Operations", testOperations},

@@ -29,6 +29,7 @@ func testSweeps(t *testing.T, r store.Registry) {
 		Notices: []store.Notice{
 			{Created: t0, Domain: "exemplo.pt", Kind: store.NoticeFailing, Role: store.RoleTech, Recipient: "tech@exemplo.pt", Deadline: deadline, Findings: []store.Finding{finding}},
 			{Created: t0, Domain: "exemplo.pt", Kind: store.NoticeFailing, Role: store.RoleRegistrar, Recipient: "REG-1", Deadline: deadline},
+			{Created: t0, Domain: "exemplo.pt", Kind: store.NoticeFailing, Role: store.RoleWebhook, Recipient: "ops", Deadline: deadline, Findings: []store.Finding{finding}},
 		},
 	}
 	gone := store.CheckRecord{
@@ -94,8 +95,8 @@ func testSweeps(t *testing.T, r store.Registry) {
 	if list, err := r.Sweeps(c, 5); err != nil || len(list) != 2 || list[0] != next || list[1] != sw {
 		t.Errorf("Sweeps = %+v, %v; want [%+v %+v]", list, err, next, sw)
 	}
-	if all, err := r.Notices(c, false, 10); err != nil || len(all) != 2 {
-		t.Errorf("Notices(all) = %d, %v; want the 2 queued", len(all), err)
+	if all, err := r.Notices(c, false, 10); err != nil || len(all) != len(failing.Notices) {
+		t.Errorf("Notices(all) = %d, %v; want the %d queued", len(all), err, len(failing.Notices))
 	}
 }
 

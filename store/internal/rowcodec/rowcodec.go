@@ -255,7 +255,7 @@ func NoticeRow(domain string, n store.Notice) ([]byte, error) {
 	switch {
 	case !n.Kind.Valid():
 		return nil, fmt.Errorf("notice for %s: %q is not a notice kind", domain, n.Kind)
-	case n.Role != store.RoleTech && n.Role != store.RoleRegistrar:
+	case n.Role != store.RoleTech && n.Role != store.RoleRegistrar && n.Role != store.RoleWebhook:
 		return nil, fmt.Errorf("notice for %s: %q is not a recipient role", domain, n.Role)
 	case n.Recipient == "":
 		return nil, fmt.Errorf("notice for %s: no recipient", domain)
