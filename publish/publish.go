@@ -278,8 +278,9 @@ const OutcomeUnchanged store.Outcome = "unchanged"
 // BuildRequest selects what Build does.
 type BuildRequest struct {
 	Now time.Time
-	// Only limits signing and verification to these zones; every zone is
-	// still generated, so that delegations between them are complete.
+	// Only limits the build to these zones, and the registry's reading to
+	// their domains (zonegen.Input.Only): a zone comes out the same built
+	// alone as with the others.
 	Only []string
 	// NoVerify skips verification: for measuring the signer alone. RunOnce
 	// never sets it, and the guard refuses an unverified signed zone.
@@ -338,7 +339,7 @@ func (p *Publisher) Build(ctx context.Context, req BuildRequest) (*BuildSet, err
 	}
 	set := &BuildSet{SnapshotTime: snap.Time(), Token: snap.ChangeToken()}
 	genStart := time.Now()
-	in := zonegen.Input{Source: snap, Policy: p.pol, Now: req.Now, PrevSerials: prevSerials, ChildDS: childDS}
+	in := zonegen.Input{Source: snap, Policy: p.pol, Now: req.Now, PrevSerials: prevSerials, ChildDS: childDS, Only: req.Only}
 	if len(presigners) > 0 {
 		in.SecureDelegation = func(zoneName string, owner []byte, ttl uint32, ds [][]byte) {
 			if ps := presigners[zoneName]; ps != nil {

@@ -14,6 +14,8 @@ import (
 	"fmt"
 	"iter"
 	"net/netip"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -204,6 +206,11 @@ type Input struct {
 	// the zones are assembled: a signer can then use the core that the
 	// reading no longer does.
 	RegistryRead func()
+	// Only, if not empty, names the zones to build, and only their
+	// domains are read: a zone's delegations, glue and serial depend on
+	// its own domains and on the configuration alone, so it comes out the
+	// same built alone as built with every other zone.
+	Only []string
 }
 
 // Result is one built zone.
@@ -243,8 +250,17 @@ func Build(ctx context.Context, cfg Config, in Input) ([]*Result, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("zone configuration: %w", err)
 	}
+	for _, z := range in.Only {
+		if !slices.Contains(cfg.Zones, z) {
+			return nil, fmt.Errorf("zone %s is not one of the zones configured (%s)", z, strings.Join(cfg.Zones, ", "))
+		}
+	}
+	building := func(z string) bool { return len(in.Only) == 0 || slices.Contains(in.Only, z) }
 	builds := map[string]*zoneBuild{}
 	for _, z := range cfg.Zones {
+		if !building(z) {
+			continue
+		}
 		apex, _ := zone.ParseName(z+".", zone.Root)
 		builds[z] = &zoneBuild{name: z, apex: apex, b: zone.NewSplitBuilder(apex),
 			res: &Result{Name: z, Excluded: map[Reason]int{}}, glue: newGlueIndex(z), onDS: in.SecureDelegation}
@@ -254,8 +270,10 @@ func Build(ctx context.Context, cfg Config, in Input) ([]*Result, error) {
 		fixed[d.Name] = true
 	}
 	filter := store.Filter{Statuses: policy.PublishableStatuses(), DelegationOnly: true, AnyOrder: true}
-	if len(cfg.Zones) == 1 {
-		filter.Zone = cfg.Zones[0] // the others' domains need not be read
+	if len(builds) == 1 {
+		for z := range builds {
+			filter.Zone = z // the others' domains need not be read
+		}
 	}
 	// Judged on a goroutine of their own (builds and fixed are only read
 	// there): checking every name against the rules is a sixth of a full
@@ -295,11 +313,14 @@ func Build(ctx context.Context, cfg Config, in Input) ([]*Result, error) {
 	// Delegations between our zones, and static ones, go to the zone that
 	// is their parent.
 	for _, d := range fixedDelegations(cfg, in.ChildDS) {
-		parent := parentZone(d.Name, builds)
-		if parent == nil {
+		parent := parentZone(d.Name, cfg.Zones)
+		if parent == "" {
 			return nil, fmt.Errorf("static delegation %s: no zone of ours is its parent", d.Name)
 		}
-		if err := parent.addDelegation(d.Name, nameservers(d.Nameservers), d.DS, cfg.TTL); err != nil {
+		if !building(parent) {
+			continue
+		}
+		if err := builds[parent].addDelegation(d.Name, nameservers(d.Nameservers), d.DS, cfg.TTL); err != nil {
 			return nil, err
 		}
 	}
@@ -307,6 +328,9 @@ func Build(ctx context.Context, cfg Config, in Input) ([]*Result, error) {
 	var out []*Result
 	for _, z := range cfg.Zones {
 		zb := builds[z]
+		if zb == nil {
+			continue
+		}
 		serial, err := NextSerial(cfg.Serial, in.PrevSerials[z], in.Now)
 		if err != nil {
 			return nil, fmt.Errorf("zone %s: %w", z, err)
@@ -414,12 +438,12 @@ func readAhead(ctx context.Context, src Source, f store.Filter, judge func(store
 	}
 }
 
-// parentZone returns the longest of our zones strictly above name.
-func parentZone(name string, builds map[string]*zoneBuild) *zoneBuild {
-	var best *zoneBuild
-	for z, zb := range builds {
-		if z != name && store.IsSubdomain(name, z) && (best == nil || len(z) > len(best.name)) {
-			best = zb
+// parentZone returns the longest of our zones strictly above name, or "".
+func parentZone(name string, zones []string) string {
+	best := ""
+	for _, z := range zones {
+		if z != name && store.IsSubdomain(name, z) && len(z) > len(best) {
+			best = z
 		}
 	}
 	return best

@@ -3,6 +3,8 @@ package zonegen_test
 import (
 	"bytes"
 	"context"
+	"iter"
+	"maps"
 	"net/netip"
 	"path/filepath"
 	"strings"
@@ -317,5 +319,63 @@ func TestConfigValidate(t *testing.T) {
 		if err := c.Validate(); err == nil {
 			t.Errorf("%s: accepted", name)
 		}
+	}
+}
+
+// filterLog is a Source that notes the filters it is read with.
+type filterLog struct {
+	zonegen.Source
+	filters []store.Filter
+}
+
+func (f *filterLog) Domains(ctx context.Context, flt store.Filter) iter.Seq2[store.Candidate, error] {
+	f.filters = append(f.filters, flt)
+	return f.Source.Domains(ctx, flt)
+}
+
+// A zone built alone reads only its own domains and comes out as it does
+// built with every other zone: "zone build --zone pt" is pt as published.
+func TestBuildOnlySomeZones(t *testing.T) {
+	db := registry(t)
+	cfg := checked()
+	cfg.StaticDelegations = []zonegen.StaticDelegation{{Name: "gov.pt",
+		Nameservers: []zonegen.Host{{Name: "ns1.gov.pt", Addrs: []netip.Addr{netip.MustParseAddr("192.0.2.80")}}}}}
+	childDS := map[string][]store.DS{"com.pt": {{KeyTag: 4242, Algorithm: 13, DigestType: 2, Digest: strings.Repeat("AB", 32)}}}
+	all := build(t, db, cfg, zonegen.Input{ChildDS: childDS})
+	text := func(r *zonegen.Result) string {
+		var sb strings.Builder
+		if _, err := r.Zone.WriteTo(&sb); err != nil {
+			t.Fatal(err)
+		}
+		return sb.String()
+	}
+	snap, err := db.Snapshot(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer snap.Close()
+	for _, name := range []string{"pt", "com.pt"} {
+		src := &filterLog{Source: snap}
+		results, err := zonegen.Build(context.Background(), cfg, zonegen.Input{Source: src, Policy: pol, Now: now, ChildDS: childDS, Only: []string{name}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(results) != 1 || results[0].Name != name {
+			t.Fatalf("built %d zones, want %s alone", len(results), name)
+		}
+		if len(src.filters) != 1 || src.filters[0].Zone != name {
+			t.Errorf("building %s read the registry with %+v, want its domains only", name, src.filters)
+		}
+		got, want := results[0], all[name]
+		if text(got) != text(want) {
+			t.Errorf("%s built alone differs from %s built with the others", name, name)
+		}
+		if got.Delegations != want.Delegations || got.Glue != want.Glue || !maps.Equal(got.Excluded, want.Excluded) {
+			t.Errorf("%s alone: %d delegations, %d glue, %v left out; with the others %d, %d, %v", name,
+				got.Delegations, got.Glue, got.Excluded, want.Delegations, want.Glue, want.Excluded)
+		}
+	}
+	if _, err := zonegen.Build(context.Background(), cfg, zonegen.Input{Source: snap, Policy: pol, Now: now, Only: []string{"gov.pt"}}); err == nil || !strings.Contains(err.Error(), "gov.pt") {
+		t.Errorf("building gov.pt, delegated and not served: %v", err)
 	}
 }

@@ -100,9 +100,10 @@ func zoneBuildCommand() *command {
 		name:     "build",
 		synopsis: "[flags] (--zone ZONE | --all) --out DIR",
 		summary:  "Build, sign and verify zones into a directory",
-		help: `Reads one snapshot of the registry, builds the zones (every zone, so that
-the delegations between them are complete), signs and verifies the ones
-asked for, and writes DIR/<zone>.zone for each that verifies. A zone that
+		help: `Reads one snapshot of the registry, builds the zones asked for (reading
+only their domains: a zone comes out the same built alone as with the
+others), signs and verifies them, and writes DIR/<zone>.zone for each
+that verifies. A zone that
 fails verification is not written: its problems are listed and the exit
 status is 1. --now pins the clock: the same registry, keys and --now give
 byte-identical files. Nothing is published and nothing is logged; see
