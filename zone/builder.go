@@ -248,16 +248,66 @@ func (b *Builder) Zone() (*Zone, error) { return ZoneOfParts(b.origin, []*Builde
 // a range of owner names, the ranges given in canonical order and not
 // overlapping: a zone built from records that come in no particular order
 // sorts and emits each part within a small stretch of memory, and the
-// parts are sorted on every core. It is an error for the ranges to
-// overlap. The builders must not be used afterwards.
+// parts are sorted and emitted on every core. It is an error for the
+// ranges to overlap. The builders must not be used afterwards.
 func ZoneOfParts(origin Name, parts []*Builder) (*Zone, error) {
 	sorted := make([][]run, len(parts))
 	onEveryCore(len(parts), func(i int) { sorted[i] = parts[i].sortRuns(parts[i].sorted, parts[i].runs) })
-	var owners, keys, data int
+	var last []byte
 	for i, p := range parts {
 		if p.origin != origin {
 			return nil, fmt.Errorf("%w: a part of %s built for %s", ErrOutOfZone, origin, p.origin)
 		}
+		if len(sorted[i]) == 0 {
+			continue
+		}
+		if first := p.key(p.recs[sorted[i][0].start]); last != nil && bytes.Compare(first, last) <= 0 {
+			return nil, fmt.Errorf("building %s: parts out of order (%s after %s)", origin, Name(first), Name(last))
+		}
+		last = p.key(p.recs[sorted[i][len(sorted[i])-1].start])
+	}
+	groups := groupParts(parts, runtime.GOMAXPROCS(0))
+	pieces := make([]*Zone, len(groups))
+	errs := make([]error, len(groups))
+	onEveryCore(len(groups), func(g int) {
+		lo, hi := groups[g][0], groups[g][1]
+		pieces[g], errs[g] = emitParts(origin, parts[lo:hi], sorted[lo:hi])
+	})
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	return concatZones(origin, pieces)
+}
+
+// groupParts splits parts into at most n runs of neighbours holding about
+// as many records each, as [start, end) pairs: each is emitted on a core
+// of its own. Identical NS blocks are shared within a run only, so the
+// runs are few (one per core) and long, not one per part.
+func groupParts(parts []*Builder, n int) [][2]int {
+	total := 0
+	for _, p := range parts {
+		total += len(p.recs)
+	}
+	var groups [][2]int
+	start, sum := 0, 0
+	for i, p := range parts {
+		sum += len(p.recs)
+		if len(groups) < n-1 && sum*n >= total*(len(groups)+1) {
+			groups = append(groups, [2]int{start, i + 1})
+			start = i + 1
+		}
+	}
+	if start < len(parts) || len(groups) == 0 {
+		groups = append(groups, [2]int{start, len(parts)})
+	}
+	return groups
+}
+
+// emitParts emits parts, in order, into a zone of their own, and lets go
+// of each part's records once emitted.
+func emitParts(origin Name, parts []*Builder, sorted [][]run) (*Zone, error) {
+	var owners, keys, data int
+	for i, p := range parts {
 		owners += len(sorted[i])
 		keys += len(p.keys)
 		data += len(p.data)
@@ -271,21 +321,57 @@ func ZoneOfParts(origin Name, parts []*Builder) (*Zone, error) {
 		data:   make([]byte, 0, data/2),
 	}
 	w := newSetWriter(z)
-	var last []byte
 	for i, p := range parts {
-		if len(sorted[i]) == 0 {
-			continue
-		}
-		if first := p.key(p.recs[sorted[i][0].start]); last != nil && bytes.Compare(first, last) <= 0 {
-			return nil, fmt.Errorf("building %s: parts out of order (%s after %s)", origin, Name(first), Name(last))
-		}
 		if err := p.emit(w, sorted[i]); err != nil {
 			return nil, err
 		}
-		last = slices.Clone(p.key(p.recs[sorted[i][len(sorted[i])-1].start]))
 		p.recs, p.keys, p.data, p.runs = nil, nil, nil, nil
 	}
 	w.finish()
+	return z, nil
+}
+
+// concatZones joins zones holding consecutive ranges of owners, in order,
+// into one, copying each on a core of its own. The pieces must not be
+// used afterwards.
+func concatZones(origin Name, pieces []*Zone) (*Zone, error) {
+	if len(pieces) == 1 {
+		return pieces[0], nil
+	}
+	type base struct{ owner, key, set, data int }
+	bases := make([]base, len(pieces)+1)
+	for i, p := range pieces {
+		b := bases[i]
+		bases[i+1] = base{b.owner + p.Owners(), b.key + len(p.keys), b.set + len(p.sets), b.data + len(p.data)}
+	}
+	end := bases[len(pieces)]
+	if end.key > math.MaxUint32 || end.data > math.MaxUint32 || end.set > math.MaxUint32 {
+		return nil, ErrTooLarge
+	}
+	z := &Zone{
+		origin: origin,
+		keyAt:  make([]uint32, end.owner+1),
+		setAt:  make([]uint32, end.owner+1),
+		sets:   make([]set, end.set),
+		keys:   make([]byte, end.key),
+		data:   make([]byte, end.data),
+	}
+	onEveryCore(len(pieces), func(i int) {
+		p, b := pieces[i], bases[i]
+		for j, at := range p.keyAt[:p.Owners()] {
+			z.keyAt[b.owner+j] = at + uint32(b.key)
+			z.setAt[b.owner+j] = p.setAt[j] + uint32(b.set)
+		}
+		for j, s := range p.sets {
+			s.off += uint32(b.data)
+			z.sets[b.set+j] = s
+		}
+		copy(z.keys[b.key:], p.keys)
+		copy(z.data[b.data:], p.data)
+		pieces[i] = nil
+	})
+	z.keyAt[end.owner] = uint32(end.key)
+	z.setAt[end.owner] = uint32(end.set)
 	return z, nil
 }
 
