@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"iter"
 	"slices"
+	"sync"
 
 	"github.com/ptzone/ptzone/zone"
 )
@@ -31,21 +32,33 @@ var ErrFullSigning = errors.New("signing: this change needs the whole zone signe
 // It also returns every owner it wrote, in canonical order: the owners
 // whose RRsets may differ from prev's.
 func SignChanges(prev, with *zone.Zone, drop []zone.Name, keys []*Key, opt SignOptions) (*zone.Zone, []zone.Name, error) {
+	signed, owners, fill, err := SignChangesPending(prev, with, drop, keys, opt)
+	if err != nil {
+		return nil, nil, err
+	}
+	return signed, owners, fill()
+}
+
+// SignChangesPending is SignChanges returning before the ZONEMD digest is
+// known, as SignPending does: the apex's ZONEMD record and its signatures
+// are placeholders until fill writes them in place, and meanwhile the
+// rest of the zone is final and may be read (StartVerify).
+func SignChangesPending(prev, with *zone.Zone, drop []zone.Name, keys []*Key, opt SignOptions) (signed *zone.Zone, owners []zone.Name, fill func() error, err error) {
 	if opt.Presigner != nil {
 		opt.Presigner.Close() // a change is signed on its own
 	}
 	if err := opt.check(); err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	apex := prev.Origin()
 	if with == nil {
 		var err error
 		if with, err = zone.NewBuilder(apex, 0).Zone(); err != nil {
-			return nil, nil, err
+			return nil, nil, nil, err
 		}
 	}
 	if with.Origin() != apex {
-		return nil, nil, fmt.Errorf("signing changes of %s to %s", with.Origin(), apex)
+		return nil, nil, nil, fmt.Errorf("signing changes of %s to %s", with.Origin(), apex)
 	}
 	opt.Previous = prev
 	cv := &changeView{prev: prev, with: with, apex: apex, changed: map[zone.Name]bool{}}
@@ -57,18 +70,18 @@ func SignChanges(prev, with *zone.Zone, drop []zone.Name, keys []*Key, opt SignO
 	}
 	soaSet, ok := cv.get(apex, zone.TypeSOA)
 	if !ok {
-		return nil, nil, fmt.Errorf("signing %s: no SOA record", apex)
+		return nil, nil, nil, fmt.Errorf("signing %s: no SOA record", apex)
 	}
 	s, err := newSigner(apex, soaSet, keys, opt)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	if !s.sameShape(prev) {
-		return nil, nil, ErrFullSigning
+		return nil, nil, nil, ErrFullSigning
 	}
 	chain, ok := s.readChain(prev)
 	if !ok {
-		return nil, nil, ErrFullSigning
+		return nil, nil, nil, ErrFullSigning
 	}
 
 	// The owners to plan again.
@@ -125,7 +138,7 @@ func SignChanges(prev, with *zone.Zone, drop []zone.Name, keys []*Key, opt SignO
 	// successor changed changes its next hashed owner.
 	newChain, err := chain.update(names, entries, s)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	// Every affected name is written anew: with its content, or, when it
 	// has none any more, gone.
@@ -169,7 +182,7 @@ func SignChanges(prev, with *zone.Zone, drop []zone.Name, keys []*Key, opt SignO
 	}
 	sigs, err := s.signAll(tasks)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	w := zone.NewBuilder(apex, len(tasks)*2)
 	var dropAll []zone.Name
@@ -192,28 +205,31 @@ func SignChanges(prev, with *zone.Zone, drop []zone.Name, keys []*Key, opt SignO
 	}
 	for _, sg := range sigs {
 		if err := w.Add(sg.owner, zone.TypeRRSIG, sg.ttl, sg.rdata); err != nil {
-			return nil, nil, err
+			return nil, nil, nil, err
 		}
 	}
 	wz, err := w.Zone()
 	if err != nil {
-		return nil, nil, fmt.Errorf("signing %s: %w", apex, err)
+		return nil, nil, nil, fmt.Errorf("signing %s: %w", apex, err)
 	}
 	slices.Sort(dropAll)
 	if !opt.ZONEMD {
 		out, err := zone.Replace(prev, wz, dropAll)
-		return out, dropAll, err
+		if err != nil {
+			return nil, nil, nil, err
+		}
+		return out, dropAll, func() error { return nil }, nil
 	}
 	// As in Sign: the digest, which leaves the placeholders out, is taken
 	// on another core while the zone is built.
 	digest := make(chan [sha512.Size384]byte, 1)
 	go func() { digest <- ZONEMDDigest(zone.ReplaceView(prev, wz, dropAll)) }()
 	out, err := zone.Replace(prev, wz, dropAll)
-	d := <-digest
 	if err != nil {
-		return nil, nil, err
+		<-digest
+		return nil, nil, nil, err
 	}
-	return out, dropAll, s.fillZONEMD(out, d)
+	return out, dropAll, sync.OnceValue(func() error { return s.fillZONEMD(out, <-digest) }), nil
 }
 
 // sameShape reports whether prev was signed as this signing signs: the

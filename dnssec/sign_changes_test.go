@@ -367,6 +367,51 @@ func TestSignPending(t *testing.T) {
 	mustVerify(t, pending, dnssec.VerifyOptions{Keys: keys})
 }
 
+// TestStartVerifyBeforeFill: a verification started on a pending zone,
+// full or changed, its digest taken while fill writes the ZONEMD record
+// and its signature (under -race, that they do not race), passes once
+// they are written, and finds the placeholder when they are not.
+func TestStartVerifyBeforeFill(t *testing.T) {
+	keys := keysFor(t, kskZsk...)
+	unsigned := testZone(t, 300)
+	prev := sign(t, unsigned, keys)
+	with, drop := randomChange(t, rand.New(rand.NewPCG(5, 6)), unsigned, 1763812801)
+	later := now.Add(time.Hour)
+	for _, tc := range []struct {
+		name    string
+		at      time.Time
+		pending func() (*zone.Zone, func() error, error)
+	}{
+		{"full", now, func() (*zone.Zone, func() error, error) {
+			return dnssec.SignPending(unsigned, keys, dnssec.DefaultSignOptions(now))
+		}},
+		{"changed", later, func() (*zone.Zone, func() error, error) {
+			z, _, fill, err := dnssec.SignChangesPending(prev, with, drop, keys, dnssec.DefaultSignOptions(later))
+			return z, fill, err
+		}},
+	} {
+		z, fill, err := tc.pending()
+		if err != nil {
+			t.Fatal(err)
+		}
+		finish := dnssec.StartVerify(z, dnssec.VerifyOptions{Now: tc.at, Keys: keys})
+		if err := fill(); err != nil {
+			t.Fatal(err)
+		}
+		if r := finish(); !r.OK() {
+			t.Errorf("%s: started before fill, verified after: %v", tc.name, r.Problems)
+		}
+
+		z, _, err = tc.pending()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r := dnssec.StartVerify(z, dnssec.VerifyOptions{Now: tc.at})(); !slices.Contains(codes(r), dnssec.ProblemZONEMDMismatch) {
+			t.Errorf("%s: the placeholder never filled passed: %v", tc.name, codes(r))
+		}
+	}
+}
+
 // BenchmarkSign signs a zone of 100,000 delegations (25,000 with DS) with
 // a KSK and a ZSK, ZONEMD included: the whole of a full build's signing
 // but the signatures made ahead (Presigner).

@@ -2,6 +2,7 @@ package dnssec
 
 import (
 	"bytes"
+	"crypto/sha512"
 	"encoding/binary"
 	"fmt"
 	"runtime"
@@ -141,11 +142,33 @@ func (c *collector) add(code, owner string, typ uint16, format string, args ...a
 // miekg/dns on records it rebuilds and canonicalizes on its own, so that a
 // mistake the signer and this verifier could share (the canonical form,
 // the layout of the signed data) cannot pass unnoticed.
-func Verify(z *zone.Zone, opt VerifyOptions) *Report {
+func Verify(z *zone.Zone, opt VerifyOptions) *Report { return StartVerify(z, opt)() }
+
+// StartVerify is Verify of a zone whose ZONEMD record and its signatures
+// are still placeholders (SignPending, SignChangesPending): the zone
+// digest, which leaves them out, is computed from now on, on a core of
+// its own, and the rest is verified by finish, to be called once they
+// are written. Until then nothing else in the zone may change. A zone's
+// two digests, the signer's and this one, then take their turns on the
+// two cores side by side instead of one after the other.
+func StartVerify(z *zone.Zone, opt VerifyOptions) (finish func() *Report) {
+	var digest chan [sha512.Size384]byte
+	if apexIdx, ok := z.Find(z.Origin()); ok {
+		if _, ok := z.GetAt(apexIdx, zone.TypeZONEMD); ok {
+			digest = make(chan [sha512.Size384]byte, 1)
+			go func() { digest <- ZONEMDDigest(z.All()) }()
+		}
+	}
+	return func() *Report { return verify(z, opt, digest) }
+}
+
+// verify verifies z, its zone digest (if it has a ZONEMD record) coming
+// from digest.
+func verify(z *zone.Zone, opt VerifyOptions, digest <-chan [sha512.Size384]byte) *Report {
 	if opt.Workers <= 0 {
 		opt.Workers = runtime.GOMAXPROCS(0)
 	}
-	v := &verifier{z: z, opt: opt, c: &collector{}, apex: z.Origin(), apexText: z.Origin().String(), apexWire: z.Origin().Wire()}
+	v := &verifier{z: z, opt: opt, c: &collector{}, apex: z.Origin(), apexText: z.Origin().String(), apexWire: z.Origin().Wire(), digest: digest}
 	v.run()
 	rep := &Report{Problems: v.c.problems, Signatures: v.signatures, Trusted: v.reused, Delegations: v.delegations, SignedDelegations: v.signedDelegations}
 	if v.hasExpiration {
@@ -167,6 +190,8 @@ type verifier struct {
 	apex     zone.Name
 	apexText string
 	apexWire []byte
+	// digest gives the zone digest, computed from the start (StartVerify).
+	digest <-chan [sha512.Size384]byte
 
 	keys map[uint16][]*pubKey // published DNSKEYs by tag
 	algs []uint8              // algorithms of the DNSKEY RRset
@@ -354,7 +379,12 @@ func (v *verifier) checkZONEMD(apexIdx int) {
 		return
 	}
 	soaSet, _ := v.z.GetAt(apexIdx, zone.TypeSOA)
-	digest := ZONEMDDigest(v.z.All())
+	var digest [sha512.Size384]byte
+	if v.digest != nil {
+		digest = <-v.digest
+	} else {
+		digest = ZONEMDDigest(v.z.All())
+	}
 	var serial uint32
 	for rd := range soaSet.Rdata() {
 		if soa, err := zone.ParseSOA(rd); err == nil {

@@ -176,20 +176,29 @@ func (p *Publisher) BuildIncremental(ctx context.Context, req BuildRequest) (*Bu
 			opt := p.cfg.Sign
 			opt.Now = req.Now
 			start := time.Now()
-			b.Final, owners, err = dnssec.SignChanges(pz, zc.With, zc.Drop, b.Keys, opt)
-			b.SignTime = time.Since(start)
+			var fill func() error
+			b.Final, owners, fill, err = dnssec.SignChangesPending(pz, zc.With, zc.Drop, b.Keys, opt)
 			if errors.Is(err, dnssec.ErrFullSigning) {
 				return nil, fullBuild("%s: %v", zc.Name, err)
 			}
+			var verified func() *dnssec.Report
+			if err == nil && !req.NoVerify {
+				// Its digest is taken beside the signer's.
+				verified = dnssec.StartVerify(b.Final, dnssec.VerifyOptions{Now: req.Now, ParentDS: p.parentDS(zc.Name, childDS), Keys: b.Keys, Trusted: pz})
+			}
+			if err == nil {
+				err = fill()
+			}
+			b.SignTime = time.Since(start)
 			if err != nil {
 				b.Err = err
 				set.Zones = append(set.Zones, b)
 				continue
 			}
 			b.Digest = zonemdDigest(b.Final)
-			if !req.NoVerify {
+			if verified != nil {
 				start = time.Now()
-				b.Report = dnssec.Verify(b.Final, dnssec.VerifyOptions{Now: req.Now, ParentDS: p.parentDS(zc.Name, childDS), Keys: b.Keys, Trusted: pz})
+				b.Report = verified()
 				b.VerifyTime = time.Since(start)
 			}
 		}

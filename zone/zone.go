@@ -263,6 +263,10 @@ func (z *Zone) Apex() (Name, error) {
 // as placeholders of their final length until the digest of the zone
 // around them is known, and are then written where they stand instead of
 // building the zone again. NS RRsets share their records and are refused.
+// Only the octets that change are written: a signature's covered type
+// stays as it was, so that a reader of the rest of the zone meanwhile (a
+// digest, which leaves ZONEMD and its signatures out but reads which type
+// each RRSIG RRset covers) does not race with it.
 func (z *Zone) Overwrite(owner Name, typ, covered uint16, rdatas [][]byte) error {
 	if typ == typeNS {
 		return fmt.Errorf("overwriting %s NS: NS records are shared", owner)
@@ -298,6 +302,10 @@ func (z *Zone) Overwrite(owner Name, typ, covered uint16, rdatas [][]byte) error
 		return fmt.Errorf("overwriting %s %s: %d records in %d octets do not take the place of %d in %d",
 			owner, TypeString(typ), len(sorted), len(block), r.Len(), len(old))
 	}
-	copy(old, block)
+	for j := range block {
+		if old[j] != block[j] {
+			old[j] = block[j]
+		}
+	}
 	return nil
 }
