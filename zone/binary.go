@@ -210,6 +210,9 @@ func (z *Zone) check() error {
 		if z.keyAt[i] >= z.keyAt[i+1] || z.setAt[i] >= z.setAt[i+1] {
 			return fmt.Errorf("owner %d is empty", i)
 		}
+		if int(z.keyAt[i+1]) > len(z.keys) || int(z.setAt[i+1]) > len(z.sets) {
+			return fmt.Errorf("owner %d lies outside the arenas", i)
+		}
 		key := z.OwnerKey(i)
 		if key[len(key)-1] != 0 || !bytes.HasPrefix(key, []byte(z.origin)) {
 			return fmt.Errorf("owner %d is not a name in the zone", i)
