@@ -279,25 +279,7 @@ func TestLock(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer b.Close()
-	la, ok, err := a.TryLock(ctx, "publisher")
-	if err != nil || !ok || !la.Held(ctx) {
-		t.Fatalf("first TryLock: %v, %v", ok, err)
-	}
-	if _, ok, err := b.TryLock(ctx, "publisher"); err != nil || ok {
-		t.Fatalf("second TryLock while held: %v, %v; want refused", ok, err)
-	}
-	if lo, ok, err := b.TryLock(ctx, "sweeper"); err != nil || !ok {
-		t.Errorf("another role's lock: %v, %v", ok, err)
-	} else {
-		lo.Release(ctx)
-	}
-	if err := la.Release(ctx); err != nil || la.Held(ctx) {
-		t.Fatalf("Release: %v, held %v", err, la.Held(ctx))
-	}
-	lb, ok, err := b.TryLock(ctx, "publisher")
-	if err != nil || !ok {
-		t.Fatalf("TryLock after release: %v, %v", ok, err)
-	}
+	lb := storetest.LockHandover(t, a, b)
 
 	// b's daemon dies: the server sees its session end (as when the
 	// process goes, its connections with it), and a takes the role.
@@ -316,6 +298,8 @@ func TestLock(t *testing.T) {
 	}
 	lb.Release(ctx)
 	waitFor := time.Now().Add(10 * time.Second)
+	var la store.Lock
+	var ok bool
 	for {
 		la, ok, err = a.TryLock(ctx, "publisher")
 		if err != nil {

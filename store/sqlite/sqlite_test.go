@@ -261,19 +261,6 @@ func TestLock(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer b.Close()
-	la, ok, err := a.TryLock(ctx, "publisher")
-	if err != nil || !ok || !la.Held(ctx) {
-		t.Fatalf("first TryLock: %v, %v", ok, err)
-	}
-	if _, ok, err := b.TryLock(ctx, "publisher"); err != nil || ok {
-		t.Fatalf("second TryLock while held: %v, %v; want refused", ok, err)
-	}
-	if err := la.Release(ctx); err != nil || la.Held(ctx) {
-		t.Fatalf("Release: %v", err)
-	}
-	lb, ok, err := b.TryLock(ctx, "publisher")
-	if err != nil || !ok {
-		t.Fatalf("TryLock after release: %v, %v", ok, err)
-	}
+	lb := storetest.LockHandover(t, a, b)
 	lb.Release(ctx)
 }
