@@ -30,37 +30,36 @@ const module = "github.com/ptzone/ptzone"
 // deliberate place in it. Entries for packages that do not exist yet record
 // where they will stand.
 var layers = map[string][]string{
-	"":                        {}, // the embedded fixtures
-	"store":                   {},
-	"store/internal/rowcodec": {"store"},
-	"store/internal/schema":   {},
-	"store/postgres":          {"store", "store/internal/rowcodec", "store/internal/schema"},
-	"store/postgres/pgtest":   {},
-	"store/sqlite":            {"store", "store/internal/rowcodec", "store/internal/schema"},
-	"store/storetest":         {"store", "store/synth"},
-	"internal/tooltest":       {},
-	"internal/atomicfile":     {},
-	"store/synth":             {"store", "policy"},
-	"zone":                    {},
-	"policy":                  {"store"},
-	"interchange":             {"store", "policy"},
-	"zonegen":                 {"store", "policy", "zone"},
-	"dnssec":                  {"zone"},
-	"dnssec/keyfile":          {"dnssec", "zone", "internal/atomicfile"},
-	"delegation":              {"store", "policy", "zone", "dnssec", "delegation/resolve"},
-	"delegation/resolve":      {},
-	"delegation/lab":          {"zone", "dnssec"},
-	"authserver":              {"zone", "dnssec"},
-	"publish":                 {"store", "policy", "zone", "zonegen", "dnssec", "dnssec/keyfile", "internal/atomicfile", "authserver", "delegation"},
-	"notify":                  {"store"},
-	"httpapi":                 {"store", "policy", "zone", "zonegen", "dnssec", "delegation", "publish", "notify", "authserver"},
+	"":                       {}, // the embedded fixtures
+	"store":                  {},
+	"store/internal/sqlcore": {"store", "policy"},
+	"store/postgres":         {"store", "store/internal/sqlcore"},
+	"store/postgres/pgtest":  {},
+	"store/sqlite":           {"store", "store/internal/sqlcore"},
+	"store/storetest":        {"store", "store/synth"},
+	"internal/tooltest":      {},
+	"internal/atomicfile":    {},
+	"store/synth":            {"store", "policy"},
+	"zone":                   {},
+	"policy":                 {"store"},
+	"interchange":            {"store", "policy"},
+	"zonegen":                {"store", "policy", "zone"},
+	"dnssec":                 {"zone"},
+	"dnssec/keyfile":         {"dnssec", "zone", "internal/atomicfile"},
+	"delegation":             {"store", "policy", "zone", "dnssec", "delegation/resolve"},
+	"delegation/resolve":     {},
+	"delegation/lab":         {"zone", "dnssec"},
+	"authserver":             {"zone", "dnssec"},
+	"publish":                {"store", "policy", "zone", "zonegen", "dnssec", "dnssec/keyfile", "internal/atomicfile", "authserver", "delegation"},
+	"notify":                 {"store"},
+	"httpapi":                {"store", "policy", "zone", "zonegen", "dnssec", "delegation", "publish", "notify", "authserver"},
 	"daemon": {"store", "policy", "zone", "zonegen", "dnssec", "delegation", "authserver", "publish",
 		"notify", "httpapi", "interchange", "delegation/resolve"},
 	"cmd/ptzone": nil, // on top: may import anything
 }
 
 // pure packages do no I/O and do not log (DESIGN.md).
-var pure = []string{"store", "policy", "zone", "zonegen", "dnssec", "interchange", "store/synth", "store/internal/rowcodec", "store/internal/schema"}
+var pure = []string{"store", "policy", "zone", "zonegen", "dnssec", "interchange", "store/synth"}
 
 // impure lists what a pure package must not import: these standard
 // packages exactly (net/netip and net/mail only parse), and these modules

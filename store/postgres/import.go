@@ -9,35 +9,33 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/ptzone/ptzone/store"
-	"github.com/ptzone/ptzone/store/internal/rowcodec"
+	"github.com/ptzone/ptzone/store/internal/sqlcore"
 )
-
-// maxConflictsReported bounds the conflicts a ConflictError lists.
-const maxConflictsReported = 20
 
 // Import implements store.DomainWriter. Records are COPYed into a staging
 // table first, so that conflicts can be reported by input line and the set
 // operations of ImportReplace run in SQL; then everything moves into the
 // registry tables within the same transaction.
 func (db *DB) Import(ctx context.Context, src iter.Seq2[store.ImportRecord, error], mode store.ImportMode) (store.ImportResult, error) {
+	res, err := db.importInTx(ctx, src, mode)
+	if err != nil {
+		return store.ImportResult{}, err
+	}
+	// Vacuum the fresh rows now, while the operator waits for the import,
+	// rather than in the first zone build: that build would set the hint
+	// bit of every row, and autovacuum would then scan the whole table
+	// during the builds that follow. Best effort: the rows are committed
+	// and analyzed, and autovacuum does it later if this fails.
+	_, _ = db.pool.Exec(ctx, `VACUUM domains`)
+	return res, nil
+}
+
+// importInTx stages, checks and moves the records in one transaction.
+func (db *DB) importInTx(ctx context.Context, src iter.Seq2[store.ImportRecord, error], mode store.ImportMode) (store.ImportResult, error) {
 	var res store.ImportResult
-	err := db.inTx(ctx, pgx.TxOptions{}, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, `
-			CREATE TEMP TABLE import_domains (
-				line integer NOT NULL, name text NOT NULL, zone text NOT NULL, status text NOT NULL,
-				registrar text NOT NULL, expires date NOT NULL, tech_email text NOT NULL, geo_authority boolean NOT NULL,
-				ns_hosts text[] NOT NULL, ns_addrs text[] NOT NULL,
-				ds_tags integer[] NOT NULL, ds_algs integer[] NOT NULL, ds_types integer[] NOT NULL, ds_digests text[] NOT NULL
-			) ON COMMIT DROP`); err != nil {
-			return fmt.Errorf("postgres: import: %w", err)
-		}
-		source := newCopySource(src)
-		defer source.stop()
-		if _, err := tx.CopyFrom(ctx, pgx.Identifier{"import_domains"}, importColumns, source); err != nil {
-			if source.err != nil {
-				return source.err
-			}
-			return fmt.Errorf("postgres: import: copying records: %w", err)
+	err := db.inTx(ctx, func(tx pgx.Tx) error {
+		if err := stage(ctx, tx, src); err != nil {
+			return err
 		}
 		if err := checkStagedDuplicates(ctx, tx); err != nil {
 			return err
@@ -59,16 +57,29 @@ func (db *DB) Import(ctx context.Context, src iter.Seq2[store.ImportRecord, erro
 		}
 		return nil
 	})
-	if err != nil {
-		return store.ImportResult{}, err
+	return res, err
+}
+
+// stage COPYs the records into the transaction's staging table.
+func stage(ctx context.Context, tx pgx.Tx, src iter.Seq2[store.ImportRecord, error]) error {
+	if _, err := tx.Exec(ctx, `
+		CREATE TEMP TABLE import_domains (
+			line integer NOT NULL, name text NOT NULL, zone text NOT NULL, status text NOT NULL,
+			registrar text NOT NULL, expires date NOT NULL, tech_email text NOT NULL, geo_authority boolean NOT NULL,
+			ns_hosts text[] NOT NULL, ns_addrs text[] NOT NULL,
+			ds_tags integer[] NOT NULL, ds_algs integer[] NOT NULL, ds_types integer[] NOT NULL, ds_digests text[] NOT NULL
+		) ON COMMIT DROP`); err != nil {
+		return fmt.Errorf("postgres: import: %w", err)
 	}
-	// Vacuum the fresh rows now, while the operator waits for the import,
-	// rather than in the first zone build: that build would set the hint
-	// bit of every row, and autovacuum would then scan the whole table
-	// during the builds that follow. Best effort: the rows are committed
-	// and analyzed, and autovacuum does it later if this fails.
-	_, _ = db.pool.Exec(ctx, `VACUUM domains`)
-	return res, nil
+	source := newCopySource(src)
+	defer source.stop()
+	if _, err := tx.CopyFrom(ctx, pgx.Identifier{"import_domains"}, importColumns, source); err != nil {
+		if source.err != nil {
+			return source.err
+		}
+		return fmt.Errorf("postgres: import: copying records: %w", err)
+	}
+	return nil
 }
 
 var importColumns = []string{"line", "name", "zone", "status", "registrar", "expires", "tech_email", "geo_authority",
@@ -98,7 +109,7 @@ func (s *copySource) Next() bool {
 		return false
 	}
 	d := &rec.Domain
-	if err := rowcodec.CheckWritable(d); err != nil {
+	if err := sqlcore.CheckWritable(d); err != nil {
 		s.err = fmt.Errorf("line %d: %w", rec.Line, err)
 		return false
 	}
@@ -131,7 +142,7 @@ func checkConflicts(ctx context.Context, tx pgx.Tx) error {
 	rows, err := tx.Query(ctx, `
 		SELECT i.line, i.name, count(*) OVER ()
 		FROM import_domains i JOIN domains d ON d.name = i.name
-		ORDER BY i.line LIMIT $1`, maxConflictsReported)
+		ORDER BY i.line LIMIT $1`, sqlcore.MaxConflictsReported)
 	if err != nil {
 		return fmt.Errorf("postgres: import: checking conflicts: %w", err)
 	}

@@ -1,7 +1,9 @@
 // Package postgres is the production registry store: store.Registry on
 // PostgreSQL through a pgx/v5 pool. It owns the SQL schema, its numbered
 // migrations (embedded in the binary, never edited once released), bulk
-// import through COPY, and the consistent snapshot the publisher reads.
+// import through COPY, the publisher's advisory lock, and the consistent
+// snapshot the publisher reads with its change-feed token; the statements
+// both backends share are store/internal/sqlcore's.
 package postgres
 
 import (
@@ -9,20 +11,21 @@ import (
 	"embed"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/ptzone/ptzone/store"
-	"github.com/ptzone/ptzone/store/internal/schema"
+	"github.com/ptzone/ptzone/store/internal/sqlcore"
 )
 
 //go:embed migrations/*.sql
 var migrationFiles embed.FS
 
-func migrations() ([]schema.Migration, error) {
-	return schema.Load(migrationFiles, "migrations")
+func migrations() ([]sqlcore.Migration, error) {
+	return sqlcore.LoadMigrations(migrationFiles, "migrations")
 }
 
 // SchemaVersion is the schema version this binary expects.
@@ -36,6 +39,7 @@ func SchemaVersion() int {
 
 // DB is the PostgreSQL registry. It is safe for concurrent use.
 type DB struct {
+	*sqlcore.Core
 	pool *pgxpool.Pool
 }
 
@@ -70,7 +74,7 @@ func connect(ctx context.Context, dsn string) (*DB, error) {
 		pool.Close()
 		return nil, fmt.Errorf("postgres: connecting to %s: %w", redact(cfg), err)
 	}
-	return &DB{pool: pool}, nil
+	return &DB{Core: &sqlcore.Core{DB: newDatabase(pool), D: dialect, Now: time.Now}, pool: pool}, nil
 }
 
 // redact names the server without credentials, for error messages.
@@ -130,76 +134,18 @@ func Migrate(ctx context.Context, dsn string) ([]int, error) {
 		return nil, fmt.Errorf("postgres: taking the migration lock: %w", err)
 	}
 	defer conn.Exec(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock($1)`, int64(migrateLockID))
-
-	if _, err := conn.Exec(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
+	applied, err := sqlcore.Migrate(ctx, newDatabase(conn), dialect, ms, `CREATE TABLE IF NOT EXISTS schema_migrations (
 		version integer PRIMARY KEY,
 		name    text NOT NULL,
-		applied timestamptz NOT NULL DEFAULT now())`); err != nil {
-		return nil, fmt.Errorf("postgres: creating schema_migrations: %w", err)
-	}
-	var current int
-	if err := conn.QueryRow(ctx, `SELECT coalesce(max(version), 0) FROM schema_migrations`).Scan(&current); err != nil {
-		return nil, fmt.Errorf("postgres: reading schema version: %w", err)
-	}
-	if current > len(ms) {
-		return nil, fmt.Errorf("postgres: schema version %d is newer than this binary knows (%d): %w", current, len(ms), store.ErrSchema)
-	}
-	var applied []int
-	for _, m := range ms[current:] {
-		err := pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error {
-			if _, err := tx.Exec(ctx, m.SQL); err != nil {
-				return err
-			}
-			_, err := tx.Exec(ctx, `INSERT INTO schema_migrations (version, name) VALUES ($1, $2)`, m.Version, m.Name)
-			return err
-		})
-		if err != nil {
-			return applied, fmt.Errorf("postgres: applying migration %s: %w", m.Name, err)
-		}
-		applied = append(applied, m.Version)
+		applied timestamptz NOT NULL DEFAULT now())`, time.Now())
+	if err != nil {
+		return applied, fmt.Errorf("postgres: %w", err)
 	}
 	return applied, nil
 }
 
-// inTx runs fn in one transaction and commits it when fn returns nil. A
-// failed rollback is reported together with fn's error, never instead of it.
-func (db *DB) inTx(ctx context.Context, opts pgx.TxOptions, fn func(pgx.Tx) error) (err error) {
-	tx, err := db.pool.BeginTx(ctx, opts)
-	if err != nil {
-		return fmt.Errorf("postgres: begin: %w", err)
-	}
-	defer func() {
-		if err == nil {
-			return
-		}
-		if rbErr := tx.Rollback(context.WithoutCancel(ctx)); rbErr != nil && !errors.Is(rbErr, pgx.ErrTxClosed) {
-			err = errors.Join(err, fmt.Errorf("postgres: rollback: %w", rbErr))
-		}
-	}()
-	if err := fn(tx); err != nil {
-		return err
-	}
-	if err := tx.Commit(ctx); err != nil {
-		return fmt.Errorf("postgres: commit: %w", err)
-	}
-	return nil
-}
-
-// Zones implements store.Registry.
-func (db *DB) Zones(ctx context.Context) ([]string, error) {
-	rows, err := db.pool.Query(ctx, `SELECT name FROM zones ORDER BY name`)
-	if err != nil {
-		return nil, fmt.Errorf("postgres: listing zones: %w", err)
-	}
-	zones, err := pgx.CollectRows(rows, pgx.RowTo[string])
-	if err != nil {
-		return nil, fmt.Errorf("postgres: listing zones: %w", err)
-	}
-	return zones, nil
-}
-
-// isUniqueViolation reports a unique_violation (23505).
-func isUniqueViolation(err error) bool {
-	var pgErr *pgconn.PgError
-	return errors.As(err, &pgErr) && pgErr.Code == "23505"
+// inTx runs fn in one transaction of pgx's own, for what only pgx does
+// (COPY).
+func (db *DB) inTx(ctx context.Context, fn func(pgx.Tx) error) error {
+	return sqlcore.InTx(ctx, db.Core.DB, dialect, func(q sqlcore.Querier) error { return fn(q.(tx).t) })
 }

@@ -7,11 +7,8 @@ import (
 	"iter"
 
 	"github.com/ptzone/ptzone/store"
-	"github.com/ptzone/ptzone/store/internal/rowcodec"
+	"github.com/ptzone/ptzone/store/internal/sqlcore"
 )
-
-// maxConflictsReported bounds the conflicts a ConflictError lists.
-const maxConflictsReported = 20
 
 // Import implements store.DomainWriter. It writes record by record in one
 // transaction, remembering each imported name and its line in a temporary
@@ -30,7 +27,7 @@ func (db *DB) Import(ctx context.Context, src iter.Seq2[store.ImportRecord, erro
 			return fmt.Errorf("sqlite: import: %w", err)
 		}
 		defer remember.Close()
-		w, err := newDomainWriter(ctx, tx, db.now())
+		w, err := newDomainWriter(ctx, tx, db.Now())
 		if err != nil {
 			return err
 		}
@@ -42,7 +39,7 @@ func (db *DB) Import(ctx context.Context, src iter.Seq2[store.ImportRecord, erro
 				return err
 			}
 			d := &rec.Domain
-			if err := rowcodec.CheckWritable(d); err != nil {
+			if err := sqlcore.CheckWritable(d); err != nil {
 				return fmt.Errorf("line %d: %w", rec.Line, err)
 			}
 			r, err := remember.ExecContext(ctx, d.Name, rec.Line)
@@ -62,7 +59,7 @@ func (db *DB) Import(ctx context.Context, src iter.Seq2[store.ImportRecord, erro
 			}
 			if mode == store.ImportInsert && id != 0 {
 				conflicts.Total++
-				if len(conflicts.Conflicts) < maxConflictsReported {
+				if len(conflicts.Conflicts) < sqlcore.MaxConflictsReported {
 					conflicts.Conflicts = append(conflicts.Conflicts, store.Conflict{Line: rec.Line, Name: d.Name})
 				}
 			}

@@ -21,12 +21,8 @@ func TestChangesUseTheIndex(t *testing.T) {
 	}
 	defer db.Close()
 	for _, f := range []store.Filter{{}, {DelegationOnly: true}, {Zone: "pt"}, {Zone: "pt", DelegationOnly: true}} {
-		q := changesQuery(f)
-		args := []any{int64(1)}
-		if f.Zone != "" {
-			args = append(args, f.Zone)
-		}
-		rows, err := db.db.Query("EXPLAIN QUERY PLAN "+q, args...)
+		q, _, args := db.ChangesQueries(f, changedCond, []any{int64(1)})
+		rows, err := db.db.Query("EXPLAIN QUERY PLAN "+rebind(q), args...)
 		if err != nil {
 			t.Fatal(err)
 		}

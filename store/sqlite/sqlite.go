@@ -2,7 +2,10 @@
 // SQLite file through modernc.org/sqlite (pure Go, no cgo). It is the
 // default when no database is configured, for the demo, tests and small
 // installations run by one process. It owns its schema and migrations, kept
-// semantically equal to store/postgres by the storetest conformance suite.
+// semantically equal to store/postgres by the storetest conformance suite,
+// the domain writers, the publisher's file lock, and the snapshot with its
+// change-feed counter; the statements both backends share are
+// store/internal/sqlcore's.
 package sqlite
 
 import (
@@ -16,27 +19,22 @@ import (
 	"path/filepath"
 	"time"
 
-	"modernc.org/sqlite"
-	sqlite3 "modernc.org/sqlite/lib"
+	_ "modernc.org/sqlite" // the "sqlite" driver
 
 	"github.com/ptzone/ptzone/store"
-	"github.com/ptzone/ptzone/store/internal/schema"
+	"github.com/ptzone/ptzone/store/internal/sqlcore"
 )
 
 //go:embed migrations/*.sql
 var migrationFiles embed.FS
 
-func migrations() ([]schema.Migration, error) {
-	return schema.Load(migrationFiles, "migrations")
-}
-
 // DB is the SQLite registry. It is safe for concurrent use within one
 // process; SQLite serializes writers, and readers see consistent snapshots
 // (WAL mode).
 type DB struct {
+	*sqlcore.Core
 	db   *sql.DB
 	path string
-	now  func() time.Time
 }
 
 var _ store.Registry = (*DB)(nil)
@@ -68,7 +66,7 @@ func Open(ctx context.Context, path string) (*DB, error) {
 		return nil, fmt.Errorf("sqlite: opening %s: %w", path, err)
 	}
 	sdb.SetMaxOpenConns(8)
-	db := &DB{db: sdb, path: path, now: time.Now}
+	db := &DB{Core: &sqlcore.Core{DB: database{querier{sdb}, sdb}, D: dialect, Now: time.Now}, db: sdb, path: path}
 	if err := db.migrate(ctx); err != nil {
 		sdb.Close()
 		return nil, err
@@ -86,103 +84,23 @@ func (db *DB) Close() error {
 
 // migrate applies the migrations not yet applied, each in a transaction.
 func (db *DB) migrate(ctx context.Context) error {
-	ms, err := migrations()
+	ms, err := sqlcore.LoadMigrations(migrationFiles, "migrations")
 	if err != nil {
 		return err
 	}
-	if _, err := db.db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
-		version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied INTEGER NOT NULL) STRICT`); err != nil {
-		return fmt.Errorf("sqlite: %s: creating schema_migrations: %w", db.path, err)
-	}
-	var current int
-	if err := db.db.QueryRowContext(ctx, `SELECT coalesce(max(version), 0) FROM schema_migrations`).Scan(&current); err != nil {
-		return fmt.Errorf("sqlite: %s: reading schema version: %w", db.path, err)
-	}
-	if current > len(ms) {
-		return fmt.Errorf("sqlite: %s: schema version %d is newer than this binary knows (%d): %w", db.path, current, len(ms), store.ErrSchema)
-	}
-	for _, m := range ms[current:] {
-		err := db.inTx(ctx, func(tx *sql.Tx) error {
-			if _, err := tx.ExecContext(ctx, m.SQL); err != nil {
-				return err
-			}
-			_, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, name, applied) VALUES (?, ?, ?)`,
-				m.Version, m.Name, micros(db.now()))
-			return err
-		})
-		if err != nil {
-			return fmt.Errorf("sqlite: %s: applying migration %s: %w", db.path, m.Name, err)
-		}
+	_, err = sqlcore.Migrate(ctx, db.Core.DB, dialect, ms, `CREATE TABLE IF NOT EXISTS schema_migrations (
+		version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied INTEGER NOT NULL) STRICT`, db.Now())
+	if err != nil {
+		return fmt.Errorf("sqlite: %s: %w", db.path, err)
 	}
 	return nil
 }
 
-// inTx runs fn in one (immediate) transaction and commits it when fn
-// returns nil. A failed rollback is reported together with fn's error.
-func (db *DB) inTx(ctx context.Context, fn func(*sql.Tx) error) (err error) {
-	tx, err := db.db.BeginTx(ctx, nil)
-	if err != nil {
-		return fmt.Errorf("sqlite: begin: %w", err)
-	}
-	defer func() {
-		if err == nil {
-			return
-		}
-		if rbErr := tx.Rollback(); rbErr != nil && !errors.Is(rbErr, sql.ErrTxDone) {
-			err = errors.Join(err, fmt.Errorf("sqlite: rollback: %w", rbErr))
-		}
-	}()
-	if err := fn(tx); err != nil {
-		return err
-	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("sqlite: commit: %w", err)
-	}
-	return nil
-}
-
-// Zones implements store.Registry.
-func (db *DB) Zones(ctx context.Context) ([]string, error) {
-	rows, err := db.db.QueryContext(ctx, `SELECT name FROM zones ORDER BY name`)
-	if err != nil {
-		return nil, fmt.Errorf("sqlite: listing zones: %w", err)
-	}
-	defer rows.Close()
-	var out []string
-	for rows.Next() {
-		var z string
-		if err := rows.Scan(&z); err != nil {
-			return nil, fmt.Errorf("sqlite: listing zones: %w", err)
-		}
-		out = append(out, z)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("sqlite: listing zones: %w", err)
-	}
-	return out, nil
+// inTx runs fn in one (immediate) transaction of database/sql's own, for
+// the domain writers' prepared statements.
+func (db *DB) inTx(ctx context.Context, fn func(*sql.Tx) error) error {
+	return sqlcore.InTx(ctx, db.Core.DB, dialect, func(q sqlcore.Querier) error { return fn(q.(tx).t) })
 }
 
 // micros is how times are stored: microseconds since the epoch, UTC.
 func micros(t time.Time) int64 { return t.UnixMicro() }
-
-func fromMicros(us int64) time.Time { return time.UnixMicro(us).UTC() }
-
-func nullMicros(t time.Time) sql.NullInt64 {
-	if t.IsZero() {
-		return sql.NullInt64{}
-	}
-	return sql.NullInt64{Int64: micros(t), Valid: true}
-}
-
-func fromNullMicros(n sql.NullInt64) time.Time {
-	if !n.Valid {
-		return time.Time{}
-	}
-	return fromMicros(n.Int64)
-}
-
-// isConstraint reports a constraint violation, such as a duplicate key.
-func isConstraint(err error) bool {
-	var se *sqlite.Error
-	return errors.As(err, &se) && se.Code()&0xff == sqlite3.SQLITE_CONSTRAINT
-}

@@ -1,8 +1,4 @@
-// Package rowcodec holds what the PostgreSQL and SQLite backends share about
-// rows: the compact text form in which a domain's nameservers and DS records
-// are aggregated into one column when streaming, and the JSON form of
-// findings. Keeping it in one place keeps both backends' semantics equal.
-package rowcodec
+package sqlcore
 
 import (
 	"encoding/json"
@@ -168,6 +164,10 @@ func DecodeFindings(b []byte) ([]store.Finding, error) {
 	return f, nil
 }
 
+// MaxConflictsReported bounds the conflicts an import's ConflictError
+// lists.
+const MaxConflictsReported = 20
+
 // CheckWritable validates a domain before a backend writes it and names
 // the domain in the error.
 func CheckWritable(d *store.Domain) error {
@@ -179,111 +179,4 @@ func CheckWritable(d *store.Domain) error {
 		return fmt.Errorf("domain %q is not valid: %s", d.Name, strings.Join(msgs, "; "))
 	}
 	return nil
-}
-
-// Limit clamps a caller's row limit to a sane range.
-func Limit(n int) int {
-	switch {
-	case n <= 0:
-		return 100
-	case n > 10000:
-		return 10000
-	}
-	return n
-}
-
-// Lean builds the candidate of a delegation-only row (store.Filter's
-// DelegationOnly), without its state.
-func Lean(name, zone, status, nsAgg, dsAgg string) (store.Candidate, error) {
-	d := store.Domain{Name: name, Zone: zone, Status: store.Status(status)}
-	var err error
-	if d.Nameservers, err = DecodeNameservers(nsAgg); err != nil {
-		return store.Candidate{}, fmt.Errorf("domain %s: %w", name, err)
-	}
-	if d.DS, err = DecodeDS(dsAgg); err != nil {
-		return store.Candidate{}, fmt.Errorf("domain %s: %w", name, err)
-	}
-	return store.Candidate{Domain: d}, nil
-}
-
-// Rows is what both drivers' result sets offer for streaming.
-type Rows interface {
-	Next() bool
-	Err() error
-}
-
-// Stream yields one candidate per row until the rows end, the consumer
-// stops, or an error occurs (yielded once, wrapped with what). decode reads
-// the current row.
-func Stream(yield func(store.Candidate, error) bool, rows Rows, decode func() (store.Candidate, error), what string) {
-	for rows.Next() {
-		c, err := decode()
-		if err != nil {
-			yield(store.Candidate{}, fmt.Errorf("%s: %w", what, err))
-			return
-		}
-		if !yield(c, nil) {
-			return
-		}
-	}
-	if err := rows.Err(); err != nil {
-		yield(store.Candidate{}, fmt.Errorf("%s: %w", what, err))
-	}
-}
-
-// CheckRecord validates a check result and the state it leads to before a
-// backend writes them, and returns their findings as JSON.
-func CheckRecord(r store.CheckResult, s store.DelegationState) (resultFindings, stateFindings []byte, err error) {
-	if !r.Verdict.Valid() || !s.LastVerdict.Valid() {
-		return nil, nil, fmt.Errorf("check of %s: verdicts %q/%q are not valid", r.Domain, r.Verdict, s.LastVerdict)
-	}
-	if s.Domain != r.Domain {
-		return nil, nil, fmt.Errorf("check of %s carries the state of %s", r.Domain, s.Domain)
-	}
-	if resultFindings, err = EncodeFindings(r.Findings); err != nil {
-		return nil, nil, err
-	}
-	if stateFindings, err = EncodeFindings(s.Findings); err != nil {
-		return nil, nil, err
-	}
-	return resultFindings, stateFindings, nil
-}
-
-// NoticeRow validates a notice a check queues and returns its findings
-// encoded.
-func NoticeRow(domain string, n store.Notice) ([]byte, error) {
-	switch {
-	case !n.Kind.Valid():
-		return nil, fmt.Errorf("notice for %s: %q is not a notice kind", domain, n.Kind)
-	case n.Role != store.RoleTech && n.Role != store.RoleRegistrar && n.Role != store.RoleWebhook:
-		return nil, fmt.Errorf("notice for %s: %q is not a recipient role", domain, n.Role)
-	case n.Recipient == "":
-		return nil, fmt.Errorf("notice for %s: no recipient", domain)
-	case n.Domain != domain:
-		return nil, fmt.Errorf("check of %s carries a notice for %s", domain, n.Domain)
-	}
-	return EncodeFindings(n.Findings)
-}
-
-// ScanRows are Rows read column by column.
-type ScanRows interface {
-	Rows
-	Scan(dest ...any) error
-}
-
-// AddHealth adds rows of (gate state, last verdict or "", count), as both
-// backends' Health queries give them, to h.
-func AddHealth(rows ScanRows, h *store.Health) error {
-	for rows.Next() {
-		var state, verdict string
-		var n int
-		if err := rows.Scan(&state, &verdict, &n); err != nil {
-			return err
-		}
-		h.Delegations[state] += n
-		if verdict != "" {
-			h.Verdicts[store.Verdict(verdict)] += n
-		}
-	}
-	return rows.Err()
 }

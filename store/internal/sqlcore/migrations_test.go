@@ -1,4 +1,4 @@
-package schema
+package sqlcore
 
 import (
 	"strings"
@@ -6,13 +6,13 @@ import (
 	"testing/fstest"
 )
 
-func TestLoad(t *testing.T) {
+func TestLoadMigrations(t *testing.T) {
 	fsys := fstest.MapFS{
 		"m/0002_more.sql":  {Data: []byte("two")},
 		"m/0001_first.sql": {Data: []byte("one")},
 		"m/README":         {Data: []byte("ignored")},
 	}
-	ms, err := Load(fsys, "m")
+	ms, err := LoadMigrations(fsys, "m")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -24,7 +24,7 @@ func TestLoad(t *testing.T) {
 		"repeat":     {"m/0001_a.sql": {}, "m/001_b.sql": {}},
 		"unnumbered": {"m/first.sql": {}},
 	} {
-		if _, err := Load(bad, "m"); err == nil || !strings.Contains(err.Error(), "migration") {
+		if _, err := LoadMigrations(bad, "m"); err == nil || !strings.Contains(err.Error(), "migration") {
 			t.Errorf("%s: Load = %v, want an error naming the migration", name, err)
 		}
 	}

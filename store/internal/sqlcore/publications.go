@@ -1,0 +1,44 @@
+package sqlcore
+
+import (
+	"context"
+
+	"github.com/ptzone/ptzone/store"
+)
+
+// RecordPublication implements store.PublicationLog.
+func (c *Core) RecordPublication(ctx context.Context, p store.Publication) (int64, error) {
+	if !p.Outcome.Valid() {
+		return 0, c.D.errorf("publication of %s: %q is not an outcome", p.Zone, p.Outcome)
+	}
+	details := string(p.Details)
+	if details == "" {
+		details = "{}"
+	}
+	var id int64
+	err := c.DB.QueryRow(ctx, `
+		INSERT INTO publications (zone, serial, published_at, outcome, triggered_by, reason, records, delegations, digest, details)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, `+c.D.json("$10")+`) RETURNING id`,
+		p.Zone, int64(p.Serial), c.D.Time(p.Time), string(p.Outcome), p.TriggeredBy, p.Reason,
+		p.Records, p.Delegations, p.Digest, details).Scan(&id)
+	if err != nil {
+		return 0, c.D.errorf("recording publication of %s serial %d: %w", p.Zone, p.Serial, err)
+	}
+	return id, nil
+}
+
+// Publications implements store.PublicationLog.
+func (c *Core) Publications(ctx context.Context, zone string, limit int) ([]store.Publication, error) {
+	return list(ctx, c.D, c.DB, "reading publication log", func(r Rows) (store.Publication, error) {
+		var p store.Publication
+		var serial int64
+		var at TimeCol
+		err := r.Scan(&p.ID, &p.Zone, &serial, &at, &p.Outcome, &p.TriggeredBy, &p.Reason,
+			&p.Records, &p.Delegations, &p.Digest, &p.Details)
+		p.Serial, p.Time = uint32(serial), at.T
+		return p, err
+	}, `
+		SELECT id, zone, serial, published_at, CAST(outcome AS text), triggered_by, reason, records, delegations, digest, details
+		FROM publications WHERE $1 = '' OR zone = $1
+		ORDER BY id DESC LIMIT $2`, zone, Limit(limit))
+}
