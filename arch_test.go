@@ -36,7 +36,7 @@ var layers = map[string][]string{
 	"store/postgres":         {"store", "store/internal/sqlcore"},
 	"store/postgres/pgtest":  {},
 	"store/sqlite":           {"store", "store/internal/sqlcore"},
-	"store/storetest":        {"store", "store/synth"},
+	"store/storetest":        {},
 	"internal/tooltest":      {},
 	"internal/atomicfile":    {},
 	"store/synth":            {"store", "policy"},

@@ -14,7 +14,6 @@ import (
 	"github.com/ptzone/ptzone/store"
 	"github.com/ptzone/ptzone/store/postgres"
 	"github.com/ptzone/ptzone/store/postgres/pgtest"
-	"github.com/ptzone/ptzone/store/storetest"
 	"github.com/ptzone/ptzone/store/synth"
 )
 
@@ -33,13 +32,6 @@ func openMigrated(t *testing.T) (*postgres.DB, string) {
 		t.Fatal(err)
 	}
 	return db, dsn
-}
-
-func TestConformance(t *testing.T) {
-	storetest.Run(t, func(t *testing.T) store.Registry {
-		db, _ := openMigrated(t)
-		return db
-	})
 }
 
 func TestOpenRequiresMigration(t *testing.T) {
@@ -143,39 +135,6 @@ func TestConstraints(t *testing.T) {
 	}
 }
 
-func BenchmarkImport(b *testing.B) {
-	storetest.BenchImport(b, func(b *testing.B) store.Registry {
-		db, _ := openMigratedB(b)
-		return db
-	})
-}
-
-func BenchmarkStreamCandidates(b *testing.B) {
-	db, _ := openMigratedB(b)
-	defer db.Close()
-	storetest.BenchStream(b, db, store.Filter{Zone: "pt", Statuses: []store.Status{store.StatusActive}})
-}
-
-func BenchmarkStreamAll(b *testing.B) {
-	db, _ := openMigratedB(b)
-	defer db.Close()
-	storetest.BenchStream(b, db, store.Filter{})
-}
-
-func openMigratedB(b *testing.B) (*postgres.DB, string) {
-	b.Helper()
-	dsn := pgtest.NewDatabase(b)
-	ctx := context.Background()
-	if _, err := postgres.Migrate(ctx, dsn); err != nil {
-		b.Fatal(err)
-	}
-	db, err := postgres.Open(ctx, dsn)
-	if err != nil {
-		b.Fatal(err)
-	}
-	return db, dsn
-}
-
 // TestChangeFeedLateCommit: a transaction that writes a domain before a
 // snapshot is taken but commits after it is not in that snapshot, and so
 // must be in the changes the next snapshot reads since it. A sequence or a
@@ -268,10 +227,11 @@ func TestImportAnalyzes(t *testing.T) {
 	}
 }
 
-// TestLock: one daemon of two sharing the database holds the publisher's
-// lock; when it lets go, or dies (its connections close), the other takes
-// it; a lock whose session the server ended is no longer held.
-func TestLock(t *testing.T) {
+// TestLockEndsWithSession: a daemon that dies (its connections close)
+// holds the publisher's lock no more, and the other daemon sharing the
+// database takes it; a lock whose session the server ended is no longer
+// held. (The handover when a holder lets go is storetest's.)
+func TestLockEndsWithSession(t *testing.T) {
 	ctx := context.Background()
 	a, dsn := openMigrated(t)
 	b, err := postgres.Open(ctx, dsn)
@@ -279,7 +239,10 @@ func TestLock(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer b.Close()
-	lb := storetest.LockHandover(t, a, b)
+	lb, held, err := b.TryLock(ctx, "publisher")
+	if err != nil || !held || !lb.Held(ctx) {
+		t.Fatalf("TryLock: %v, %v", held, err)
+	}
 
 	// b's daemon dies: the server sees its session end (as when the
 	// process goes, its connections with it), and a takes the role.

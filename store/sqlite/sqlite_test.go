@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"errors"
-	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
@@ -15,18 +14,7 @@ import (
 
 	"github.com/ptzone/ptzone/store"
 	"github.com/ptzone/ptzone/store/sqlite"
-	"github.com/ptzone/ptzone/store/storetest"
 )
-
-func TestConformance(t *testing.T) {
-	storetest.Run(t, func(t *testing.T) store.Registry {
-		db, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "registry.db"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		return db
-	})
-}
 
 func TestOpenCreatesAndReopens(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "sub", "dir", "registry.db")
@@ -213,54 +201,4 @@ func TestConstraints(t *testing.T) {
 	if _, err := raw.Exec(`UPDATE domains SET nameservers = 'ns1.exemplo.pt 192.0.2.1 2001:db8::53,ns.hosting.net', ds = '0 5 1 AB'`); err != nil {
 		t.Errorf("a valid delegation was refused: %v", err)
 	}
-}
-
-func BenchmarkImport(b *testing.B) {
-	dir := b.TempDir()
-	i := 0
-	storetest.BenchImport(b, func(b *testing.B) store.Registry {
-		i++
-		db, err := sqlite.Open(context.Background(), filepath.Join(dir, fmt.Sprintf("r%d.db", i)))
-		if err != nil {
-			b.Fatal(err)
-		}
-		return db
-	})
-}
-
-func BenchmarkStreamCandidates(b *testing.B) {
-	db, err := sqlite.Open(context.Background(), filepath.Join(b.TempDir(), "r.db"))
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer db.Close()
-	storetest.BenchStream(b, db, store.Filter{Zone: "pt", Statuses: []store.Status{store.StatusActive}})
-}
-
-func BenchmarkStreamAll(b *testing.B) {
-	db, err := sqlite.Open(context.Background(), filepath.Join(b.TempDir(), "r.db"))
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer db.Close()
-	storetest.BenchStream(b, db, store.Filter{})
-}
-
-// TestLock: a second daemon on the same embedded store finds the
-// publisher's role taken until the first lets it go.
-func TestLock(t *testing.T) {
-	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "registry.db")
-	a, err := sqlite.Open(ctx, path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer a.Close()
-	b, err := sqlite.Open(ctx, path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer b.Close()
-	lb := storetest.LockHandover(t, a, b)
-	lb.Release(ctx)
 }

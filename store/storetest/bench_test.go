@@ -12,10 +12,10 @@ import (
 	"github.com/ptzone/ptzone/store/synth"
 )
 
-// BenchDomains is the registry size the benchmarks use: $PTZONE_BENCH_DOMAINS,
+// benchDomains is the registry size the benchmarks use: $PTZONE_BENCH_DOMAINS,
 // or 20,000 so that "go test -bench ." stays quick. bench/store.sh runs
 // them with 2,000,000.
-func BenchDomains(b *testing.B) int {
+func benchDomains(b *testing.B) int {
 	if v := os.Getenv("PTZONE_BENCH_DOMAINS"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n <= 0 {
@@ -40,10 +40,33 @@ func synthetic(n int) iter.Seq2[store.ImportRecord, error] {
 	}
 }
 
-// BenchImport measures one bulk import of BenchDomains domains into an
-// empty registry per iteration; open must return a fresh one each call.
-func BenchImport(b *testing.B, open func(b *testing.B) store.Registry) {
-	n := BenchDomains(b)
+// BenchmarkImport measures one bulk import of BenchDomains domains into
+// an empty registry per iteration, on each backend.
+func BenchmarkImport(b *testing.B) {
+	for _, bk := range backends {
+		b.Run(bk.name, func(b *testing.B) { benchImport(b, bk.open) })
+	}
+}
+
+// BenchmarkStreamCandidates measures streaming every publishable
+// candidate of zone pt from one snapshot, as the publisher does.
+func BenchmarkStreamCandidates(b *testing.B) {
+	for _, bk := range backends {
+		b.Run(bk.name, func(b *testing.B) {
+			benchStream(b, bk.open(b), store.Filter{Zone: "pt", Statuses: []store.Status{store.StatusActive}})
+		})
+	}
+}
+
+// BenchmarkStreamAll measures streaming the whole registry.
+func BenchmarkStreamAll(b *testing.B) {
+	for _, bk := range backends {
+		b.Run(bk.name, func(b *testing.B) { benchStream(b, bk.open(b), store.Filter{}) })
+	}
+}
+
+func benchImport(b *testing.B, open func(testing.TB) store.Registry) {
+	n := benchDomains(b)
 	ctx := context.Background()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
@@ -64,11 +87,12 @@ func BenchImport(b *testing.B, open func(b *testing.B) store.Registry) {
 	b.ReportMetric(float64(n)*float64(b.N)/b.Elapsed().Seconds(), "domains/s")
 }
 
-// BenchStream measures streaming every publishable candidate of zone pt
-// from one snapshot, as the publisher does. It reports the heap in use
-// at the end of a pass (a stream must not accumulate), besides time.
-func BenchStream(b *testing.B, r store.Registry, filter store.Filter) {
-	n := BenchDomains(b)
+// benchStream measures streaming the domains filter selects from one
+// snapshot of r, and closes r. It reports the heap in use at the end of a
+// pass (a stream must not accumulate), besides time.
+func benchStream(b *testing.B, r store.Registry, filter store.Filter) {
+	defer r.Close()
+	n := benchDomains(b)
 	ctx := context.Background()
 	if _, err := r.Import(ctx, synthetic(n), store.ImportInsert); err != nil {
 		b.Fatal(err)

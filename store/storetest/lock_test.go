@@ -7,12 +7,20 @@ import (
 	"github.com/ptzone/ptzone/store"
 )
 
-// LockHandover checks two daemons sharing one store (a and b, opened
-// separately on it): a takes the publisher's lock, b is refused it but
-// not another role's, and once a lets go b takes it. It returns b's lock,
-// still held, for the backend's own checks of what ends a lock.
-func LockHandover(t *testing.T, a, b store.Locker) store.Lock {
-	t.Helper()
+// TestLockHandover: of two daemons sharing one store (a and b, opened
+// separately on it), a takes the publisher's lock, b is refused it but
+// not another role's, and once a lets go b takes it. What ends a lock
+// otherwise (its holder's death) is each backend's own test.
+func TestLockHandover(t *testing.T) {
+	for _, bk := range backends {
+		t.Run(bk.name, func(t *testing.T) {
+			a, b := bk.openTwo(t)
+			lockHandover(t, a, b)
+		})
+	}
+}
+
+func lockHandover(t *testing.T, a, b store.Locker) {
 	ctx := context.Background()
 	la, ok, err := a.TryLock(ctx, "publisher")
 	if err != nil || !ok || !la.Held(ctx) {
@@ -33,5 +41,5 @@ func LockHandover(t *testing.T, a, b store.Locker) store.Lock {
 	if err != nil || !ok {
 		t.Fatalf("TryLock after release: %v, %v", ok, err)
 	}
-	return lb
+	lb.Release(ctx)
 }

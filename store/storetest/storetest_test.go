@@ -1,7 +1,3 @@
-// Package storetest is the conformance suite every store.Registry backend
-// must pass: the same behaviours, checked the same way, against PostgreSQL
-// and SQLite alike. Backends call Run from their own tests with a function
-// that opens a fresh, empty, migrated registry.
 package storetest
 
 import (
@@ -20,11 +16,16 @@ import (
 	"github.com/ptzone/ptzone/store"
 )
 
-// Opener returns a fresh, empty, migrated registry; the suite closes it.
-type Opener func(t *testing.T) store.Registry
+// TestConformance runs the whole suite on every backend.
+func TestConformance(t *testing.T) {
+	for _, b := range backends {
+		t.Run(b.name, func(t *testing.T) { run(t, b.open) })
+	}
+}
 
-// Run runs the whole suite.
-func Run(t *testing.T, open Opener) {
+// run runs the whole suite on registries open returns: fresh, empty and
+// migrated, one a case; the suite closes them.
+func run(t *testing.T, open func(testing.TB) store.Registry) {
 	tests := []struct {
 		name string
 		fn   func(*testing.T, store.Registry)

@@ -1,0 +1,74 @@
+package storetest
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/ptzone/ptzone/store"
+	"github.com/ptzone/ptzone/store/postgres"
+	"github.com/ptzone/ptzone/store/postgres/pgtest"
+	"github.com/ptzone/ptzone/store/sqlite"
+)
+
+func TestMain(m *testing.M) { os.Exit(pgtest.Main(m)) }
+
+// backends are the stores the suite runs on. open returns a fresh, empty,
+// migrated registry, closed when the test ends unless the caller closes
+// it first; openTwo returns two handles on one such registry, as two
+// daemons sharing it hold.
+var backends = []struct {
+	name    string
+	open    func(testing.TB) store.Registry
+	openTwo func(testing.TB) (a, b store.Locker)
+}{
+	{"sqlite", openSQLite, func(t testing.TB) (store.Locker, store.Locker) {
+		path := filepath.Join(t.TempDir(), "registry.db")
+		return openSQLiteAt(t, path), openSQLiteAt(t, path)
+	}},
+	{"postgres", openPostgres, func(t testing.TB) (store.Locker, store.Locker) {
+		dsn := migratedPostgres(t)
+		return openPostgresAt(t, dsn), openPostgresAt(t, dsn)
+	}},
+}
+
+func openSQLite(t testing.TB) store.Registry {
+	return openSQLiteAt(t, filepath.Join(t.TempDir(), "registry.db"))
+}
+
+func openSQLiteAt(t testing.TB, path string) *sqlite.DB {
+	t.Helper()
+	db, err := sqlite.Open(context.Background(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
+func openPostgres(t testing.TB) store.Registry { return openPostgresAt(t, migratedPostgres(t)) }
+
+// migratedPostgres returns the address of a fresh database of the test's
+// cluster, migrated.
+func migratedPostgres(t testing.TB) string {
+	t.Helper()
+	dsn := pgtest.NewDatabase(t)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if _, err := postgres.Migrate(ctx, dsn); err != nil {
+		t.Fatal(err)
+	}
+	return dsn
+}
+
+func openPostgresAt(t testing.TB, dsn string) *postgres.DB {
+	t.Helper()
+	db, err := postgres.Open(context.Background(), dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
+}
