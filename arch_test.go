@@ -39,6 +39,7 @@ var layers = map[string][]string{
 	"store/storetest":        {},
 	"internal/tooltest":      {},
 	"internal/atomicfile":    {},
+	"internal/dnstest":       {},
 	"store/synth":            {"store", "policy"},
 	"zone":                   {},
 	"policy":                 {"store"},
