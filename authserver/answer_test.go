@@ -1,6 +1,9 @@
 package authserver
 
 import (
+	"fmt"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -9,6 +12,7 @@ import (
 	"github.com/miekg/dns"
 
 	"github.com/ptzone/ptzone/dnssec"
+	"github.com/ptzone/ptzone/internal/dnstest"
 	"github.com/ptzone/ptzone/zone"
 )
 
@@ -45,12 +49,10 @@ type testZone struct {
 	srv  *Server
 }
 
-func signedPT(t testing.TB, text string, mod ...func(*dnssec.SignOptions)) *testZone {
+// signedPT signs a pt zone text with new keys, a KSK and a ZSK, and
+// serves it.
+func signedPT(t testing.TB, text string) *testZone {
 	t.Helper()
-	unsigned, err := zone.Read(strings.NewReader(text), zone.ReadOptions{Origin: pt, File: "pt.zone"})
-	if err != nil {
-		t.Fatal(err)
-	}
 	var keys []*dnssec.Key
 	for _, sep := range []bool{true, false} {
 		k, err := dnssec.Generate(pt, dnssec.GenerateOptions{SEP: sep}, testNow.Add(-time.Hour), keys)
@@ -58,6 +60,48 @@ func signedPT(t testing.TB, text string, mod ...func(*dnssec.SignOptions)) *test
 			t.Fatal(err)
 		}
 		keys = append(keys, k)
+	}
+	return signPT(t, text, keys)
+}
+
+// Key tags of the test keys in testdata, which the tables' RRSIG lines
+// name.
+const (
+	testKSK = 54590
+	testZSK = 51515
+)
+
+// tablePT signs a pt zone text with the test keys in testdata, without
+// jitter, and serves it: every RRSIG it holds is made by a key the tables
+// name, valid from an hour before testNow to 14 days after it.
+func tablePT(t testing.TB, text string) *testZone {
+	t.Helper()
+	var keys []*dnssec.Key
+	for _, tag := range []int{testKSK, testZSK} {
+		base := filepath.Join("testdata", fmt.Sprintf("Kpt.+013+%05d", tag))
+		public, err := os.ReadFile(base + ".key")
+		if err != nil {
+			t.Fatal(err)
+		}
+		private, err := os.ReadFile(base + ".private")
+		if err != nil {
+			t.Fatal(err)
+		}
+		k, err := dnssec.ParseKey(base, public, private)
+		if err != nil {
+			t.Fatal(err)
+		}
+		keys = append(keys, k)
+	}
+	return signPT(t, text, keys, func(o *dnssec.SignOptions) { o.Jitter = 0 })
+}
+
+// signPT signs a pt zone text with keys and serves it.
+func signPT(t testing.TB, text string, keys []*dnssec.Key, mod ...func(*dnssec.SignOptions)) *testZone {
+	t.Helper()
+	unsigned, err := zone.Read(strings.NewReader(text), zone.ReadOptions{Origin: pt, File: "pt.zone"})
+	if err != nil {
+		t.Fatal(err)
 	}
 	opt := dnssec.DefaultSignOptions(testNow)
 	for _, m := range mod {
@@ -76,7 +120,29 @@ func signedPT(t testing.TB, text string, mod ...func(*dnssec.SignOptions)) *test
 	return &testZone{zone: z, keys: keys, snap: snap, srv: srv}
 }
 
-// ask sends one query through Respond.
+// verifier checks responses against cases with the zone's keys, at
+// testNow.
+func (tz *testZone) verifier() dnstest.Verifier {
+	v := dnstest.Verifier{Now: testNow}
+	for _, k := range tz.keys {
+		v.Keys = append(v.Keys, k.DNSKEY)
+	}
+	return v
+}
+
+// check asks each case's question of the zone's server, over the
+// transport the case says, and checks the response.
+func (tz *testZone) check(t *testing.T, cases []dnstest.Case) {
+	t.Helper()
+	v := tz.verifier()
+	for _, c := range cases {
+		if err := v.Check(c, tz.srv.Respond(dnstest.Query(c), !c.TCP)); err != nil {
+			t.Errorf("%s:\n%v", c, err)
+		}
+	}
+}
+
+// ask sends one query through Respond, over TCP.
 func (tz *testZone) ask(t testing.TB, name string, qtype uint16, do bool) *dns.Msg {
 	t.Helper()
 	q := new(dns.Msg)
@@ -89,87 +155,21 @@ func (tz *testZone) ask(t testing.TB, name string, qtype uint16, do bool) *dns.M
 	return r
 }
 
-// dnskeys returns the zone's DNSKEY records.
-func (tz *testZone) dnskeys(t testing.TB) []*dns.DNSKEY {
-	r := tz.ask(t, "pt.", dns.TypeDNSKEY, false)
-	var out []*dns.DNSKEY
-	for _, rr := range r.Answer {
-		out = append(out, rr.(*dns.DNSKEY))
-	}
-	return out
-}
-
-// checkSigned checks that every RRset of a section (but glue, which has
-// none) carries a signature that verifies under the zone's keys.
-func (tz *testZone) checkSigned(t *testing.T, what string, section []dns.RR) {
-	t.Helper()
-	keys := tz.dnskeys(t)
-	sets := map[[2]string][]dns.RR{}
-	sigs := map[[2]string][]*dns.RRSIG{}
-	for _, rr := range section {
-		h := rr.Header()
-		if sig, ok := rr.(*dns.RRSIG); ok {
-			k := [2]string{strings.ToLower(h.Name), dns.TypeToString[sig.TypeCovered]}
-			sigs[k] = append(sigs[k], sig)
-			continue
-		}
-		k := [2]string{strings.ToLower(h.Name), dns.TypeToString[h.Rrtype]}
-		sets[k] = append(sets[k], rr)
-	}
-	for k, set := range sets {
-		if len(sigs[k]) == 0 {
-			t.Errorf("%s: %s %s is not signed", what, k[0], k[1])
-			continue
-		}
-		for _, sig := range sigs[k] {
-			i := slices.IndexFunc(keys, func(dk *dns.DNSKEY) bool { return dk.KeyTag() == sig.KeyTag })
-			if i < 0 {
-				t.Errorf("%s: %s %s signed by unknown key %d", what, k[0], k[1], sig.KeyTag)
-				continue
-			}
-			if err := sig.Verify(keys[i], set); err != nil || !sig.ValidityPeriod(testNow) {
-				t.Errorf("%s: %s %s: the signature does not verify: %v", what, k[0], k[1], err)
-			}
-		}
-	}
-}
-
-func nsec3s(section []dns.RR) []*dns.NSEC3 {
-	var out []*dns.NSEC3
-	for _, rr := range section {
-		if n, ok := rr.(*dns.NSEC3); ok {
-			out = append(out, n)
-		}
-	}
-	return out
-}
-
-func matching(ns []*dns.NSEC3, name string) *dns.NSEC3 {
-	for _, n := range ns {
-		if n.Match(name) {
-			return n
-		}
-	}
-	return nil
-}
-
-func covering(ns []*dns.NSEC3, name string) *dns.NSEC3 {
-	for _, n := range ns {
-		if n.Cover(name) {
-			return n
-		}
-	}
-	return nil
-}
-
-func types(section []dns.RR) []string {
-	var out []string
-	for _, rr := range section {
-		out = append(out, strings.ToLower(rr.Header().Name)+" "+dns.TypeToString[rr.Header().Rrtype])
-	}
-	slices.Sort(out)
-	return slices.Compact(out)
-}
+// byZSK and byKSK end the RRSIG lines of the tables over tablePT's
+// zones: the validity window and the key. A line reads "OWNER TTL IN
+// RRSIG TYPE 13 LABELS ORIGINAL-TTL" + byZSK, without the signature,
+// which the check verifies (see dnstest).
+//
+// The NSEC3 records of testPT's chain (no salt, no extra iterations,
+// opt-out: flags 1) are, in hash order, those of pt. (f21j...),
+// registo.pt. (j21v...), a.dns.pt. (jbdm...), dns.pt. (pd9q...),
+// b.dns.pt. (rga4...), www.registo.pt. (u2g5...) and seguro.pt.
+// (uu8e...); each NSEC3 line of a case says in its comment what it
+// proves there, and the check holds it to that.
+const (
+	byZSK = " 20261206120000 20261122110000 51515 pt."
+	byKSK = " 20261206120000 20261122110000 54590 pt."
+)
 
 // TestReferrals: a delegated name, or any name below it, gets a referral
 // (RFC 1034 §4.3.2): the child's NS, not authoritative; with DO, its DS
@@ -178,204 +178,186 @@ func types(section []dns.RR) []string {
 // the child's servers, sibling glue included (RFC 9471). Art 1.1 of the
 // Rules: a registered domain is delegated to its nameservers.
 func TestReferrals(t *testing.T) {
-	tz := signedPT(t, testPT)
-	for _, name := range []string{"seguro.pt.", "www.seguro.pt.", "a.b.seguro.pt."} {
-		r := tz.ask(t, name, dns.TypeA, true)
-		if r.Authoritative || r.Rcode != dns.RcodeSuccess || len(r.Answer) != 0 {
-			t.Errorf("%s: AA %v, rcode %s, %d answers: want a referral", name, r.Authoritative, dns.RcodeToString[r.Rcode], len(r.Answer))
-		}
-		if got, want := types(r.Ns), []string{"seguro.pt. DS", "seguro.pt. NS", "seguro.pt. RRSIG"}; !slices.Equal(got, want) {
-			t.Errorf("%s: authority %v, want %v", name, got, want)
-		}
-		var glue []string
-		for _, rr := range r.Extra {
-			if a, ok := rr.(*dns.A); ok {
-				glue = append(glue, a.Hdr.Name+" "+a.A.String())
-			}
-		}
-		if !slices.Equal(glue, []string{"ns1.seguro.pt. 198.51.100.1"}) {
-			t.Errorf("%s: glue %v", name, glue)
-		}
-		var ds []dns.RR
-		for _, rr := range r.Ns {
-			if rr.Header().Rrtype != dns.TypeNS {
-				ds = append(ds, rr)
-			}
-		}
-		tz.checkSigned(t, name, ds)
-	}
-
-	// Unsigned: the proof that no DS exists is an opt-out span.
-	r := tz.ask(t, "inseguro.pt.", dns.TypeNS, true)
-	if r.Authoritative || len(r.Answer) != 0 {
-		t.Fatalf("inseguro.pt.: not a referral: %v", r)
-	}
-	ns := nsec3s(r.Ns)
-	if n := matching(ns, "pt."); n == nil {
-		t.Error("inseguro.pt.: no NSEC3 matching the closest provable encloser pt.")
-	}
-	if n := covering(ns, "inseguro.pt."); n == nil || n.Flags&1 == 0 {
-		t.Errorf("inseguro.pt.: no opt-out NSEC3 covering the delegation: %v", n)
-	}
-	var proof []dns.RR
-	for _, rr := range r.Ns {
-		if rr.Header().Rrtype != dns.TypeNS {
-			proof = append(proof, rr)
+	secure := func(qname string) dnstest.Case {
+		return dnstest.Case{Qname: qname, Qtype: dns.TypeA, EDNS: 1232, DO: true,
+			Ns: []string{
+				"seguro.pt. 86400 IN NS ns1.seguro.pt.",
+				"seguro.pt. 86400 IN NS ns.hosting.net.",
+				"seguro.pt. 86400 IN DS 12345 13 2 " + strings.Repeat("AB", 32),
+				"seguro.pt. 86400 IN RRSIG DS 13 2 86400" + byZSK,
+			},
+			Extra: []string{"ns1.seguro.pt. 86400 IN A 198.51.100.1"}, // in-domain glue
 		}
 	}
-	tz.checkSigned(t, "inseguro.pt.", proof)
-	if len(r.Extra) != 1 { // the OPT alone: ns.hosting.net is not ours
-		t.Errorf("inseguro.pt.: additional %v", r.Extra)
-	}
-
-	// Sibling glue: irmao.pt's server lives under seguro.pt.
-	r = tz.ask(t, "irmao.pt.", dns.TypeA, false)
-	if got := types(r.Extra); !slices.Contains(got, "ns1.seguro.pt. A") {
-		t.Errorf("irmao.pt.: no sibling glue: %v", got)
-	}
-	// Without DO, no DNSSEC records.
-	if got := types(r.Ns); !slices.Equal(got, []string{"irmao.pt. NS"}) {
-		t.Errorf("irmao.pt. without DO: authority %v", got)
-	}
-
-	// A delegation below an empty non-terminal the chain leaves out.
-	r = tz.ask(t, "www.b.c.pt.", dns.TypeA, true)
-	if r.Authoritative || !slices.Contains(types(r.Ns), "b.c.pt. NS") {
-		t.Errorf("www.b.c.pt.: not a referral to b.c.pt.: %v", r)
-	}
-	if n := covering(nsec3s(r.Ns), "c.pt."); n == nil || n.Flags&1 == 0 {
-		t.Error("b.c.pt.: no opt-out span covering c.pt., the next closer name")
-	}
+	tablePT(t, testPT).check(t, []dnstest.Case{
+		secure("seguro.pt."),
+		secure("www.seguro.pt."),
+		secure("a.b.seguro.pt."),
+		// Unsigned: the proof that no DS exists is an opt-out span; no
+		// glue, for ns.hosting.net is not ours.
+		{Qname: "inseguro.pt.", Qtype: dns.TypeNS, EDNS: 1232, DO: true,
+			Ns: []string{
+				"inseguro.pt. 86400 IN NS ns.hosting.net.",
+				"f21j4kpl1qgrpoo09netn8l39gvqjs3h.pt. 600 IN NSEC3 1 1 0 - J21VBM70C1PT0Q9R5TGBP3TTM30K25BJ NS SOA RRSIG DNSKEY NSEC3PARAM ZONEMD ; matches pt., covers inseguro.pt.",
+				"f21j4kpl1qgrpoo09netn8l39gvqjs3h.pt. 600 IN RRSIG NSEC3 13 2 600" + byZSK,
+			}},
+		// Sibling glue: irmao.pt's server lives under seguro.pt.
+		// Without DO, no DNSSEC records.
+		{Qname: "irmao.pt.", Qtype: dns.TypeA, EDNS: 1232,
+			Ns:    []string{"irmao.pt. 86400 IN NS ns1.seguro.pt."},
+			Extra: []string{"ns1.seguro.pt. 86400 IN A 198.51.100.1"}},
+		// A delegation below an empty non-terminal the chain leaves out:
+		// the span covering c.pt., the next closer name, is opt-out.
+		{Qname: "www.b.c.pt.", Qtype: dns.TypeA, EDNS: 1232, DO: true,
+			Ns: []string{
+				"b.c.pt. 86400 IN NS ns.hosting.net.",
+				"f21j4kpl1qgrpoo09netn8l39gvqjs3h.pt. 600 IN NSEC3 1 1 0 - J21VBM70C1PT0Q9R5TGBP3TTM30K25BJ NS SOA RRSIG DNSKEY NSEC3PARAM ZONEMD ; matches pt.",
+				"f21j4kpl1qgrpoo09netn8l39gvqjs3h.pt. 600 IN RRSIG NSEC3 13 2 600" + byZSK,
+				"rga418j39esig6k1hkfi60epe1q2grlo.pt. 600 IN NSEC3 1 1 0 - U2G5738BIK372RFLRVOK2LIV4SDL08OK AAAA RRSIG ; covers c.pt.",
+				"rga418j39esig6k1hkfi60epe1q2grlo.pt. 600 IN RRSIG NSEC3 13 2 600" + byZSK,
+			}},
+	})
 }
 
 // TestDSFromTheParentSide: DS at a delegation is the parent's data,
-// answered authoritatively (RFC 4035 §3.1.4.1): the DS and its signature,
-// or no data with the NSEC3 proof.
+// answered authoritatively (RFC 4035 §3.1.4.1), with the owner's case as
+// asked: the DS and its signature, or no data with the NSEC3 proof.
 func TestDSFromTheParentSide(t *testing.T) {
-	tz := signedPT(t, testPT)
-	r := tz.ask(t, "SeGuRo.pt.", dns.TypeDS, true)
-	if !r.Authoritative || r.Rcode != dns.RcodeSuccess {
-		t.Fatalf("DS seguro.pt.: AA %v rcode %s", r.Authoritative, dns.RcodeToString[r.Rcode])
-	}
-	if got := types(r.Answer); !slices.Equal(got, []string{"seguro.pt. DS", "seguro.pt. RRSIG"}) {
-		t.Errorf("DS seguro.pt.: answer %v", got)
-	}
-	if r.Answer[0].Header().Name != "SeGuRo.pt." {
-		t.Errorf("the answer's owner is %q, not the name as asked", r.Answer[0].Header().Name)
-	}
-	tz.checkSigned(t, "DS seguro.pt.", r.Answer)
-
-	r = tz.ask(t, "inseguro.pt.", dns.TypeDS, true)
-	if !r.Authoritative || r.Rcode != dns.RcodeSuccess || len(r.Answer) != 0 {
-		t.Fatalf("DS inseguro.pt.: AA %v rcode %s answer %v", r.Authoritative, dns.RcodeToString[r.Rcode], r.Answer)
-	}
-	if !slices.Contains(types(r.Ns), "pt. SOA") {
-		t.Errorf("DS inseguro.pt.: no SOA: %v", types(r.Ns))
-	}
-	if n := covering(nsec3s(r.Ns), "inseguro.pt."); n == nil || n.Flags&1 == 0 {
-		t.Error("DS inseguro.pt.: no opt-out span covering it")
-	}
-	tz.checkSigned(t, "DS inseguro.pt.", r.Ns)
+	tablePT(t, testPT).check(t, []dnstest.Case{
+		{Qname: "SeGuRo.pt.", Qtype: dns.TypeDS, EDNS: 1232, DO: true, AA: true, ExactCase: true,
+			Answer: []string{
+				"SeGuRo.pt. 86400 IN DS 12345 13 2 " + strings.Repeat("AB", 32),
+				"SeGuRo.pt. 86400 IN RRSIG DS 13 2 86400" + byZSK,
+			}},
+		{Qname: "inseguro.pt.", Qtype: dns.TypeDS, EDNS: 1232, DO: true, AA: true,
+			Ns: []string{
+				"pt. 600 IN SOA a.dns.pt. hostmaster.dns.pt. 1763812800 1800 900 604800 600",
+				"pt. 600 IN RRSIG SOA 13 1 3600" + byZSK,
+				"f21j4kpl1qgrpoo09netn8l39gvqjs3h.pt. 600 IN NSEC3 1 1 0 - J21VBM70C1PT0Q9R5TGBP3TTM30K25BJ NS SOA RRSIG DNSKEY NSEC3PARAM ZONEMD ; matches pt., covers inseguro.pt.",
+				"f21j4kpl1qgrpoo09netn8l39gvqjs3h.pt. 600 IN RRSIG NSEC3 13 2 600" + byZSK,
+			}},
+	})
 }
 
 // TestNegativeAnswers: a name that does not exist gets NXDOMAIN with the
 // closest encloser proof and the proof that no wildcard answers (RFC 5155
-// §7.2.2); a type a name lacks gets no data with the name's NSEC3 record
-// (§7.2.3), an empty non-terminal included; the SOA's TTL is the negative
-// TTL (RFC 2308 §5: the SOA's MINIMUM, 600, below its TTL).
+// §7.2.2); a type a name lacks gets no data with the name's NSEC3 record,
+// whose bitmap lacks the type (§7.2.3), an empty non-terminal included;
+// the SOA's TTL is the negative TTL (RFC 2308 §5: the SOA's MINIMUM, 600,
+// below its TTL).
 func TestNegativeAnswers(t *testing.T) {
-	tz := signedPT(t, testPT)
-	r := tz.ask(t, "nao-existe.pt.", dns.TypeA, true)
-	if !r.Authoritative || r.Rcode != dns.RcodeNameError {
-		t.Fatalf("nao-existe.pt.: AA %v rcode %s", r.Authoritative, dns.RcodeToString[r.Rcode])
-	}
-	ns := nsec3s(r.Ns)
-	if matching(ns, "pt.") == nil || covering(ns, "nao-existe.pt.") == nil || covering(ns, "*.pt.") == nil {
-		t.Errorf("nao-existe.pt.: the proof is incomplete: %v", ns)
-	}
-	for _, rr := range r.Ns {
-		if rr.Header().Rrtype == dns.TypeSOA && rr.Header().Ttl != 600 {
-			t.Errorf("SOA TTL %d in a negative answer, want 600", rr.Header().Ttl)
-		}
-	}
-	tz.checkSigned(t, "nao-existe.pt.", r.Ns)
-
-	// Deeper: the closest encloser is registo.pt., an empty non-terminal.
-	r = tz.ask(t, "x.y.registo.pt.", dns.TypeA, true)
-	ns = nsec3s(r.Ns)
-	if r.Rcode != dns.RcodeNameError || matching(ns, "registo.pt.") == nil || covering(ns, "y.registo.pt.") == nil || covering(ns, "*.registo.pt.") == nil {
-		t.Errorf("x.y.registo.pt.: rcode %s, proof %v", dns.RcodeToString[r.Rcode], ns)
-	}
-
-	for _, c := range []struct {
-		name  string
-		qtype uint16
-	}{{"pt.", dns.TypeTXT}, {"registo.pt.", dns.TypeA}, {"www.registo.pt.", dns.TypeAAAA}, {"a.dns.pt.", dns.TypeMX}} {
-		r := tz.ask(t, c.name, c.qtype, true)
-		if !r.Authoritative || r.Rcode != dns.RcodeSuccess || len(r.Answer) != 0 {
-			t.Errorf("%s %s: AA %v rcode %s answers %d: want no data", c.name, dns.TypeToString[c.qtype], r.Authoritative, dns.RcodeToString[r.Rcode], len(r.Answer))
-			continue
-		}
-		n := matching(nsec3s(r.Ns), c.name)
-		if n == nil || slices.Contains(n.TypeBitMap, c.qtype) {
-			t.Errorf("%s %s: no NSEC3 matching the name without the type: %v", c.name, dns.TypeToString[c.qtype], n)
-		}
-		tz.checkSigned(t, c.name, r.Ns)
-	}
+	const (
+		soa    = "pt. 600 IN SOA a.dns.pt. hostmaster.dns.pt. 1763812800 1800 900 604800 600"
+		soaSig = "pt. 600 IN RRSIG SOA 13 1 3600" + byZSK
+	)
+	tablePT(t, testPT).check(t, []dnstest.Case{
+		{Qname: "nao-existe.pt.", Qtype: dns.TypeA, EDNS: 1232, DO: true, AA: true, Rcode: dns.RcodeNameError,
+			Ns: []string{
+				soa, soaSig,
+				"f21j4kpl1qgrpoo09netn8l39gvqjs3h.pt. 600 IN NSEC3 1 1 0 - J21VBM70C1PT0Q9R5TGBP3TTM30K25BJ NS SOA RRSIG DNSKEY NSEC3PARAM ZONEMD ; matches pt., covers nao-existe.pt.",
+				"f21j4kpl1qgrpoo09netn8l39gvqjs3h.pt. 600 IN RRSIG NSEC3 13 2 600" + byZSK,
+				"rga418j39esig6k1hkfi60epe1q2grlo.pt. 600 IN NSEC3 1 1 0 - U2G5738BIK372RFLRVOK2LIV4SDL08OK AAAA RRSIG ; covers *.pt.",
+				"rga418j39esig6k1hkfi60epe1q2grlo.pt. 600 IN RRSIG NSEC3 13 2 600" + byZSK,
+			}},
+		// Deeper: the closest encloser is registo.pt., an empty
+		// non-terminal.
+		{Qname: "x.y.registo.pt.", Qtype: dns.TypeA, EDNS: 1232, DO: true, AA: true, Rcode: dns.RcodeNameError,
+			Ns: []string{
+				soa, soaSig,
+				"j21vbm70c1pt0q9r5tgbp3ttm30k25bj.pt. 600 IN NSEC3 1 1 0 - JBDMNNF6SGNFHF1502KGRBSNDHA1M1BO ; matches registo.pt.",
+				"j21vbm70c1pt0q9r5tgbp3ttm30k25bj.pt. 600 IN RRSIG NSEC3 13 2 600" + byZSK,
+				"uu8ehl80ci3ql2tfkdeof61imtr0pkf4.pt. 600 IN NSEC3 1 1 0 - F21J4KPL1QGRPOO09NETN8L39GVQJS3H NS DS RRSIG ; covers y.registo.pt.",
+				"uu8ehl80ci3ql2tfkdeof61imtr0pkf4.pt. 600 IN RRSIG NSEC3 13 2 600" + byZSK,
+				"u2g5738bik372rflrvok2liv4sdl08ok.pt. 600 IN NSEC3 1 1 0 - UU8EHL80CI3QL2TFKDEOF61IMTR0PKF4 A RRSIG ; covers *.registo.pt.",
+				"u2g5738bik372rflrvok2liv4sdl08ok.pt. 600 IN RRSIG NSEC3 13 2 600" + byZSK,
+			}},
+		// No data: the name's own NSEC3 record, without the type.
+		{Qname: "pt.", Qtype: dns.TypeTXT, EDNS: 1232, DO: true, AA: true,
+			Ns: []string{
+				soa, soaSig,
+				"f21j4kpl1qgrpoo09netn8l39gvqjs3h.pt. 600 IN NSEC3 1 1 0 - J21VBM70C1PT0Q9R5TGBP3TTM30K25BJ NS SOA RRSIG DNSKEY NSEC3PARAM ZONEMD ; matches pt.",
+				"f21j4kpl1qgrpoo09netn8l39gvqjs3h.pt. 600 IN RRSIG NSEC3 13 2 600" + byZSK,
+			}},
+		{Qname: "registo.pt.", Qtype: dns.TypeA, EDNS: 1232, DO: true, AA: true, // an empty non-terminal
+			Ns: []string{
+				soa, soaSig,
+				"j21vbm70c1pt0q9r5tgbp3ttm30k25bj.pt. 600 IN NSEC3 1 1 0 - JBDMNNF6SGNFHF1502KGRBSNDHA1M1BO ; matches registo.pt.",
+				"j21vbm70c1pt0q9r5tgbp3ttm30k25bj.pt. 600 IN RRSIG NSEC3 13 2 600" + byZSK,
+			}},
+		{Qname: "www.registo.pt.", Qtype: dns.TypeAAAA, EDNS: 1232, DO: true, AA: true,
+			Ns: []string{
+				soa, soaSig,
+				"u2g5738bik372rflrvok2liv4sdl08ok.pt. 600 IN NSEC3 1 1 0 - UU8EHL80CI3QL2TFKDEOF61IMTR0PKF4 A RRSIG ; matches www.registo.pt.",
+				"u2g5738bik372rflrvok2liv4sdl08ok.pt. 600 IN RRSIG NSEC3 13 2 600" + byZSK,
+			}},
+		{Qname: "a.dns.pt.", Qtype: dns.TypeMX, EDNS: 1232, DO: true, AA: true,
+			Ns: []string{
+				soa, soaSig,
+				"jbdmnnf6sgnfhf1502kgrbsndha1m1bo.pt. 600 IN NSEC3 1 1 0 - PD9Q50AJ3BFKSP0FB8LSPNGVNI70R0VP A RRSIG ; matches a.dns.pt.",
+				"jbdmnnf6sgnfhf1502kgrbsndha1m1bo.pt. 600 IN RRSIG NSEC3 13 2 600" + byZSK,
+			}},
+	})
 }
 
-// TestApexAnswers: the apex's own data, signed, case kept as asked.
+// TestApexAnswers: the apex's own data, signed, the owner's case kept as
+// asked; the apex servers' addresses, signed, with its NS; and an
+// authoritative name's data, without DNSSEC records when not asked for.
+// The ZONEMD digest covers the signatures, which with the test keys and
+// time are the same at every signing (ECDSA per RFC 6979).
 func TestApexAnswers(t *testing.T) {
-	tz := signedPT(t, testPT)
-	for _, qt := range []uint16{dns.TypeSOA, dns.TypeNS, dns.TypeDNSKEY, dns.TypeNSEC3PARAM, dns.TypeZONEMD} {
-		r := tz.ask(t, "Pt.", qt, true)
-		if !r.Authoritative || r.Rcode != dns.RcodeSuccess || len(r.Answer) < 2 {
-			t.Errorf("pt. %s: AA %v rcode %s answer %v", dns.TypeToString[qt], r.Authoritative, dns.RcodeToString[r.Rcode], r.Answer)
-			continue
-		}
-		for _, rr := range r.Answer {
-			if rr.Header().Name != "Pt." {
-				t.Errorf("pt. %s: owner %q, not the name as asked", dns.TypeToString[qt], rr.Header().Name)
-			}
-		}
-		tz.checkSigned(t, "pt. "+dns.TypeToString[qt], r.Answer)
+	apex := func(qtype uint16, answer ...string) dnstest.Case {
+		return dnstest.Case{Qname: "Pt.", Qtype: qtype, EDNS: 1232, DO: true, AA: true, ExactCase: true, Answer: answer}
 	}
-	r := tz.ask(t, "www.registo.pt.", dns.TypeA, false)
-	if len(r.Answer) != 1 || r.Answer[0].(*dns.A).A.String() != "192.0.2.80" || len(r.Ns) != 0 {
-		t.Errorf("www.registo.pt. A: %v", r)
+	ns := apex(dns.TypeNS,
+		"Pt. 172800 IN NS a.dns.pt.",
+		"Pt. 172800 IN NS b.dns.pt.",
+		"Pt. 172800 IN RRSIG NS 13 1 172800"+byZSK,
+	)
+	ns.Extra = []string{
+		"a.dns.pt. 172800 IN A 192.0.2.53",
+		"a.dns.pt. 172800 IN RRSIG A 13 3 172800" + byZSK,
+		"b.dns.pt. 172800 IN AAAA 2001:db8::53",
+		"b.dns.pt. 172800 IN RRSIG AAAA 13 3 172800" + byZSK,
 	}
+	tablePT(t, testPT).check(t, []dnstest.Case{
+		apex(dns.TypeSOA,
+			"Pt. 3600 IN SOA a.dns.pt. hostmaster.dns.pt. 1763812800 1800 900 604800 600",
+			"Pt. 3600 IN RRSIG SOA 13 1 3600"+byZSK,
+		),
+		ns,
+		apex(dns.TypeDNSKEY,
+			"Pt. 3600 IN DNSKEY 257 3 13 JXZ3WffRGfhbX0GnpohjjmTt3W0F3gznBjvIsw209iPhqs2VAPytFp4uF2CLqexGLWDS+ph6dO9liGqTGs/QDw==",
+			"Pt. 3600 IN DNSKEY 256 3 13 0Hnov+hzWXin32BLiV7djcZ7TBCSzeY1pETsE47ExyX8p0NcoB6CeuBYOFm2rK+m497kNOJfqLSa0/fIdDqtfA==",
+			"Pt. 3600 IN RRSIG DNSKEY 13 1 3600"+byKSK,
+		),
+		apex(dns.TypeNSEC3PARAM,
+			"Pt. 600 IN NSEC3PARAM 1 0 0 -",
+			"Pt. 600 IN RRSIG NSEC3PARAM 13 1 600"+byZSK,
+		),
+		apex(dns.TypeZONEMD,
+			"Pt. 3600 IN ZONEMD 1763812800 1 1 b2a08d36bb2c8f7e735eea907ad3ac19a0b78e942b6f09dbfaa5b08279f8089ef0ebce7f3cb690dc73798e5a73d23303",
+			"Pt. 3600 IN RRSIG ZONEMD 13 1 3600"+byZSK,
+		),
+		{Qname: "www.registo.pt.", Qtype: dns.TypeA, EDNS: 1232, AA: true,
+			Answer: []string{"www.registo.pt. 3600 IN A 192.0.2.80"}},
+	})
 }
 
 // TestRefusedAndMalformed: names outside the zones, other classes and
 // unknown EDNS versions get the codes RFC 1035, RFC 6891 and common
-// practice give them; a server asked who it is answers only if told to.
+// practice give them; a server asked who it is answers only if told to
+// (Identity is set, Version is not); a response gets no response.
 func TestRefusedAndMalformed(t *testing.T) {
-	tz := signedPT(t, testPT)
-	if r := tz.ask(t, "example.com.", dns.TypeA, false); r.Rcode != dns.RcodeRefused || r.Authoritative {
-		t.Errorf("example.com.: rcode %s, AA %v", dns.RcodeToString[r.Rcode], r.Authoritative)
-	}
-	q := new(dns.Msg)
-	q.SetQuestion("pt.", dns.TypeSOA)
-	q.SetEdns0(1232, false)
-	q.IsEdns0().SetVersion(1)
-	if r := tz.srv.Respond(q, true); r.Rcode != dns.RcodeBadVers || r.IsEdns0() == nil || len(r.Answer) != 0 {
-		t.Errorf("EDNS version 1: rcode %d, OPT %v", r.Rcode, r.IsEdns0())
-	}
-	q = new(dns.Msg)
-	q.SetQuestion("id.server.", dns.TypeTXT)
-	q.Question[0].Qclass = dns.ClassCHAOS
-	if r := tz.srv.Respond(q, true); r.Rcode != dns.RcodeSuccess || len(r.Answer) != 1 || r.Answer[0].(*dns.TXT).Txt[0] != "ptzone-test" {
-		t.Errorf("CH TXT id.server.: %v", r)
-	}
-	q.Question[0].Name = "version.bind."
-	if r := tz.srv.Respond(q, true); r.Rcode != dns.RcodeRefused || len(r.Answer) != 0 {
-		t.Errorf("CH TXT version.bind. answered though no version is configured: %v", r)
-	}
-	q = new(dns.Msg)
-	q.SetQuestion("pt.", dns.TypeAXFR)
-	if r := tz.srv.Respond(q, false); r.Rcode != dns.RcodeRefused {
-		t.Errorf("AXFR without a configuration allowing it: rcode %s", dns.RcodeToString[r.Rcode])
-	}
+	tz := tablePT(t, testPT)
+	tz.check(t, []dnstest.Case{
+		{Qname: "example.com.", Qtype: dns.TypeA, EDNS: 1232, Rcode: dns.RcodeRefused},
+		{Qname: "pt.", Qtype: dns.TypeSOA, EDNS: 1232, EDNSVersion: 1, Rcode: dns.RcodeBadVers},
+		{Qname: "id.server.", Qclass: dns.ClassCHAOS, Qtype: dns.TypeTXT, AA: true,
+			Answer: []string{`id.server. 0 CH TXT "ptzone-test"`}},
+		{Qname: "version.bind.", Qclass: dns.ClassCHAOS, Qtype: dns.TypeTXT, Rcode: dns.RcodeRefused},
+		// Transfers are allowed per zone, by configuration: none here.
+		{Qname: "pt.", Qtype: dns.TypeAXFR, TCP: true, Rcode: dns.RcodeRefused},
+	})
 	r := new(dns.Msg)
 	r.SetQuestion("pt.", dns.TypeSOA)
 	r.Response = true
@@ -385,28 +367,21 @@ func TestRefusedAndMalformed(t *testing.T) {
 }
 
 // TestTruncation: over UDP no response is larger than the client can
-// take (512 octets without EDNS, its EDNS size up to ours otherwise), and
-// a response that loses records it needs says so (TC); over TCP it is
-// whole.
+// take (512 octets without EDNS, its EDNS size up to ours, 1232,
+// otherwise), and a response that loses records it needs says so (TC),
+// keeping only records of the whole answer; over TCP it is whole.
 func TestTruncation(t *testing.T) {
 	text := testPT
+	var txt []string
 	for i := range 40 {
-		text += "pt. 3600 IN TXT \"" + strings.Repeat("x", 200) + string(rune('a'+i%26)) + string(rune('a'+i/26)) + "\"\n"
+		rr := "pt. 3600 IN TXT \"" + strings.Repeat("x", 200) + string(rune('a'+i%26)) + string(rune('a'+i/26)) + "\""
+		text += rr + "\n"
+		txt = append(txt, rr)
 	}
-	tz := signedPT(t, text)
-	q := new(dns.Msg)
-	q.SetQuestion("pt.", dns.TypeTXT)
-	r := tz.srv.Respond(q, true)
-	if b, _ := r.Pack(); len(b) > 512 || !r.Truncated {
-		t.Errorf("UDP without EDNS: %d octets, TC %v", len(b), r.Truncated)
-	}
-	q.SetEdns0(4096, true)
-	r = tz.srv.Respond(q, true)
-	if b, _ := r.Pack(); len(b) > 1232 || !r.Truncated {
-		t.Errorf("UDP with EDNS 4096: %d octets (ours is 1232), TC %v", len(b), r.Truncated)
-	}
-	r = tz.srv.Respond(q, false)
-	if r.Truncated || len(r.Answer) != 41 {
-		t.Errorf("TCP: TC %v, %d answers", r.Truncated, len(r.Answer))
-	}
+	signed := append(slices.Clone(txt), "pt. 3600 IN RRSIG TXT 13 1 3600"+byZSK)
+	tablePT(t, text).check(t, []dnstest.Case{
+		{Qname: "pt.", Qtype: dns.TypeTXT, AA: true, TC: true, Partial: true, MaxSize: 512, Answer: txt},
+		{Qname: "pt.", Qtype: dns.TypeTXT, EDNS: 4096, DO: true, AA: true, TC: true, Partial: true, MaxSize: 1232, Answer: signed},
+		{Qname: "pt.", Qtype: dns.TypeTXT, EDNS: 4096, DO: true, TCP: true, AA: true, Answer: signed},
+	})
 }
