@@ -104,6 +104,10 @@ type Server struct {
 	metrics   *metrics
 	polling   sync.Once
 
+	// now is the clock the rate limit counts by: time.Now, which a test
+	// replaces with a fixed instant before the server listens.
+	now func() time.Time
+
 	// The notifications under way, cancelled by Shutdown and, for a zone
 	// and secondary, by the next serial's.
 	ctx      context.Context
@@ -124,7 +128,7 @@ func New(cfg Config, log *zap.Logger) *Server {
 	}
 	cfg = cfg.withDefaults()
 	ctx, stop := context.WithCancel(context.Background())
-	return &Server{cfg: cfg, log: log, transfers: make(chan struct{}, cfg.MaxTransfers), rrl: newLimiter(cfg.RateLimit),
+	return &Server{cfg: cfg, log: log, transfers: make(chan struct{}, cfg.MaxTransfers), rrl: newLimiter(cfg.RateLimit), now: time.Now,
 		metrics: newMetrics(cfg.Registerer), ctx: ctx, stop: stop, notifyTo: map[[2]string]context.CancelFunc{}}
 }
 
@@ -363,7 +367,7 @@ func (s *Server) ServeDNS(w dns.ResponseWriter, req *dns.Msg) {
 		if a, ok := w.RemoteAddr().(*net.UDPAddr); ok {
 			client = a.AddrPort().Addr()
 		}
-		switch s.rrl.judge(client, kind, time.Now()) {
+		switch s.rrl.judge(client, kind, s.now()) {
 		case drop:
 			s.dropped.Add(1)
 			s.metrics.rateLimited.WithLabelValues("drop").Inc()
