@@ -150,6 +150,14 @@ func TestCheck(t *testing.T) {
 	if err := (Verifier{}).Check(mxCase, r); err != nil {
 		t.Errorf("names in another case: %v", err)
 	}
+	// A transaction signature is the transport's, not the response's.
+	signed := response(c, func(r *dns.Msg) {
+		r.Extra = append(r.Extra, &dns.TSIG{Hdr: dns.RR_Header{Name: "key.", Rrtype: dns.TypeTSIG, Class: dns.ClassANY},
+			Algorithm: dns.HmacSHA256, MAC: "00", OrigId: r.Id})
+	})
+	if err := v.Check(c, signed); err != nil {
+		t.Errorf("a signed response: %v", err)
+	}
 	partial := c
 	partial.Partial, partial.TC = true, true
 	if err := v.Check(partial, response(partial, func(r *dns.Msg) { r.Truncated, r.Answer = true, r.Answer[:1] })); err != nil {
