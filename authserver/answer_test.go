@@ -64,17 +64,27 @@ func signedPT(t testing.TB, text string) *testZone {
 	return signPT(t, text, keys)
 }
 
-// Key tags of the test keys in testdata, which the tables' RRSIG lines
-// name.
+// Key tags of the test keys of pt. in testdata (Kpt.+013+TAG), which
+// the tables' RRSIG lines name.
 const (
 	testKSK = 54590
 	testZSK = 51515
 )
 
-// tablePT signs a pt zone text with the test keys in testdata, without
-// jitter, and serves it: every RRSIG it holds is made by a key the tables
-// name, valid from an hour before testNow to 14 days after it.
+// tablePT signs a pt zone text with the test keys, without jitter, and
+// serves it: every RRSIG it holds is made by a key the tables name, valid
+// from an hour before testNow to 14 days after it.
 func tablePT(t testing.TB, text string) *testZone {
+	t.Helper()
+	return signPT(t, text, testKeys(t), withoutJitter)
+}
+
+// withoutJitter gives every signature one validity window, which the
+// tables' RRSIG lines name (byZSK, byKSK).
+func withoutJitter(o *dnssec.SignOptions) { o.Jitter = 0 }
+
+// testKeys loads the KSK and ZSK of pt. kept in testdata.
+func testKeys(t testing.TB) []*dnssec.Key {
 	t.Helper()
 	var keys []*dnssec.Key
 	for _, tag := range []int{testKSK, testZSK} {
@@ -93,11 +103,24 @@ func tablePT(t testing.TB, text string) *testZone {
 		}
 		keys = append(keys, k)
 	}
-	return signPT(t, text, keys, func(o *dnssec.SignOptions) { o.Jitter = 0 })
+	return keys
 }
 
 // signPT signs a pt zone text with keys and serves it.
 func signPT(t testing.TB, text string, keys []*dnssec.Key, mod ...func(*dnssec.SignOptions)) *testZone {
+	t.Helper()
+	z := signText(t, text, keys, mod...)
+	snap, err := NewSnapshot(z)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := New(Config{Identity: "ptzone-test"}, nil)
+	srv.Swap(snap)
+	return &testZone{zone: z, keys: keys, snap: snap, srv: srv}
+}
+
+// signText signs a pt zone text with keys at testNow.
+func signText(t testing.TB, text string, keys []*dnssec.Key, mod ...func(*dnssec.SignOptions)) *zone.Zone {
 	t.Helper()
 	unsigned, err := zone.Read(strings.NewReader(text), zone.ReadOptions{Origin: pt, File: "pt.zone"})
 	if err != nil {
@@ -111,13 +134,7 @@ func signPT(t testing.TB, text string, keys []*dnssec.Key, mod ...func(*dnssec.S
 	if err != nil {
 		t.Fatal(err)
 	}
-	snap, err := NewSnapshot(z)
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := New(Config{Identity: "ptzone-test"}, nil)
-	srv.Swap(snap)
-	return &testZone{zone: z, keys: keys, snap: snap, srv: srv}
+	return z
 }
 
 // verifier checks responses against cases with the zone's keys, at

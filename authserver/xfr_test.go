@@ -16,7 +16,7 @@ import (
 	"go.uber.org/zap"
 	"go.uber.org/zap/zaptest/observer"
 
-	"github.com/ptzone/ptzone/dnssec"
+	"github.com/ptzone/ptzone/internal/dnstest"
 	"github.com/ptzone/ptzone/internal/tooltest"
 	"github.com/ptzone/ptzone/zone"
 )
@@ -25,20 +25,6 @@ const (
 	xfrKey    = "xfr-pt."
 	xfrSecret = "c2VjcmV0LWZvci10aGUtcHQtdHJhbnNmZXJzLW9ubHk=" // a test key
 )
-
-// signWith signs a zone text with the given keys.
-func signWith(t testing.TB, text string, keys []*dnssec.Key) *zone.Zone {
-	t.Helper()
-	unsigned, err := zone.Read(strings.NewReader(text), zone.ReadOptions{Origin: pt, File: "pt.zone"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	z, err := dnssec.Sign(unsigned, keys, dnssec.DefaultSignOptions(testNow))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return z
-}
 
 // patches is a History held in memory.
 type patches []*zone.Patch
@@ -65,6 +51,8 @@ type primary struct {
 	v1, v2  *zone.Zone
 	s1, s2  uint32
 	history patches
+	// verifier checks answers signed with the zone's keys.
+	verifier dnstest.Verifier
 }
 
 // metric returns the value of a gauge or counter with the given labels,
@@ -94,13 +82,13 @@ func (p *primary) metric(name string, labels map[string]string) float64 {
 func newPrimary(t *testing.T, notify ...string) *primary {
 	t.Helper()
 	text, _ := differentialPT(300)
-	tz := signedPT(t, text)
+	tz := tablePT(t, text)
 	// v2: one delegation moved, one gone, one new; a new serial.
 	text2 := strings.Replace(text, "1763812800", "1763816400", 1)
 	text2 = strings.Replace(text2, "dominio1.pt. 86400 IN NS ns.hosting.net.", "dominio1.pt. 86400 IN NS ns.outro.net.", 1)
 	text2 = strings.Replace(text2, "dominio2.pt. 86400 IN NS ns.hosting.net.\ndominio2.pt. 86400 IN NS ns2.hosting.net.\n", "", 1)
 	text2 += "novo.pt. 86400 IN NS ns.hosting.net.\nnovo.pt. 86400 IN DS 4242 13 2 " + strings.Repeat("AB", 32) + "\n"
-	v2 := signWith(t, text2, tz.keys)
+	v2 := signText(t, text2, tz.keys, withoutJitter)
 	p, err := zone.DiffPatch(tz.zone, v2, 1763812800, 1763816400)
 	if err != nil {
 		t.Fatal(err)
@@ -113,7 +101,8 @@ func newPrimary(t *testing.T, notify ...string) *primary {
 		Transfer: map[string]Transfer{"pt.": {AllowFrom: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}, Keys: []string{xfrKey},
 			Notify: notify, NotifyKey: xfrKey}},
 	}, zap.New(core))
-	pr := &primary{srv: srv, addr: start(t, srv, tz.snap), logs: logs, reg: reg, v1: tz.zone, v2: v2, s1: 1763812800, s2: 1763816400}
+	pr := &primary{srv: srv, addr: start(t, srv, tz.snap), logs: logs, reg: reg, v1: tz.zone, v2: v2, s1: 1763812800, s2: 1763816400,
+		verifier: tz.verifier()}
 	pr.history = patches{p}
 	return pr
 }
@@ -129,6 +118,43 @@ func (p *primary) publish(t *testing.T) {
 		t.Fatal(err)
 	}
 	p.srv.Swap(snap)
+}
+
+// published is what a server of newPrimary's zone answers once it
+// serves v2: its serial, and each change (a delegation moved to another
+// server, one gone, a new one with its DS, signed).
+var published = []dnstest.Case{
+	{Qname: "pt.", Qtype: dns.TypeSOA, EDNS: 1232, AA: true,
+		Answer: []string{"pt. 3600 IN SOA a.dns.pt. hostmaster.dns.pt. 1763816400 1800 900 604800 600"}},
+	{Qname: "dominio1.pt.", Qtype: dns.TypeNS, EDNS: 1232,
+		Ns: []string{"dominio1.pt. 86400 IN NS ns.outro.net.", "dominio1.pt. 86400 IN NS ns2.hosting.net."}},
+	{Qname: "dominio2.pt.", Qtype: dns.TypeNS, EDNS: 1232, AA: true, Rcode: dns.RcodeNameError,
+		Ns: []string{"pt. 600 IN SOA a.dns.pt. hostmaster.dns.pt. 1763816400 1800 900 604800 600"}},
+	{Qname: "novo.pt.", Qtype: dns.TypeDS, EDNS: 1232, DO: true, AA: true,
+		Answer: []string{
+			"novo.pt. 86400 IN DS 4242 13 2 " + strings.Repeat("AB", 32),
+			"novo.pt. 86400 IN RRSIG DS 13 2 86400" + byZSK,
+		}},
+}
+
+// checkAt sends each case's query to a server at addr, over the
+// transport the case says, and checks the response.
+func checkAt(t *testing.T, server, addr string, v dnstest.Verifier, cases []dnstest.Case) {
+	t.Helper()
+	for _, c := range cases {
+		cl := &dns.Client{Timeout: 2 * time.Second, UDPSize: max(c.EDNS, dns.MinMsgSize)}
+		if c.TCP {
+			cl.Net = "tcp"
+		}
+		r, _, err := cl.Exchange(dnstest.Query(c), addr)
+		if err != nil {
+			t.Errorf("%s: %s: %v", server, c, err)
+			continue
+		}
+		if err := v.Check(c, r); err != nil {
+			t.Errorf("%s: %s:\n%v", server, c, err)
+		}
+	}
 }
 
 // sent returns the kinds of the transfers the primary logged sending.
@@ -369,6 +395,8 @@ func TestKnotSecondary(t *testing.T) {
 	if problems, err := testutil.GatherAndLint(p.reg); err != nil || len(problems) > 0 {
 		t.Errorf("metrics lint: %v %v", problems, err)
 	}
+	checkAt(t, "ptzone", p.addr, p.verifier, published)
+	checkAt(t, "knotd", secondary, p.verifier, published)
 	sameZone(t, secondary, p.addr)
 	_, delegations := differentialPT(300)
 	sameAnswers(t, secondary, p.addr, append(delegations, "novo.pt."), nil)
@@ -387,6 +415,8 @@ func TestNSDSecondary(t *testing.T) {
 	if got := p.sent(); len(got) != 2 || got[1] != "IXFR" {
 		t.Errorf("transfers sent: %v, want a first one then IXFR", got)
 	}
+	checkAt(t, "ptzone", p.addr, p.verifier, published)
+	checkAt(t, "nsd", secondary, p.verifier, published)
 	sameZone(t, secondary, p.addr)
 	_, delegations := differentialPT(300)
 	sameAnswers(t, secondary, p.addr, append(delegations, "novo.pt."), nsdChoices)
@@ -477,24 +507,33 @@ func TestTransferAccess(t *testing.T) {
 	if got := refusedOther(); got != 3 {
 		t.Errorf("transfers refused for names not served: %v under zone=other, want 3", got)
 	}
+	// Over UDP, signed: AXFR, which is TCP only, is malformed; IXFR
+	// gets the current SOA, which tells the client whether to come back
+	// over TCP (RFC 1995 §2).
 	c := &dns.Client{Net: "udp", Timeout: 2 * time.Second, TsigSecret: map[string]string{xfrKey: xfrSecret}}
-	q := new(dns.Msg)
-	q.SetAxfr("pt.")
-	q.SetTsig(xfrKey, dns.HmacSHA256, 300, time.Now().Unix())
-	if r, _, err := c.Exchange(q, p.addr); err != nil || r.Rcode == dns.RcodeSuccess {
-		t.Errorf("AXFR over UDP: %v %v", r, err)
-	}
-	q = new(dns.Msg)
-	q.SetIxfr("pt.", p.s1, "a.dns.pt.", "hostmaster.dns.pt.")
-	q.SetTsig(xfrKey, dns.HmacSHA256, 300, time.Now().Unix())
-	if r, _, err := c.Exchange(q, p.addr); err != nil || len(r.Answer) != 1 || r.Answer[0].(*dns.SOA).Serial != p.s1 {
-		t.Errorf("IXFR over UDP: %v %v", r, err)
+	for _, tc := range []dnstest.Case{
+		{Qname: "pt.", Qtype: dns.TypeAXFR, Rcode: dns.RcodeFormatError},
+		{Qname: "pt.", Qtype: dns.TypeIXFR, AA: true,
+			Answer: []string{"pt. 3600 IN SOA a.dns.pt. hostmaster.dns.pt. 1763812800 1800 900 604800 600"}},
+	} {
+		q := dnstest.Query(tc)
+		if tc.Qtype == dns.TypeIXFR {
+			q.SetIxfr("pt.", p.s1, "a.dns.pt.", "hostmaster.dns.pt.") // the serial the client holds
+		}
+		q.SetTsig(xfrKey, dns.HmacSHA256, 300, time.Now().Unix())
+		r, _, err := c.Exchange(q, p.addr)
+		if err == nil {
+			err = p.verifier.Check(tc, r)
+		}
+		if err != nil {
+			t.Errorf("%s, signed:\n%v", tc, err)
+		}
 	}
 	// Without a Transfer entry the zone is not transferred at all.
 	tz := signedPT(t, testPT)
 	addr := listen(t, tz, Config{TSIG: []TSIGKey{{Name: xfrKey, Secret: xfrSecret}}})
 	tr := &dns.Transfer{TsigSecret: map[string]string{xfrKey: xfrSecret}}
-	q = new(dns.Msg)
+	q := new(dns.Msg)
 	q.SetAxfr("pt.")
 	q.SetTsig(xfrKey, dns.HmacSHA256, 300, time.Now().Unix())
 	ch, err := tr.In(q, addr)
