@@ -145,7 +145,7 @@ func (v Verifier) Check(c Case, r *dns.Msg) error {
 	})
 	for _, s := range []struct {
 		name string
-		want []expected
+		want []dns.RR
 		got  []dns.RR
 	}{{"answer", want.answer, r.Answer}, {"authority", want.ns, r.Ns}, {"additional", want.extra, extra}} {
 		diff = append(diff, compare(s.name, s.want, s.got, c)...)
@@ -159,13 +159,8 @@ func (v Verifier) Check(c Case, r *dns.Msg) error {
 	return errors.New(strings.Join(diff, "\n"))
 }
 
-// expected is one line of a case's section.
-type expected struct {
-	rr   dns.RR
-	line string
-}
-
-type sections struct{ answer, ns, extra []expected }
+// sections are the records a case expects.
+type sections struct{ answer, ns, extra []dns.RR }
 
 // parse reads a case's sections and checks its NSEC3 claims.
 func (v Verifier) parse(c Case) (sections, error) {
@@ -176,7 +171,7 @@ func (v Verifier) parse(c Case) (sections, error) {
 	unsigned := false
 	for _, s := range []struct {
 		lines []string
-		to    *[]expected
+		to    *[]dns.RR
 	}{{c.Answer, &out.answer}, {c.Ns, &out.ns}, {c.Extra, &out.extra}} {
 		for _, line := range s.lines {
 			rr, comment, err := parseLine(line)
@@ -191,7 +186,7 @@ func (v Verifier) parse(c Case) (sections, error) {
 					return sections{}, fmt.Errorf("%q: %w", line, err)
 				}
 			}
-			*s.to = append(*s.to, expected{rr: rr, line: line})
+			*s.to = append(*s.to, rr)
 		}
 	}
 	switch {
@@ -249,10 +244,10 @@ func checkClaims(n *dns.NSEC3, comment string) error {
 }
 
 // compare compares a section with the records expected in it, as sets.
-func compare(section string, want []expected, got []dns.RR, c Case) []string {
+func compare(section string, want, got []dns.RR, c Case) []string {
 	left := map[string]int{} // expected records not yet seen, by key
-	for _, e := range want {
-		left[key(e.rr, c.ExactCase, true)]++
+	for _, rr := range want {
+		left[key(rr, c.ExactCase, true)]++
 	}
 	var unexpected []string
 	for _, rr := range got {
@@ -268,10 +263,10 @@ func compare(section string, want []expected, got []dns.RR, c Case) []string {
 	}
 	var missing []string
 	if !c.Partial {
-		for _, e := range want {
-			if k := key(e.rr, c.ExactCase, true); left[k] > 0 {
+		for _, rr := range want {
+			if k := key(rr, c.ExactCase, true); left[k] > 0 {
 				left[k]--
-				missing = append(missing, display(e.rr))
+				missing = append(missing, display(rr))
 			}
 		}
 	}
