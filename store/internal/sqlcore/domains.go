@@ -74,11 +74,15 @@ type candidateRow struct {
 	geo                                      bool
 	nsText, dsText                           string
 	st                                       stateRow
+	dest                                     []any // the fields above, made once
 }
 
 func (r *candidateRow) scan(row Row) error {
-	return row.Scan(append([]any{&r.name, &r.zone, &r.status, &r.registrar, &r.expires, &r.techEmail, &r.geo,
-		&r.nsText, &r.dsText}, r.st.dest()...)...)
+	if r.dest == nil {
+		r.dest = append([]any{&r.name, &r.zone, &r.status, &r.registrar, &r.expires, &r.techEmail, &r.geo,
+			&r.nsText, &r.dsText}, r.st.dest()...)
+	}
+	return row.Scan(r.dest...)
 }
 
 func (r *candidateRow) candidate() (store.Candidate, error) {
@@ -110,15 +114,19 @@ type LeanRow struct {
 	Checked    bool
 	LastPassed TimeCol
 	Withheld   bool
+	withheld   sql.NullBool
+	dest       []any // Scan's destinations, made once
 }
 
 // Scan reads the row rows is on, in any backend.
 func (r *LeanRow) Scan(rows Rows) error {
-	var withheld sql.NullBool
-	if err := rows.Scan(&r.Name, &r.Zone, &r.Status, &r.NameserversText, &r.DSText, &r.LastPassed, &withheld); err != nil {
+	if r.dest == nil {
+		r.dest = []any{&r.Name, &r.Zone, &r.Status, &r.NameserversText, &r.DSText, &r.LastPassed, &r.withheld}
+	}
+	if err := rows.Scan(r.dest...); err != nil {
 		return err
 	}
-	r.Checked, r.Withheld = withheld.Valid, withheld.Bool
+	r.Checked, r.Withheld = r.withheld.Valid, r.withheld.Bool
 	return nil
 }
 
