@@ -40,6 +40,7 @@ var layers = map[string][]string{
 	"internal/tooltest":      {},
 	"internal/atomicfile":    {},
 	"internal/dnstest":       {},
+	"internal/storedsn":      {},
 	"store/synth":            {"store", "policy"},
 	"zone":                   {},
 	"policy":                 {"store"},
@@ -55,12 +56,12 @@ var layers = map[string][]string{
 	"notify":                 {"store"},
 	"httpapi":                {"store", "policy", "zone", "zonegen", "dnssec", "delegation", "publish", "notify", "authserver"},
 	"daemon": {"store", "policy", "zone", "zonegen", "dnssec", "delegation", "authserver", "publish",
-		"notify", "httpapi", "interchange", "delegation/resolve"},
+		"notify", "httpapi", "interchange", "delegation/resolve", "internal/storedsn"},
 	"cmd/ptzone": nil, // on top: may import anything
 }
 
 // pure packages do no I/O and do not log (DESIGN.md).
-var pure = []string{"store", "policy", "zone", "zonegen", "dnssec", "interchange", "store/synth"}
+var pure = []string{"store", "policy", "zone", "zonegen", "dnssec", "interchange", "store/synth", "internal/storedsn"}
 
 // impure lists what a pure package must not import: these standard
 // packages exactly (net/netip and net/mail only parse), and these modules

@@ -21,6 +21,7 @@ import (
 
 	"github.com/ptzone/ptzone/authserver"
 	"github.com/ptzone/ptzone/httpapi"
+	"github.com/ptzone/ptzone/internal/storedsn"
 )
 
 // Config is ptzone's configuration file (TOML). Every field is documented
@@ -337,9 +338,10 @@ func (c *Config) check() error {
 
 // checkDaemon checks the daemon's sections.
 func (c *Config) checkDaemon(bad func(string, ...any)) {
-	if dsn := c.Store.DSN; dsn != "" && !strings.HasPrefix(dsn, "postgres://") && !strings.HasPrefix(dsn, "postgresql://") &&
-		(!strings.HasPrefix(dsn, "sqlite:") || dsn == "sqlite:") {
-		bad("store.dsn: want postgres://… or sqlite:PATH")
+	if dsn := c.Store.DSN; dsn != "" {
+		if _, err := storedsn.Parse(dsn); err != nil {
+			bad("store.dsn: %v", err)
+		}
 	}
 	s := c.Schedule
 	for _, j := range []struct{ key, spec string }{{"publish", s.Publish}, {"checks", s.Checks}, {"sweep", s.Sweep},

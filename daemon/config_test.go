@@ -121,7 +121,7 @@ from = "not an address"
 [http]
 listen = "8053"
 `, []string{
-			"store.dsn: want postgres://",
+			`store.dsn: "mysql://x": want postgres://… or sqlite:PATH`,
 			`schedule.publish: schedule "every 15 minutes"`,
 			"schedule.sweep_period: 30s is under a minute",
 			"checks: give resolver or hints_file, not both",
@@ -140,6 +140,9 @@ secret_file = "/etc/ptzone/webhook.secret"
 		{"webhook without url", `[webhook]
 secret_file = "/etc/ptzone/webhook.secret"
 `, []string{"webhook: secret_file or name without a url"}},
+		{"sqlite without a path", `[store]
+dsn = "sqlite:"
+`, []string{`store.dsn: "sqlite:": needs a file path, as in sqlite:/var/lib/ptzone/registry.db`}},
 	} {
 		_, err := ParseConfig("bad.toml", c.text)
 		if err == nil {

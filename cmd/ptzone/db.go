@@ -13,6 +13,7 @@ import (
 
 	"github.com/ptzone/ptzone/interchange"
 	"github.com/ptzone/ptzone/internal/atomicfile"
+	"github.com/ptzone/ptzone/internal/storedsn"
 	"github.com/ptzone/ptzone/policy"
 	"github.com/ptzone/ptzone/store"
 	"github.com/ptzone/ptzone/store/postgres"
@@ -51,8 +52,8 @@ run it at once. The SQLite store migrates itself when opened.`,
 			if err != nil {
 				return err
 			}
-			if b.kind == "postgres" {
-				applied, err := postgres.Migrate(ctx, b.dsn)
+			if b.Kind == storedsn.Postgres {
+				applied, err := postgres.Migrate(ctx, b.Target)
 				if err != nil {
 					return err
 				}

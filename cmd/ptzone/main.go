@@ -8,13 +8,12 @@ import (
 	"context"
 	"flag"
 	"fmt"
-	"net/url"
 	"os"
 	"os/signal"
 	"path/filepath"
-	"strings"
 	"syscall"
 
+	"github.com/ptzone/ptzone/internal/storedsn"
 	"github.com/ptzone/ptzone/store"
 	"github.com/ptzone/ptzone/store/postgres"
 	"github.com/ptzone/ptzone/store/sqlite"
@@ -107,54 +106,35 @@ func (s *storeFlags) dataDirectory(e *env) string {
 	return "ptzone-data"
 }
 
-// backend is a parsed DSN.
-type backend struct {
-	kind string // "postgres" or "sqlite"
-	dsn  string // postgres URL, or SQLite file path
-}
-
-func (b backend) String() string {
-	if b.kind == "sqlite" {
-		return "sqlite:" + b.dsn
-	}
-	if u, err := url.Parse(b.dsn); err == nil {
-		return u.Redacted()
-	}
-	return "postgres database"
-}
-
-func (s *storeFlags) backend(e *env) (backend, error) {
+// backend returns the registry the flags name: --db, else $PTZONE_DB,
+// else SQLite in the data directory.
+func (s *storeFlags) backend(e *env) (storedsn.DSN, error) {
 	dsn := s.dsn
 	if dsn == "" {
 		dsn = e.getenv("PTZONE_DB")
 	}
-	switch {
-	case dsn == "":
-		return backend{kind: "sqlite", dsn: filepath.Join(s.dataDirectory(e), "registry.db")}, nil
-	case strings.HasPrefix(dsn, "postgres://"), strings.HasPrefix(dsn, "postgresql://"):
-		return backend{kind: "postgres", dsn: dsn}, nil
-	case strings.HasPrefix(dsn, "sqlite:"):
-		path := strings.TrimPrefix(dsn, "sqlite:")
-		if path == "" {
-			return backend{}, usageErrorf("--db sqlite: needs a file path, as in sqlite:/var/lib/ptzone/registry.db")
-		}
-		return backend{kind: "sqlite", dsn: path}, nil
+	if dsn == "" {
+		return storedsn.Default(s.dataDirectory(e)), nil
 	}
-	return backend{}, usageErrorf("--db %q: want postgres://… or sqlite:PATH", dsn)
+	b, err := storedsn.Parse(dsn)
+	if err != nil {
+		return b, usageErrorf("--db %v", err)
+	}
+	return b, nil
 }
 
 // open opens the registry the flags name.
-func (s *storeFlags) open(ctx context.Context, e *env) (store.Registry, backend, error) {
+func (s *storeFlags) open(ctx context.Context, e *env) (store.Registry, storedsn.DSN, error) {
 	b, err := s.backend(e)
 	if err != nil {
 		return nil, b, err
 	}
 	var r store.Registry
-	switch b.kind {
-	case "postgres":
-		r, err = postgres.Open(ctx, b.dsn)
+	switch b.Kind {
+	case storedsn.Postgres:
+		r, err = postgres.Open(ctx, b.Target)
 	default:
-		r, err = sqlite.Open(ctx, b.dsn)
+		r, err = sqlite.Open(ctx, b.Target)
 	}
 	if err != nil {
 		return nil, b, err

@@ -119,6 +119,21 @@ func TestUsageErrors(t *testing.T) {
 	}
 }
 
+// TestDBFlagErrors: a DSN the registry cannot be opened from is a usage
+// error naming it, its password hidden (storedsn.Parse's words).
+func TestDBFlagErrors(t *testing.T) {
+	home := t.TempDir()
+	for dsn, want := range map[string]string{
+		"sqlite:":                 `--db "sqlite:": needs a file path, as in sqlite:/var/lib/ptzone/registry.db`,
+		"mysql://ops:hunter2@x/r": `--db "mysql://ops:xxxxx@x/r": want postgres://… or sqlite:PATH`,
+	} {
+		r := cli(t, home, "db", "stats", "--db", dsn).want(t, exitUsage)
+		if !strings.Contains(r.stderr, want) || strings.Contains(r.stderr, "hunter2") {
+			t.Errorf("--db %s: stderr %q, want %q", dsn, r.stderr, want)
+		}
+	}
+}
+
 func TestNamesCheck(t *testing.T) {
 	home := t.TempDir()
 	r := cli(t, home, "names", "check", "açores-café.com.pt", "xn--caf-dma.pt").want(t, exitOK)
