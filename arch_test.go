@@ -41,6 +41,7 @@ var layers = map[string][]string{
 	"internal/atomicfile":    {},
 	"internal/dnstest":       {},
 	"internal/storedsn":      {},
+	"internal/demo":          {"", "store", "policy", "interchange", "delegation/lab"},
 	"store/synth":            {"store", "policy"},
 	"zone":                   {},
 	"policy":                 {"store"},

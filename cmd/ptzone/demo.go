@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/hex"
 	"errors"
@@ -17,10 +16,10 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/zap"
 
-	"github.com/ptzone/ptzone"
 	"github.com/ptzone/ptzone/daemon"
 	"github.com/ptzone/ptzone/delegation"
-	"github.com/ptzone/ptzone/interchange"
+	"github.com/ptzone/ptzone/internal/demo"
+	"github.com/ptzone/ptzone/internal/storedsn"
 	"github.com/ptzone/ptzone/policy"
 	"github.com/ptzone/ptzone/publish"
 	"github.com/ptzone/ptzone/store"
@@ -84,23 +83,23 @@ func runDemo(ctx context.Context, e *env, dir, listen, httpListen string) error 
 	log := logger(logFile)
 
 	start := time.Now()
-	path := filepath.Join(dir, "registry.db")
-	fmt.Fprintf(e.stdout, "ptzone demo\n\nRegistry: sqlite:%s\n", path)
-	r, err := sqlite.Open(ctx, path)
+	registry := storedsn.Default(dir)
+	fmt.Fprintf(e.stdout, "ptzone demo\n\nRegistry: %s\n", registry)
+	r, err := sqlite.Open(ctx, registry.Target)
 	if err != nil {
 		return err
 	}
 	defer r.Close()
-	sample, err := sampleRecords()
+	sample, err := demo.SampleRecords()
 	if err != nil {
 		return err
 	}
-	dl, err := newDemoLab(sample)
+	world, err := demo.NewWorld(sample)
 	if err != nil {
 		return err
 	}
 	res, err := r.Import(ctx, func(yield func(store.ImportRecord, error) bool) {
-		for _, rec := range dl.records {
+		for _, rec := range world.Records {
 			if !yield(rec, nil) {
 				return
 			}
@@ -110,7 +109,7 @@ func runDemo(ctx context.Context, e *env, dir, listen, httpListen string) error 
 		return fmt.Errorf("loading the sample registry: %w", err)
 	}
 	fmt.Fprintf(e.stdout, "Loaded %d sample domains (%d new, %d updated, %d removed) in %s.\n\n",
-		len(dl.records), res.Inserted, res.Updated, res.Deleted, time.Since(start).Round(time.Millisecond))
+		len(world.Records), res.Inserted, res.Updated, res.Deleted, time.Since(start).Round(time.Millisecond))
 	counts, err := r.Counts(ctx)
 	if err != nil {
 		return err
@@ -126,7 +125,7 @@ func runDemo(ctx context.Context, e *env, dir, listen, httpListen string) error 
 		"stay out of the zone: reserved (Art 4.2), pending_delete (Art 26.5),\n"+
 		"suspended (Art 35, 39), removed (Art 22, 33).\n", publishable)
 
-	lb, err := dl.start()
+	lb, err := world.Start()
 	if err != nil {
 		return err
 	}
@@ -134,13 +133,13 @@ func runDemo(ctx context.Context, e *env, dir, listen, httpListen string) error 
 	fmt.Fprintf(e.stdout, "\nLab: %d simulated name servers on 127.0.x.2, port %d, each on a network of its own,\n"+
 		"and a resolver (%s) for those named without glue. The sample's addresses\n"+
 		"(documentation ranges) now point there; its %d IPv6 glue addresses are left out.\n"+
-		"Broken on purpose:\n", dl.servers(), lb.Port, dl.resolver, dl.v6Dropped)
-	for _, f := range demoFaults {
-		fmt.Fprintf(e.stdout, "  %-34s %s\n", f.domain, f.what)
+		"Broken on purpose:\n", world.Servers(), lb.Port, world.Resolver, world.V6Dropped)
+	for _, f := range demo.Faults() {
+		fmt.Fprintf(e.stdout, "  %-34s %s\n", f.Domain, f.What)
 	}
 
-	cfg, registrarToken, operatorToken := demoConfig(lb.Port, dl.resolver)
-	if err := r.SetRegistrarToken(ctx, demoRegistrar, store.HashToken(registrarToken)); err != nil {
+	cfg, registrarToken, operatorToken := demoConfig(lb.Port, world.Resolver)
+	if err := r.SetRegistrarToken(ctx, demo.Registrar, store.HashToken(registrarToken)); err != nil {
 		return err
 	}
 	if err := demoSweep(ctx, e, r, cfg, log); err != nil {
@@ -181,7 +180,7 @@ func runDemo(ctx context.Context, e *env, dir, listen, httpListen string) error 
 	if !printOutcomes(e.stdout, outs) {
 		return errors.New("demo: a zone was not published; see above")
 	}
-	printDemoTry(e.stdout, d, dir, path, registrarToken, operatorToken)
+	printDemoTry(e.stdout, d, dir, registry.Target, registrarToken, operatorToken)
 	<-ctx.Done()
 	fmt.Fprintln(e.stdout, "\nStopping...")
 	if err := stop(); err != nil {
@@ -189,27 +188,6 @@ func runDemo(ctx context.Context, e *env, dir, listen, httpListen string) error 
 	}
 	fmt.Fprintln(e.stdout, "Stopped.")
 	return nil
-}
-
-// sampleRecords reads the embedded sample registry, valid or an error.
-func sampleRecords() ([]store.ImportRecord, error) {
-	v := interchange.Validator{Policy: policy.New(policy.Lists{}), Mode: policy.Existing}
-	const name = "testdata/registry/sample.jsonl (embedded)"
-	rep, err := interchange.Validate(bytes.NewReader(ptzone.SampleRegistry), name, v, 10)
-	if err != nil {
-		return nil, err
-	}
-	if rep.ErrorCount > 0 {
-		return nil, fmt.Errorf("the embedded sample registry is invalid: %v", rep.Errors[0])
-	}
-	var out []store.ImportRecord
-	for rec, err := range interchange.Records(bytes.NewReader(ptzone.SampleRegistry), name, v) {
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, rec)
-	}
-	return out, nil
 }
 
 // demoConfig is the daemon's configuration for the lab: checks on its
@@ -257,10 +235,10 @@ func demoSweep(ctx context.Context, e *env, r store.Registry, cfg *daemon.Config
 	}
 	fmt.Fprintf(e.stdout, "  %d domains checked in %s (%d queries), %d failing.\n", st.Checked, st.Elapsed.Round(time.Millisecond), st.Queries, st.Failed)
 	fmt.Fprintln(e.stdout, "What the broken ones got:")
-	for _, f := range demoFaults {
-		s, err := r.DelegationState(ctx, f.domain)
+	for _, f := range demo.Faults() {
+		s, err := r.DelegationState(ctx, f.Domain)
 		if err != nil {
-			return fmt.Errorf("demo: the state of %s: %w", f.domain, err)
+			return fmt.Errorf("demo: the state of %s: %w", f.Domain, err)
 		}
 		worst := ""
 		for _, sev := range []store.Severity{store.SeverityError, store.SeverityWarning} {
@@ -270,7 +248,7 @@ func demoSweep(ctx context.Context, e *env, r store.Registry, cfg *daemon.Config
 				}
 			}
 		}
-		fmt.Fprintf(e.stdout, "  %-34s %-7s %s\n", f.domain, s.LastVerdict, worst)
+		fmt.Fprintf(e.stdout, "  %-34s %-7s %s\n", f.Domain, s.LastVerdict, worst)
 	}
 	return nil
 }
