@@ -49,6 +49,12 @@ const (
 type Lab struct {
 	Port int
 
+	// now and sleep are its servers' clock, which counts queries by the
+	// second, and their wait of a latency; nil is the real clock. The
+	// lab's own tests set them to count and delay without real time.
+	now   func() time.Time
+	sleep func(time.Duration)
+
 	mu      sync.Mutex
 	servers []*Server
 }
@@ -90,6 +96,8 @@ type Server struct {
 	faults  atomic.Uint32
 	latency time.Duration
 	zones   map[string]*Zone // by origin
+	now     func() time.Time
+	sleep   func(time.Duration)
 
 	queries atomic.Uint64
 	mu      sync.Mutex
@@ -103,7 +111,13 @@ type Server struct {
 // Serve starts a server on addr, the lab's port, answering for zones
 // with the faults given, each answer after latency.
 func (l *Lab) Serve(addr netip.Addr, faults Fault, latency time.Duration, zones ...*Zone) (*Server, error) {
-	s := &Server{Addr: addr, latency: latency, zones: make(map[string]*Zone, len(zones))}
+	s := &Server{Addr: addr, latency: latency, zones: make(map[string]*Zone, len(zones)), now: l.now, sleep: l.sleep}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	if s.sleep == nil {
+		s.sleep = time.Sleep
+	}
 	s.faults.Store(uint32(faults))
 	for _, z := range zones {
 		s.zones[z.origin()] = z
@@ -186,13 +200,13 @@ func (s *Server) count(now time.Time) {
 
 // ServeDNS answers one query as the server's faults and zones say.
 func (s *Server) ServeDNS(w dns.ResponseWriter, req *dns.Msg) {
-	s.count(time.Now())
+	s.count(s.now())
 	faults := Fault(s.faults.Load())
 	if faults&Timeout != 0 || req.Response || len(req.Question) != 1 {
 		return
 	}
 	if s.latency > 0 {
-		time.Sleep(s.latency)
+		s.sleep(s.latency)
 	}
 	m := new(dns.Msg)
 	m.SetReply(req)

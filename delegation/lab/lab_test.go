@@ -2,9 +2,11 @@ package lab
 
 import (
 	"errors"
+	"fmt"
 	"net"
 	"net/netip"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -167,28 +169,135 @@ func TestFaults(t *testing.T) {
 	}
 }
 
-// TestLatencyAndCounts: a server waits its latency before answering, and
-// counts its queries and the most it got in one second; a lab holds
-// hundreds of servers, each on its own address.
-func TestLatencyAndCounts(t *testing.T) {
+// fakeClock is a clock the test sets.
+type fakeClock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *fakeClock) now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *fakeClock) set(t time.Time) {
+	c.mu.Lock()
+	c.t = t
+	c.mu.Unlock()
+}
+
+// recorder is a ResponseWriter that keeps the answer written.
+type recorder struct {
+	dns.ResponseWriter // nil: the server uses WriteMsg only
+	msg                *dns.Msg
+}
+
+func (r *recorder) WriteMsg(m *dns.Msg) error { r.msg = m; return nil }
+
+// TestLatency: a server waits its latency before it answers, not after;
+// on the network, the answer comes only once the wait is over.
+func TestLatency(t *testing.T) {
+	const latency = 50 * time.Millisecond
 	l := newLab(t)
-	s, err := l.Serve(Addr(1), 0, 50*time.Millisecond, healthy("lento.pt"))
+	var (
+		waited         time.Duration
+		answeredBefore bool
+		rec            recorder
+	)
+	l.sleep = func(d time.Duration) { waited, answeredBefore = d, rec.msg != nil }
+	s, err := l.Serve(Addr(1), 0, latency, healthy("lento.pt"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	start := time.Now()
-	if _, err := ask(t, s, l.Port, "lento.pt.", dns.TypeSOA, false, "udp"); err != nil {
+	q := new(dns.Msg)
+	q.SetQuestion("lento.pt.", dns.TypeSOA)
+	s.ServeDNS(&rec, q)
+	if waited != latency || answeredBefore || rec.msg == nil || len(rec.msg.Answer) != 1 {
+		t.Errorf("waited %s (answered before: %v), then answered %v; want a wait of %s, then the SOA", waited, answeredBefore, rec.msg, latency)
+	}
+
+	l = newLab(t)
+	waits, release := make(chan time.Duration, 1), make(chan struct{})
+	l.sleep = func(d time.Duration) {
+		waits <- d
+		<-release
+	}
+	if s, err = l.Serve(Addr(1), 0, latency, healthy("lento.pt")); err != nil {
 		t.Fatal(err)
 	}
-	if took := time.Since(start); took < 50*time.Millisecond {
-		t.Errorf("answered in %s, before its latency", took)
+	answered := make(chan error, 1)
+	go func() {
+		c := &dns.Client{Timeout: 10 * time.Second} // a bound only: the test releases the wait
+		r, _, err := c.Exchange(q, netip.AddrPortFrom(s.Addr, uint16(l.Port)).String())
+		if err == nil && len(r.Answer) != 1 {
+			err = fmt.Errorf("answer %v", r)
+		}
+		answered <- err
+	}()
+	select {
+	case d := <-waits:
+		if d != latency {
+			t.Errorf("the server waits %s, want its latency %s", d, latency)
+		}
+	case err := <-answered:
+		t.Fatalf("answered (%v) without waiting its latency", err)
+	case <-time.After(10 * time.Second):
+		t.Fatal("the query never reached the server's wait")
 	}
-	for range 4 {
-		ask(t, s, l.Port, "lento.pt.", dns.TypeNS, false, "udp")
+	select {
+	case err := <-answered:
+		t.Errorf("answered (%v) while the server waits", err)
+	default:
 	}
-	if s.Queries() != 5 || s.PeakPerSecond() < 3 || s.PeakPerSecond() > 5 {
-		t.Errorf("queries %d, peak %d a second", s.Queries(), s.PeakPerSecond())
+	close(release)
+	select {
+	case err := <-answered:
+		if err != nil {
+			t.Errorf("after the wait: %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("no answer after the wait")
 	}
+}
+
+// TestCounts: a server counts its queries, and the most it got within
+// one second of its clock, the second still going included.
+func TestCounts(t *testing.T) {
+	l := newLab(t)
+	clk := &fakeClock{}
+	l.now = clk.now
+	s, err := l.Serve(Addr(1), 0, 0, healthy("contado.pt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	second := time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC)
+	askAt := func(at time.Duration, n int) {
+		t.Helper()
+		clk.set(second.Add(at))
+		for range n {
+			if _, err := ask(t, s, l.Port, "contado.pt.", dns.TypeSOA, false, "udp"); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	askAt(900*time.Millisecond, 2) // second 0: 2
+	askAt(1100*time.Millisecond, 2)
+	askAt(1999*time.Millisecond, 1) // second 1: 3
+	askAt(2000*time.Millisecond, 2) // second 2: 2
+	if s.Queries() != 7 || s.PeakPerSecond() != 3 {
+		t.Errorf("queries %d, peak %d a second; want 7 and 3", s.Queries(), s.PeakPerSecond())
+	}
+	askAt(2500*time.Millisecond, 2) // second 2, still going: 4
+	if s.Queries() != 9 || s.PeakPerSecond() != 4 {
+		t.Errorf("queries %d, peak %d a second; want 9 and 4 (the current second)", s.Queries(), s.PeakPerSecond())
+	}
+}
+
+// TestManyServers: a lab holds hundreds of servers, each on its own
+// address.
+func TestManyServers(t *testing.T) {
+	l := newLab(t)
 	var servers []*Server
 	for n := 2; n < 302; n++ {
 		s, err := l.Serve(Addr(n), 0, 0, healthy("muitos.pt"))
