@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -204,18 +205,64 @@ func TestIterativeRefuses(t *testing.T) {
 }
 
 // TestIterativeStopsWithContext: a lookup ends when its context does, with
-// the context's error (not a finding about the name).
+// the context's error (not a finding about the name), and asks nothing
+// more once it has ended.
 func TestIterativeStopsWithContext(t *testing.T) {
 	h := newHierarchy(t)
+	// A deadline passing while the dead server is asked: its query's own
+	// timeout may fire first, and still the deadline is what is said.
 	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
 	defer cancel()
-	start := time.Now()
-	_, err := h.iterative().Lookup(ctx, "ns.dead.test")
-	if !errors.Is(err, context.DeadlineExceeded) {
+	if _, err := h.iterative().Lookup(ctx, "ns.dead.test"); !errors.Is(err, context.DeadlineExceeded) {
 		t.Errorf("got %v, want the context's deadline", err)
 	}
-	if took := time.Since(start); took > 2*time.Second {
-		t.Errorf("the lookup went on for %v after its context ended", took)
+
+	// Cancelled while the dead server is asked, through an exchange with
+	// no timeout of its own: only the context can end the lookup.
+	ctx, cancel = context.WithCancel(context.Background())
+	defer cancel()
+	var ended atomic.Bool
+	var askedAfter atomic.Int32
+	atDead := make(chan struct{})
+	r := h.iterative()
+	r.Exchange = func(ctx context.Context, q *dns.Msg, to netip.AddrPort, network string) (*dns.Msg, error) {
+		if ended.Load() {
+			askedAfter.Add(1)
+		}
+		if to.Addr() == h.dead.Addr {
+			select {
+			case atDead <- struct{}{}:
+			default:
+			}
+			<-ctx.Done()
+			return nil, ctx.Err()
+		}
+		return exchange(ctx, q, to, network)
+	}
+	done := make(chan error, 1)
+	go func() {
+		_, err := r.Lookup(ctx, "ns.dead.test")
+		done <- err
+	}()
+	select {
+	case <-atDead:
+	case err := <-done:
+		t.Fatalf("the lookup ended (%v) before asking the dead server", err)
+	case <-time.After(10 * time.Second):
+		t.Fatal("the lookup never asked the dead server")
+	}
+	ended.Store(true)
+	cancel()
+	select {
+	case err := <-done:
+		if !errors.Is(err, context.Canceled) {
+			t.Errorf("got %v, want the context's cancellation", err)
+		}
+	case <-time.After(10 * time.Second): // a bound only: nothing else ends it
+		t.Fatal("the lookup did not end with its context")
+	}
+	if n := askedAfter.Load(); n != 0 {
+		t.Errorf("the lookup sent %d queries after its context ended", n)
 	}
 }
 
