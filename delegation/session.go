@@ -57,22 +57,14 @@ func newSession(c *Checker, perSecond float64) *session {
 	return s
 }
 
-// wait holds a query to addr until the address's pace allows it. Slots
-// are handed out in the order asked, so an address serving thousands of
-// domains gets its queries one interval apart, never in a burst.
+// wait holds a query to addr until the address's pace allows it.
 func (s *session) wait(ctx context.Context, addr netip.Addr) error {
 	if s.interval == 0 {
 		return nil
 	}
-	s.mu.Lock()
 	now := time.Now()
-	at := s.next[addr]
-	if at.Before(now) {
-		at = now
-	}
-	s.next[addr] = at.Add(s.interval)
-	s.mu.Unlock()
-	if at.Equal(now) {
+	at := s.slot(addr, now)
+	if !at.After(now) {
 		return nil
 	}
 	t := time.NewTimer(at.Sub(now))
@@ -83,6 +75,20 @@ func (s *session) wait(ctx context.Context, addr netip.Addr) error {
 	case <-ctx.Done():
 		return ctx.Err()
 	}
+}
+
+// slot reserves the next time addr may be asked, asked at now. Slots are
+// handed out in the order asked, so an address serving thousands of
+// domains gets its queries one interval apart, never in a burst.
+func (s *session) slot(addr netip.Addr, now time.Time) time.Time {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	at := s.next[addr]
+	if at.Before(now) {
+		at = now
+	}
+	s.next[addr] = at.Add(s.interval)
+	return at
 }
 
 // exchange asks one address on the checker's port, at its pace,

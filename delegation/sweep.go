@@ -56,6 +56,10 @@ type Sweeper struct {
 	Now     func() time.Time
 	Log     *zap.Logger
 	Metrics *SweepMetrics
+
+	// paced, when set, is given each run's session: tests read the pace
+	// its queries were given.
+	paced func(*session)
 }
 
 // SweepMetrics are a sweeper's Prometheus metrics.
@@ -179,6 +183,9 @@ func (s *Sweeper) Run(ctx context.Context) (SweepStats, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	sess := newSession(s.Checker, rate)
+	if s.paced != nil {
+		s.paced(sess)
+	}
 	results := make(chan checked, concurrency)
 	// window bounds the domains read but not yet recorded: one slow
 	// domain holds back the cursor, not the reading of the next ones,
