@@ -302,7 +302,9 @@ func (s *Sweeper) Run(ctx context.Context) (SweepStats, error) {
 				s.Progress(sw.Checked, total)
 			}
 		}
-		if len(batch) >= batchSize {
+		// Once ctx ends, the results already on their way join the batch:
+		// it is recorded after the loop, with a context of its own.
+		if len(batch) >= batchSize && ctx.Err() == nil {
 			if err := flush(ctx, false); err != nil {
 				cancel()
 				for range results {
