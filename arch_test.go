@@ -53,12 +53,12 @@ var layers = map[string][]string{
 	"delegation/resolve":     {},
 	"delegation/lab":         {"zone", "dnssec"},
 	"authserver":             {"zone", "dnssec"},
-	"publish":                {"store", "policy", "zone", "zonegen", "dnssec", "dnssec/keyfile", "internal/atomicfile", "authserver", "delegation"},
+	"publish":                {"store", "policy", "zone", "zonegen", "dnssec", "dnssec/keyfile", "internal/atomicfile", "authserver", "delegation", "datadir"},
 	"notify":                 {"store"},
-	"httpapi":                {"store", "policy", "zone", "zonegen", "dnssec", "delegation", "publish", "notify", "authserver"},
-	"daemon": {"store", "policy", "zone", "zonegen", "dnssec", "delegation", "authserver", "publish",
-		"notify", "httpapi", "interchange", "delegation/resolve", "internal/storedsn"},
-	"cmd/ptzone": nil, // on top: may import anything
+	"httpapi":                {"store", "policy", "zone", "zonegen", "dnssec", "delegation", "publish", "notify", "authserver", "datadir"},
+	"daemon":                 {"store", "policy", "zone", "zonegen", "dnssec", "delegation", "authserver", "publish", "notify", "httpapi", "interchange", "delegation/resolve", "internal/storedsn", "datadir"},
+	"datadir":                {"zone", "zonegen", "authserver", "internal/atomicfile"},
+	"cmd/ptzone":             nil, // on top: may import anything
 }
 
 // pure packages do no I/O and do not log (DESIGN.md).

@@ -7,7 +7,6 @@ import (
 	"math"
 	"net"
 	"net/http"
-	"path/filepath"
 	"reflect"
 	"sync"
 	"sync/atomic"
@@ -18,6 +17,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/ptzone/ptzone/authserver"
+	"github.com/ptzone/ptzone/datadir"
 	"github.com/ptzone/ptzone/delegation"
 	"github.com/ptzone/ptzone/httpapi"
 	"github.com/ptzone/ptzone/notify"
@@ -186,15 +186,16 @@ func (d *Daemon) Scheduler() *Scheduler {
 // published yet the server refuses queries until the first publication.
 func (d *Daemon) Start(ctx context.Context, dnsListen []string, httpListen string) error {
 	cfg := d.Config()
-	dir := d.zonesDir()
-	current, err := LoadPublished(dir, cfg.ServedZones(), d.log)
+	dir := datadir.ZonesDir(d.deps.DataDir)
+	follower := datadir.NewFollower(datadir.New(dir), cfg.ServedZones(), d.log)
+	snap, err := follower.Snapshot()
 	switch {
-	case errors.Is(err, ErrNothingPublished):
+	case errors.Is(err, datadir.ErrNothingPublished):
 		d.log.Warn("nothing published yet: queries are refused until the first publication", zap.String("dir", dir))
 	case err != nil:
 		return err
 	default:
-		d.srv.Swap(current.Snapshot)
+		d.srv.Swap(snap)
 	}
 	for _, a := range dnsListen {
 		bound, err := d.srv.Listen(a)
@@ -217,15 +218,13 @@ func (d *Daemon) Start(ctx context.Context, dnsListen []string, httpListen strin
 	d.mu.Unlock()
 	go func() {
 		defer close(followDone)
-		FollowPublications(followCtx, d.srv, dir, cfg.ServedZones(), current, cfg.FollowInterval(), d.reload, d.log)
+		follower.Run(followCtx, d.srv, cfg.FollowInterval(), d.reload)
 	}()
 	d.Scheduler().Start()
 	d.log.Info("daemon started", zap.String("node", cfg.NodeName()), zap.Int("dns_listeners", len(d.dnsAddrs)),
 		zap.Stringer("http", d.httpAddr))
 	return nil
 }
-
-func (d *Daemon) zonesDir() string { return filepath.Join(d.deps.DataDir, "zones") }
 
 // DNSAddrs are the addresses DNS is served on.
 func (d *Daemon) DNSAddrs() []net.Addr { return d.dnsAddrs }

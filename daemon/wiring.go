@@ -3,10 +3,10 @@ package daemon
 import (
 	"fmt"
 	"os"
-	"path/filepath"
 	"strings"
 	"time"
 
+	"github.com/ptzone/ptzone/datadir"
 	"github.com/ptzone/ptzone/delegation"
 	"github.com/ptzone/ptzone/delegation/resolve"
 	"github.com/ptzone/ptzone/dnssec"
@@ -65,12 +65,12 @@ func (c *Config) NodeName() string {
 func (c *Config) PublishConfig(dataDir string) (publish.Config, error) {
 	keys := c.Publish.KeysDir
 	if keys == "" {
-		keys = filepath.Join(dataDir, "keys")
+		keys = datadir.KeysDir(dataDir)
 	}
 	zc := zonegen.DefaultConfig()
 	zc.AssumeChecked = c.Publish.AssumeChecked
 	sign := dnssec.DefaultSignOptions(time.Time{})
-	out := publish.Config{Zones: zc, Sign: sign, KeysDir: keys, OutDir: filepath.Join(dataDir, "zones"),
+	out := publish.Config{Zones: zc, Sign: sign, KeysDir: keys, OutDir: datadir.ZonesDir(dataDir),
 		Guard: publish.Guard{Thresholds: publish.DefaultThresholds(), Refresh: sign.Refresh}}
 	if f := c.Publish.ParentDSFile; f != "" {
 		ds, err := ReadParentDS(f, zc.Zones)

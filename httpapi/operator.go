@@ -15,6 +15,7 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/ptzone/ptzone/datadir"
 	"github.com/ptzone/ptzone/publish"
 	"github.com/ptzone/ptzone/store"
 )
@@ -429,7 +430,7 @@ func (a *API) rollback(w http.ResponseWriter, r *http.Request, op string) error 
 	zoneName := strings.ToLower(strings.TrimSuffix(r.PathValue("zone"), "."))
 	o, err := a.opt.Operator.Rollback(r.Context(), zoneName, op, body.Reason)
 	switch {
-	case errors.Is(err, ErrNotPublisher), errors.Is(err, publish.ErrNoEarlierVersion):
+	case errors.Is(err, ErrNotPublisher), errors.Is(err, datadir.ErrNoEarlierVersion):
 		return conflict(err)
 	case err != nil:
 		return err

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ptzone/ptzone/datadir"
 	"github.com/ptzone/ptzone/dnssec"
 	"github.com/ptzone/ptzone/zone"
 	"github.com/ptzone/ptzone/zonegen"
@@ -201,7 +202,7 @@ type Previous struct {
 	Zone   *zone.Zone
 	Serial uint32
 	// The zone's journal, and its delegations as its state counts them.
-	journal     *journal
+	journal     *datadir.Journal
 	delegations int
 }
 

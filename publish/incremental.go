@@ -7,6 +7,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/ptzone/ptzone/datadir"
 	"github.com/ptzone/ptzone/dnssec"
 	"github.com/ptzone/ptzone/store"
 	"github.com/ptzone/ptzone/zone"
@@ -41,7 +42,7 @@ func (p *Publisher) BuildIncremental(ctx context.Context, req BuildRequest) (*Bu
 	// Zones this Publisher published last, still as it left them, are
 	// in memory: neither is read.
 	held := p.heldZones()
-	saved := make([]*savedState, len(names))
+	saved := make([]*datadir.State, len(names))
 	stateErrs := make([]error, len(names))
 	statesRead := make(chan struct{})
 	go func() {
@@ -51,7 +52,7 @@ func (p *Publisher) BuildIncremental(ctx context.Context, req BuildRequest) (*Bu
 				saved[i] = h.state
 				continue
 			}
-			saved[i], stateErrs[i] = readState(stateFile(p.cfg.OutDir, name))
+			saved[i], stateErrs[i] = p.dir.ReadState(name)
 		}
 	}()
 	prev, prevSerials, err := p.previous(ctx, held)
@@ -74,13 +75,13 @@ func (p *Publisher) BuildIncremental(ctx context.Context, req BuildRequest) (*Bu
 		if st == nil {
 			return nil, fullBuild("%s has no state", name)
 		}
-		if st.zone.Serial != SerialOf(pz) {
-			return nil, fullBuild("the state of %s is for serial %d, the zone is at %d", name, st.zone.Serial, SerialOf(pz))
+		if st.Zone.Serial != SerialOf(pz) {
+			return nil, fullBuild("the state of %s is for serial %d, the zone is at %d", name, st.Zone.Serial, SerialOf(pz))
 		}
-		zones[name], states[name] = pz, st.zone
-		prev[name].delegations = st.zone.Delegations
-		if !slices.Contains(tokens, st.token) {
-			tokens = append(tokens, st.token)
+		zones[name], states[name] = pz, st.Zone
+		prev[name].delegations = st.Zone.Delegations
+		if !slices.Contains(tokens, st.Token) {
+			tokens = append(tokens, st.Token)
 		}
 	}
 	keys, childDS, err := p.allKeys(req.Now)
@@ -125,12 +126,12 @@ func (p *Publisher) BuildIncremental(ctx context.Context, req BuildRequest) (*Bu
 	selected := func(name string) bool { return len(req.Only) == 0 || slices.Contains(req.Only, name) }
 	// States started for zones of a build that then fails are not left
 	// behind.
-	var started []*stateWrite
+	var started []*datadir.StateWrite
 	built := false
 	defer func() {
 		if !built {
 			for _, w := range started {
-				w.discard()
+				w.Discard()
 			}
 		}
 	}()
@@ -155,7 +156,7 @@ func (p *Publisher) BuildIncremental(ctx context.Context, req BuildRequest) (*Bu
 			b.Final, b.Digest = pz, zonemdDigest(pz)
 		}
 		if req.forPublication {
-			b.stateWrite = startStateWrite(stateFile(p.cfg.OutDir, zc.Name), set.Token, st)
+			b.stateWrite = p.dir.StartState(zc.Name, datadir.State{Token: set.Token, Zone: st})
 			started = append(started, b.stateWrite)
 		}
 		if b.Unchanged {

@@ -7,9 +7,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -17,6 +14,7 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/ptzone/ptzone/datadir"
 	"github.com/ptzone/ptzone/dnssec"
 	"github.com/ptzone/ptzone/dnssec/keyfile"
 	"github.com/ptzone/ptzone/internal/atomicfile"
@@ -36,33 +34,15 @@ type Config struct {
 	Unsigned bool
 	// KeysDir holds the zones' key files.
 	KeysDir string
-	// OutDir receives <zone>.zone (master file) and <zone>.zone.bin (the
-	// binary image), and keeps the previous image as <zone>.prev.bin.
+	// OutDir is the directory the zones are published into: datadir
+	// owns its files.
 	OutDir string
 	// ParentDS are the DS RRsets the parents of our top zones publish
 	// (pt's, from the root), by zone; our zones inside our zones are
 	// checked against the DS we compute from their keys.
 	ParentDS map[string][]dnssec.DS
-	// FlushAfter: when a zone's journal passes this many octets, the
-	// publication rewrites the image and master file (default 64 MiB).
-	FlushAfter int64
-	// JournalKeep bounds the history a flush leaves in the journal, for
-	// incremental transfers (default 256 MiB).
-	JournalKeep int64
-}
-
-func (c *Config) flushAfter() int64 {
-	if c.FlushAfter > 0 {
-		return c.FlushAfter
-	}
-	return 64 << 20
-}
-
-func (c *Config) journalKeep() int64 {
-	if c.JournalKeep > 0 {
-		return c.JournalKeep
-	}
-	return 256 << 20
+	// Limits bound the zones' journals (FlushAfter, JournalKeep).
+	datadir.Limits
 }
 
 // Registry is what a publication reads and writes.
@@ -74,6 +54,7 @@ type Registry interface {
 // Publisher runs publications.
 type Publisher struct {
 	cfg Config
+	dir datadir.Dir
 	reg Registry
 	pol *policy.Policy
 	log *zap.Logger
@@ -89,7 +70,7 @@ type Publisher struct {
 
 // New returns a publisher.
 func New(cfg Config, reg Registry, pol *policy.Policy, log *zap.Logger) *Publisher {
-	return &Publisher{cfg: cfg, reg: reg, pol: pol, log: log.Named("publish")}
+	return &Publisher{cfg: cfg, dir: datadir.New(cfg.OutDir), reg: reg, pol: pol, log: log.Named("publish")}
 }
 
 // Request is one publication's circumstances.
@@ -137,41 +118,6 @@ type Times struct {
 	Sign, Verify, Write time.Duration
 }
 
-// Paths of a zone's files in dir.
-func zoneFile(dir, name string) string  { return filepath.Join(dir, name+".zone") }
-func imageFile(dir, name string) string { return filepath.Join(dir, name+".zone.bin") }
-func prevFile(dir, name string) string  { return filepath.Join(dir, name+".prev.bin") }
-
-// LoadPublished reads the zone as last published into dir: its image with
-// the journal's patches applied. A zone never published is (nil, nil).
-func LoadPublished(dir, name string) (*zone.Zone, error) {
-	z, _, err := loadPublished(dir, name)
-	return z, err
-}
-
-func loadPublished(dir, name string) (*zone.Zone, *journal, error) {
-	j, err := readJournal(journalFile(dir, name))
-	if err != nil {
-		return nil, nil, err
-	}
-	f, err := os.Open(imageFile(dir, name))
-	if errors.Is(err, os.ErrNotExist) {
-		return nil, j, nil
-	}
-	if err != nil {
-		return nil, nil, err
-	}
-	defer f.Close()
-	z, err := zone.ReadBinary(f) // buffered inside; a file tells its size
-	if err != nil {
-		return nil, nil, fmt.Errorf("%s: %w", f.Name(), err)
-	}
-	if z, err = j.replay(z); err != nil {
-		return nil, nil, err
-	}
-	return z, j, nil
-}
-
 // SerialOf returns a zone's SOA serial (0 without an SOA).
 func SerialOf(z *zone.Zone) uint32 {
 	if z == nil {
@@ -208,7 +154,7 @@ type Built struct {
 	// State is what the next build goes on from; stateWrite, when the
 	// build is for publication, is its file being written.
 	State      *zonegen.ZoneState
-	stateWrite *stateWrite
+	stateWrite *datadir.StateWrite
 	// An incremental build's patch from the previous zone, the unsigned
 	// owners it changed, and its counts; nil Patch for a full build.
 	Patch   *zone.Patch
@@ -364,7 +310,7 @@ func (p *Publisher) Build(ctx context.Context, req BuildRequest) (*BuildSet, err
 		}
 		b := &Built{Result: res, Final: res.Zone, Keys: keys[res.Name], Prev: prev[res.Name], State: res.State}
 		if req.forPublication && b.State != nil {
-			b.stateWrite = startStateWrite(stateFile(p.cfg.OutDir, res.Name), set.Token, b.State)
+			b.stateWrite = p.dir.StartState(res.Name, datadir.State{Token: set.Token, Zone: b.State})
 		}
 		if !p.cfg.Unsigned {
 			p.sign(b, req.Now, childDS, !req.NoVerify, presigners[res.Name])
@@ -395,16 +341,26 @@ func (p *Publisher) allKeys(now time.Time) (map[string][]*dnssec.Key, map[string
 // image's, or the publication log's if that is later (files can be lost,
 // serials must never go back).
 func (p *Publisher) previous(ctx context.Context, held map[string]*held) (map[string]*Previous, map[string]uint32, error) {
+	var unheld []string
+	for _, name := range p.cfg.Zones.Zones {
+		if held[name] == nil {
+			unheld = append(unheld, name)
+		}
+	}
+	loaded, err := p.dir.Load(unheld, datadir.Refuse)
+	if err != nil {
+		return nil, nil, fmt.Errorf("publish: %w", err)
+	}
 	prev := map[string]*Previous{}
 	serials := map[string]uint32{}
 	for _, name := range p.cfg.Zones.Zones {
 		var z *zone.Zone
-		var j *journal
-		var err error
+		var j *datadir.Journal
 		if h := held[name]; h != nil {
 			z, j = h.zone, h.journal
-		} else if z, j, err = loadPublished(p.cfg.OutDir, name); err != nil {
-			return nil, nil, fmt.Errorf("publish: the last published %s: %w", name, err)
+		} else {
+			l := loaded.Zone(name)
+			z, j = l.Zone, l.Journal
 		}
 		serial := SerialOf(z)
 		logged, err := p.lastLoggedSerial(ctx, name)
@@ -553,11 +509,7 @@ func (p *Publisher) parentDS(name string, childDS map[string][]store.DS) []dnsse
 // keys missing). Refusals are outcomes, not errors.
 func (p *Publisher) RunOnce(ctx context.Context, req Request) ([]ZoneOutcome, error) {
 	start := time.Now()
-	if err := os.MkdirAll(p.cfg.OutDir, 0o755); err != nil {
-		return nil, fmt.Errorf("publish: %w", err)
-	}
-	// One publication at a time writes here: what a crash left is stale.
-	if err := atomicfile.RemoveStale(p.cfg.OutDir); err != nil {
+	if err := p.dir.Prepare(); err != nil {
 		return nil, fmt.Errorf("publish: %w", err)
 	}
 	var set *BuildSet
@@ -580,7 +532,7 @@ func (p *Publisher) RunOnce(ctx context.Context, req Request) ([]ZoneOutcome, er
 	var outcomes []ZoneOutcome
 	for _, b := range set.Zones {
 		outcomes = append(outcomes, p.publishZone(ctx, req, b, set))
-		b.stateWrite.discard() // a state not published
+		b.stateWrite.Discard() // a state not published
 	}
 	p.log.Info("publication finished", zap.Duration("took", time.Since(start)), zap.Int("zones", len(outcomes)))
 	return outcomes, nil
@@ -621,11 +573,11 @@ func (p *Publisher) publishZone(ctx context.Context, req Request, b *Built, set 
 	if b.Unchanged {
 		o.Outcome = OutcomeUnchanged
 		if !req.DryRun && b.stateWrite != nil {
-			if err := b.stateWrite.commit(); err != nil {
+			if err := b.stateWrite.Commit(); err != nil {
 				p.forget(res.Name)
 				return fail(fmt.Errorf("writing the state of %s: %w", res.Name, err))
 			}
-			p.hold(res.Name, b.Final, b.Prev.journal, &savedState{token: set.Token, zone: b.State})
+			p.hold(res.Name, b.Final, b.Prev.journal, &datadir.State{Token: set.Token, Zone: b.State})
 		}
 		log.Info("zone unchanged")
 		return o
@@ -654,7 +606,7 @@ func (p *Publisher) publishZone(ctx context.Context, req Request, b *Built, set 
 			return fail(err)
 		}
 		if b.State != nil {
-			p.hold(res.Name, b.Final, b.Prev.journal, &savedState{token: set.Token, zone: b.State})
+			p.hold(res.Name, b.Final, b.Prev.journal, &datadir.State{Token: set.Token, Zone: b.State})
 		} else {
 			p.forget(res.Name)
 		}
@@ -677,95 +629,16 @@ func isChildOfOurs(name string, zones []string) bool {
 	return false
 }
 
-// persist publishes a built zone into the data directory. An
-// incremental build appends its patch to the journal, which publishes it,
-// and flushes when the journal has grown; a full build appends the patch
-// from the previous zone (for incremental transfers) and flushes. The
-// state comes last: a crash before it costs the next publication a full
-// build, nothing more.
+// persist publishes a built zone into the data directory.
 func (p *Publisher) persist(name string, b *Built, token string) (string, error) {
-	dir := p.cfg.OutDir
-	j := b.Prev.journal
-	if j == nil {
-		j = &journal{path: journalFile(dir, name)}
-		b.Prev.journal = j
-	}
-	if b.Patch != nil {
-		if err := j.append(b.Patch); err != nil {
-			return "", fmt.Errorf("publishing %s: %w", name, err)
-		}
-		if j.valid > p.cfg.flushAfter() {
-			if _, err := p.flush(name, b.Final, j); err != nil {
-				return "", err
-			}
-		}
-	} else {
-		if prev := b.Prev.Zone; prev != nil {
-			patch, err := zone.DiffPatch(prev, b.Final, SerialOf(prev), SerialOf(b.Final))
-			if err != nil {
-				return "", err
-			}
-			// A patch as large as the zone (new keys re-sign everything)
-			// is not kept: transfers fall back to AXFR.
-			if int64(patch.Old.Stats().Bytes+patch.New.Stats().Bytes) < p.cfg.journalKeep() {
-				if err := j.append(patch); err != nil {
-					return "", fmt.Errorf("publishing %s: %w", name, err)
-				}
-			}
-		}
-		if _, err := p.flush(name, b.Final, j); err != nil {
-			return "", err
-		}
-	}
+	v := datadir.Version{Zone: b.Final, Patch: b.Patch, Prev: b.Prev.Zone}
 	if b.State != nil {
-		w := b.stateWrite
-		if w == nil {
-			w = startStateWrite(stateFile(dir, name), token, b.State)
+		if b.stateWrite == nil {
+			b.stateWrite = p.dir.StartState(name, datadir.State{Token: token, Zone: b.State})
 		}
-		if err := w.commit(); err != nil {
-			return "", fmt.Errorf("writing the state of %s: %w", name, err)
-		}
+		v.State = b.stateWrite
 	}
-	return zoneFile(dir, name), nil
-}
-
-// flush writes the zone's master file and image, then trims the journal
-// to the history it keeps.
-func (p *Publisher) flush(name string, z *zone.Zone, j *journal) (string, error) {
-	file, err := p.write(name, z)
-	if err != nil {
-		return "", err
-	}
-	if err := j.keep(p.cfg.journalKeep()); err != nil {
-		return "", fmt.Errorf("trimming the journal of %s: %w", name, err)
-	}
-	return file, nil
-}
-
-// write puts the zone's master file and image in place, the image last:
-// it is what a restart serves. The previous image is kept for rollback.
-func (p *Publisher) write(name string, z *zone.Zone) (string, error) {
-	dir := p.cfg.OutDir
-	if err := atomicfile.Write(zoneFile(dir, name), 0o644, func(w io.Writer) error {
-		_, err := z.WriteTo(w)
-		return err
-	}); err != nil {
-		return "", fmt.Errorf("writing %s: %w", zoneFile(dir, name), err)
-	}
-	if _, err := os.Stat(imageFile(dir, name)); err == nil {
-		tmp := prevFile(dir, name) + ".tmp"
-		os.Remove(tmp)
-		if err := os.Link(imageFile(dir, name), tmp); err != nil {
-			return "", fmt.Errorf("keeping the previous image of %s: %w", name, err)
-		}
-		if err := os.Rename(tmp, prevFile(dir, name)); err != nil {
-			return "", fmt.Errorf("keeping the previous image of %s: %w", name, err)
-		}
-	}
-	if err := atomicfile.Write(imageFile(dir, name), 0o644, z.WriteBinary); err != nil {
-		return "", fmt.Errorf("writing %s: %w", imageFile(dir, name), err)
-	}
-	return zoneFile(dir, name), nil
+	return p.dir.Write(name, b.Prev.journal, v, p.cfg.Limits)
 }
 
 // zonemdDigest returns the zone's ZONEMD digest in hex, or "".

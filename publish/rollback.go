@@ -4,19 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"slices"
 	"time"
 
+	"github.com/ptzone/ptzone/datadir"
 	"github.com/ptzone/ptzone/dnssec"
-	"github.com/ptzone/ptzone/internal/atomicfile"
 	"github.com/ptzone/ptzone/zone"
 	"github.com/ptzone/ptzone/zonegen"
 )
-
-// ErrNoEarlierVersion is returned for a rollback of a zone whose files
-// keep no version before the one published.
-var ErrNoEarlierVersion = errors.New("no earlier version of the zone is kept")
 
 // RollbackRequest asks for a zone to be published again as it was before
 // its last publication.
@@ -38,7 +33,9 @@ type RollbackRequest struct {
 //
 // The version before is the journal's last patch undone, or else the
 // image kept by the last full write (with the journal's patches after
-// it): what a restart or a long run of publications left.
+// it): what a restart or a long run of publications left
+// (datadir.Dir.Before). Without one, the error wraps
+// datadir.ErrNoEarlierVersion.
 func (p *Publisher) Rollback(ctx context.Context, req RollbackRequest) (ZoneOutcome, error) {
 	name := req.Zone
 	if !slices.Contains(p.cfg.Zones.Zones, name) {
@@ -47,18 +44,19 @@ func (p *Publisher) Rollback(ctx context.Context, req RollbackRequest) (ZoneOutc
 	if req.Now.IsZero() || req.By == "" {
 		return ZoneOutcome{}, errors.New("publish: a rollback needs its time and who asks for it")
 	}
-	dir := p.cfg.OutDir
-	current, j, err := loadPublished(dir, name)
+	loaded, err := p.dir.Load([]string{name}, datadir.Refuse)
 	if err != nil {
-		return ZoneOutcome{}, fmt.Errorf("publish: the last published %s: %w", name, err)
-	}
-	if current == nil {
-		return ZoneOutcome{}, fmt.Errorf("publish: %s was never published: %w", name, ErrNoEarlierVersion)
-	}
-	if err := atomicfile.RemoveStale(dir); err != nil {
 		return ZoneOutcome{}, fmt.Errorf("publish: %w", err)
 	}
-	target, err := versionBefore(dir, name, current, j)
+	published := loaded.Zone(name)
+	current := published.Zone
+	if current == nil {
+		return ZoneOutcome{}, fmt.Errorf("publish: %s was never published: %w", name, datadir.ErrNoEarlierVersion)
+	}
+	if err := p.dir.Prepare(); err != nil {
+		return ZoneOutcome{}, fmt.Errorf("publish: %w", err)
+	}
+	target, err := p.dir.Before(published)
 	if err != nil {
 		return ZoneOutcome{}, fmt.Errorf("publish: rolling back %s: %w", name, err)
 	}
@@ -87,14 +85,14 @@ func (p *Publisher) Rollback(ctx context.Context, req RollbackRequest) (ZoneOutc
 	}
 	res := &zonegen.Result{Name: name, Zone: unsigned, Serial: serial, Excluded: map[zonegen.Reason]int{}}
 	res.Delegations, res.Secure, res.Glue = countDelegations(unsigned)
-	b := &Built{Result: res, Final: unsigned, Keys: keys[name], Prev: &Previous{Zone: current, Serial: last, journal: j}}
+	b := &Built{Result: res, Final: unsigned, Keys: keys[name], Prev: &Previous{Zone: current, Serial: last, journal: published.Journal}}
 	if !p.cfg.Unsigned {
 		p.sign(b, req.Now, childDS, true, nil)
 	}
 	// Without its state, the next publication of the zone is a full
 	// build; the state goes first, so a crash cannot leave the rolled
 	// back zone with a state that says otherwise.
-	if err := os.Remove(stateFile(dir, name)); err != nil && !errors.Is(err, os.ErrNotExist) {
+	if err := p.dir.RemoveState(name); err != nil {
 		return ZoneOutcome{}, fmt.Errorf("publish: rolling back %s: %w", name, err)
 	}
 	p.forget(name)
@@ -104,40 +102,6 @@ func (p *Publisher) Rollback(ctx context.Context, req RollbackRequest) (ZoneOutc
 	o := p.publishZone(ctx, preq, b, &BuildSet{SnapshotTime: req.Now})
 	o.Mode = "rollback"
 	return o, nil
-}
-
-// versionBefore returns the zone as published before current.
-func versionBefore(dir, name string, current *zone.Zone, j *journal) (*zone.Zone, error) {
-	serial := SerialOf(current)
-	if j != nil {
-		for i := len(j.records) - 1; i >= 0; i-- {
-			if r := j.records[i]; r.to == serial && r.from != serial {
-				patches, err := j.readPatches([]int{i})
-				if err != nil {
-					return nil, err
-				}
-				p := patches[0]
-				undo := &zone.Patch{From: p.To, To: p.From, Old: p.New, New: p.Old}
-				return undo.Apply(current)
-			}
-		}
-	}
-	z, err := readImage(prevFile(dir, name))
-	if errors.Is(err, os.ErrNotExist) {
-		return nil, ErrNoEarlierVersion
-	}
-	if err != nil {
-		return nil, err
-	}
-	if j != nil {
-		if z, err = j.replay(z); err != nil {
-			return nil, fmt.Errorf("%w: %v", ErrNoEarlierVersion, err)
-		}
-	}
-	if SerialOf(z) == serial {
-		return nil, ErrNoEarlierVersion
-	}
-	return z, nil
 }
 
 // withSerial returns z with its SOA serial set.

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ptzone/ptzone/datadir"
 	"github.com/ptzone/ptzone/dnssec"
 	"github.com/ptzone/ptzone/publish"
 	"github.com/ptzone/ptzone/store"
@@ -66,7 +67,7 @@ func testRollback(t *testing.T, f *fixture) {
 	if o.Outcome != store.OutcomePublished || o.Mode != "rollback" || o.Serial == v2.Serial || !serialAfter(o.Serial, v2.Serial) {
 		t.Fatalf("rollback: %s %s serial %d after %d; refusals %v", o.Outcome, o.Mode, o.Serial, v2.Serial, o.Refusals)
 	}
-	got, err := publish.LoadPublished(f.out, "pt")
+	got, err := f.lastPublished("pt")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -78,11 +79,11 @@ func testRollback(t *testing.T, f *fixture) {
 		t.Errorf("the rolled back zone: %v, signatures from %s", rep.Problems, rep.EarliestExpiration)
 	}
 	// Secondaries take it incrementally: the journal goes from v2 to it.
-	served, err := publish.LoadServed(f.out, "pt")
+	served, err := datadir.New(f.out).Load([]string{"pt"}, datadir.PassOver)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if patches, ok := served.History.Patches(v2.Serial, o.Serial); f.cfg.JournalKeep == 0 && (!ok || len(patches) != 1) {
+	if patches, ok := served.Zone("pt").Journal.Patches(v2.Serial, o.Serial); f.cfg.JournalKeep == 0 && (!ok || len(patches) != 1) {
 		t.Errorf("no journal from %d to the rollback's %d", v2.Serial, o.Serial)
 	}
 	pubs, err := f.db.Publications(context.Background(), "pt", 1)
@@ -105,12 +106,12 @@ func TestRollbackNeedsAnEarlierVersion(t *testing.T) {
 	f := newFixture(t)
 	p := publish.New(f.cfg, f.db, pol, zap.NewNop())
 	req := publish.RollbackRequest{Zone: "pt", Now: t0, By: "ana", Reason: "r"}
-	if _, err := p.Rollback(context.Background(), req); !errors.Is(err, publish.ErrNoEarlierVersion) {
+	if _, err := p.Rollback(context.Background(), req); !errors.Is(err, datadir.ErrNoEarlierVersion) {
 		t.Errorf("never published: %v", err)
 	}
 	f.run(t, publish.Request{Now: t0})
 	req.Now = t0.Add(time.Minute)
-	if _, err := p.Rollback(context.Background(), req); !errors.Is(err, publish.ErrNoEarlierVersion) {
+	if _, err := p.Rollback(context.Background(), req); !errors.Is(err, datadir.ErrNoEarlierVersion) {
 		t.Errorf("published once: %v", err)
 	}
 	req.Zone = "gov.pt"

@@ -10,6 +10,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/ptzone/ptzone/datadir"
 	"github.com/ptzone/ptzone/dnssec"
 	"github.com/ptzone/ptzone/dnssec/keyfile"
 	"github.com/ptzone/ptzone/zone"
@@ -44,7 +45,7 @@ func (k *keyFlags) keysDir(e *env) string {
 		return k.dir
 	}
 	sf := storeFlags{dataDir: k.dataDir}
-	return filepath.Join(sf.dataDirectory(e), "keys")
+	return datadir.KeysDir(sf.dataDirectory(e))
 }
 
 // zones returns the zones selected by --zone or --all.

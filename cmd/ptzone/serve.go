@@ -2,12 +2,12 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"os"
 	"os/signal"
-	"path/filepath"
 	"strings"
 	"syscall"
 	"time"
@@ -17,6 +17,7 @@ import (
 
 	"github.com/ptzone/ptzone/authserver"
 	"github.com/ptzone/ptzone/daemon"
+	"github.com/ptzone/ptzone/datadir"
 	"github.com/ptzone/ptzone/zone"
 )
 
@@ -81,7 +82,7 @@ allows them.`,
 				}
 			}
 			log := logger(e.stderr)
-			snap, dir, published, err := servedSnapshot(e, &sf, cfg, zoneFiles, log)
+			snap, follower, err := servedSnapshot(e, &sf, cfg, zoneFiles, log)
 			if err != nil {
 				return err
 			}
@@ -107,7 +108,7 @@ allows them.`,
 				}
 				fmt.Fprintf(e.stdout, "serving %s on %s\n", strings.Join(zoneNames(snap), " "), bound)
 			}
-			if published != nil {
+			if follower != nil {
 				// New publications are served as they land; SIGHUP
 				// looks at once.
 				hup := make(chan os.Signal, 1)
@@ -122,7 +123,7 @@ allows them.`,
 						}
 					}
 				}()
-				daemon.FollowPublications(ctx, srv, dir, cfg.ServedZones(), published, cfg.FollowInterval(), reload, log)
+				follower.Run(ctx, srv, cfg.FollowInterval(), reload)
 				return nil
 			}
 			<-ctx.Done()
@@ -140,35 +141,35 @@ func zoneNames(s *authserver.Snapshot) []string {
 }
 
 // servedSnapshot reads the zones to serve: the files given, or the last
-// published zones in the data directory (and then also that directory).
-func servedSnapshot(e *env, sf *storeFlags, cfg *daemon.Config, zoneFiles []string, log *zap.Logger) (*authserver.Snapshot, string, *daemon.Published, error) {
+// published zones in the data directory (and then also its follower).
+func servedSnapshot(e *env, sf *storeFlags, cfg *daemon.Config, zoneFiles []string, log *zap.Logger) (*authserver.Snapshot, *datadir.Follower, error) {
 	if len(zoneFiles) > 0 {
 		var zones []*zone.Zone
 		for _, spec := range zoneFiles {
 			name, file, ok := strings.Cut(spec, "=")
 			if !ok || name == "" || file == "" {
-				return nil, "", nil, usageErrorf("serve: --zone %q: want NAME=FILE", spec)
+				return nil, nil, usageErrorf("serve: --zone %q: want NAME=FILE", spec)
 			}
 			origin, err := zone.ParseName(strings.TrimSuffix(name, ".")+".", zone.Root)
 			if err != nil {
-				return nil, "", nil, usageErrorf("serve: --zone %q: %v", spec, err)
+				return nil, nil, usageErrorf("serve: --zone %q: %v", spec, err)
 			}
 			f, err := os.Open(file)
 			if err != nil {
-				return nil, "", nil, inputError(err)
+				return nil, nil, inputError(err)
 			}
 			z, err := zone.Read(f, zone.ReadOptions{Origin: origin, File: file})
 			f.Close()
 			if err != nil {
-				return nil, "", nil, inputError(err)
+				return nil, nil, inputError(err)
 			}
 			zones = append(zones, z)
 		}
 		snap, err := authserver.NewSnapshot(zones...)
 		if err != nil {
-			return nil, "", nil, inputError(err)
+			return nil, nil, inputError(err)
 		}
-		return snap, "", nil, nil
+		return snap, nil, nil
 	}
 	dataDir := sf.dataDir
 	if dataDir == "" && cfg.DataDir != "" {
@@ -177,12 +178,15 @@ func servedSnapshot(e *env, sf *storeFlags, cfg *daemon.Config, zoneFiles []stri
 	if dataDir == "" {
 		dataDir = sf.dataDirectory(e)
 	}
-	dir := filepath.Join(dataDir, "zones")
-	p, err := daemon.LoadPublished(dir, cfg.ServedZones(), log)
-	if err != nil {
-		return nil, "", nil, fmt.Errorf("serve: %w", err)
+	follower := datadir.NewFollower(datadir.New(datadir.ZonesDir(dataDir)), cfg.ServedZones(), log)
+	snap, err := follower.Snapshot()
+	if errors.Is(err, datadir.ErrNothingPublished) {
+		return nil, nil, fmt.Errorf("serve: %w (publish first, or give --zone NAME=FILE)", err)
 	}
-	return p.Snapshot, dir, p, nil
+	if err != nil {
+		return nil, nil, fmt.Errorf("serve: %w", err)
+	}
+	return snap, follower, nil
 }
 
 func configCommand() *command {

@@ -6,13 +6,13 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"strings"
 	"time"
 
 	"go.uber.org/zap"
 
 	"github.com/ptzone/ptzone/daemon"
+	"github.com/ptzone/ptzone/datadir"
 	"github.com/ptzone/ptzone/dnssec"
 	"github.com/ptzone/ptzone/internal/atomicfile"
 	"github.com/ptzone/ptzone/policy"
@@ -66,7 +66,7 @@ func (p *pipelineFlags) clock() (time.Time, error) {
 func (p *pipelineFlags) publisher(ctx context.Context, e *env, outDir string) (*publish.Publisher, store.Registry, error) {
 	keys := p.keys
 	if keys == "" {
-		keys = filepath.Join(p.sf.dataDirectory(e), "keys")
+		keys = datadir.KeysDir(p.sf.dataDirectory(e))
 	}
 	zc := zonegen.DefaultConfig()
 	zc.AssumeChecked = p.assumeChecked
@@ -160,7 +160,7 @@ byte-identical files. Nothing is published and nothing is logged; see
 					bad = true
 					continue
 				}
-				path := filepath.Join(out, name+".zone")
+				path := datadir.New(out).ZoneFile(name)
 				wstart := time.Now()
 				if err := atomicfile.WriteRewriting(path, 0o644, b.WriteZone); err != nil {
 					return err
@@ -397,7 +397,7 @@ Exit status 0 when every zone was published or unchanged (or passed, with --dry-
 			if err != nil {
 				return err
 			}
-			pub, reg, err := pf.publisher(ctx, e, filepath.Join(pf.sf.dataDirectory(e), "zones"))
+			pub, reg, err := pf.publisher(ctx, e, datadir.ZonesDir(pf.sf.dataDirectory(e)))
 			if err != nil {
 				return err
 			}

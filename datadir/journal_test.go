@@ -1,4 +1,4 @@
-package publish
+package datadir
 
 import (
 	"os"
@@ -83,7 +83,7 @@ func TestJournal(t *testing.T) {
 		t.Fatalf("after the torn record was overwritten: %v, %d patches, torn %v", err, len(j.records), j.torn)
 	}
 	// A patch that does not follow the image: a publication is missing.
-	gap := &journal{path: path, records: j.records[2:]}
+	gap := &Journal{path: path, records: j.records[2:]}
 	if _, err := gap.replay(vs[0]); err == nil || !strings.Contains(err.Error(), "missing") {
 		t.Errorf("a gap: %v", err)
 	}
@@ -159,12 +159,12 @@ func TestJournalReadsWhatItNeeds(t *testing.T) {
 }
 
 func TestStateFile(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "pt.state")
-	if st, err := readState(path); st != nil || err != nil {
+	d := New(t.TempDir())
+	if st, err := d.ReadState("pt"); st != nil || err != nil {
 		t.Fatalf("a missing state: %v %v", st, err)
 	}
-	os.WriteFile(path, []byte("PTZPUBST\x00\x01\x05\x00abc"), 0o644)
-	if _, err := readState(path); err == nil {
+	os.WriteFile(filepath.Join(d.Path(), "pt.state"), []byte("PTZPUBST\x00\x01\x05\x00abc"), 0o644)
+	if _, err := d.ReadState("pt"); err == nil {
 		t.Error("a truncated state file was read")
 	}
 }
@@ -183,27 +183,26 @@ func TestJournalHistory(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	h := &JournalHistory{j: j}
-	ps, ok := h.Patches(2, 4)
+	ps, ok := j.Patches(2, 4)
 	if !ok || len(ps) != 2 || ps[0].From != 2 || ps[1].To != 4 {
 		t.Fatalf("patches 2 to 4: %v %v", ps, ok)
 	}
 	if got, err := zone.ApplyAll(vs[1], ps); err != nil || text(got) != text(vs[3]) {
 		t.Errorf("the patches from 2 do not make 4: %v", err)
 	}
-	if _, ok := h.Patches(0, 4); ok {
+	if _, ok := j.Patches(0, 4); ok {
 		t.Error("a serial the journal does not hold")
 	}
-	if _, ok := h.Patches(4, 2); ok {
+	if _, ok := j.Patches(4, 2); ok {
 		t.Error("backwards")
 	}
 	b, _ := os.ReadFile(path)
 	b[j.records[0].at+j.records[0].size/2] ^= 1
 	os.WriteFile(path, b, 0o644)
-	if _, ok := h.Patches(1, 4); ok {
+	if _, ok := j.Patches(1, 4); ok {
 		t.Error("a damaged patch was given")
 	}
-	if ps, ok := h.Patches(2, 4); !ok || len(ps) != 2 {
+	if ps, ok := j.Patches(2, 4); !ok || len(ps) != 2 {
 		t.Error("patches after the damaged one")
 	}
 }

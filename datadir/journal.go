@@ -1,4 +1,4 @@
-package publish
+package datadir
 
 import (
 	"bytes"
@@ -19,31 +19,13 @@ import (
 	"github.com/ptzone/ptzone/zonegen"
 )
 
-// The data directory holds, per zone:
-//
-//	<zone>.zone     the master file as of the last flush
-//	<zone>.zone.bin the binary image as of the last flush
-//	<zone>.prev.bin the image before it, for rollback
-//	<zone>.journal  the patches published since (and a bounded history
-//	                before), appended and synced one by one
-//	<zone>.state    what the next build goes on from (zonegen.ZoneState)
-//	                and the change token of the snapshot it was built from
-//
-// The published zone is the image with the journal's patches applied in
-// serial order. A publication that changes a thousand domains appends a
-// patch of a few hundred kilobytes instead of rewriting the zone; the
-// image and master file are rewritten (flushed) when the journal grows
-// past Config.FlushAfter, and by every full build.
-func journalFile(dir, name string) string { return filepath.Join(dir, name+".journal") }
-func stateFile(dir, name string) string   { return filepath.Join(dir, name+".state") }
-
-// journal is a zone's journal file: records of a length, a patch and the
+// Journal is a zone's journal file: records of a length, a patch and the
 // patch's SHA-256, appended in order. Reading it reads each record's
 // serials only; a record's patch is read when it is needed (replay needs
 // those an image lacks), and checked then: after a few flushes most of a
 // journal is history an image holds already, hundreds of megabytes for
 // pt that a publication does not need.
-type journal struct {
+type Journal struct {
 	path    string
 	records []journalRecord
 	// valid is the length of the file up to its last whole record: a
@@ -65,8 +47,8 @@ const recordOverhead = 8 + sha256.Size
 // joins. The last record is checked whole: a crash while it was appended
 // can leave it torn, and it is then ignored (the next append overwrites
 // it). The others are checked when their patches are read.
-func readJournal(path string) (*journal, error) {
-	j := &journal{path: path}
+func readJournal(path string) (*Journal, error) {
+	j := &Journal{path: path}
 	f, err := os.Open(path)
 	if errors.Is(err, os.ErrNotExist) {
 		return j, nil
@@ -112,7 +94,7 @@ func readJournal(path string) (*journal, error) {
 }
 
 // readRecord reads and checks record i's patch.
-func (j *journal) readRecord(f *os.File, i int) (*zone.Patch, error) {
+func (j *Journal) readRecord(f *os.File, i int) (*zone.Patch, error) {
 	body, err := j.recordBody(f, i)
 	if err != nil {
 		return nil, err
@@ -127,7 +109,7 @@ func (j *journal) readRecord(f *os.File, i int) (*zone.Patch, error) {
 
 // recordBody reads record i and returns its patch's octets once they
 // match their checksum.
-func (j *journal) recordBody(f *os.File, i int) ([]byte, error) {
+func (j *Journal) recordBody(f *os.File, i int) ([]byte, error) {
 	r := j.records[i]
 	b := make([]byte, r.size)
 	if _, err := f.ReadAt(b, r.at); err != nil {
@@ -154,7 +136,7 @@ func encodeRecord(p *zone.Patch) ([]byte, error) {
 
 // append adds a patch and syncs it: once append returns, the patch is
 // published.
-func (j *journal) append(p *zone.Patch) error {
+func (j *Journal) append(p *zone.Patch) error {
 	rec, err := encodeRecord(p)
 	if err != nil {
 		return err
@@ -188,7 +170,7 @@ func (j *journal) append(p *zone.Patch) error {
 // keep rewrites the journal with its newest records only, at most max
 // octets of them: the history an incremental transfer can start from.
 // The records are copied as they are, not read.
-func (j *journal) keep(max int64) error {
+func (j *Journal) keep(max int64) error {
 	first, total := len(j.records), int64(0)
 	for first > 0 && total+j.records[first-1].size <= max {
 		first--
@@ -227,8 +209,8 @@ func (j *journal) keep(max int64) error {
 
 // replay applies to an image the journal's patches that follow it,
 // reading them (and no other) on as many goroutines as there are.
-func (j *journal) replay(z *zone.Zone) (*zone.Zone, error) {
-	from := SerialOf(z)
+func (j *Journal) replay(z *zone.Zone) (*zone.Zone, error) {
+	from := serialOf(z)
 	serial := from
 	var follow []int
 	for i, r := range j.records {
@@ -252,14 +234,14 @@ func (j *journal) replay(z *zone.Zone) (*zone.Zone, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: applying the patches from %d to %d: %w", j.path, from, serial, err)
 	}
-	if got := SerialOf(z); got != serial {
+	if got := serialOf(z); got != serial {
 		return nil, fmt.Errorf("%s: the patches from %d to %d give serial %d", j.path, from, serial, got)
 	}
 	return z, nil
 }
 
 // readPatches reads the patches of the records given, in their order.
-func (j *journal) readPatches(records []int) ([]*zone.Patch, error) {
+func (j *Journal) readPatches(records []int) ([]*zone.Patch, error) {
 	f, err := os.Open(j.path)
 	if err != nil {
 		return nil, err
@@ -284,84 +266,25 @@ func (j *journal) readPatches(records []int) ([]*zone.Patch, error) {
 	return patches, errors.Join(errs...)
 }
 
-// savedState is a zone's state file.
-type savedState struct {
-	token string
-	zone  *zonegen.ZoneState
-}
-
-var stateFileMagic = []byte("PTZPUBST\x00\x01")
-
-// stateWrite is a state file being written beside the one in place while
-// the zone is signed and verified (pt's is a hundred megabytes): persist
-// commits it after the journal, any other outcome discards it. A state
-// lost or torn in a crash fails its checksum (or its serial no longer
-// matches the zone's), and the next publication is then a full one: so
-// it is written unsynced.
-type stateWrite struct {
-	done    chan struct{}
-	pending *atomicfile.Pending
-	err     error
-}
-
-func startStateWrite(path, token string, st *zonegen.ZoneState) *stateWrite {
-	w := &stateWrite{done: make(chan struct{})}
-	go func() {
-		defer close(w.done)
-		w.pending, w.err = atomicfile.PrepareCache(path, 0o644, func(out io.Writer) error {
-			head := append([]byte(nil), stateFileMagic...)
-			head = binary.LittleEndian.AppendUint16(head, uint16(len(token)))
-			head = append(head, token...)
-			if _, err := out.Write(head); err != nil {
-				return err
+// Patches returns the patches from serial from to serial to, in order,
+// read when asked: a server answers incremental transfers from them
+// (authserver.History). False when the journal does not hold them all,
+// or one does not read.
+func (j *Journal) Patches(from, to uint32) ([]*zone.Patch, bool) {
+	var chain []int
+	serial := from
+	for i, r := range j.records {
+		if r.from == serial {
+			chain = append(chain, i)
+			serial = r.to
+			if serial == to {
+				break
 			}
-			_, err := st.WriteTo(out)
-			return err
-		})
-	}()
-	return w
-}
-
-// commit puts the state in place once it is written.
-func (w *stateWrite) commit() error {
-	<-w.done
-	if w.err != nil {
-		return w.err
+		}
 	}
-	return w.pending.Commit()
-}
-
-// discard removes the state unless it was committed; safe on nil.
-func (w *stateWrite) discard() {
-	if w == nil {
-		return
+	if serial != to || len(chain) == 0 {
+		return nil, false
 	}
-	<-w.done
-	if w.pending != nil {
-		w.pending.Discard()
-	}
-}
-
-// readState reads a state file; a missing one is (nil, nil).
-func readState(path string) (*savedState, error) {
-	b, err := os.ReadFile(path)
-	if errors.Is(err, os.ErrNotExist) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, err
-	}
-	if !bytes.HasPrefix(b, stateFileMagic) || len(b) < len(stateFileMagic)+2 {
-		return nil, fmt.Errorf("%s: not a zone state file", path)
-	}
-	b = b[len(stateFileMagic):]
-	n := int(binary.LittleEndian.Uint16(b))
-	if len(b) < 2+n {
-		return nil, fmt.Errorf("%s: truncated", path)
-	}
-	st, err := zonegen.UnmarshalZoneState(b[2+n:])
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
-	return &savedState{token: string(b[2 : 2+n]), zone: st}, nil
+	patches, err := j.readPatches(chain)
+	return patches, err == nil
 }
