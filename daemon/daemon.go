@@ -44,13 +44,24 @@ type Deps struct {
 	Now func() time.Time
 }
 
-// ErrNotPublisher is returned for a publication asked of a daemon that
-// does not hold the publisher's lock: another daemon publishes.
-var ErrNotPublisher = httpapi.ErrNotPublisher
+var (
+	// ErrNotPublisher is returned for a publication asked of a daemon
+	// that does not hold the publisher's lock: another daemon publishes.
+	ErrNotPublisher error = &stateError{"another daemon is the publisher: ask it"}
+	// ErrFrozen is returned for a publication while an operator has
+	// publishing frozen (a dry run still runs).
+	ErrFrozen error = &stateError{"publishing is frozen: thaw it first"}
+)
 
-// ErrFrozen is returned for a publication while an operator has
-// publishing frozen (a dry run still runs).
-var ErrFrozen = httpapi.ErrFrozen
+// stateError is an error that says the daemon's state forbids an action
+// for now, not that the request is wrong or the action failed.
+type stateError struct{ message string }
+
+func (e *stateError) Error() string { return e.message }
+
+// Conflict marks the error as a conflict with the daemon's state, which
+// the operator API answers 409 Conflict.
+func (e *stateError) Conflict() {}
 
 // Daemon is ptzone as a service: it serves the published zones, and runs
 // publications, checks, the sweep, notices and pruning on their

@@ -278,3 +278,42 @@ func TestOperatorAPI(t *testing.T) {
 		t.Errorf("audit log:\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 }
+
+// TestOperatorNotPublisher: a daemon that does not hold the publisher's
+// lock answers an operator's publication and rollback 409 Conflict,
+// saying another daemon publishes; the scheduled publication is skipped
+// without an error.
+func TestOperatorNotPublisher(t *testing.T) {
+	ctx := context.Background()
+	db, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "registry.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	other, ok, err := db.TryLock(ctx, "publisher")
+	if err != nil || !ok {
+		t.Fatalf("the other daemon's lock: %v %v", ok, err)
+	}
+	t.Cleanup(func() { other.Release(ctx) })
+	cfg := labConfig("second", 53)
+	cfg.Operators = []OperatorConfig{{Name: "ana", TokenSHA256: hex.EncodeToString(store.HashToken("operator-token"))}}
+	d := startDaemon(t, cfg, db, db, t.TempDir(), nil)
+	base := "http://" + d.HTTPAddr().String() + "/api/v1/operator/"
+	for _, path := range []string{"publish", "zones/pt/rollback"} {
+		req, _ := http.NewRequest("POST", base+path, strings.NewReader(`{"reason": "r"}`))
+		req.Header.Set("Authorization", "Bearer operator-token")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var body struct{ Error, Message string }
+		err = json.NewDecoder(resp.Body).Decode(&body)
+		resp.Body.Close()
+		if err != nil || resp.StatusCode != http.StatusConflict || body.Error != "conflict" || body.Message != ErrNotPublisher.Error() {
+			t.Errorf("%s from a daemon that is not the publisher: %d %+v %v", path, resp.StatusCode, body, err)
+		}
+	}
+	if err := d.publishJob(ctx); err != nil {
+		t.Errorf("the scheduled publication of a daemon that is not the publisher: %v", err)
+	}
+}

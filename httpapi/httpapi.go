@@ -17,6 +17,7 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/ptzone/ptzone/datadir"
 	"github.com/ptzone/ptzone/store"
 )
 
@@ -104,12 +105,21 @@ var (
 	errNoSuchDomain = &apiError{status: http.StatusNotFound, code: "not_found", message: "no such domain among yours"}
 )
 
+// stateConflict is an error saying the service's state forbids an
+// action for now, not that the request is wrong or the action failed
+// (another daemon is the publisher, publishing is frozen): the package
+// that raises it defines it, with this method; it is answered 409.
+type stateConflict interface{ Conflict() }
+
 // statusOf maps an error to its HTTP status and code.
 func statusOf(err error) *apiError {
 	var ae *apiError
+	var sc stateConflict
 	switch {
 	case errors.As(err, &ae):
 		return ae
+	case errors.As(err, &sc), errors.Is(err, datadir.ErrNoEarlierVersion):
+		return conflict(err)
 	case errors.Is(err, store.ErrNotFound):
 		return errNoSuchDomain
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):

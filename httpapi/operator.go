@@ -15,12 +15,13 @@ import (
 
 	"go.uber.org/zap"
 
-	"github.com/ptzone/ptzone/datadir"
 	"github.com/ptzone/ptzone/publish"
 	"github.com/ptzone/ptzone/store"
 )
 
-// Operator is the running service an operator acts on (the daemon).
+// Operator is the running service an operator acts on (the daemon). The
+// errors its state raises (another daemon is the publisher, publishing
+// is frozen) it defines itself, marked as a stateConflict.
 type Operator interface {
 	// Publish runs a publication now.
 	Publish(ctx context.Context, req publish.Request) ([]publish.ZoneOutcome, error)
@@ -118,12 +119,6 @@ type OperatorToken struct {
 	SHA256 []byte
 }
 
-// Errors an Operator returns that the surface maps to 409 Conflict.
-var (
-	ErrNotPublisher = errors.New("another daemon is the publisher: ask it")
-	ErrFrozen       = errors.New("publishing is frozen: thaw it first")
-)
-
 func (a *API) operatorRoutes(mux *http.ServeMux) {
 	if a.opt.Operator == nil {
 		return
@@ -194,7 +189,7 @@ func readBody(r *http.Request, v any) error {
 	return nil
 }
 
-func conflict(err error) error {
+func conflict(err error) *apiError {
 	return &apiError{status: http.StatusConflict, code: "conflict", message: err.Error()}
 }
 
@@ -254,10 +249,7 @@ func (a *API) publishNow(w http.ResponseWriter, r *http.Request, op string) erro
 		req.Force = &publish.Force{By: op, Reason: body.Reason}
 	}
 	out, err := a.opt.Operator.Publish(r.Context(), req)
-	switch {
-	case errors.Is(err, ErrNotPublisher), errors.Is(err, ErrFrozen):
-		return conflict(err)
-	case err != nil:
+	if err != nil {
 		return err
 	}
 	results := make([]ZoneResult, 0, len(out))
@@ -429,10 +421,7 @@ func (a *API) rollback(w http.ResponseWriter, r *http.Request, op string) error 
 	}
 	zoneName := strings.ToLower(strings.TrimSuffix(r.PathValue("zone"), "."))
 	o, err := a.opt.Operator.Rollback(r.Context(), zoneName, op, body.Reason)
-	switch {
-	case errors.Is(err, ErrNotPublisher), errors.Is(err, datadir.ErrNoEarlierVersion):
-		return conflict(err)
-	case err != nil:
+	if err != nil {
 		return err
 	}
 	res := zoneResult(o)
