@@ -90,13 +90,15 @@ type Report struct {
 
 // Verdict is the report's worst severity, and false when nothing was
 // found at all.
-func (r Report) Verdict() (Severity, bool) {
+func (r Report) Verdict() (store.Severity, bool) {
 	if len(r.Findings) == 0 {
-		return 0, false
+		return "", false
 	}
-	worst := Notice
+	worst := store.SeverityNotice
 	for _, f := range r.Findings {
-		worst = max(worst, f.Severity)
+		if f.Severity.Rank() > worst.Rank() {
+			worst = f.Severity
+		}
 	}
 	return worst, true
 }
@@ -171,11 +173,11 @@ func (c *Checker) check(ctx context.Context, d Delegation, s *session) Report {
 				if f := (*resolve.Failure)(nil); errors.As(err, &f) {
 					why, evidence = unresolvedText(f), f.Evidence
 				}
-				add(Finding{Code: Unresolvable, Severity: Error, NS: name, Evidence: evidence, args: []any{name, why}})
+				add(Finding{Code: Unresolvable, Severity: store.SeverityError, NS: name, Evidence: evidence, args: []any{name, why}})
 				continue
 			}
 			if ans.Alias != "" {
-				add(Finding{Code: CNAMEAtNS, Severity: Error, NS: name, Addr: ans.From.Addr().String(),
+				add(Finding{Code: CNAMEAtNS, Severity: store.SeverityError, NS: name, Addr: ans.From.Addr().String(),
 					Evidence: fmt.Sprintf("A/AAAA %s @%s: CNAME %s", name, ans.From, ans.Alias), args: []any{name, ans.From.Addr().String()}})
 			}
 			addrs = ans.Addrs
@@ -184,7 +186,7 @@ func (c *Checker) check(ctx context.Context, d Delegation, s *session) Report {
 			var public []netip.Addr
 			for _, a := range addrs {
 				if isSpecialPurpose(a) {
-					add(Finding{Code: SpecialAddress, Severity: Error, NS: name, Addr: a.String(), args: []any{name, a.String()}})
+					add(Finding{Code: SpecialAddress, Severity: store.SeverityError, NS: name, Addr: a.String(), args: []any{name, a.String()}})
 				} else {
 					public = append(public, a)
 				}
@@ -195,7 +197,7 @@ func (c *Checker) check(ctx context.Context, d Delegation, s *session) Report {
 			addrs = public
 		}
 		if len(addrs) == 0 {
-			add(Finding{Code: NoAddress, Severity: Error, NS: name, args: []any{name}})
+			add(Finding{Code: NoAddress, Severity: store.SeverityError, NS: name, args: []any{name}})
 			continue
 		}
 		servers = append(servers, Nameserver{Name: name, Addrs: addrs})
@@ -211,12 +213,12 @@ func (c *Checker) check(ctx context.Context, d Delegation, s *session) Report {
 		}
 	}
 	if len(names) < 2 {
-		add(Finding{Code: TooFewNS, Severity: Error, args: []any{len(names)}})
+		add(Finding{Code: TooFewNS, Severity: store.SeverityError, args: []any{len(names)}})
 	}
 	if len(addrs) < 2 {
-		add(Finding{Code: TooFewAddresses, Severity: Error, args: []any{len(addrs)}})
+		add(Finding{Code: TooFewAddresses, Severity: store.SeverityError, args: []any{len(addrs)}})
 	} else if network, shared := oneNetwork(addrs); shared {
-		add(Finding{Code: OneNetwork, Severity: Warning, args: []any{network}})
+		add(Finding{Code: OneNetwork, Severity: store.SeverityWarning, args: []any{network}})
 	}
 
 	// Every address at once: a domain's servers answer slowly alone, not
@@ -251,15 +253,15 @@ func (c *Checker) check(ctx context.Context, d Delegation, s *session) Report {
 	}
 	if soa != nil {
 		if !usableMailbox(soa.Mbox) {
-			add(Finding{Code: BadRName, Severity: Warning, Evidence: soa.String(), args: []any{rep.Domain, soa.Mbox}})
+			add(Finding{Code: BadRName, Severity: store.SeverityWarning, Evidence: soa.String(), args: []any{rep.Domain, soa.Mbox}})
 		}
 		if problems := timerProblems(soa); problems.en != "" {
-			add(Finding{Code: SOATimers, Severity: Warning, Evidence: soa.String(), args: []any{rep.Domain, problems}})
+			add(Finding{Code: SOATimers, Severity: store.SeverityWarning, Evidence: soa.String(), args: []any{rep.Domain, problems}})
 		}
 	}
 	for _, ds := range d.DS {
 		if why := dsAlgorithmProblem(ds); why.en != "" {
-			add(Finding{Code: DSAlgorithm, Severity: Warning, Evidence: ds.String(),
+			add(Finding{Code: DSAlgorithm, Severity: store.SeverityWarning, Evidence: ds.String(),
 				args: []any{fmt.Sprintf("%d %d %d", ds.KeyTag, ds.Algorithm, ds.DigestType), why}})
 		}
 	}
@@ -269,7 +271,7 @@ func (c *Checker) check(ctx context.Context, d Delegation, s *session) Report {
 			list = append(list, fmt.Sprint(s))
 		}
 		slices.Sort(list)
-		add(Finding{Code: SerialMismatch, Severity: Warning, args: []any{rep.Domain, strings.Join(list, ", ")}})
+		add(Finding{Code: SerialMismatch, Severity: store.SeverityWarning, args: []any{rep.Domain, strings.Join(list, ", ")}})
 	}
 	return rep
 }
@@ -360,12 +362,12 @@ func (p *probe) run(ctx context.Context, d Delegation, names map[string]bool) []
 			served, alias = append(served, found...), alias || cname
 		}
 		if alias {
-			out = append(out, Finding{Code: CNAMEAtNS, Severity: Error, NS: p.ns, Addr: p.addr.String(),
+			out = append(out, Finding{Code: CNAMEAtNS, Severity: store.SeverityError, NS: p.ns, Addr: p.addr.String(),
 				Evidence: fmt.Sprintf("A %s @%s UDP: CNAME", name, p.addr), args: []any{name, p.ns + " (" + p.addr.String() + ")"}})
 			continue
 		}
 		if !sameAddrs(served, ns.Addrs) {
-			out = append(out, Finding{Code: GlueMismatch, Severity: Error, NS: p.ns, Addr: p.addr.String(),
+			out = append(out, Finding{Code: GlueMismatch, Severity: store.SeverityError, NS: p.ns, Addr: p.addr.String(),
 				Evidence: fmt.Sprintf("A/AAAA %s @%s UDP", name, p.addr),
 				args:     []any{name, addrsText(served), p.ns + " (" + p.addr.String() + ")", addrsText(ns.Addrs)}})
 		}

@@ -99,16 +99,6 @@ func (a *API) summary(d store.Domain, st *store.DelegationState) DomainSummary {
 	return s
 }
 
-func severityRank(s store.Severity) int {
-	switch s {
-	case store.SeverityError:
-		return 0
-	case store.SeverityWarning:
-		return 1
-	}
-	return 2
-}
-
 // domainList reads a registrar's domains, those in the state given (all
 // when empty), in name order after the name given, at most limit.
 func (a *API) domainList(ctx context.Context, registrar, state, after string, limit int) ([]DomainSummary, error) {
@@ -206,7 +196,7 @@ func (a *API) detail(ctx context.Context, reg store.Registrar, name string) (Dom
 	if st != nil && st.Findings != nil {
 		// Errors first: they are what keeps the domain out.
 		out.Findings = slices.Clone(st.Findings)
-		slices.SortStableFunc(out.Findings, func(a, b store.Finding) int { return severityRank(a.Severity) - severityRank(b.Severity) })
+		slices.SortStableFunc(out.Findings, func(a, b store.Finding) int { return b.Severity.Rank() - a.Severity.Rank() })
 	}
 	hist, err := a.opt.Store.CheckHistory(ctx, d.Name, 20)
 	if err != nil {

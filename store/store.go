@@ -115,7 +115,9 @@ func (v Verdict) Valid() bool {
 	return v == VerdictPass || v == VerdictWarning || v == VerdictFail
 }
 
-// Severity grades a finding.
+// Severity grades a finding: an error closes the gate (Art 4.2) or
+// starts the grace period of a delegated domain (Art 23.2); a warning and
+// a notice are reported only.
 type Severity string
 
 // Severities, from mildest to worst.
@@ -124,6 +126,18 @@ const (
 	SeverityWarning Severity = "warning"
 	SeverityError   Severity = "error"
 )
+
+// Rank orders severities from the mildest, a notice (0), to the worst,
+// an error (2); a severity not known ranks as a notice.
+func (s Severity) Rank() int {
+	switch s {
+	case SeverityError:
+		return 2
+	case SeverityWarning:
+		return 1
+	}
+	return 0
+}
 
 // Finding is one observation of the delegation checker, stored as data so
 // that registrars can be shown exactly what was seen.

@@ -150,9 +150,9 @@ Exit status: 0 nothing found, 1 warnings only, 2 errors, 3 usage error.`,
 				writeReport(e.stdout, r, lang)
 			}
 			switch worst, any := r.Verdict(); {
-			case !any || worst == delegation.Notice:
+			case !any || worst == store.SeverityNotice:
 				return nil
-			case worst == delegation.Warning:
+			case worst == store.SeverityWarning:
 				return &exitError{code: checkWarnings}
 			default:
 				return &exitError{code: checkErrors}
@@ -202,17 +202,17 @@ func parseDS(domain, spec string) (*dns.DS, error) {
 // reportWords are the readable report's own words, in each language.
 var reportWords = map[string]struct {
 	pass, summary, query, fix string
-	severity                  map[delegation.Severity]string
+	severity                  map[store.Severity]string
 }{
 	"en": {"pass", "errors %d, warnings %d", "query", "fix",
-		map[delegation.Severity]string{delegation.Error: "ERROR", delegation.Warning: "WARNING", delegation.Notice: "NOTICE"}},
+		map[store.Severity]string{store.SeverityError: "ERROR", store.SeverityWarning: "WARNING", store.SeverityNotice: "NOTICE"}},
 	"pt": {"sem problemas", "erros %d, avisos %d", "consulta", "correção",
-		map[delegation.Severity]string{delegation.Error: "ERRO", delegation.Warning: "AVISO", delegation.Notice: "NOTA"}},
+		map[store.Severity]string{store.SeverityError: "ERRO", store.SeverityWarning: "AVISO", store.SeverityNotice: "NOTA"}},
 }
 
 func writeReport(w io.Writer, r delegation.Report, lang string) {
 	words := reportWords[lang]
-	counts := map[delegation.Severity]int{}
+	counts := map[store.Severity]int{}
 	for _, f := range r.Findings {
 		counts[f.Severity]++
 	}
@@ -220,7 +220,7 @@ func writeReport(w io.Writer, r delegation.Report, lang string) {
 		fmt.Fprintf(w, "%s: %s\n", r.Domain, words.pass)
 		return
 	}
-	fmt.Fprintf(w, "%s: "+words.summary+"\n", r.Domain, counts[delegation.Error], counts[delegation.Warning])
+	fmt.Fprintf(w, "%s: "+words.summary+"\n", r.Domain, counts[store.SeverityError], counts[store.SeverityWarning])
 	for _, f := range r.Findings {
 		where := f.NS
 		if f.Addr != "" {
@@ -260,10 +260,10 @@ func writeJSONReport(w io.Writer, r delegation.Report, lang string) {
 		Findings []finding `json:"findings"`
 	}{Domain: r.Domain, Verdict: "pass", Findings: []finding{}}
 	if worst, any := r.Verdict(); any {
-		out.Verdict = worst.String()
+		out.Verdict = string(worst)
 	}
 	for _, f := range r.Findings {
-		out.Findings = append(out.Findings, finding{f.Code, f.Severity.String(), f.NS, f.Addr, f.Message(lang), f.Article(),
+		out.Findings = append(out.Findings, finding{f.Code, string(f.Severity), f.NS, f.Addr, f.Message(lang), f.Article(),
 			f.Zonemaster(), f.Hint(lang), f.Evidence})
 	}
 	enc := json.NewEncoder(w)
