@@ -29,6 +29,11 @@ func NSEC3Hash(name zone.Name, iterations uint16, salt []byte) [sha1.Size]byte {
 	return sum
 }
 
+// signerNSEC3Hash is the hash the signer builds its chains with. Tests
+// put a wrong one here to show that the verifier, which hashes with code
+// of its own, refuses the chain it makes.
+var signerNSEC3Hash = NSEC3Hash
+
 // hashLabel is the owner label of an NSEC3 record: base32hex, lowercase.
 var hashLabel = base32.NewEncoding("0123456789abcdefghijklmnopqrstuv").WithPadding(base32.NoPadding)
 
@@ -117,7 +122,7 @@ type nsec3Record struct {
 func buildChain(entries []chainEntry, apex zone.Name, p NSEC3Params) ([]nsec3Record, error) {
 	recs := make([]nsec3Record, len(entries))
 	for i, e := range entries {
-		recs[i].hash = NSEC3Hash(e.name, p.Iterations, p.Salt)
+		recs[i].hash = signerNSEC3Hash(e.name, p.Iterations, p.Salt)
 	}
 	order := make([]int, len(entries))
 	for i := range order {

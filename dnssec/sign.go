@@ -432,7 +432,7 @@ func SignPending(unsigned *zone.Zone, keys []*Key, opt SignOptions) (signed *zon
 	// inputs of the merge on another core while the merge runs, and
 	// while the merged zone is written.
 	digest := make(chan [sha512.Size384]byte, 1)
-	go func() { digest <- ZONEMDDigest(zone.MergeView(unsigned, over, drop)) }()
+	go func() { digest <- signerZONEMDDigest(zone.MergeView(unsigned, over, drop)) }()
 	if signed, err = zone.Merge(unsigned, over, drop); err != nil {
 		<-digest
 		return nil, nil, err

@@ -223,7 +223,7 @@ func SignChangesPending(prev, with *zone.Zone, drop []zone.Name, keys []*Key, op
 	// As in Sign: the digest, which leaves the placeholders out, is taken
 	// on another core while the zone is built.
 	digest := make(chan [sha512.Size384]byte, 1)
-	go func() { digest <- ZONEMDDigest(zone.ReplaceView(prev, wz, dropAll)) }()
+	go func() { digest <- signerZONEMDDigest(zone.ReplaceView(prev, wz, dropAll)) }()
 	out, err := zone.Replace(prev, wz, dropAll)
 	if err != nil {
 		<-digest
@@ -451,7 +451,7 @@ func (c *changeView) chainBelow(a zone.Name, affected map[zone.Name]bool, entrie
 		}
 		// An owner the change does not reach keeps its place in the chain.
 		if len(c.sets(d)) > 0 {
-			h := NSEC3Hash(d, p.Iterations, p.Salt)
+			h := signerNSEC3Hash(d, p.Iterations, p.Salt)
 			found = chain.has(h)
 		}
 	}
@@ -546,7 +546,7 @@ func (c *nsec3Links) update(names []zone.Name, entries map[zone.Name][]uint16, s
 	remove := map[[sha1.Size]byte]bool{}
 	var add []nsec3Link
 	for _, n := range names {
-		h := NSEC3Hash(n, p.Iterations, p.Salt)
+		h := signerNSEC3Hash(n, p.Iterations, p.Salt)
 		types, in := entries[n]
 		i, had := c.find(h)
 		switch {

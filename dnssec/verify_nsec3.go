@@ -16,6 +16,21 @@ import (
 
 var base32HexLower = base32.NewEncoding("0123456789abcdefghijklmnopqrstuv").WithPadding(base32.NoPadding)
 
+// ownerHash is the verifier's own NSEC3 hash of a name (RFC 5155 §5):
+// SHA-1 over the name's canonical wire form and the salt, then
+// iterations times over the previous hash and the salt. The signer has
+// its own (NSEC3Hash); the verifier does not use it, so that a mistake
+// in either leaves the chain unproved and the zone refused.
+func ownerHash(name zone.Name, iterations uint16, salt []byte) [sha1.Size]byte {
+	// A name's wire form and a salt are at most 255 octets each.
+	var scratch [2 * 255]byte
+	h := sha1.Sum(append(name.AppendWire(scratch[:0]), salt...))
+	for range iterations {
+		h = sha1.Sum(append(append(scratch[:0], h[:]...), salt...))
+	}
+	return h
+}
+
 // nsec3Chain is the zone's NSEC3 chain, read before the walk over the
 // owners so that each name is checked against it as it is met: a TLD has
 // a million unsigned delegations and no list of them is kept.
@@ -162,12 +177,12 @@ func (p *pass) collectNSEC3(i int, k kind, secure bool) {
 		return
 	}
 	owner := v.z.Owner(i)
-	v.checkName(NSEC3Hash(owner, v.iterations, v.salt), int32(i), owner, optional)
+	v.checkName(ownerHash(owner, v.iterations, v.salt), int32(i), owner, optional)
 	for a := owner.Parent(); a.IsStrictlyBelow(v.apex); a = a.Parent() {
 		if _, isOwner := v.z.Find(a); isOwner {
 			break
 		}
-		p.ents = append(p.ents, entName{hash: NSEC3Hash(a, v.iterations, v.salt), name: a, optional: optional})
+		p.ents = append(p.ents, entName{hash: ownerHash(a, v.iterations, v.salt), name: a, optional: optional})
 	}
 }
 
@@ -253,12 +268,12 @@ func (v *verifier) finishNSEC3(passes []*pass) {
 		for _, p := range passes {
 			for _, i := range p.skipped {
 				owner := v.z.Owner(int(i))
-				v.checkName(NSEC3Hash(owner, v.iterations, v.salt), i, owner, true)
+				v.checkName(ownerHash(owner, v.iterations, v.salt), i, owner, true)
 				for a := owner.Parent(); a.IsStrictlyBelow(v.apex); a = a.Parent() {
 					if _, isOwner := v.z.Find(a); isOwner {
 						break
 					}
-					v.checkName(NSEC3Hash(a, v.iterations, v.salt), -1, a, true)
+					v.checkName(ownerHash(a, v.iterations, v.salt), -1, a, true)
 				}
 			}
 		}
