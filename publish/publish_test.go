@@ -48,16 +48,7 @@ type fixture struct {
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
 	dir := t.TempDir()
-	db, err := sqlite.Open(context.Background(), filepath.Join(dir, "r.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	v := interchange.Validator{Policy: pol, Mode: policy.Existing}
-	if _, err := db.Import(context.Background(), interchange.Records(bytes.NewReader(ptzone.SampleRegistry), "sample", v), store.ImportInsert); err != nil {
-		t.Fatal(err)
-	}
-	f := &fixture{db: db, keys: filepath.Join(dir, "keys"), out: filepath.Join(dir, "zones")}
+	f := &fixture{db: sampleRegistry(t), keys: filepath.Join(dir, "keys"), out: filepath.Join(dir, "zones")}
 	os.MkdirAll(f.keys, 0o700)
 	for _, z := range []string{"pt.", "com.pt."} {
 		var made []*dnssec.Key
@@ -78,6 +69,21 @@ func newFixture(t *testing.T) *fixture {
 	f.cfg = publish.Config{Zones: zc, Sign: dnssec.DefaultSignOptions(t0), Guard: publish.Guard{Thresholds: publish.DefaultThresholds(), Refresh: 7 * 24 * time.Hour},
 		KeysDir: f.keys, OutDir: f.out}
 	return f
+}
+
+// sampleRegistry is the sample registry in a new embedded store.
+func sampleRegistry(t *testing.T) *sqlite.DB {
+	t.Helper()
+	db, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "r.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	v := interchange.Validator{Policy: pol, Mode: policy.Existing}
+	if _, err := db.Import(context.Background(), interchange.Records(bytes.NewReader(ptzone.SampleRegistry), "sample", v), store.ImportInsert); err != nil {
+		t.Fatal(err)
+	}
+	return db
 }
 
 func (f *fixture) run(t *testing.T, req publish.Request) map[string]publish.ZoneOutcome {
