@@ -24,41 +24,56 @@ func TestMain(m *testing.M) { os.Exit(pgtest.Main(m)) }
 
 const module = "github.com/ptzone/ptzone"
 
-// layers is the import DAG of DESIGN.md: for each package (path below the
-// module), the project packages its non-test files may import. A package
-// missing from the map fails the test, so that every new package takes a
-// deliberate place in it. Entries for packages that do not exist yet record
-// where they will stand.
-var layers = map[string][]string{
-	"":                       {}, // the embedded fixtures
-	"store":                  {},
-	"store/internal/sqlcore": {"store", "policy"},
-	"store/postgres":         {"store", "store/internal/sqlcore"},
-	"store/postgres/pgtest":  {},
-	"store/sqlite":           {"store", "store/internal/sqlcore"},
-	"store/storetest":        {},
-	"internal/tooltest":      {},
-	"internal/atomicfile":    {},
-	"internal/dnstest":       {},
-	"internal/storedsn":      {},
-	"internal/demo":          {"", "store", "policy", "interchange", "delegation/lab"},
-	"store/synth":            {"store", "policy"},
-	"zone":                   {},
-	"policy":                 {"store"},
-	"interchange":            {"store", "policy"},
-	"zonegen":                {"store", "policy", "zone"},
-	"dnssec":                 {"zone"},
-	"dnssec/keyfile":         {"dnssec", "zone", "internal/atomicfile"},
-	"delegation":             {"store", "policy", "zone", "dnssec", "delegation/resolve"},
-	"delegation/resolve":     {},
-	"delegation/lab":         {"zone", "dnssec"},
-	"authserver":             {"zone", "dnssec"},
-	"publish":                {"store", "policy", "zone", "zonegen", "dnssec", "dnssec/keyfile", "internal/atomicfile", "authserver", "delegation", "datadir"},
-	"notify":                 {"store"},
-	"httpapi":                {"store", "policy", "zone", "zonegen", "dnssec", "delegation", "publish", "notify", "authserver", "datadir"},
-	"daemon":                 {"store", "policy", "zone", "zonegen", "dnssec", "delegation", "authserver", "publish", "notify", "httpapi", "interchange", "delegation/resolve", "internal/storedsn", "datadir"},
-	"datadir":                {"zone", "zonegen", "authserver", "internal/atomicfile"},
-	"cmd/ptzone":             nil, // on top: may import anything
+// layers is the import DAG as built (docs/design.md), bottom up: each
+// package (path below the module) with exactly the project packages its
+// non-test files import. A package may import only packages listed before
+// it, so imports flow one way; a package missing from the list, an import
+// the list does not name, an entry naming an import the package no longer
+// uses, and an entry for a package that does not exist all fail the test:
+// every change of the layering is a deliberate edit here.
+var layers = []struct {
+	pkg     string
+	imports []string
+}{
+	// The bottom: the domain model, the zone, and leaves.
+	{"", nil}, // the embedded fixtures
+	{"store", nil},
+	{"zone", nil},
+	{"internal/atomicfile", nil},
+	{"internal/storedsn", nil},
+	{"internal/tooltest", nil},
+	{"internal/dnstest", nil},
+	{"delegation/resolve", nil},
+	{"delegation/lab", nil},
+	{"store/postgres/pgtest", nil},
+	{"store/storetest", nil}, // its suite is test files
+	// The Rules as code, over the model.
+	{"policy", []string{"store"}},
+	// The stores.
+	{"store/internal/sqlcore", []string{"store", "policy"}},
+	{"store/postgres", []string{"store", "store/internal/sqlcore"}},
+	{"store/sqlite", []string{"store", "store/internal/sqlcore"}},
+	{"store/synth", []string{"store", "policy"}},
+	{"interchange", []string{"store", "policy"}},
+	// The pipeline's pure steps and the servers.
+	{"zonegen", []string{"store", "policy", "zone"}},
+	{"dnssec", []string{"zone"}},
+	{"dnssec/keyfile", []string{"dnssec", "zone", "internal/atomicfile"}},
+	{"delegation", []string{"store", "delegation/resolve"}},
+	{"authserver", []string{"zone", "dnssec"}},
+	{"datadir", []string{"zone", "zonegen", "authserver", "internal/atomicfile"}},
+	// One publication cycle.
+	{"publish", []string{"store", "policy", "zone", "zonegen", "dnssec", "dnssec/keyfile", "internal/atomicfile", "datadir"}},
+	// The edges: notices, the web API, the daemon, the demo's world.
+	{"notify", []string{"store"}},
+	{"httpapi", []string{"store", "publish", "datadir"}},
+	{"daemon", []string{"store", "policy", "zonegen", "dnssec", "delegation", "delegation/resolve", "authserver", "datadir",
+		"publish", "notify", "httpapi", "internal/storedsn"}},
+	{"internal/demo", []string{"", "store", "policy", "interchange", "delegation/lab"}},
+	// The one binary, on top.
+	{"cmd/ptzone", []string{"store", "store/postgres", "store/sqlite", "store/synth", "policy", "interchange", "zone", "zonegen",
+		"dnssec", "dnssec/keyfile", "delegation", "delegation/resolve", "authserver", "datadir", "publish", "httpapi", "daemon",
+		"internal/atomicfile", "internal/storedsn", "internal/demo"}},
 }
 
 // pure packages do no I/O and do not log (DESIGN.md).
@@ -143,20 +158,44 @@ func TestPackagesHaveDocComments(t *testing.T) {
 }
 
 func TestImportDAG(t *testing.T) {
-	for dir, p := range loadPackages(t) {
-		allowed, known := layers[dir]
-		if !known {
-			t.Errorf("package %q is not in the architecture map (arch_test.go): give it a place", dir)
+	pkgs := loadPackages(t)
+	below := map[string]bool{} // the packages listed so far
+	listed := map[string]bool{}
+	for _, l := range layers {
+		if listed[l.pkg] {
+			t.Errorf("package %q is listed twice in layers", l.pkg)
+		}
+		listed[l.pkg] = true
+		p, ok := pkgs[l.pkg]
+		if !ok {
+			t.Errorf("layers lists %q, which is not a package (any more): remove it", l.pkg)
+			below[l.pkg] = true
 			continue
 		}
+		used := map[string]bool{}
 		for imp := range p.imports {
-			if !strings.HasPrefix(imp, module+"/") && imp != module {
-				continue
+			if imp == module || strings.HasPrefix(imp, module+"/") {
+				used[strings.TrimPrefix(strings.TrimPrefix(imp, module), "/")] = true
 			}
-			target := strings.TrimPrefix(strings.TrimPrefix(imp, module), "/")
-			if allowed != nil && !slices.Contains(allowed, target) {
-				t.Errorf("%q imports %q, which the layering does not allow (allowed: %v)", dir, target, allowed)
+		}
+		for _, imp := range l.imports {
+			switch {
+			case !below[imp]:
+				t.Errorf("%q may import %q, which is not listed below it: imports flow one way", l.pkg, imp)
+			case !used[imp]:
+				t.Errorf("%q no longer imports %q: remove the stale allowance", l.pkg, imp)
 			}
+		}
+		for imp := range used {
+			if !slices.Contains(l.imports, imp) {
+				t.Errorf("%q imports %q, which the layering does not list for it", l.pkg, imp)
+			}
+		}
+		below[l.pkg] = true
+	}
+	for dir := range pkgs {
+		if !listed[dir] {
+			t.Errorf("package %q is not in the architecture map (arch_test.go): give it a place", dir)
 		}
 	}
 }
@@ -166,7 +205,8 @@ func TestPurePackagesDoNoIO(t *testing.T) {
 	for _, dir := range pure {
 		p, ok := pkgs[dir]
 		if !ok {
-			continue // not written yet
+			t.Errorf("pure lists %q, which is not a package (any more)", dir)
+			continue
 		}
 		for imp := range p.imports {
 			bad := slices.Contains(impureStd, imp)
