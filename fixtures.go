@@ -1,6 +1,3 @@
-// Package ptzone embeds the project's shared fixtures that the binary itself
-// needs, such as the sample registry the demo loads. The code lives in the
-// subpackages; see DESIGN.md for the map.
 package ptzone
 
 import _ "embed"

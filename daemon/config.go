@@ -1,6 +1,3 @@
-// Package daemon runs ptzone as a service: it owns the configuration
-// file (its format, defaults and checks) and the lifecycle of what runs
-// from it, starting with the authoritative server.
 package daemon
 
 import (

@@ -1,8 +1,3 @@
-// Package publish owns one publication of the zones: registry snapshot,
-// build, sign, independent verification, the guard that refuses what
-// should never reach the secondaries, the atomic write into the data
-// directory, and the receipt in the publication log. Every TLD outage on
-// record was a bad publish; the guard is where ptzone refuses them.
 package publish
 
 import (

@@ -1,11 +1,3 @@
-// Package pgtest gives tests a real PostgreSQL database. It starts one
-// throwaway cluster per test binary from the installed server binaries
-// (initdb and pg_ctl on a temporary directory, Unix socket only, no TCP
-// port), or uses the server named by PTZONE_TEST_DATABASE_URL. Each test
-// gets a fresh database of its own.
-//
-// Without a server the test is skipped with a message; with CI=true it
-// fails instead, so that CI cannot pass by running nothing.
 package pgtest
 
 import (
