@@ -21,13 +21,23 @@ import (
 	"github.com/ptzone/ptzone/store"
 )
 
-// Exit codes of ptzone check.
+// Exit codes of ptzone check, graded as monitoring plugins grade theirs
+// (OK, WARNING, CRITICAL, UNKNOWN), so that a monitoring system can run
+// it as it is: a check that could not be made is never taken for a
+// verdict.
 const (
 	checkPass     = 0
 	checkWarnings = 1
 	checkErrors   = 2
-	checkUsage    = 3
+	checkUnknown  = 3 // not checked: a usage error, bad input, the registry unreadable
 )
+
+const checkExitHelp = `Exit status:
+  0  no finding worse than a notice
+  1  warnings only
+  2  errors found
+  3  not checked: usage error, bad input (a domain not in the registry),
+     or the registry could not be read`
 
 func checkCommand() *command {
 	var (
@@ -42,7 +52,8 @@ func checkCommand() *command {
 	)
 	return &command{
 		name:      "check",
-		usageCode: checkUsage,
+		usageCode: checkUnknown,
+		exitHelp:  checkExitHelp,
 		synopsis:  "[flags] DOMAIN",
 		summary:   "Check a domain's delegation: authoritative answers, consistency, redundancy, DNSSEC",
 		help: `Checks the name servers of DOMAIN against the .PT Registration Rules: each
@@ -65,9 +76,7 @@ Any address is accepted, loopback included: this is the operator's tool.
 
 Each finding has a stable code, a severity, the server concerned, the
 query and what came back, the article and a hint; --lang pt writes the
-messages in Portuguese, --json writes JSON.
-
-Exit status: 0 nothing found, 1 warnings only, 2 errors, 3 usage error.`,
+messages in Portuguese, --json writes JSON.`,
 		flags: func(fs *flag.FlagSet) {
 			sf.register(fs)
 			fs.BoolVar(&asJSON, "json", false, "write the report as JSON")
@@ -81,7 +90,7 @@ Exit status: 0 nothing found, 1 warnings only, 2 errors, 3 usage error.`,
 		},
 		run: func(ctx context.Context, e *env, args []string) error {
 			usage := func(format string, a ...any) error {
-				return &exitError{code: checkUsage, err: &usageError{msg: fmt.Sprintf(format, a...)}}
+				return &exitError{code: checkUnknown, err: &usageError{msg: fmt.Sprintf(format, a...)}}
 			}
 			if len(args) != 1 {
 				return usage("check takes one DOMAIN")
@@ -161,19 +170,21 @@ Exit status: 0 nothing found, 1 warnings only, 2 errors, 3 usage error.`,
 	}
 }
 
-// registryDelegation reads a domain's delegation from the registry.
+// registryDelegation reads a domain's delegation from the registry. What
+// keeps it from being read (a bad --db, a registry that cannot be
+// reached, a domain it does not hold) means the domain was not checked.
 func registryDelegation(ctx context.Context, e *env, sf *storeFlags, d *delegation.Delegation) error {
 	reg, _, err := sf.open(ctx, e)
 	if err != nil {
-		return err
+		return &exitError{code: checkUnknown, err: err}
 	}
 	defer reg.Close()
 	dom, err := reg.Domain(ctx, d.Domain)
 	if errors.Is(err, store.ErrNotFound) {
-		return &exitError{code: checkUsage, err: fmt.Errorf("check: %s is not in the registry (give its name servers with --ns)", d.Domain)}
+		return &exitError{code: checkUnknown, err: fmt.Errorf("check: %s is not in the registry (give its name servers with --ns)", d.Domain)}
 	}
 	if err != nil {
-		return err
+		return &exitError{code: checkUnknown, err: fmt.Errorf("check: reading %s from the registry: %w", d.Domain, err)}
 	}
 	*d = delegation.FromDomain(dom)
 	if len(d.Nameservers) == 0 {

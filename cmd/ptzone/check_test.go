@@ -72,10 +72,18 @@ func TestCheckCommand(t *testing.T) {
 		t.Errorf("JSON: %v %+v\n%s", err, report, r.stdout)
 	}
 
-	cli(t, home, "check").want(t, checkUsage)
-	cli(t, home, "check", "--ns", "ns1.exemplo.pt/300.1.1.1", "exemplo.pt").want(t, checkUsage)
-	cli(t, home, "check", "--bogus", "exemplo.pt").want(t, checkUsage)
-	cli(t, home, "check", "--ds", "1 13 2", "--ns", "a.pt", "exemplo.pt").want(t, checkUsage)
+	cli(t, home, "check").want(t, checkUnknown)
+	cli(t, home, "check", "--ns", "ns1.exemplo.pt/300.1.1.1", "exemplo.pt").want(t, checkUnknown)
+	cli(t, home, "check", "--bogus", "exemplo.pt").want(t, checkUnknown)
+	cli(t, home, "check", "--ds", "1 13 2", "--ns", "a.pt", "exemplo.pt").want(t, checkUnknown)
+	// A registry it cannot read leaves the domain unchecked: never taken
+	// for a verdict (2 is errors found, 1 warnings).
+	cli(t, home, "check", "--db", "mysql://x/r", "exemplo.pt").want(t, checkUnknown)
+	cli(t, home, "check", "--db", "postgres://ptzone@127.0.0.1:1/registry?connect_timeout=2", "exemplo.pt").want(t, checkUnknown)
+	// Its help lists its own exit statuses, not every other command's.
+	if r := cli(t, home, "check", "--help").want(t, exitOK); !strings.Contains(r.stdout, "3  not checked") || strings.Contains(r.stdout, "usage error or bad input (unknown flag") {
+		t.Errorf("check --help's exit statuses:\n%s", r.stdout)
+	}
 
 	// From the registry: the same delegation, imported.
 	registry := fmt.Sprintf(`{"name":"exemplo.pt","status":"active","registrar":"REG-1","expires":"2027-01-01","tech_email":"dns@exemplo.pt","nameservers":[{"name":"ns1.exemplo.pt","addrs":["%s"]},{"name":"ns2.exemplo.pt","addrs":["%s"]}]}`+"\n",
@@ -125,16 +133,16 @@ func TestCheckFromHints(t *testing.T) {
 		t.Errorf("a name the root does not know: %s", r.stdout)
 	}
 
-	r = check("--hints", hints, "--resolver", "127.0.0.1", "--ns", glued).want(t, checkUsage)
+	r = check("--hints", hints, "--resolver", "127.0.0.1", "--ns", glued).want(t, checkUnknown)
 	if !strings.Contains(r.stderr, "--resolver and --hints") {
 		t.Errorf("both: %s", r.stderr)
 	}
 	bad := writeFile(t, home, "bad.hints", []byte(". 3600000 NS a.root.test.\na.root.test. 3600000 A 300.1.1.1\n"))
-	r = check("--hints", bad, "--ns", glued).want(t, checkUsage)
+	r = check("--hints", bad, "--ns", glued).want(t, checkUnknown)
 	if !strings.Contains(r.stderr, "bad.hints") || !strings.Contains(r.stderr, "line: 2") {
 		t.Errorf("a bad hints file: %s", r.stderr)
 	}
-	r = check("--hints", filepath.Join(home, "none"), "--ns", glued).want(t, checkUsage)
+	r = check("--hints", filepath.Join(home, "none"), "--ns", glued).want(t, checkUnknown)
 	if !strings.Contains(r.stderr, "none") {
 		t.Errorf("a missing hints file: %s", r.stderr)
 	}

@@ -70,8 +70,11 @@ type command struct {
 	run      func(ctx context.Context, e *env, args []string) error
 	subs     []*command
 	// usageCode, when set, is the exit status of a usage error (a bad
-	// flag) instead of exitUsage: ptzone check keeps 2 for errors found.
+	// flag) instead of exitUsage, and exitHelp the exit statuses its
+	// --help lists instead of exitCodesHelp: ptzone check grades its
+	// verdict as monitoring plugins do.
 	usageCode int
+	exitHelp  string
 }
 
 // execute finds the subcommand named by args, parses its flags and runs it.
@@ -169,7 +172,11 @@ func (c *command) usage(w io.Writer, path []string) {
 		c.flags(fs)
 	}
 	printFlags(w, fs)
-	fmt.Fprintf(w, "\n%s\n", exitCodesHelp)
+	exits := exitCodesHelp
+	if c.exitHelp != "" {
+		exits = c.exitHelp
+	}
+	fmt.Fprintf(w, "\n%s\n", exits)
 }
 
 // printFlags lists flags GNU-style ("--zone Z"); the flag package accepts

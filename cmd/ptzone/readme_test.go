@@ -142,7 +142,7 @@ func TestReadmeExitStatusTable(t *testing.T) {
 		{checkPass, true, "no finding"},
 		{checkWarnings, true, "warnings"},
 		{checkErrors, true, "errors found"},
-		{checkUsage, true, "usage error"},
+		{checkUnknown, true, "not checked"},
 	}
 	used := map[int]bool{}
 	for _, w := range want {
