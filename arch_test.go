@@ -76,7 +76,7 @@ var layers = []struct {
 		"internal/atomicfile", "internal/storedsn", "internal/demo"}},
 }
 
-// pure packages do no I/O and do not log (DESIGN.md).
+// pure packages do no I/O and do not log (docs/design.md).
 var pure = []string{"store", "policy", "zone", "zonegen", "dnssec", "interchange", "store/synth", "internal/storedsn"}
 
 // impure lists what a pure package must not import: these standard

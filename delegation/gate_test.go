@@ -119,7 +119,7 @@ func kinds(ns []store.Notice) []string {
 
 // TestLifecycle follows a delegated domain through notice, grace,
 // withholding, repair and delegation again, on a clock the test sets
-// (Art 4.2, 23.2; DESIGN.md, the gate).
+// (Art 4.2, 23.2; docs/design.md, the gate).
 func TestLifecycle(t *testing.T) {
 	f := newLifecycleFixture(t, "exemplo.pt")
 	day := 24 * time.Hour

@@ -86,7 +86,7 @@ func (s *interruptingStore) RecordChecks(ctx context.Context, recs []store.Check
 
 // TestSweep checks every active domain once, probing each address's
 // transport once per sweep, at the per-address pace, and goes on after an
-// interruption where it stopped (Art 23.2; DESIGN.md, sweeps).
+// interruption where it stopped (Art 23.2; docs/design.md, the checker).
 func TestSweep(t *testing.T) {
 	const hosted, rate = 60, 100
 	f := newSweepFixture(t, hosted)

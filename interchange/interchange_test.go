@@ -17,7 +17,7 @@ import (
 
 var existing = interchange.Validator{Policy: policy.New(policy.Lists{}), Mode: policy.Existing}
 
-// The line from DESIGN.md, with a real digest.
+// The example line of docs/commands.md, with a real digest.
 const designLine = `{"name":"exemplo.pt","status":"active","registrar":"REG-1","expires":"2027-03-01","tech_email":"dns@exemplo.pt","nameservers":[{"name":"ns1.exemplo.pt","addrs":["192.0.2.1","2001:db8::53"]},{"name":"ns.hosting.net"}],"ds":[{"key_tag":12345,"algorithm":13,"digest_type":2,"digest":"2BB183AF5F22588179A53B0A98631FAD1A292118E0D5F8E3E7B6D8B7A1E4C3F2"}]}`
 
 func TestDecodeDesignExample(t *testing.T) {
