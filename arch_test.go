@@ -70,6 +70,10 @@ var layers = []struct {
 	{"daemon", []string{"store", "policy", "zonegen", "dnssec", "delegation", "delegation/resolve", "authserver", "datadir",
 		"publish", "notify", "httpapi", "internal/storedsn"}},
 	{"internal/demo", []string{"", "store", "policy", "interchange", "delegation/lab"}},
+	// Helpers that tests of several packages share: no entry lists them,
+	// so only _test.go files may import them.
+	{"internal/testkit", []string{"zone", "dnssec", "dnssec/keyfile"}},
+	{"internal/testkit/testdb", []string{"", "store", "store/sqlite", "policy", "interchange"}},
 	// The one binary, on top.
 	{"cmd/ptzone", []string{"store", "store/postgres", "store/sqlite", "store/synth", "policy", "interchange", "zone", "zonegen",
 		"dnssec", "dnssec/keyfile", "delegation", "delegation/resolve", "authserver", "datadir", "publish", "httpapi", "daemon",
