@@ -1,9 +1,6 @@
 package authserver
 
 import (
-	"fmt"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -13,11 +10,12 @@ import (
 
 	"github.com/ptzone/ptzone/dnssec"
 	"github.com/ptzone/ptzone/internal/dnstest"
+	"github.com/ptzone/ptzone/internal/testkit"
 	"github.com/ptzone/ptzone/zone"
 )
 
 var (
-	testNow = time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)
+	testNow = testkit.FixedTime
 	pt      = zone.MustParseName("pt.")
 )
 
@@ -53,63 +51,25 @@ type testZone struct {
 // serves it.
 func signedPT(t testing.TB, text string) *testZone {
 	t.Helper()
-	var keys []*dnssec.Key
-	for _, sep := range []bool{true, false} {
-		k, err := dnssec.Generate(pt, dnssec.GenerateOptions{SEP: sep}, testNow.Add(-time.Hour), keys)
-		if err != nil {
-			t.Fatal(err)
-		}
-		keys = append(keys, k)
-	}
-	return signPT(t, text, keys)
+	return signPT(t, text, testkit.GenerateKeys(t, pt, testNow.Add(-time.Hour)))
 }
 
-// Key tags of the test keys of pt. in testdata (Kpt.+013+TAG), which
-// the tables' RRSIG lines name.
-const (
-	testKSK = 54590
-	testZSK = 51515
-)
-
-// tablePT signs a pt zone text with the test keys, without jitter, and
-// serves it: every RRSIG it holds is made by a key the tables name, valid
-// from an hour before testNow to 14 days after it.
+// tablePT signs a pt zone text with the fixed keys of pt (testdata/keys),
+// without jitter, and serves it: every RRSIG it holds is made by a key
+// the tables name, valid from an hour before testNow to 14 days after it.
 func tablePT(t testing.TB, text string) *testZone {
 	t.Helper()
-	return signPT(t, text, testKeys(t), withoutJitter)
+	return signPT(t, text, testkit.FixedKeys(t, pt), withoutJitter)
 }
 
 // withoutJitter gives every signature one validity window, which the
 // tables' RRSIG lines name (byZSK, byKSK).
 func withoutJitter(o *dnssec.SignOptions) { o.Jitter = 0 }
 
-// testKeys loads the KSK and ZSK of pt. kept in testdata.
-func testKeys(t testing.TB) []*dnssec.Key {
-	t.Helper()
-	var keys []*dnssec.Key
-	for _, tag := range []int{testKSK, testZSK} {
-		base := filepath.Join("testdata", fmt.Sprintf("Kpt.+013+%05d", tag))
-		public, err := os.ReadFile(base + ".key")
-		if err != nil {
-			t.Fatal(err)
-		}
-		private, err := os.ReadFile(base + ".private")
-		if err != nil {
-			t.Fatal(err)
-		}
-		k, err := dnssec.ParseKey(base, public, private)
-		if err != nil {
-			t.Fatal(err)
-		}
-		keys = append(keys, k)
-	}
-	return keys
-}
-
-// signPT signs a pt zone text with keys and serves it.
+// signPT signs a pt zone text with keys at testNow and serves it.
 func signPT(t testing.TB, text string, keys []*dnssec.Key, mod ...func(*dnssec.SignOptions)) *testZone {
 	t.Helper()
-	z := signText(t, text, keys, mod...)
+	z := testkit.Sign(t, testkit.ReadZone(t, pt, text), keys, testNow, mod...)
 	snap, err := NewSnapshot(z)
 	if err != nil {
 		t.Fatal(err)
@@ -117,24 +77,6 @@ func signPT(t testing.TB, text string, keys []*dnssec.Key, mod ...func(*dnssec.S
 	srv := New(Config{Identity: "ptzone-test"}, nil)
 	srv.Swap(snap)
 	return &testZone{zone: z, keys: keys, snap: snap, srv: srv}
-}
-
-// signText signs a pt zone text with keys at testNow.
-func signText(t testing.TB, text string, keys []*dnssec.Key, mod ...func(*dnssec.SignOptions)) *zone.Zone {
-	t.Helper()
-	unsigned, err := zone.Read(strings.NewReader(text), zone.ReadOptions{Origin: pt, File: "pt.zone"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	opt := dnssec.DefaultSignOptions(testNow)
-	for _, m := range mod {
-		m(&opt)
-	}
-	z, err := dnssec.Sign(unsigned, keys, opt)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return z
 }
 
 // verifier checks responses against cases with the zone's keys, at
@@ -173,9 +115,10 @@ func (tz *testZone) ask(t testing.TB, name string, qtype uint16, do bool) *dns.M
 }
 
 // byZSK and byKSK end the RRSIG lines of the tables over tablePT's
-// zones: the validity window and the key. A line reads "OWNER TTL IN
-// RRSIG TYPE 13 LABELS ORIGINAL-TTL" + byZSK, without the signature,
-// which the check verifies (see dnstest).
+// zones: the validity window and the key (pt's fixed ZSK 34048 and KSK
+// 29457). A line reads "OWNER TTL IN RRSIG TYPE 13 LABELS ORIGINAL-TTL"
+// + byZSK, without the signature, which the check verifies (see
+// dnstest).
 //
 // The NSEC3 records of testPT's chain (no salt, no extra iterations,
 // opt-out: flags 1) are, in hash order, those of pt. (f21j...),
@@ -184,8 +127,8 @@ func (tz *testZone) ask(t testing.TB, name string, qtype uint16, do bool) *dns.M
 // (uu8e...); each NSEC3 line of a case says in its comment what it
 // proves there, and the check holds it to that.
 const (
-	byZSK = " 20261206120000 20261122110000 51515 pt."
-	byKSK = " 20261206120000 20261122110000 54590 pt."
+	byZSK = " 20261206120000 20261122110000 34048 pt."
+	byKSK = " 20261206120000 20261122110000 29457 pt."
 )
 
 // TestReferrals: a delegated name, or any name below it, gets a referral
@@ -343,8 +286,8 @@ func TestApexAnswers(t *testing.T) {
 		),
 		ns,
 		apex(dns.TypeDNSKEY,
-			"Pt. 3600 IN DNSKEY 257 3 13 JXZ3WffRGfhbX0GnpohjjmTt3W0F3gznBjvIsw209iPhqs2VAPytFp4uF2CLqexGLWDS+ph6dO9liGqTGs/QDw==",
-			"Pt. 3600 IN DNSKEY 256 3 13 0Hnov+hzWXin32BLiV7djcZ7TBCSzeY1pETsE47ExyX8p0NcoB6CeuBYOFm2rK+m497kNOJfqLSa0/fIdDqtfA==",
+			"Pt. 3600 IN DNSKEY 257 3 13 v0zJrDxaWEceLPqIVehgpEPaJnP6YXUhkmtfnTay+S+Ac4JMinmHAX75HX5JkGI2Yh2xTRL1QcIMngDCpxYNWA==",
+			"Pt. 3600 IN DNSKEY 256 3 13 rxzVEI8lUQWwNgvlip5FeMCbubKeeDdoHizDl97R834yWwcW7XAtc/bcJHfIakRQsem38YhhzuoTUqtPuJnXXA==",
 			"Pt. 3600 IN RRSIG DNSKEY 13 1 3600"+byKSK,
 		),
 		apex(dns.TypeNSEC3PARAM,
@@ -352,7 +295,7 @@ func TestApexAnswers(t *testing.T) {
 			"Pt. 600 IN RRSIG NSEC3PARAM 13 1 600"+byZSK,
 		),
 		apex(dns.TypeZONEMD,
-			"Pt. 3600 IN ZONEMD 1763812800 1 1 b2a08d36bb2c8f7e735eea907ad3ac19a0b78e942b6f09dbfaa5b08279f8089ef0ebce7f3cb690dc73798e5a73d23303",
+			"Pt. 3600 IN ZONEMD 1763812800 1 1 06d6eb885946e4645322a8ce3c6aeaacb75f7d64418a0835112c0b778d3716b1584355197297a4815514ce63712468a1",
 			"Pt. 3600 IN RRSIG ZONEMD 13 1 3600"+byZSK,
 		),
 		{Qname: "www.registo.pt.", Qtype: dns.TypeA, EDNS: 1232, AA: true,

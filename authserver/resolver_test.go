@@ -11,36 +11,19 @@ import (
 	"github.com/miekg/dns"
 
 	"github.com/ptzone/ptzone/dnssec"
+	"github.com/ptzone/ptzone/internal/testkit"
 	"github.com/ptzone/ptzone/internal/tooltest"
 	"github.com/ptzone/ptzone/zone"
 )
 
 // signZone signs a zone text of any origin with new keys, KSK and ZSK,
-// NSEC3 with opt-out unless told otherwise.
+// NSEC3 with opt-out unless told otherwise, at the real time: unbound
+// judges the signatures by its clock.
 func signZone(t *testing.T, origin, text string, mod ...func(*dnssec.SignOptions)) (*zone.Zone, []*dnssec.Key) {
 	t.Helper()
 	o := zone.MustParseName(origin)
-	unsigned, err := zone.Read(strings.NewReader(text), zone.ReadOptions{Origin: o, File: origin})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var keys []*dnssec.Key
-	for _, sep := range []bool{true, false} {
-		k, err := dnssec.Generate(o, dnssec.GenerateOptions{SEP: sep}, testNow.Add(-time.Hour), keys)
-		if err != nil {
-			t.Fatal(err)
-		}
-		keys = append(keys, k)
-	}
-	opt := dnssec.DefaultSignOptions(time.Now())
-	for _, m := range mod {
-		m(&opt)
-	}
-	z, err := dnssec.Sign(unsigned, keys, opt)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return z, keys
+	keys := testkit.GenerateKeys(t, o, testNow.Add(-time.Hour))
+	return testkit.Sign(t, testkit.ReadZone(t, o, text), keys, time.Now(), mod...), keys
 }
 
 // dsLine returns the DS record of a zone's KSK, as a zone file line.
@@ -51,26 +34,6 @@ func dsLine(keys []*dnssec.Key) string {
 		}
 	}
 	return ""
-}
-
-// damage flips an octet of each signature over owner's RRset of type
-// covered.
-func damage(t *testing.T, z *zone.Zone, owner zone.Name, covered uint16) {
-	t.Helper()
-	i, _ := z.Find(owner)
-	sig, ok := z.GetSig(i, covered)
-	if !ok {
-		t.Fatalf("%s has no signature over %d", owner, covered)
-	}
-	var damaged [][]byte
-	for rd := range sig.Rdata() {
-		rd = append([]byte(nil), rd...)
-		rd[len(rd)-1] ^= 0x55
-		damaged = append(damaged, rd)
-	}
-	if err := z.Overwrite(owner, zone.TypeRRSIG, covered, damaged); err != nil {
-		t.Fatal(err)
-	}
 }
 
 // serveZones starts a server with the zones on a loopback port.
@@ -99,11 +62,7 @@ func TestValidatingResolver(t *testing.T) {
 	child := func(name string, signed bool) (*zone.Zone, []*dnssec.Key) {
 		text := fmt.Sprintf("%[1]s 3600 IN SOA ns.%[1]s hostmaster.%[1]s 1 1800 900 604800 600\n%[1]s 3600 IN NS ns.%[1]s\nns.%[1]s 3600 IN A 127.0.0.1\nwww.%[1]s 3600 IN A 192.0.2.1\n", name)
 		if !signed {
-			z, err := zone.Read(strings.NewReader(text), zone.ReadOptions{Origin: zone.MustParseName(name)})
-			if err != nil {
-				t.Fatal(err)
-			}
-			return z, nil
+			return testkit.ReadZone(t, zone.MustParseName(name), text), nil
 		}
 		return signZone(t, name, text, noOptOut)
 	}
@@ -123,7 +82,7 @@ ns.inseguro.pt. 86400 IN A 127.0.0.1
 ` + strings.Replace(dsLine(seguroKeys), "\t", " ", -1) + strings.Replace(dsLine(quebradoKeys), "\t", " ", -1)
 	ptZone, ptKeys := signZone(t, "pt.", ptText)
 	// A flipped octet in the signature over quebrado.pt's DS.
-	damage(t, ptZone, zone.MustParseName("quebrado.pt."), zone.TypeDS)
+	ptZone = testkit.DamageSignatures(t, ptZone, "quebrado.pt.", zone.TypeDS)
 	// Two names pt lacks whose next closer names fall in spans no other
 	// case's proof uses: the signature over the second's span is damaged.
 	probe, err := NewSnapshot(ptZone)
@@ -144,7 +103,7 @@ ns.inseguro.pt. 86400 IN A 127.0.0.1
 				gone = name
 			} else {
 				bogus = name
-				damage(t, ptZone, zone.MustParseName(c), zone.TypeNSEC3)
+				ptZone = testkit.DamageSignatures(t, ptZone, c, zone.TypeNSEC3)
 			}
 		}
 	}

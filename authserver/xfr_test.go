@@ -17,6 +17,7 @@ import (
 	"go.uber.org/zap/zaptest/observer"
 
 	"github.com/ptzone/ptzone/internal/dnstest"
+	"github.com/ptzone/ptzone/internal/testkit"
 	"github.com/ptzone/ptzone/internal/tooltest"
 	"github.com/ptzone/ptzone/zone"
 )
@@ -88,7 +89,7 @@ func newPrimary(t *testing.T, notify ...string) *primary {
 	text2 = strings.Replace(text2, "dominio1.pt. 86400 IN NS ns.hosting.net.", "dominio1.pt. 86400 IN NS ns.outro.net.", 1)
 	text2 = strings.Replace(text2, "dominio2.pt. 86400 IN NS ns.hosting.net.\ndominio2.pt. 86400 IN NS ns2.hosting.net.\n", "", 1)
 	text2 += "novo.pt. 86400 IN NS ns.hosting.net.\nnovo.pt. 86400 IN DS 4242 13 2 " + strings.Repeat("AB", 32) + "\n"
-	v2 := signText(t, text2, tz.keys, withoutJitter)
+	v2 := testkit.Sign(t, testkit.ReadZone(t, pt, text2), tz.keys, testNow, withoutJitter)
 	p, err := zone.DiffPatch(tz.zone, v2, 1763812800, 1763816400)
 	if err != nil {
 		t.Fatal(err)
