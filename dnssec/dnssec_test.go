@@ -14,12 +14,13 @@ import (
 	"github.com/miekg/dns"
 
 	"github.com/ptzone/ptzone/dnssec"
+	"github.com/ptzone/ptzone/internal/testkit"
 	"github.com/ptzone/ptzone/zone"
 )
 
 var (
 	pt  = zone.MustParseName("pt.")
-	now = time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)
+	now = testkit.FixedTime
 )
 
 // testZone builds an unsigned pt zone: the apex with its servers, n
@@ -67,32 +68,19 @@ func testZone(t testing.TB, n int) *zone.Zone {
 	return z
 }
 
+// keysFor makes keys for pt, one per spec, active from an hour before
+// now.
 func keysFor(t testing.TB, specs ...dnssec.GenerateOptions) []*dnssec.Key {
 	t.Helper()
-	var keys []*dnssec.Key
-	for _, s := range specs {
-		k, err := dnssec.Generate(pt, s, now.Add(-time.Hour), keys)
-		if err != nil {
-			t.Fatal(err)
-		}
-		keys = append(keys, k)
-	}
-	return keys
+	return testkit.GenerateKeys(t, pt, now.Add(-time.Hour), specs...)
 }
 
 var kskZsk = []dnssec.GenerateOptions{{SEP: true}, {}}
 
+// sign signs z with keys at now.
 func sign(t testing.TB, z *zone.Zone, keys []*dnssec.Key, mod ...func(*dnssec.SignOptions)) *zone.Zone {
 	t.Helper()
-	opt := dnssec.DefaultSignOptions(now)
-	for _, m := range mod {
-		m(&opt)
-	}
-	s, err := dnssec.Sign(z, keys, opt)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return s
+	return testkit.Sign(t, z, keys, now, mod...)
 }
 
 func codes(r *dnssec.Report) []string {
@@ -216,45 +204,6 @@ func TestDeterministic(t *testing.T) {
 	}
 }
 
-// mutate returns the signed zone with one RRset replaced: fn gets the
-// records of (owner, type/covered) as text and returns the new ones.
-func mutate(t *testing.T, z *zone.Zone, owner string, typ uint16, covered uint16, fn func(rdatas [][]byte) [][]byte) *zone.Zone {
-	t.Helper()
-	i, ok := z.Find(zone.MustParseName(owner))
-	if !ok {
-		t.Fatalf("no owner %s", owner)
-	}
-	var set zone.RRset
-	if typ == zone.TypeRRSIG {
-		set, ok = z.GetSig(i, covered)
-	} else {
-		set, ok = z.GetAt(i, typ)
-	}
-	var rdatas [][]byte
-	ttl := uint32(3600)
-	if ok {
-		ttl = set.TTL()
-		for rd := range set.Rdata() {
-			rdatas = append(rdatas, bytes.Clone(rd))
-		}
-	}
-	b := zone.NewBuilder(z.Origin(), 0)
-	for _, rd := range fn(rdatas) {
-		b.Add(zone.MustParseName(owner), typ, ttl, rd)
-	}
-	over, err := b.Zone()
-	if err != nil {
-		t.Fatal(err)
-	}
-	m, err := zone.Merge(z, over, func(r zone.RRset) bool {
-		return r.Owner().String() == owner && r.Type() == typ && r.Covered() == covered
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return m
-}
-
 func firstSigned(z *zone.Zone) string {
 	for r := range z.All() {
 		if r.Type() == zone.TypeDS && r.Owner() != zone.MustParseName("com.pt.") {
@@ -290,22 +239,22 @@ func TestVerifierRejects(t *testing.T) {
 		want string
 	}{
 		{"flipped RRSIG byte", func() *zone.Zone {
-			return mutate(t, good, ds, zone.TypeRRSIG, zone.TypeDS, func(rds [][]byte) [][]byte {
+			return testkit.ReplaceRRset(t, good, ds, zone.TypeRRSIG, zone.TypeDS, func(rds [][]byte) [][]byte {
 				rds[0][len(rds[0])-1] ^= 0x01
 				return rds
 			})
 		}, dnssec.VerifyOptions{}, dnssec.ProblemBadSignature},
 		{"removed NSEC3", func() *zone.Zone {
 			owner := firstNSEC3(good, 3)
-			z := mutate(t, good, owner, zone.TypeNSEC3, 0, func([][]byte) [][]byte { return nil })
-			return mutate(t, z, owner, zone.TypeRRSIG, zone.TypeNSEC3, func([][]byte) [][]byte { return nil })
+			z := testkit.ReplaceRRset(t, good, owner, zone.TypeNSEC3, 0, func([][]byte) [][]byte { return nil })
+			return testkit.ReplaceRRset(t, z, owner, zone.TypeRRSIG, zone.TypeNSEC3, func([][]byte) [][]byte { return nil })
 		}, dnssec.VerifyOptions{}, dnssec.ProblemNSEC3Missing},
 		{"out-of-order NSEC3 chain", func() *zone.Zone {
 			// Point the first record past its successor.
 			owner := firstNSEC3(good, 0)
 			third := firstNSEC3(good, 2)
 			hash, _ := base32HexDecode(strings.SplitN(third, ".", 2)[0])
-			return mutate(t, good, owner, zone.TypeNSEC3, 0, func(rds [][]byte) [][]byte {
+			return testkit.ReplaceRRset(t, good, owner, zone.TypeNSEC3, 0, func(rds [][]byte) [][]byte {
 				rd := rds[0]
 				saltLen := int(rd[4])
 				copy(rd[6+saltLen:], hash)
@@ -316,7 +265,7 @@ func TestVerifierRejects(t *testing.T) {
 			// A second algorithm whose keys sign nothing but the DNSKEY RRset.
 			extra := keysFor(t, dnssec.GenerateOptions{SEP: true, Algorithm: dnssec.ED25519})
 			both := sign(t, testZone(t, 60), append(keys, extra...), func(o *dnssec.SignOptions) {})
-			return mutate(t, both, ds, zone.TypeRRSIG, zone.TypeDS, func(rds [][]byte) [][]byte {
+			return testkit.ReplaceRRset(t, both, ds, zone.TypeRRSIG, zone.TypeDS, func(rds [][]byte) [][]byte {
 				var keep [][]byte
 				for _, rd := range rds {
 					if rd[2] != dnssec.ED25519 {
@@ -335,7 +284,7 @@ func TestVerifierRejects(t *testing.T) {
 				sig = bytes.Clone(rd)
 			}
 			binary.BigEndian.PutUint16(sig, zone.TypeNS)
-			return mutate(t, good, ds, zone.TypeRRSIG, zone.TypeNS, func([][]byte) [][]byte { return [][]byte{sig} })
+			return testkit.ReplaceRRset(t, good, ds, zone.TypeRRSIG, zone.TypeNS, func([][]byte) [][]byte { return [][]byte{sig} })
 		}, dnssec.VerifyOptions{}, dnssec.ProblemOverDelegation},
 		{"no DNSKEY matching the parent DS", func() *zone.Zone { return good },
 			dnssec.VerifyOptions{ParentDS: func() []dnssec.DS {
@@ -344,7 +293,7 @@ func TestVerifierRejects(t *testing.T) {
 				return []dnssec.DS{d}
 			}()}, dnssec.ProblemNoParentMatch},
 		{"two keys with one tag", func() *zone.Zone {
-			return mutate(t, good, "pt.", zone.TypeDNSKEY, 0, func(rds [][]byte) [][]byte {
+			return testkit.ReplaceRRset(t, good, "pt.", zone.TypeDNSKEY, 0, func(rds [][]byte) [][]byte {
 				return append(rds, collidingDNSKEY(t, rds[0]))
 			})
 		}, dnssec.VerifyOptions{}, dnssec.ProblemTagCollision},
@@ -355,7 +304,7 @@ func TestVerifierRejects(t *testing.T) {
 				return []*dnssec.Key{keys[0], &impostor}
 			}()}, dnssec.ProblemKeyMismatch},
 		{"zone changed after ZONEMD", func() *zone.Zone {
-			return mutate(t, good, "a.dns.pt.", zone.TypeA, 0, func(rds [][]byte) [][]byte {
+			return testkit.ReplaceRRset(t, good, "a.dns.pt.", zone.TypeA, 0, func(rds [][]byte) [][]byte {
 				rds[0][3]++
 				return rds
 			})
@@ -397,7 +346,7 @@ func TestVerifierOnALargerZone(t *testing.T) {
 		t.Fatalf("%d signatures: too few for the table path", r.Signatures)
 	}
 	last := lastSigned(good)
-	flipped := mutate(t, good, last, zone.TypeRRSIG, zone.TypeDS, func(rds [][]byte) [][]byte {
+	flipped := testkit.ReplaceRRset(t, good, last, zone.TypeRRSIG, zone.TypeDS, func(rds [][]byte) [][]byte {
 		rds[0][len(rds[0])-7] ^= 0x20
 		return rds
 	})
@@ -417,7 +366,7 @@ func TestVerifierOnALargerZone(t *testing.T) {
 		if owner == "" {
 			break
 		}
-		z = mutate(t, z, owner, zone.TypeNSEC3, 0, func(rds [][]byte) [][]byte {
+		z = testkit.ReplaceRRset(t, z, owner, zone.TypeNSEC3, 0, func(rds [][]byte) [][]byte {
 			rds[0][1] &^= 1
 			return rds
 		})
@@ -536,7 +485,7 @@ func TestSignKeepsSignatures(t *testing.T) {
 	}
 
 	changedOwner := firstSigned(unsigned)
-	u2 := mutate(t, unsigned, changedOwner, zone.TypeDS, 0, func(rds [][]byte) [][]byte {
+	u2 := testkit.ReplaceRRset(t, unsigned, changedOwner, zone.TypeDS, 0, func(rds [][]byte) [][]byte {
 		rds[0][4] ^= 0xff
 		return rds
 	})

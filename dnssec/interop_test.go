@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/ptzone/ptzone/dnssec"
+	"github.com/ptzone/ptzone/internal/testkit"
 	"github.com/ptzone/ptzone/internal/tooltest"
 	"github.com/ptzone/ptzone/zone"
 )
@@ -46,28 +47,12 @@ func TestInteropValidators(t *testing.T) {
 	for name, spec := range layouts {
 		t.Run(name, func(t *testing.T) {
 			when := toolTime()
-			var keys []*dnssec.Key
-			for _, s := range spec {
-				k, err := dnssec.Generate(pt, s, when.Add(-time.Hour), keys)
-				if err != nil {
-					t.Fatal(err)
-				}
-				keys = append(keys, k)
-			}
-			opt := dnssec.DefaultSignOptions(when)
+			keys := testkit.GenerateKeys(t, pt, when.Add(-time.Hour), spec...)
 			unsigned := testZone(t, 500)
-			signed, err := dnssec.Sign(unsigned, keys, opt)
-			if err != nil {
-				t.Fatal(err)
-			}
+			signed := testkit.Sign(t, unsigned, keys, when)
 			csk := len(spec) == 1
 			CheckWithTools(t, signed, csk, func() *zone.Zone {
-				opt.ZONEMD = false
-				z, err := dnssec.Sign(unsigned, keys, opt)
-				if err != nil {
-					t.Fatal(err)
-				}
-				return z
+				return testkit.Sign(t, unsigned, keys, when, func(o *dnssec.SignOptions) { o.ZONEMD = false })
 			})
 		})
 	}

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/ptzone/ptzone/dnssec"
+	"github.com/ptzone/ptzone/internal/testkit"
 	"github.com/ptzone/ptzone/zone"
 )
 
@@ -222,7 +223,7 @@ func TestVerifyTrusted(t *testing.T) {
 		t.Fatalf("%d of %d signatures trusted: want most, not all (the SOA's is new)", r.Trusted, r.Signatures)
 	}
 	// The SOA's new signature, broken, is found.
-	bad := mutate(t, next, "pt.", zone.TypeRRSIG, zone.TypeSOA, func(rds [][]byte) [][]byte {
+	bad := testkit.ReplaceRRset(t, next, "pt.", zone.TypeRRSIG, zone.TypeSOA, func(rds [][]byte) [][]byte {
 		rds[0][len(rds[0])-3] ^= 1
 		return rds
 	})
@@ -251,7 +252,7 @@ func TestVerifyOptOutRecordsForUnsignedDelegations(t *testing.T) {
 		if owner == "" {
 			break
 		}
-		z = mutate(t, z, owner, zone.TypeNSEC3, 0, func(rds [][]byte) [][]byte {
+		z = testkit.ReplaceRRset(t, z, owner, zone.TypeNSEC3, 0, func(rds [][]byte) [][]byte {
 			rds[0][1] |= 1
 			return rds
 		})
@@ -318,7 +319,7 @@ func TestDue(t *testing.T) {
 	}
 	// One signature about to expire is enough.
 	owner := firstSigned(signed)
-	shortened := mutate(t, signed, owner, zone.TypeRRSIG, zone.TypeDS, func(rds [][]byte) [][]byte {
+	shortened := testkit.ReplaceRRset(t, signed, owner, zone.TypeRRSIG, zone.TypeDS, func(rds [][]byte) [][]byte {
 		binary.BigEndian.PutUint32(rds[0][8:], uint32(now.Add(3*day).Unix())) // expiration
 		return rds
 	})

@@ -10,31 +10,19 @@ import (
 
 	"github.com/ptzone/ptzone/dnssec"
 	"github.com/ptzone/ptzone/dnssec/keyfile"
+	"github.com/ptzone/ptzone/internal/testkit"
 	"github.com/ptzone/ptzone/internal/tooltest"
 	"github.com/ptzone/ptzone/zone"
 )
 
 var (
 	pt  = zone.MustParseName("pt.")
-	now = time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)
+	now = testkit.FixedTime
 )
-
-func generate(t *testing.T, specs ...dnssec.GenerateOptions) []*dnssec.Key {
-	t.Helper()
-	var keys []*dnssec.Key
-	for _, s := range specs {
-		k, err := dnssec.Generate(pt, s, now.Add(-time.Hour), keys)
-		if err != nil {
-			t.Fatal(err)
-		}
-		keys = append(keys, k)
-	}
-	return keys
-}
 
 func TestSaveLoad(t *testing.T) {
 	dir := t.TempDir()
-	keys := generate(t, dnssec.GenerateOptions{SEP: true}, dnssec.GenerateOptions{},
+	keys := testkit.GenerateKeys(t, pt, now.Add(-time.Hour), dnssec.GenerateOptions{SEP: true}, dnssec.GenerateOptions{},
 		dnssec.GenerateOptions{Algorithm: dnssec.RSASHA256, SEP: true}, dnssec.GenerateOptions{Algorithm: dnssec.ED25519})
 	for _, k := range keys {
 		if err := keyfile.Save(k, dir); err != nil {
@@ -77,7 +65,7 @@ func TestSaveLoad(t *testing.T) {
 
 	// A private file swapped with another key's is refused.
 	otherDir := t.TempDir()
-	other := generate(t, dnssec.GenerateOptions{})[0]
+	other := testkit.GenerateKeys(t, pt, now.Add(-time.Hour), dnssec.GenerateOptions{})[0]
 	keyfile.Save(other, otherDir)
 	priv, _ := os.ReadFile(other.File + ".private")
 	os.WriteFile(keys[1].File+".private", priv, 0o600)
@@ -110,7 +98,7 @@ func TestBINDKeys(t *testing.T) {
 	}
 
 	ours := t.TempDir()
-	for _, k := range generate(t, dnssec.GenerateOptions{SEP: true}, dnssec.GenerateOptions{}) {
+	for _, k := range testkit.GenerateKeys(t, pt, now.Add(-time.Hour), dnssec.GenerateOptions{SEP: true}, dnssec.GenerateOptions{}) {
 		keyfile.Save(k, ours)
 	}
 	zonePath := filepath.Join(ours, "pt.zone")
