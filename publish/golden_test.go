@@ -16,22 +16,19 @@ import (
 
 	"github.com/ptzone/ptzone/dnssec"
 	"github.com/ptzone/ptzone/internal/atomicfile"
+	"github.com/ptzone/ptzone/internal/testkit"
+	"github.com/ptzone/ptzone/internal/testkit/testdb"
 	"github.com/ptzone/ptzone/publish"
 	"github.com/ptzone/ptzone/zonegen"
 )
 
 var update = flag.Bool("update", false, "rewrite testdata/golden/*.zone from the zones TestGolden builds")
 
-const (
-	goldenDir = "../testdata/golden"
-	// goldenKeys holds a KSK and a ZSK for every zone, made once for
-	// these tests (testdata/keys/README.md).
-	goldenKeys = "../testdata/keys"
-)
+const goldenDir = "../testdata/golden"
 
 // goldenNow is the build's clock: SOA serials, signature inception and
 // expiration derive from it.
-var goldenNow = time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)
+var goldenNow = testkit.FixedTime
 
 // TestGolden builds, signs and verifies every zone of the sample registry
 // as 'ptzone zone build --all --assume-checked --now 2026-11-22T12:00:00Z'
@@ -43,11 +40,11 @@ var goldenNow = time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)
 // behaviour, to be understood and then accepted with
 // 'go test ./publish -run TestGolden -update'.
 func TestGolden(t *testing.T) {
-	db := sampleRegistry(t)
+	db := testdb.Sample(t)
 	cfg := zonegen.DefaultConfig()
 	cfg.AssumeChecked = true
 	sign := dnssec.DefaultSignOptions(time.Time{})
-	p := publish.New(publish.Config{Zones: cfg, Sign: sign, KeysDir: copyKeys(t, goldenKeys), OutDir: t.TempDir(),
+	p := publish.New(publish.Config{Zones: cfg, Sign: sign, KeysDir: testkit.FixedKeysDir(t), OutDir: t.TempDir(),
 		Guard: publish.Guard{Thresholds: publish.DefaultThresholds(), Refresh: sign.Refresh}}, db, pol, zap.NewNop())
 	set, err := p.Build(context.Background(), publish.BuildRequest{Now: goldenNow})
 	if err != nil {
@@ -109,36 +106,6 @@ func TestGolden(t *testing.T) {
 			t.Errorf("%s: no zone is built for it (go test ./publish -run TestGolden -update removes it)", file)
 		}
 	}
-}
-
-// copyKeys copies a key directory where the private files can be made
-// readable by their owner only, as keyfile.Load demands: a checkout does
-// not keep that mode.
-func copyKeys(t *testing.T, from string) string {
-	t.Helper()
-	dir := t.TempDir()
-	entries, err := os.ReadDir(from)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, e := range entries {
-		mode := os.FileMode(0o644)
-		switch filepath.Ext(e.Name()) {
-		case ".private":
-			mode = 0o600
-		case ".key":
-		default:
-			continue
-		}
-		data, err := os.ReadFile(filepath.Join(from, e.Name()))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(filepath.Join(dir, e.Name()), data, mode); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return dir
 }
 
 // firstDifference shows where two master files part: the first line that

@@ -16,11 +16,11 @@ import (
 
 	"go.uber.org/zap"
 
-	"github.com/ptzone/ptzone"
 	"github.com/ptzone/ptzone/datadir"
 	"github.com/ptzone/ptzone/dnssec"
 	"github.com/ptzone/ptzone/dnssec/keyfile"
-	"github.com/ptzone/ptzone/interchange"
+	"github.com/ptzone/ptzone/internal/testkit"
+	"github.com/ptzone/ptzone/internal/testkit/testdb"
 	"github.com/ptzone/ptzone/policy"
 	"github.com/ptzone/ptzone/publish"
 	"github.com/ptzone/ptzone/store"
@@ -30,7 +30,7 @@ import (
 )
 
 var (
-	t0  = time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)
+	t0  = testkit.FixedTime
 	pol = policy.New(policy.Lists{})
 )
 
@@ -48,42 +48,15 @@ type fixture struct {
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
 	dir := t.TempDir()
-	f := &fixture{db: sampleRegistry(t), keys: filepath.Join(dir, "keys"), out: filepath.Join(dir, "zones")}
+	f := &fixture{db: testdb.Sample(t), keys: filepath.Join(dir, "keys"), out: filepath.Join(dir, "zones")}
 	os.MkdirAll(f.keys, 0o700)
-	for _, z := range []string{"pt.", "com.pt."} {
-		var made []*dnssec.Key
-		for _, sep := range []bool{true, false} {
-			k, err := dnssec.Generate(zone.MustParseName(z), dnssec.GenerateOptions{SEP: sep}, t0.Add(-time.Hour), made)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := keyfile.Save(k, f.keys); err != nil {
-				t.Fatal(err)
-			}
-			made = append(made, k)
-		}
-	}
+	testkit.GenerateKeyFiles(t, f.keys, t0.Add(-time.Hour), "pt.", "com.pt.")
 	zc := zonegen.DefaultConfig()
 	zc.Zones = []string{"pt", "com.pt"}
 	zc.AssumeChecked = true
 	f.cfg = publish.Config{Zones: zc, Sign: dnssec.DefaultSignOptions(t0), Guard: publish.Guard{Thresholds: publish.DefaultThresholds(), Refresh: 7 * 24 * time.Hour},
 		KeysDir: f.keys, OutDir: f.out}
 	return f
-}
-
-// sampleRegistry is the sample registry in a new embedded store.
-func sampleRegistry(t *testing.T) *sqlite.DB {
-	t.Helper()
-	db, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "r.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	v := interchange.Validator{Policy: pol, Mode: policy.Existing}
-	if _, err := db.Import(context.Background(), interchange.Records(bytes.NewReader(ptzone.SampleRegistry), "sample", v), store.ImportInsert); err != nil {
-		t.Fatal(err)
-	}
-	return db
 }
 
 func (f *fixture) run(t *testing.T, req publish.Request) map[string]publish.ZoneOutcome {
@@ -545,41 +518,6 @@ func signedPT(t *testing.T) (*zone.Zone, []*dnssec.Key) {
 	return o.Final, keys
 }
 
-// replace swaps one RRset of z.
-func replace(t *testing.T, z *zone.Zone, owner string, typ, covered uint16, rdatas [][]byte) *zone.Zone {
-	t.Helper()
-	b := zone.NewBuilder(z.Origin(), 0)
-	for _, rd := range rdatas {
-		b.Add(zone.MustParseName(owner), typ, 3600, rd)
-	}
-	over, err := b.Zone()
-	if err != nil {
-		t.Fatal(err)
-	}
-	m, err := zone.Merge(z, over, func(r zone.RRset) bool {
-		return r.Owner().String() == owner && r.Type() == typ && r.Covered() == covered
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return m
-}
-
-func rdatasOf(z *zone.Zone, owner string, typ, covered uint16) [][]byte {
-	i, _ := z.Find(zone.MustParseName(owner))
-	var set zone.RRset
-	if typ == zone.TypeRRSIG {
-		set, _ = z.GetSig(i, covered)
-	} else {
-		set, _ = z.GetAt(i, typ)
-	}
-	var out [][]byte
-	for rd := range set.Rdata() {
-		out = append(out, bytes.Clone(rd))
-	}
-	return out
-}
-
 // TestGuardRefusesBrokenDNSSEC: one test each; none can be forced.
 func TestGuardRefusesBrokenDNSSEC(t *testing.T) {
 	good, keys := signedPT(t)
@@ -594,30 +532,32 @@ func TestGuardRefusesBrokenDNSSEC(t *testing.T) {
 		extra []*dnssec.Key
 	}{
 		{"unsigned DNSKEY RRset (e164.arpa, 2011)", func() *zone.Zone {
-			return replace(t, good, "pt.", zone.TypeRRSIG, zone.TypeDNSKEY, nil)
+			return testkit.ReplaceRRset(t, good, "pt.", zone.TypeRRSIG, zone.TypeDNSKEY, func([][]byte) [][]byte { return nil })
 		}, nil, publish.RefuseVerification, dnssec.ProblemUnsigned, nil},
 		{"missing algorithm (.gov, 2013)", func() *zone.Zone {
 			// A published Ed25519 key that signs nothing.
 			extra, _ := dnssec.Generate(zone.MustParseName("pt."), dnssec.GenerateOptions{Algorithm: dnssec.ED25519}, t0, keys)
 			rd, _ := extra.Rdata()
-			return replace(t, good, "pt.", zone.TypeDNSKEY, 0, append(rdatasOf(good, "pt.", zone.TypeDNSKEY, 0), rd))
+			return testkit.ReplaceRRset(t, good, "pt.", zone.TypeDNSKEY, 0, func(dnskeys [][]byte) [][]byte { return append(dnskeys, rd) })
 		}, nil, publish.RefuseVerification, dnssec.ProblemMissingAlg, nil},
 		{"bad signatures (.se, 2022)", func() *zone.Zone {
-			sigs := rdatasOf(good, "pt.", zone.TypeRRSIG, zone.TypeSOA)
-			sigs[0][len(sigs[0])-5] ^= 0xff
-			return replace(t, good, "pt.", zone.TypeRRSIG, zone.TypeSOA, sigs)
+			return testkit.ReplaceRRset(t, good, "pt.", zone.TypeRRSIG, zone.TypeSOA, func(sigs [][]byte) [][]byte {
+				sigs[0][len(sigs[0])-5] ^= 0xff
+				return sigs
+			})
 		}, nil, publish.RefuseVerification, dnssec.ProblemBadSignature, nil},
 		{"key-tag collision (.ru, 2024)", func() *zone.Zone {
-			dnskeys := rdatasOf(good, "pt.", zone.TypeDNSKEY, 0)
-			c := bytes.Clone(dnskeys[0])
-			for i := 4; i+2 < len(c); i += 2 {
-				if c[i] < 0xff && c[i+2] > 0 {
-					c[i]++
-					c[i+2]--
-					break
+			return testkit.ReplaceRRset(t, good, "pt.", zone.TypeDNSKEY, 0, func(dnskeys [][]byte) [][]byte {
+				c := bytes.Clone(dnskeys[0])
+				for i := 4; i+2 < len(c); i += 2 {
+					if c[i] < 0xff && c[i+2] > 0 {
+						c[i]++
+						c[i+2]--
+						break
+					}
 				}
-			}
-			return replace(t, good, "pt.", zone.TypeDNSKEY, 0, append(dnskeys, c))
+				return append(dnskeys, c)
+			})
 		}, nil, publish.RefuseVerification, dnssec.ProblemTagCollision, nil},
 		{"serial that does not increase", func() *zone.Zone { return good },
 			&publish.Previous{Zone: good, Serial: serial}, publish.RefuseSerial, "does not increase", nil},
@@ -656,7 +596,7 @@ func TestGuardRefusesBrokenDNSSEC(t *testing.T) {
 		t.Errorf("expiring signatures: %v", refusals)
 	}
 	// A zone without apex NS.
-	noNS := replace(t, good, "pt.", zone.TypeNS, 0, nil)
+	noNS := testkit.ReplaceRRset(t, good, "pt.", zone.TypeNS, 0, func([][]byte) [][]byte { return nil })
 	refusals, _ = guard.Check(publish.Candidate{Zone: noNS, Serial: serial, Report: dnssec.Verify(noNS, dnssec.VerifyOptions{Now: t0}), Signed: true}, nil, t0)
 	if !slices.ContainsFunc(refusals, func(r publish.Refusal) bool { return r.Code == publish.RefuseApex }) {
 		t.Errorf("no apex NS: %v", refusals)
