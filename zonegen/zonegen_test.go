@@ -1,44 +1,26 @@
 package zonegen_test
 
 import (
-	"bytes"
 	"context"
 	"iter"
 	"maps"
 	"net/netip"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/ptzone/ptzone"
-	"github.com/ptzone/ptzone/interchange"
+	"github.com/ptzone/ptzone/internal/testkit"
+	"github.com/ptzone/ptzone/internal/testkit/testdb"
 	"github.com/ptzone/ptzone/policy"
 	"github.com/ptzone/ptzone/store"
-	"github.com/ptzone/ptzone/store/sqlite"
 	"github.com/ptzone/ptzone/zone"
 	"github.com/ptzone/ptzone/zonegen"
 )
 
 var (
-	now = time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)
+	now = testkit.FixedTime
 	pol = policy.New(policy.Lists{})
 )
-
-// registry opens an embedded store holding the sample registry.
-func registry(t *testing.T) *sqlite.DB {
-	t.Helper()
-	db, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "r.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	v := interchange.Validator{Policy: pol, Mode: policy.Existing}
-	if _, err := db.Import(context.Background(), interchange.Records(bytes.NewReader(ptzone.SampleRegistry), "sample", v), store.ImportInsert); err != nil {
-		t.Fatal(err)
-	}
-	return db
-}
 
 func build(t *testing.T, db store.DomainReader, cfg zonegen.Config, in zonegen.Input) map[string]*zonegen.Result {
 	t.Helper()
@@ -77,7 +59,7 @@ func has(z *zone.Zone, owner string, typ uint16) bool {
 }
 
 func TestBuildSampleRegistry(t *testing.T) {
-	db := registry(t)
+	db := testdb.Sample(t)
 	cfg := checked()
 	cfg.StaticDelegations = []zonegen.StaticDelegation{{Name: "gov.pt",
 		Nameservers: []zonegen.Host{{Name: "ns1.gov.pt", Addrs: []netip.Addr{netip.MustParseAddr("192.0.2.80")}}, {Name: "ns2.ceger.example"}}}}
@@ -158,7 +140,7 @@ func TestBuildSampleRegistry(t *testing.T) {
 }
 
 func TestGate(t *testing.T) {
-	db := registry(t)
+	db := testdb.Sample(t)
 	ctx := context.Background()
 	t0 := now.Add(-48 * time.Hour)
 	record := func(name string, s store.DelegationState) {
@@ -206,11 +188,7 @@ func TestGate(t *testing.T) {
 // TestGlueRules: glue is published only below published delegations;
 // sibling glue once; conflicting addresses counted.
 func TestGlueRules(t *testing.T) {
-	db, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "r.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db := testdb.Open(t)
 	exp := time.Date(2027, 1, 1, 0, 0, 0, 0, time.UTC)
 	put := func(name string, status store.Status, ns ...store.Nameserver) {
 		if err := db.PutDomain(context.Background(), store.Domain{Name: name, Zone: "pt", Status: status, Registrar: "R", Expires: exp, Nameservers: ns}); err != nil {
@@ -248,7 +226,7 @@ func TestGlueRules(t *testing.T) {
 }
 
 func TestDeterministicBuild(t *testing.T) {
-	db := registry(t)
+	db := testdb.Sample(t)
 	text := func() string {
 		var sb strings.Builder
 		res := build(t, db, checked(), zonegen.Input{})
@@ -336,7 +314,7 @@ func (f *filterLog) Domains(ctx context.Context, flt store.Filter) iter.Seq2[sto
 // A zone built alone reads only its own domains and comes out as it does
 // built with every other zone: "zone build --zone pt" is pt as published.
 func TestBuildOnlySomeZones(t *testing.T) {
-	db := registry(t)
+	db := testdb.Sample(t)
 	cfg := checked()
 	cfg.StaticDelegations = []zonegen.StaticDelegation{{Name: "gov.pt",
 		Nameservers: []zonegen.Host{{Name: "ns1.gov.pt", Addrs: []netip.Addr{netip.MustParseAddr("192.0.2.80")}}}}}
