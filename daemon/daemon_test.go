@@ -25,52 +25,14 @@ import (
 	"go.uber.org/zap/zaptest"
 
 	"github.com/ptzone/ptzone/delegation/lab"
-	"github.com/ptzone/ptzone/dnssec"
-	"github.com/ptzone/ptzone/dnssec/keyfile"
+	"github.com/ptzone/ptzone/internal/testkit"
 	"github.com/ptzone/ptzone/publish"
 	"github.com/ptzone/ptzone/store"
 	"github.com/ptzone/ptzone/store/postgres"
 	"github.com/ptzone/ptzone/store/postgres/pgtest"
-	"github.com/ptzone/ptzone/zone"
 )
 
 func TestMain(m *testing.M) { os.Exit(pgtest.Main(m)) }
-
-// clock is a test's controlled clock.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Add(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
-
-// writeKeys generates a KSK and a ZSK for each default zone into dir.
-func writeKeys(t *testing.T, dir string, at time.Time) {
-	t.Helper()
-	for _, z := range DefaultZones {
-		var made []*dnssec.Key
-		for _, sep := range []bool{true, false} {
-			k, err := dnssec.Generate(zone.MustParseName(z+"."), dnssec.GenerateOptions{SEP: sep}, at, made)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := keyfile.Save(k, dir); err != nil {
-				t.Fatal(err)
-			}
-			made = append(made, k)
-		}
-	}
-}
 
 // labConfig is a daemon's configuration for a lab: every job run by the
 // test alone, checks on the lab's port and private addresses.
@@ -165,9 +127,9 @@ func TestEndToEnd(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { l.Close() })
-	clk := &clock{t: time.Now().UTC().Truncate(time.Second)}
+	clk := testkit.NewClock(time.Now().UTC().Truncate(time.Second))
 	keys := t.TempDir()
-	writeKeys(t, keys, clk.Now().Add(-time.Hour))
+	testkit.GenerateKeyFiles(t, keys, clk.Now().Add(-time.Hour), DefaultZones...)
 	cfg := labConfig("a", l.Port)
 	hook := newHookReceiver(t)
 	cfg.Webhook = WebhookConfig{URL: hook.srv.URL + "/ptzone", Name: "ops", SecretFile: hook.secretFile}
@@ -395,7 +357,7 @@ func TestTwoDaemons(t *testing.T) {
 	ctx := context.Background()
 	db := openPostgres(t)
 	keys := t.TempDir()
-	writeKeys(t, keys, time.Now().Add(-time.Hour))
+	testkit.GenerateKeyFiles(t, keys, time.Now().Add(-time.Hour), DefaultZones...)
 	cfg := func(node string) *Config {
 		c := labConfig(node, 53)
 		c.Schedule.Publish = "@every 1s"

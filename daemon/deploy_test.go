@@ -12,8 +12,8 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/ptzone/ptzone/internal/testkit/testdb"
 	"github.com/ptzone/ptzone/internal/tooltest"
-	"github.com/ptzone/ptzone/store/sqlite"
 )
 
 // TestAlertRules: the alert rules load in Prometheus (promtool check
@@ -35,11 +35,7 @@ func TestAlertRules(t *testing.T) {
 // cannot leave an alert that never fires; the dashboard is valid JSON
 // with a query in every panel.
 func TestDeployNamesRealMetrics(t *testing.T) {
-	db, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "r.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db := testdb.Open(t)
 	reg := prometheus.NewRegistry()
 	if _, err := New(labConfig("deploy", 53), Deps{Registry: db, DataDir: t.TempDir(), Metrics: reg}); err != nil {
 		t.Fatal(err)

@@ -8,18 +8,15 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus/testutil/promlint"
 
-	"github.com/ptzone/ptzone"
-	"github.com/ptzone/ptzone/interchange"
-	"github.com/ptzone/ptzone/policy"
+	"github.com/ptzone/ptzone/internal/testkit"
+	"github.com/ptzone/ptzone/internal/testkit/testdb"
 	"github.com/ptzone/ptzone/store"
-	"github.com/ptzone/ptzone/store/sqlite"
 )
 
 // TestOperatorAPI: an operator, with its token, publishes now, runs a dry
@@ -29,20 +26,12 @@ import (
 // and a registrar's token, are refused.
 func TestOperatorAPI(t *testing.T) {
 	ctx := context.Background()
-	db, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "registry.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	v := interchange.Validator{Policy: policy.New(policy.Lists{}), Mode: policy.Existing}
-	if _, err := db.Import(ctx, interchange.Records(bytes.NewReader(ptzone.SampleRegistry), "sample", v), store.ImportInsert); err != nil {
-		t.Fatal(err)
-	}
+	db := testdb.Sample(t)
 	if err := db.SetRegistrarToken(ctx, "REG-4", store.HashToken("registrar-token")); err != nil {
 		t.Fatal(err)
 	}
 	keys := t.TempDir()
-	writeKeys(t, keys, time.Now().Add(-time.Hour))
+	testkit.GenerateKeyFiles(t, keys, time.Now().Add(-time.Hour), DefaultZones...)
 	cfg := labConfig("op", 53)
 	cfg.Publish.AssumeChecked = true
 	sum := store.HashToken("operator-token")
@@ -285,11 +274,7 @@ func TestOperatorAPI(t *testing.T) {
 // without an error.
 func TestOperatorNotPublisher(t *testing.T) {
 	ctx := context.Background()
-	db, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "registry.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
+	db := testdb.Open(t)
 	other, ok, err := db.TryLock(ctx, "publisher")
 	if err != nil || !ok {
 		t.Fatalf("the other daemon's lock: %v %v", ok, err)
