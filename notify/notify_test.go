@@ -6,13 +6,14 @@ import (
 	"mime"
 	"mime/quotedprintable"
 	"net/mail"
-	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/ptzone/ptzone/internal/testkit"
+	"github.com/ptzone/ptzone/internal/testkit/testdb"
 	"github.com/ptzone/ptzone/store"
 	"github.com/ptzone/ptzone/store/sqlite"
 )
@@ -25,11 +26,7 @@ var t0 = time.Date(2026, 11, 23, 4, 0, 0, 0, time.UTC)
 func registry(t *testing.T, tech string, notices int) *sqlite.DB {
 	t.Helper()
 	ctx := context.Background()
-	db, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "registry.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
+	db := testdb.Open(t)
 	if err := db.PutRegistrar(ctx, store.Registrar{ID: "REG-1", Name: "Registo Um", Email: "suporte@registo.pt"}); err != nil {
 		t.Fatal(err)
 	}
@@ -62,15 +59,6 @@ func registry(t *testing.T, tech string, notices int) *sqlite.DB {
 	return db
 }
 
-// clock is a settable time for notifiers.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) now() time.Time  { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *clock) set(t time.Time) { c.mu.Lock(); defer c.mu.Unlock(); c.t = t }
-
 func pending(t *testing.T, db *sqlite.DB) []store.Notice {
 	t.Helper()
 	n, err := db.Notices(context.Background(), true, 100)
@@ -90,9 +78,9 @@ func TestDeliveredOnceAfterTheRelayRecovers(t *testing.T) {
 	down := startSink(t, "127.0.0.1:0")
 	addr := down.addr()
 	down.stop() // nothing listens there now
-	clk := &clock{t: t0}
+	clk := testkit.NewClock(t0)
 	n := &Notifier{Store: db, SMTP: SMTP{Addr: addr, From: "Registo .pt <noreply@dns.pt>", Hello: "ptzone.dns.pt", Timeout: 2 * time.Second},
-		Now: clk.now}
+		Now: clk.Now}
 	ctx := context.Background()
 
 	if res, err := n.RunOnce(ctx); err != nil || res != (Result{Failed: 2}) {
@@ -103,14 +91,14 @@ func TestDeliveredOnceAfterTheRelayRecovers(t *testing.T) {
 			t.Errorf("notice %d after the relay was down: %d attempts, %q", nt.ID, nt.Attempts, nt.LastError)
 		}
 	}
-	clk.set(t0.Add(30 * time.Second)) // before the retry, a minute on
+	clk.Set(t0.Add(30 * time.Second)) // before the retry, a minute on
 	if res, err := n.RunOnce(ctx); err != nil || res != (Result{}) {
 		t.Errorf("before the retry time: %+v, %v; want nothing tried", res, err)
 	}
 
 	relay := startSink(t, addr)
 	relay.setRefuse(true)
-	clk.set(t0.Add(time.Minute))
+	clk.Set(t0.Add(time.Minute))
 	if res, err := n.RunOnce(ctx); err != nil || res != (Result{Failed: 2}) {
 		t.Fatalf("relay refusing: %+v, %v; want 2 failed", res, err)
 	}
@@ -121,11 +109,11 @@ func TestDeliveredOnceAfterTheRelayRecovers(t *testing.T) {
 	}
 
 	relay.setRefuse(false)
-	clk.set(t0.Add(time.Minute + 2*time.Minute)) // the second retry waits two minutes
+	clk.Set(t0.Add(time.Minute + 2*time.Minute)) // the second retry waits two minutes
 	if res, err := n.RunOnce(ctx); err != nil || res != (Result{Sent: 2}) {
 		t.Fatalf("relay back: %+v, %v; want 2 sent", res, err)
 	}
-	clk.set(t0.Add(24 * time.Hour))
+	clk.Set(t0.Add(24 * time.Hour))
 	if res, err := n.RunOnce(ctx); err != nil || res != (Result{}) {
 		t.Errorf("after delivery: %+v, %v; want nothing more", res, err)
 	}

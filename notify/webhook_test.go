@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ptzone/ptzone/internal/testkit"
 	"github.com/ptzone/ptzone/store"
 )
 
@@ -163,9 +164,9 @@ func TestWebhookDeliveredOnceAfterAnOutage(t *testing.T) {
 	}
 	closed := l.Addr().String()
 	l.Close()
-	clk := &clock{t: t0}
+	clk := testkit.NewClock(t0)
 	hook := &Webhook{Name: "ops", URL: "http://" + closed + path, Secret: secret, Timeout: 2 * time.Second}
-	n := &Notifier{Store: db, Webhook: hook, Now: clk.now}
+	n := &Notifier{Store: db, Webhook: hook, Now: clk.Now}
 	ctx := context.Background()
 	hookNotice := func() store.Notice {
 		t.Helper()
@@ -195,7 +196,7 @@ func TestWebhookDeliveredOnceAfterAnOutage(t *testing.T) {
 	hook.URL = rcv.srv.URL + path
 	for i, status := range []int{http.StatusServiceUnavailable, http.StatusFound} {
 		rcv.answer(status)
-		clk.set(clk.now().Add(time.Hour)) // past any retry time
+		clk.Add(time.Hour) // past any retry time
 		if res, err := n.RunOnce(ctx); err != nil || res != (Result{Failed: 1}) {
 			t.Fatalf("endpoint answering %d: %+v, %v; want 1 failed", status, res, err)
 		}
@@ -205,11 +206,11 @@ func TestWebhookDeliveredOnceAfterAnOutage(t *testing.T) {
 	}
 
 	rcv.answer(http.StatusNoContent)
-	clk.set(clk.now().Add(time.Hour))
+	clk.Add(time.Hour)
 	if res, err := n.RunOnce(ctx); err != nil || res != (Result{Sent: 1}) {
 		t.Fatalf("endpoint back: %+v, %v; want 1 sent", res, err)
 	}
-	clk.set(clk.now().Add(24 * time.Hour))
+	clk.Add(24 * time.Hour)
 	if res, err := n.RunOnce(ctx); err != nil || res != (Result{}) {
 		t.Errorf("after delivery: %+v, %v; want nothing more", res, err)
 	}
@@ -218,7 +219,7 @@ func TestWebhookDeliveredOnceAfterAnOutage(t *testing.T) {
 		t.Fatalf("%d deliveries taken, want 1", len(got))
 	}
 	d := got[0]
-	if d.id != webhookID(nt) || d.timestamp != strconv.FormatInt(clk.now().Add(-24*time.Hour).Unix(), 10) {
+	if d.id != webhookID(nt) || d.timestamp != strconv.FormatInt(clk.Now().Add(-24*time.Hour).Unix(), 10) {
 		t.Errorf("webhook-id %q (want %q), webhook-timestamp %s", d.id, webhookID(nt), d.timestamp)
 	}
 	b := d.body
