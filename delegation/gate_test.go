@@ -4,12 +4,12 @@ import (
 	"context"
 	"errors"
 	"net/netip"
-	"path/filepath"
 	"slices"
 	"testing"
 	"time"
 
 	"github.com/ptzone/ptzone/delegation/lab"
+	"github.com/ptzone/ptzone/internal/testkit/testdb"
 	"github.com/ptzone/ptzone/policy"
 	"github.com/ptzone/ptzone/store"
 	"github.com/ptzone/ptzone/store/sqlite"
@@ -31,11 +31,7 @@ type lifecycleFixture struct {
 // when the test ends.
 func registryAndLab(t *testing.T) (*sqlite.DB, *lab.Lab) {
 	t.Helper()
-	db, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "registry.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
+	db := testdb.Open(t)
 	l, err := lab.New()
 	if err != nil {
 		t.Fatal(err)

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/ptzone/ptzone/delegation/lab"
+	"github.com/ptzone/ptzone/internal/testkit"
 	"github.com/ptzone/ptzone/store"
 )
 
@@ -45,9 +46,9 @@ func TestQueueChecker(t *testing.T) {
 	put("novo.pt", provider)
 	put("outro.pt", provider)
 
-	clock := time.Now().Add(time.Hour)
+	clock := testkit.NewClock(time.Now().Add(time.Hour))
 	q := &QueueChecker{Checker: &Checker{Port: l.Port, Timeout: 200 * time.Millisecond, Attempts: 1}, Store: db,
-		Now: func() time.Time { return clock }}
+		Now: clock.Now}
 	run := func(want int) {
 		t.Helper()
 		n, err := q.RunOnce(ctx)
@@ -69,9 +70,9 @@ func TestQueueChecker(t *testing.T) {
 
 	// novo.pt moves to a server that refuses it: checked as changed, it
 	// starts its grace period, and its contacts are told.
-	clock = clock.Add(time.Hour)
+	clock.Add(time.Hour)
 	put("novo.pt", []store.Nameserver{provider[0], {Name: "ns.avariado.pt", Addrs: []netip.Addr{refusing}}})
-	if err := db.RequestCheck(ctx, "outro.pt", store.CheckRegistrar, clock); err != nil {
+	if err := db.RequestCheck(ctx, "outro.pt", store.CheckRegistrar, clock.Now()); err != nil {
 		t.Fatal(err)
 	}
 	run(2)

@@ -6,14 +6,13 @@ import (
 	"iter"
 	"net/netip"
 	"os"
-	"path/filepath"
 	"strconv"
 	"testing"
 	"time"
 
 	"github.com/ptzone/ptzone/delegation/lab"
+	"github.com/ptzone/ptzone/internal/testkit/testdb"
 	"github.com/ptzone/ptzone/store"
-	"github.com/ptzone/ptzone/store/sqlite"
 )
 
 func envInt(b *testing.B, name string, def int) int {
@@ -68,11 +67,7 @@ func BenchmarkSweep(b *testing.B) {
 			}
 		}
 	}
-	db, err := sqlite.Open(ctx, filepath.Join(b.TempDir(), "registry.db"))
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer db.Close()
+	db := testdb.Open(b)
 	if _, err := db.Import(ctx, iter.Seq2[store.ImportRecord, error](records), store.ImportInsert); err != nil {
 		b.Fatal(err)
 	}

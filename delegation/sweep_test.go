@@ -12,6 +12,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/ptzone/ptzone/delegation/lab"
+	"github.com/ptzone/ptzone/internal/testkit"
 	"github.com/ptzone/ptzone/store"
 	"github.com/ptzone/ptzone/store/sqlite"
 )
@@ -92,11 +93,11 @@ func TestSweep(t *testing.T) {
 	f := newSweepFixture(t, hosted)
 	reg := prometheus.NewRegistry()
 	metrics := NewSweepMetrics(reg)
-	clock := time.Date(2026, 12, 1, 3, 0, 0, 0, time.UTC)
+	clock := testkit.NewClock(time.Date(2026, 12, 1, 3, 0, 0, 0, time.UTC))
 	var sess *session
 	newSweeper := func(st SweepStore) *Sweeper {
 		return &Sweeper{Checker: &Checker{Port: f.port, Timeout: 200 * time.Millisecond, Attempts: 1}, Store: st,
-			RatePerAddress: rate, Concurrency: 8, BatchSize: 10, Metrics: metrics, Now: func() time.Time { return clock },
+			RatePerAddress: rate, Concurrency: 8, BatchSize: 10, Metrics: metrics, Now: clock.Now,
 			paced: func(s *session) { sess = s }}
 	}
 
@@ -144,7 +145,7 @@ func TestSweep(t *testing.T) {
 	}
 
 	// A finished sweep is not resumed: the next run starts a new one.
-	clock = clock.Add(24 * time.Hour)
+	clock.Add(24 * time.Hour)
 	before := []uint64{f.provider[0].Queries(), f.provider[1].Queries()}
 	third, err := newSweeper(f.db).Run(context.Background())
 	if err != nil || third.Resumed || third.Sweep.ID == second.Sweep.ID || third.Checked != active {
@@ -153,8 +154,8 @@ func TestSweep(t *testing.T) {
 	// The states moved on: each check started from the state the last one
 	// left, so its conditional write took.
 	for _, name := range []string{f.hosted[0], f.hosted[hosted-1], "avariado.pt"} {
-		if st, err := f.db.DelegationState(context.Background(), name); err != nil || !st.LastChecked.Equal(clock) {
-			t.Errorf("%s after the next sweep: %+v, %v; want checked at %v", name, st, err, clock)
+		if st, err := f.db.DelegationState(context.Background(), name); err != nil || !st.LastChecked.Equal(clock.Now()) {
+			t.Errorf("%s after the next sweep: %+v, %v; want checked at %v", name, st, err, clock.Now())
 		}
 	}
 	if st, _ := f.db.DelegationState(context.Background(), "avariado.pt"); st.ConsecutiveFailures != 2 {

@@ -6,11 +6,12 @@ import (
 	"net"
 	"net/netip"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/miekg/dns"
+
+	"github.com/ptzone/ptzone/internal/testkit"
 )
 
 func newLab(t *testing.T) *Lab {
@@ -169,24 +170,6 @@ func TestFaults(t *testing.T) {
 	}
 }
 
-// fakeClock is a clock the test sets.
-type fakeClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *fakeClock) now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *fakeClock) set(t time.Time) {
-	c.mu.Lock()
-	c.t = t
-	c.mu.Unlock()
-}
-
 // recorder is a ResponseWriter that keeps the answer written.
 type recorder struct {
 	dns.ResponseWriter // nil: the server uses WriteMsg only
@@ -265,8 +248,8 @@ func TestLatency(t *testing.T) {
 // one second of its clock, the second still going included.
 func TestCounts(t *testing.T) {
 	l := newLab(t)
-	clk := &fakeClock{}
-	l.now = clk.now
+	clk := &testkit.Clock{}
+	l.now = clk.Now
 	s, err := l.Serve(Addr(1), 0, 0, healthy("contado.pt"))
 	if err != nil {
 		t.Fatal(err)
@@ -274,7 +257,7 @@ func TestCounts(t *testing.T) {
 	second := time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC)
 	askAt := func(at time.Duration, n int) {
 		t.Helper()
-		clk.set(second.Add(at))
+		clk.Set(second.Add(at))
 		for range n {
 			if _, err := ask(t, s, l.Port, "contado.pt.", dns.TypeSOA, false, "udp"); err != nil {
 				t.Fatal(err)
