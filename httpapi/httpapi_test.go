@@ -10,7 +10,6 @@ import (
 	"net/http/httptest"
 	"net/netip"
 	"net/url"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -18,6 +17,7 @@ import (
 
 	"github.com/ptzone/ptzone/delegation"
 	"github.com/ptzone/ptzone/delegation/lab"
+	"github.com/ptzone/ptzone/internal/testkit/testdb"
 	"github.com/ptzone/ptzone/store"
 	"github.com/ptzone/ptzone/store/sqlite"
 )
@@ -41,11 +41,7 @@ const (
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
 	ctx := context.Background()
-	db, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "registry.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
+	db := testdb.Open(t)
 	l, err := lab.New()
 	if err != nil {
 		t.Fatal(err)
