@@ -14,10 +14,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ptzone/ptzone/internal/testkit/testdb"
 	"github.com/ptzone/ptzone/policy"
 	"github.com/ptzone/ptzone/store/postgres"
 	"github.com/ptzone/ptzone/store/postgres/pgtest"
-	"github.com/ptzone/ptzone/store/sqlite"
 )
 
 func TestMain(m *testing.M) { os.Exit(pgtest.Main(m)) }
@@ -247,12 +247,7 @@ func TestSchemasKnowThePolicyHierarchies(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 
-	lite, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "r.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer lite.Close()
-	got, err := lite.Zones(ctx)
+	got, err := testdb.Open(t).Zones(ctx)
 	if err != nil || !slices.Equal(got, want) {
 		t.Errorf("sqlite zones = %v (%v), policy hierarchies = %v", got, err, want)
 	}
