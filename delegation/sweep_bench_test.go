@@ -5,27 +5,14 @@ import (
 	"fmt"
 	"iter"
 	"net/netip"
-	"os"
-	"strconv"
 	"testing"
 	"time"
 
 	"github.com/ptzone/ptzone/delegation/lab"
+	"github.com/ptzone/ptzone/internal/testkit"
 	"github.com/ptzone/ptzone/internal/testkit/testdb"
 	"github.com/ptzone/ptzone/store"
 )
-
-func envInt(b *testing.B, name string, def int) int {
-	v := os.Getenv(name)
-	if v == "" {
-		return def
-	}
-	n, err := strconv.Atoi(v)
-	if err != nil || n <= 0 {
-		b.Fatalf("%s=%q is not a positive number", name, v)
-	}
-	return n
-}
 
 // BenchmarkSweep sweeps a registry of PTZONE_SWEEP_DOMAINS domains
 // (default 100,000) hosted by providers whose two name servers each have
@@ -34,9 +21,9 @@ func envInt(b *testing.B, name string, def int) int {
 // at the default pace of 20 queries a second per address, checked by the
 // lab. Run it with -benchtime 1x (bench/sweep.sh does).
 func BenchmarkSweep(b *testing.B) {
-	domains := envInt(b, "PTZONE_SWEEP_DOMAINS", 100_000)
-	addrs := envInt(b, "PTZONE_SWEEP_ADDRS", 2_000)
-	latency := time.Duration(envInt(b, "PTZONE_SWEEP_LATENCY_MS", 20)) * time.Millisecond
+	domains := testkit.EnvInt(b, "PTZONE_SWEEP_DOMAINS", 100_000)
+	addrs := testkit.EnvInt(b, "PTZONE_SWEEP_ADDRS", 2_000)
+	latency := time.Duration(testkit.EnvInt(b, "PTZONE_SWEEP_LATENCY_MS", 20)) * time.Millisecond
 	providers := addrs / 2
 	ctx := context.Background()
 

@@ -4,9 +4,9 @@ import (
 	"io"
 	"os"
 	"runtime"
-	"strconv"
 	"testing"
 
+	"github.com/ptzone/ptzone/internal/testkit"
 	"github.com/ptzone/ptzone/store"
 	"github.com/ptzone/ptzone/store/synth"
 	"github.com/ptzone/ptzone/zone"
@@ -14,14 +14,7 @@ import (
 
 // benchDelegations is $PTZONE_BENCH_DELEGATIONS, or 100,000.
 func benchDelegations(b *testing.B) int {
-	if v := os.Getenv("PTZONE_BENCH_DELEGATIONS"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n <= 0 {
-			b.Fatalf("PTZONE_BENCH_DELEGATIONS=%q", v)
-		}
-		return n
-	}
-	return 100000
+	return testkit.EnvInt(b, "PTZONE_BENCH_DELEGATIONS", 100000)
 }
 
 // unsignedPT builds an unsigned pt zone from n synthetic domains: NS, DS and

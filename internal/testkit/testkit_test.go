@@ -1,9 +1,11 @@
 package testkit_test
 
 import (
+	"fmt"
 	"net/netip"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -218,6 +220,91 @@ func TestDamageSignatures(t *testing.T) {
 	if !slices.Equal(bad, []string{"seguro.pt."}) {
 		t.Errorf("bad signatures at %q, want at seguro.pt. alone; problems %v", bad, r.Problems)
 	}
+}
+
+// TestEnvInt: a positive number from the environment, the default when
+// the variable is unset or empty.
+func TestEnvInt(t *testing.T) {
+	const name = "PTZONE_TESTKIT_SIZE"
+	t.Setenv(name, "")
+	if got := testkit.EnvInt(t, name, 7); got != 7 {
+		t.Errorf("empty: %d, want the default 7", got)
+	}
+	t.Setenv(name, "2000000")
+	if got := testkit.EnvInt(t, name, 7); got != 2000000 {
+		t.Errorf("2000000: %d", got)
+	}
+}
+
+// TestFailuresNameTheInput: a helper given bad input fails the test with
+// a message naming it.
+func TestFailuresNameTheInput(t *testing.T) {
+	z, _ := signedPT(t)
+	for _, c := range []struct {
+		name string
+		call func(t testing.TB)
+		want string
+	}{
+		{"a variable that is not a number", func(t testing.TB) {
+			t.(*failure).TB.Setenv("PTZONE_TESTKIT_SIZE", "lots")
+			testkit.EnvInt(t, "PTZONE_TESTKIT_SIZE", 7)
+		}, `PTZONE_TESTKIT_SIZE="lots" is not a positive number`},
+		{"a zero size", func(t testing.TB) {
+			t.(*failure).TB.Setenv("PTZONE_TESTKIT_SIZE", "0")
+			testkit.EnvInt(t, "PTZONE_TESTKIT_SIZE", 7)
+		}, `PTZONE_TESTKIT_SIZE="0"`},
+		{"an owner the zone lacks", func(t testing.TB) {
+			testkit.ReplaceRRset(t, z, "nada.pt.", zone.TypeA, 0, func(rds [][]byte) [][]byte { return rds })
+		}, "no owner nada.pt."},
+		{"no signature to damage", func(t testing.TB) {
+			testkit.DamageSignatures(t, z, "ns1.seguro.pt.", zone.TypeA)
+		}, "ns1.seguro.pt. has no signature over A"},
+		{"a zone name that is not one", func(t testing.TB) {
+			testkit.GenerateKeyFiles(t, t.(*failure).TB.TempDir(), testkit.FixedTime, "pt..")
+		}, `zone name "pt.."`},
+		{"zone text that does not read", func(t testing.TB) {
+			testkit.ReadZone(t, pt, "pt. 3600 IN SOA nonsense")
+		}, "reading the test zone pt."},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			if got := failureOf(t, c.call); !strings.Contains(got, c.want) {
+				t.Errorf("failed with %q, want it to say %q", got, c.want)
+			}
+		})
+	}
+}
+
+// failure is a testing.TB whose Fatal records the message and ends the
+// goroutine, as testing's does.
+type failure struct {
+	testing.TB
+	msg string
+}
+
+func (f *failure) Helper() {}
+
+func (f *failure) Fatal(args ...any) { f.msg = fmt.Sprint(args...); runtime.Goexit() }
+
+func (f *failure) Fatalf(format string, args ...any) {
+	f.msg = fmt.Sprintf(format, args...)
+	runtime.Goexit()
+}
+
+// failureOf runs call and returns the message it failed with; a call
+// that does not fail fails the test.
+func failureOf(t *testing.T, call func(testing.TB)) string {
+	t.Helper()
+	f := &failure{TB: t}
+	done := make(chan bool)
+	go func() {
+		defer close(done)
+		call(f)
+		done <- true
+	}()
+	if <-done {
+		t.Fatal("the helper did not fail")
+	}
+	return f.msg
 }
 
 func mustFind(t *testing.T, z *zone.Zone, owner string) int {

@@ -3,11 +3,10 @@ package storetest
 import (
 	"context"
 	"iter"
-	"os"
 	"runtime"
-	"strconv"
 	"testing"
 
+	"github.com/ptzone/ptzone/internal/testkit"
 	"github.com/ptzone/ptzone/store"
 	"github.com/ptzone/ptzone/store/synth"
 )
@@ -16,14 +15,7 @@ import (
 // or 20,000 so that "go test -bench ." stays quick. bench/store.sh runs
 // them with 2,000,000.
 func benchDomains(b *testing.B) int {
-	if v := os.Getenv("PTZONE_BENCH_DOMAINS"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n <= 0 {
-			b.Fatalf("PTZONE_BENCH_DOMAINS=%q is not a positive number", v)
-		}
-		return n
-	}
-	return 20000
+	return testkit.EnvInt(b, "PTZONE_BENCH_DOMAINS", 20000)
 }
 
 // synthetic streams n synthetic domains as import records, generated on
