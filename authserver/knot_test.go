@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"fmt"
 	"math/rand/v2"
-	"net"
 	"os"
 	"path/filepath"
 	"slices"
@@ -58,7 +57,7 @@ func knot(t *testing.T, zoneFile string) string {
 	t.Helper()
 	knotd := tooltest.Require(t, "knotd")
 	dir := t.TempDir()
-	port := freePort(t)
+	port := tooltest.FreePort(t)
 	conf := fmt.Sprintf(`server:
     rundir: "%[1]s"
     listen: 127.0.0.1@%[2]d
@@ -86,19 +85,6 @@ log:
 	addr := fmt.Sprintf("127.0.0.1:%d", port)
 	waitServing(t, addr, "pt.", log)
 	return addr
-}
-
-// freePort returns a loopback port free for both UDP and TCP, for a
-// server the test starts next.
-func freePort(t *testing.T) int {
-	t.Helper()
-	pc, ln, err := listenBoth("127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	pc.Close()
-	ln.Close()
-	return pc.LocalAddr().(*net.UDPAddr).Port
 }
 
 // waitServing waits, at most ten seconds, until addr answers for zone.

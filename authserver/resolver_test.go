@@ -127,7 +127,7 @@ a.dns.pt. 172800 IN A 127.0.0.1
 		}
 	}
 	dir := t.TempDir()
-	port := freePort(t)
+	port := tooltest.FreePort(t)
 	at := func(addr string) string { return strings.Replace(addr, ":", "@", 1) }
 	conf := fmt.Sprintf(`server:
     interface: 127.0.0.1@%[2]d

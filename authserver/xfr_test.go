@@ -361,7 +361,7 @@ remote-control:
 // nothing.
 func TestKnotSecondary(t *testing.T) {
 	tooltest.Require(t, "knotd")
-	port := freePort(t)
+	port := tooltest.FreePort(t)
 	secondary := fmt.Sprintf("127.0.0.1:%d", port)
 	p := newPrimary(t, secondary)
 	log := runSecondary(t, "knotd", port, p, true)
@@ -406,7 +406,7 @@ func TestKnotSecondary(t *testing.T) {
 // TestNSDSecondary: the same with NSD.
 func TestNSDSecondary(t *testing.T) {
 	tooltest.Require(t, "nsd")
-	port := freePort(t)
+	port := tooltest.FreePort(t)
 	secondary := fmt.Sprintf("127.0.0.1:%d", port)
 	p := newPrimary(t, secondary)
 	log := runSecondary(t, "nsd", port, p, true)
@@ -553,7 +553,7 @@ func TestSecondaryWithoutKey(t *testing.T) {
 	for _, server := range []string{"knotd", "nsd"} {
 		t.Run(server, func(t *testing.T) {
 			tooltest.Require(t, server)
-			port := freePort(t)
+			port := tooltest.FreePort(t)
 			secondary := fmt.Sprintf("127.0.0.1:%d", port)
 			p := newPrimary(t)
 			log := runSecondary(t, server, port, p, false)

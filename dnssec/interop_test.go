@@ -1,7 +1,6 @@
 package dnssec_test
 
 import (
-	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -69,7 +68,7 @@ func CheckWithTools(t *testing.T, signed *zone.Zone, csk bool, withoutZONEMD fun
 	t.Helper()
 	path := writeZone(t, signed)
 	ldnsPath := path
-	if v := ldnsVersion(t); v < 10900 {
+	if v := tooltest.LDNSVersion(t); v < 10900 {
 		t.Logf("ldns %d.%d.%d predates the ZONEMD fix of 1.9.0: ldns checks the zone without ZONEMD", v/10000, v/100%100, v%100)
 		ldnsPath = writeZone(t, withoutZONEMD())
 	}
@@ -92,25 +91,7 @@ func CheckWithTools(t *testing.T, signed *zone.Zone, csk bool, withoutZONEMD fun
 	for _, tool := range tools {
 		r := tooltest.Run(t, 5*time.Minute, tool.name, tool.args...)
 		if r.Err != nil || !tool.ok(r.Output) {
-			t.Errorf("%s refuses the zone (%v):\n%s", tool.name, r.Err, tail(r.Output, 40))
+			t.Errorf("%s refuses the zone (%v):\n%s", tool.name, r.Err, tooltest.Tail(r.Output, 40))
 		}
 	}
-}
-
-// ldnsVersion returns the installed ldns version as 10803 for 1.8.3.
-func ldnsVersion(t *testing.T) int {
-	r := tooltest.Run(t, time.Minute, "ldns-verify-zone", "-v")
-	var a, b, c int
-	if i := strings.Index(r.Output, "ldns version "); i >= 0 {
-		fmt.Sscanf(r.Output[i:], "ldns version %d.%d.%d", &a, &b, &c)
-	}
-	return a*10000 + b*100 + c
-}
-
-func tail(s string, lines int) string {
-	l := strings.Split(strings.TrimRight(s, "\n"), "\n")
-	if len(l) > lines {
-		l = l[len(l)-lines:]
-	}
-	return strings.Join(l, "\n")
 }

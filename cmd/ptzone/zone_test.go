@@ -148,7 +148,7 @@ func TestInteropBuiltZones(t *testing.T) {
 			cli(t, home, append([]string{"zone", "build", "--all", "--assume-checked", "--now", at, "--out", full}, data...)...).want(t, exitOK)
 			cli(t, home, append([]string{"zone", "build", "--all", "--assume-checked", "--now", at, "--no-zonemd", "--out", noZONEMD}, data...)...).want(t, exitOK)
 			ldnsDir := full
-			if ldnsVersion(t) < 10900 {
+			if tooltest.LDNSVersion(t) < 10900 {
 				// NLnetLabs/ldns#287: ldns before 1.9.0 can hang on NSEC3
 				// zones with ZONEMD; it checks the zone signed without it.
 				ldnsDir = noZONEMD
@@ -169,29 +169,10 @@ func TestInteropBuiltZones(t *testing.T) {
 				} {
 					r := tooltest.Run(t, 10*time.Minute, tool.name, tool.args...)
 					if r.Err != nil || !strings.Contains(r.Output, tool.ok) {
-						t.Errorf("%s refuses %s (%v):\n%s", tool.name, z, r.Err, lastLines(r.Output, 30))
+						t.Errorf("%s refuses %s (%v):\n%s", tool.name, z, r.Err, tooltest.Tail(r.Output, 30))
 					}
 				}
 			}
 		})
 	}
 }
-
-func ldnsVersion(t *testing.T) int {
-	r := tooltest.Run(t, time.Minute, "ldns-verify-zone", "-v")
-	var a, b, c int
-	if i := strings.Index(r.Output, "ldns version "); i >= 0 {
-		fmtSscanf(r.Output[i:], &a, &b, &c)
-	}
-	return a*10000 + b*100 + c
-}
-
-func lastLines(s string, n int) string {
-	l := strings.Split(strings.TrimRight(s, "\n"), "\n")
-	if len(l) > n {
-		l = l[len(l)-n:]
-	}
-	return strings.Join(l, "\n")
-}
-
-func fmtSscanf(s string, a, b, c *int) { fmt.Sscanf(s, "ldns version %d.%d.%d", a, b, c) }

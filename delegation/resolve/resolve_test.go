@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -274,7 +273,7 @@ func TestAgreesWithUnbound(t *testing.T) {
 	unbound := tooltest.Require(t, "unbound")
 	h := newHierarchy(t)
 	dir := t.TempDir()
-	port := freePort(t)
+	port := tooltest.FreePort(t)
 	stub := func(zone string, n int) string {
 		return fmt.Sprintf("stub-zone:\n    name: %q\n    stub-addr: %s@%d\n", zone, lab.Addr(n), h.port)
 	}
@@ -332,25 +331,6 @@ remote-control:
 			t.Errorf("%s: iterative %v, unbound %v", name, myErr, theirErr)
 		}
 	}
-}
-
-func freePort(t *testing.T) int {
-	t.Helper()
-	for range 20 {
-		pc, err := net.ListenPacket("udp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		port := pc.LocalAddr().(*net.UDPAddr).Port
-		ln, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", port))
-		pc.Close()
-		if err == nil {
-			ln.Close()
-			return port
-		}
-	}
-	t.Fatal("no free port on 127.0.0.1")
-	return 0
 }
 
 // TestReadHints: root hints in named.root's form; what is wrong with a
