@@ -9,9 +9,11 @@ import (
 	"time"
 
 	"github.com/miekg/dns"
+
+	"github.com/ptzone/ptzone/internal/testkit"
 )
 
-var now = time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)
+var now = testkit.FixedTime
 
 func mustRR(t *testing.T, s string) dns.RR {
 	t.Helper()
