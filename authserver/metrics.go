@@ -113,7 +113,7 @@ func (s *Server) pollSecondaries(ctx context.Context, interval time.Duration) {
 		if snap != nil {
 			for _, sv := range snap.zones {
 				origin := sv.origin.String()
-				s.metrics.servedSerial.WithLabelValues(origin).Set(float64(serialOf(sv.soa)))
+				s.metrics.servedSerial.WithLabelValues(origin).Set(float64(sv.soa.SOASerial()))
 				for _, target := range s.cfg.Transfer[origin].Notify {
 					q := new(dns.Msg)
 					q.SetQuestion(origin, dns.TypeSOA)

@@ -28,9 +28,9 @@ func (s *Server) notifyChanged(prev, next *Snapshot) {
 		if !ok || len(t.Notify) == 0 {
 			continue
 		}
-		serial := serialOf(sv.soa)
+		serial := sv.soa.SOASerial()
 		if prev != nil {
-			if old := prev.find(sv.origin); old != nil && old.origin == sv.origin && serialOf(old.soa) == serial {
+			if old := prev.find(sv.origin); old != nil && old.origin == sv.origin && old.soa.SOASerial() == serial {
 				continue
 			}
 		}

@@ -138,7 +138,7 @@ func (s *Server) Swap(snap *Snapshot) {
 	old := s.snap.Swap(snap)
 	if snap != nil {
 		for _, sv := range snap.zones {
-			s.metrics.servedSerial.WithLabelValues(sv.origin.String()).Set(float64(serialOf(sv.soa)))
+			s.metrics.servedSerial.WithLabelValues(sv.origin.String()).Set(float64(sv.soa.SOASerial()))
 		}
 	}
 	s.notifyChanged(old, snap)

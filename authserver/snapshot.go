@@ -78,16 +78,6 @@ func newServed(z *zone.Zone) (*served, error) {
 	return sv, nil
 }
 
-// serialOf reads the serial of an SOA RRset.
-func serialOf(soa zone.RRset) uint32 {
-	for rd := range soa.Rdata() {
-		if p, err := zone.ParseSOA(rd); err == nil {
-			return p.Serial
-		}
-	}
-	return 0
-}
-
 // Zones returns the origins of the snapshot's zones.
 func (s *Snapshot) Zones() []zone.Name {
 	out := make([]zone.Name, len(s.zones))

@@ -106,7 +106,7 @@ func (s *Server) transfer(w dns.ResponseWriter, req *dns.Msg, udp bool) {
 		refuse(dns.RcodeRefused)
 		return
 	}
-	current := serialOf(sv.soa)
+	current := sv.soa.SOASerial()
 	if udp {
 		// Over UDP an IXFR gets the current SOA, which tells the client
 		// whether to come back over TCP (RFC 1995 §2); AXFR is TCP only.

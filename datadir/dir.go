@@ -109,7 +109,7 @@ func (d Dir) Write(name string, j *Journal, v Version, lim Limits) (string, erro
 		}
 	} else {
 		if prev := v.Prev; prev != nil {
-			patch, err := zone.DiffPatch(prev, v.Zone, serialOf(prev), serialOf(v.Zone))
+			patch, err := zone.DiffPatch(prev, v.Zone, prev.Serial(), v.Zone.Serial())
 			if err != nil {
 				return "", err
 			}
@@ -170,21 +170,4 @@ func (d Dir) writeImage(name string, z *zone.Zone) error {
 		return fmt.Errorf("writing %s: %w", image, err)
 	}
 	return nil
-}
-
-// serialOf returns a zone's SOA serial (0 without an SOA).
-func serialOf(z *zone.Zone) uint32 {
-	if z == nil {
-		return 0
-	}
-	set, ok := z.Get(z.Origin(), zone.TypeSOA)
-	if !ok {
-		return 0
-	}
-	for rd := range set.Rdata() {
-		if soa, err := zone.ParseSOA(rd); err == nil {
-			return soa.Serial
-		}
-	}
-	return 0
 }

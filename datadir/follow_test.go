@@ -40,14 +40,14 @@ func servedSerial(f *Follower) uint32 {
 	if f.served == nil || f.served.Zone("pt") == nil {
 		return 0
 	}
-	return serialOf(f.served.Zone("pt").Zone)
+	return f.served.Zone("pt").Zone.Serial()
 }
 
 // appendVersion publishes z after the version in d, as a patch.
 func appendVersion(t *testing.T, d Dir, z *zone.Zone) {
 	t.Helper()
 	pt := loadPT(t, d, Refuse)
-	patch, err := zone.DiffPatch(pt.Zone, z, serialOf(pt.Zone), serialOf(z))
+	patch, err := zone.DiffPatch(pt.Zone, z, pt.Zone.Serial(), z.Serial())
 	if err != nil {
 		t.Fatal(err)
 	}

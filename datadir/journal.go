@@ -210,7 +210,7 @@ func (j *Journal) keep(max int64) error {
 // replay applies to an image the journal's patches that follow it,
 // reading them (and no other) on as many goroutines as there are.
 func (j *Journal) replay(z *zone.Zone) (*zone.Zone, error) {
-	from := serialOf(z)
+	from := z.Serial()
 	serial := from
 	var follow []int
 	for i, r := range j.records {
@@ -234,7 +234,7 @@ func (j *Journal) replay(z *zone.Zone) (*zone.Zone, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: applying the patches from %d to %d: %w", j.path, from, serial, err)
 	}
-	if got := serialOf(z); got != serial {
+	if got := z.Serial(); got != serial {
 		return nil, fmt.Errorf("%s: the patches from %d to %d give serial %d", j.path, from, serial, got)
 	}
 	return z, nil

@@ -214,7 +214,7 @@ func (d Dir) Before(p *Published) (*zone.Zone, error) {
 	if current == nil {
 		return nil, ErrNoEarlierVersion
 	}
-	serial := serialOf(current)
+	serial := current.Serial()
 	for i := len(j.records) - 1; i >= 0; i-- {
 		if r := j.records[i]; r.to == serial && r.from != serial {
 			patches, err := j.readPatches([]int{i})
@@ -236,7 +236,7 @@ func (d Dir) Before(p *Published) (*zone.Zone, error) {
 	if z, err = j.replay(z); err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrNoEarlierVersion, err)
 	}
-	if serialOf(z) == serial {
+	if z.Serial() == serial {
 		return nil, ErrNoEarlierVersion
 	}
 	return z, nil

@@ -113,7 +113,7 @@ func TestLoadDamaged(t *testing.T) {
 		// The previous image with the journal's patches is the zone.
 		pt := loadPT(t, d, PassOver)
 		if text(pt.Zone) != text(vs[2]) || len(pt.PassedOver) != 1 || !strings.Contains(pt.PassedOver[0].Error(), "pt.zone.bin") {
-			t.Errorf("served with a damaged image: %d passed over %v", serialOf(pt.Zone), pt.PassedOver)
+			t.Errorf("served with a damaged image: %d passed over %v", pt.Zone.Serial(), pt.PassedOver)
 		}
 	})
 	t.Run("journal", func(t *testing.T) {
@@ -129,7 +129,7 @@ func TestLoadDamaged(t *testing.T) {
 		os.WriteFile(d.journalFile("pt"), b, 0o644)
 		pt := loadPT(t, d, PassOver)
 		if text(pt.Zone) != text(vs[0]) || len(pt.PassedOver) != 2 || !strings.Contains(pt.PassedOver[1].Error(), "checksum mismatch") {
-			t.Errorf("served with a damaged image and journal: serial %d, passed over %v", serialOf(pt.Zone), pt.PassedOver)
+			t.Errorf("served with a damaged image and journal: serial %d, passed over %v", pt.Zone.Serial(), pt.PassedOver)
 		}
 	})
 	t.Run("every version", func(t *testing.T) {

@@ -75,8 +75,8 @@ func (p *Publisher) BuildIncremental(ctx context.Context, req BuildRequest) (*Bu
 		if st == nil {
 			return nil, fullBuild("%s has no state", name)
 		}
-		if st.Zone.Serial != SerialOf(pz) {
-			return nil, fullBuild("the state of %s is for serial %d, the zone is at %d", name, st.Zone.Serial, SerialOf(pz))
+		if st.Zone.Serial != pz.Serial() {
+			return nil, fullBuild("the state of %s is for serial %d, the zone is at %d", name, st.Zone.Serial, pz.Serial())
 		}
 		zones[name], states[name] = pz, st.Zone
 		prev[name].delegations = st.Zone.Delegations
@@ -152,7 +152,7 @@ func (p *Publisher) BuildIncremental(ctx context.Context, req BuildRequest) (*Bu
 		if b.Unchanged {
 			// The zone stays as published; its state moves on to this
 			// snapshot's token, at the serial it has.
-			res.Serial, st.Serial = SerialOf(pz), SerialOf(pz)
+			res.Serial, st.Serial = pz.Serial(), pz.Serial()
 			b.Final, b.Digest = pz, zonemdDigest(pz)
 		}
 		if req.forPublication {
@@ -205,7 +205,7 @@ func (p *Publisher) BuildIncremental(ctx context.Context, req BuildRequest) (*Bu
 		}
 		slices.SortFunc(owners, zone.Compare)
 		owners = slices.Compact(owners)
-		if b.Patch, err = zone.MakePatch(pz, b.Final, SerialOf(pz), zc.Serial, owners); err != nil {
+		if b.Patch, err = zone.MakePatch(pz, b.Final, pz.Serial(), zc.Serial, owners); err != nil {
 			return nil, fmt.Errorf("publish: %s: %w", zc.Name, err)
 		}
 		set.Zones = append(set.Zones, b)

@@ -118,23 +118,6 @@ type Times struct {
 	Sign, Verify, Write time.Duration
 }
 
-// SerialOf returns a zone's SOA serial (0 without an SOA).
-func SerialOf(z *zone.Zone) uint32 {
-	if z == nil {
-		return 0
-	}
-	set, ok := z.Get(z.Origin(), zone.TypeSOA)
-	if !ok {
-		return 0
-	}
-	for rd := range set.Rdata() {
-		if soa, err := zone.ParseSOA(rd); err == nil {
-			return soa.Serial
-		}
-	}
-	return 0
-}
-
 // Built is one zone built, signed and verified, not yet judged.
 type Built struct {
 	Result *zonegen.Result
@@ -362,7 +345,7 @@ func (p *Publisher) previous(ctx context.Context, held map[string]*held) (map[st
 			l := loaded.Zone(name)
 			z, j = l.Zone, l.Journal
 		}
-		serial := SerialOf(z)
+		serial := z.Serial()
 		logged, err := p.lastLoggedSerial(ctx, name)
 		if err != nil {
 			return nil, nil, err

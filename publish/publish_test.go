@@ -143,8 +143,8 @@ func TestPublishAndReceipt(t *testing.T) {
 	}
 	// Both files are there and the image is the zone.
 	img, err := f.lastPublished("pt")
-	if err != nil || img == nil || publish.SerialOf(img) != pt.Serial {
-		t.Fatalf("image: %v, serial %d", err, publish.SerialOf(img))
+	if err != nil || img == nil || img.Serial() != pt.Serial {
+		t.Fatalf("image: %v, serial %d", err, img.Serial())
 	}
 	text, err := os.ReadFile(filepath.Join(f.out, "pt.zone"))
 	if err != nil || !bytes.Contains(text, []byte("\tIN\tZONEMD\t")) {
@@ -184,8 +184,8 @@ func TestPublishAndReceipt(t *testing.T) {
 	if mode := receiptMode(t, f, "pt"); mode != "incremental" {
 		t.Errorf("second publication: mode %q, want incremental", mode)
 	}
-	if img, err := f.lastPublished("pt"); err != nil || publish.SerialOf(img) != again["pt"].Serial {
-		t.Errorf("published after the second publication: %v, serial %d", err, publish.SerialOf(img))
+	if img, err := f.lastPublished("pt"); err != nil || img.Serial() != again["pt"].Serial {
+		t.Errorf("published after the second publication: %v, serial %d", err, img.Serial())
 	}
 	if fi, err := os.Stat(filepath.Join(f.out, "pt.journal")); err != nil || fi.Size() == 0 {
 		t.Errorf("journal after the second publication: %v", err)
@@ -522,7 +522,7 @@ func signedPT(t *testing.T) (*zone.Zone, []*dnssec.Key) {
 func TestGuardRefusesBrokenDNSSEC(t *testing.T) {
 	good, keys := signedPT(t)
 	guard := publish.Guard{Thresholds: publish.DefaultThresholds(), Refresh: 7 * 24 * time.Hour}
-	serial := publish.SerialOf(good)
+	serial := good.Serial()
 	cases := []struct {
 		name  string
 		zone  func() *zone.Zone
@@ -573,7 +573,7 @@ func TestGuardRefusesBrokenDNSSEC(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			z := c.zone()
 			rep := dnssec.Verify(z, dnssec.VerifyOptions{Now: t0, Keys: c.extra})
-			refusals, _ := guard.Check(publish.Candidate{Zone: z, Serial: publish.SerialOf(z), Report: rep, Signed: true}, c.prev, t0)
+			refusals, _ := guard.Check(publish.Candidate{Zone: z, Serial: z.Serial(), Report: rep, Signed: true}, c.prev, t0)
 			var hit *publish.Refusal
 			for i, r := range refusals {
 				if r.Code == c.want {
@@ -671,8 +671,8 @@ func TestFlush(t *testing.T) {
 	}
 	defer file.Close()
 	img, err := zone.ReadBinary(file)
-	if err != nil || publish.SerialOf(img) != out["pt"].Serial {
-		t.Fatalf("the image after a flush: %v, serial %d, published %d", err, publish.SerialOf(img), out["pt"].Serial)
+	if err != nil || img.Serial() != out["pt"].Serial {
+		t.Fatalf("the image after a flush: %v, serial %d, published %d", err, img.Serial(), out["pt"].Serial)
 	}
 	text, _ := os.ReadFile(filepath.Join(f.out, "pt.zone"))
 	if !bytes.Contains(text, []byte(fmt.Sprintf("\tSOA\ta.dns.pt. hostmaster.dns.pt. %d ", out["pt"].Serial))) {

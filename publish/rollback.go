@@ -60,12 +60,12 @@ func (p *Publisher) Rollback(ctx context.Context, req RollbackRequest) (ZoneOutc
 	if err != nil {
 		return ZoneOutcome{}, fmt.Errorf("publish: rolling back %s: %w", name, err)
 	}
-	back := SerialOf(target)
+	back := target.Serial()
 	unsigned, err := dnssec.Unsigned(target)
 	if err != nil {
 		return ZoneOutcome{}, fmt.Errorf("publish: rolling back %s: %w", name, err)
 	}
-	last := SerialOf(current)
+	last := current.Serial()
 	if logged, err := p.lastLoggedSerial(ctx, name); err != nil {
 		return ZoneOutcome{}, err
 	} else if zonegen.SerialGreater(logged, last) {

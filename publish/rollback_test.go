@@ -71,8 +71,8 @@ func testRollback(t *testing.T, f *fixture) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if publish.SerialOf(got) != o.Serial || nsOf(t, got, owner) != before {
-		t.Errorf("published after the rollback: serial %d, %s NS %q; want %d, %q", publish.SerialOf(got), owner, nsOf(t, got, owner), o.Serial, before)
+	if got.Serial() != o.Serial || nsOf(t, got, owner) != before {
+		t.Errorf("published after the rollback: serial %d, %s NS %q; want %d, %q", got.Serial(), owner, nsOf(t, got, owner), o.Serial, before)
 	}
 	rep := dnssec.Verify(got, dnssec.VerifyOptions{Now: at})
 	if !rep.OK() || rep.EarliestExpiration.Before(at.Add(7*24*time.Hour)) {

@@ -34,6 +34,19 @@ type set struct {
 // Origin returns the zone's apex name.
 func (z *Zone) Origin() Name { return z.origin }
 
+// Serial returns the serial of the zone's SOA record: 0 when the zone (or
+// z itself) has none.
+func (z *Zone) Serial() uint32 {
+	if z == nil {
+		return 0
+	}
+	soa, ok := z.Get(z.origin, TypeSOA)
+	if !ok {
+		return 0
+	}
+	return soa.SOASerial()
+}
+
 // Owners returns the number of owner names.
 func (z *Zone) Owners() int { return len(z.keyAt) - 1 }
 
@@ -90,6 +103,17 @@ func (r RRset) TTL() uint32 { return r.z.sets[r.idx].ttl }
 
 // Len returns the number of records.
 func (r RRset) Len() int { return int(r.z.sets[r.idx].count) }
+
+// SOASerial returns the serial of an SOA RRset's first readable record
+// (0 when it has none).
+func (r RRset) SOASerial() uint32 {
+	for rd := range r.Rdata() {
+		if soa, err := ParseSOA(rd); err == nil {
+			return soa.Serial
+		}
+	}
+	return 0
+}
 
 // Rdata yields each record's canonical wire rdata, in canonical order. The
 // slices are shared: do not modify.

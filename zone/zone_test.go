@@ -1134,3 +1134,27 @@ func TestBuilderRootZone(t *testing.T) {
 		t.Error("a.root-servers.test. lost its A record")
 	}
 }
+
+// TestSerial: a zone's serial is its SOA's; a zone without one, and no
+// zone at all, have serial 0.
+func TestSerial(t *testing.T) {
+	z, err := zone.Read(strings.NewReader(sampleZone), zone.ReadOptions{Origin: pt})
+	if err != nil {
+		t.Fatal(err)
+	}
+	soa, ok := z.Get(pt, zone.TypeSOA)
+	if !ok {
+		t.Fatal("the sample zone has no SOA")
+	}
+	want := soa.SOASerial()
+	if want == 0 || z.Serial() != want {
+		t.Errorf("Serial = %d, SOA RRset's = %d", z.Serial(), want)
+	}
+	noSOA, err := zone.Read(strings.NewReader("exemplo.pt. 86400 IN NS ns.hosting.net.\n"), zone.ReadOptions{Origin: pt})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if noSOA.Serial() != 0 || (*zone.Zone)(nil).Serial() != 0 {
+		t.Errorf("without an SOA: %d, nil zone: %d; want 0", noSOA.Serial(), (*zone.Zone)(nil).Serial())
+	}
+}
