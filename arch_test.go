@@ -2,6 +2,7 @@ package ptzone_test
 
 import (
 	"context"
+	"go/ast"
 	"go/parser"
 	"go/token"
 	"io/fs"
@@ -16,7 +17,6 @@ import (
 
 	"github.com/ptzone/ptzone/internal/testkit/testdb"
 	"github.com/ptzone/ptzone/policy"
-	"github.com/ptzone/ptzone/store/postgres"
 	"github.com/ptzone/ptzone/store/postgres/pgtest"
 )
 
@@ -45,7 +45,6 @@ var layers = []struct {
 	{"internal/dnstest", nil},
 	{"delegation/resolve", nil},
 	{"delegation/lab", nil},
-	{"store/postgres/pgtest", nil},
 	{"store/storetest", nil}, // its suite is test files
 	// The Rules as code, over the model.
 	{"policy", []string{"store"}},
@@ -53,6 +52,7 @@ var layers = []struct {
 	{"store/internal/sqlcore", []string{"store", "policy"}},
 	{"store/postgres", []string{"store", "store/internal/sqlcore"}},
 	{"store/sqlite", []string{"store", "store/internal/sqlcore"}},
+	{"store/postgres/pgtest", []string{"store/postgres"}},
 	{"store/synth", []string{"store", "policy"}},
 	{"interchange", []string{"store", "policy"}},
 	// The pipeline's pure steps and the servers.
@@ -99,13 +99,13 @@ var drivers = map[string][]string{
 
 type pkgInfo struct {
 	imports map[string]bool
-	doc     bool
-	files   int
 }
 
-func loadPackages(t *testing.T) map[string]*pkgInfo {
+// eachGoFile parses the package clause, comments and imports of every Go
+// file of the module, tests included (but testdata and hidden folders),
+// and hands each to fn with its package's folder ("" for the root).
+func eachGoFile(t *testing.T, fn func(dir, path string, f *ast.File)) {
 	t.Helper()
-	pkgs := map[string]*pkgInfo{}
 	fset := token.NewFileSet()
 	err := filepath.WalkDir(".", func(path string, d fs.DirEntry, err error) error {
 		if err != nil {
@@ -118,7 +118,7 @@ func loadPackages(t *testing.T) map[string]*pkgInfo {
 			}
 			return nil
 		}
-		if !strings.HasSuffix(path, ".go") || strings.HasSuffix(path, "_test.go") {
+		if !strings.HasSuffix(path, ".go") {
 			return nil
 		}
 		f, err := parser.ParseFile(fset, path, nil, parser.ImportsOnly|parser.ParseComments)
@@ -129,36 +129,37 @@ func loadPackages(t *testing.T) map[string]*pkgInfo {
 		if dir == "." {
 			dir = ""
 		}
-		p := pkgs[dir]
-		if p == nil {
-			p = &pkgInfo{imports: map[string]bool{}}
-			pkgs[dir] = p
-		}
-		p.files++
-		if f.Doc != nil && strings.TrimSpace(f.Doc.Text()) != "" {
-			p.doc = true
-		}
-		for _, imp := range f.Imports {
-			v, _ := strconv.Unquote(imp.Path.Value)
-			p.imports[v] = true
-		}
+		fn(dir, path, f)
 		return nil
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
+}
+
+// loadPackages returns every package with the imports of its non-test
+// files.
+func loadPackages(t *testing.T) map[string]*pkgInfo {
+	t.Helper()
+	pkgs := map[string]*pkgInfo{}
+	eachGoFile(t, func(dir, path string, f *ast.File) {
+		if strings.HasSuffix(path, "_test.go") {
+			return
+		}
+		p := pkgs[dir]
+		if p == nil {
+			p = &pkgInfo{imports: map[string]bool{}}
+			pkgs[dir] = p
+		}
+		for _, imp := range f.Imports {
+			v, _ := strconv.Unquote(imp.Path.Value)
+			p.imports[v] = true
+		}
+	})
 	if len(pkgs) < 5 {
 		t.Fatalf("found only %d packages: is the test running at the module root?", len(pkgs))
 	}
 	return pkgs
-}
-
-func TestPackagesHaveDocComments(t *testing.T) {
-	for dir, p := range loadPackages(t) {
-		if !p.doc {
-			t.Errorf("package %q has no doc comment saying what it owns", dir)
-		}
-	}
 }
 
 func TestImportDAG(t *testing.T) {
@@ -252,15 +253,7 @@ func TestSchemasKnowThePolicyHierarchies(t *testing.T) {
 		t.Errorf("sqlite zones = %v (%v), policy hierarchies = %v", got, err, want)
 	}
 
-	dsn := pgtest.NewDatabase(t)
-	if _, err := postgres.Migrate(ctx, dsn); err != nil {
-		t.Fatal(err)
-	}
-	pg, err := postgres.Open(ctx, dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pg.Close()
+	pg, _ := pgtest.Open(t)
 	got, err = pg.Zones(ctx)
 	if err != nil || !slices.Equal(got, want) {
 		t.Errorf("postgres zones = %v (%v), policy hierarchies = %v", got, err, want)

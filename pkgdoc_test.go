@@ -2,9 +2,6 @@ package ptzone_test
 
 import (
 	"go/ast"
-	"go/parser"
-	"go/token"
-	"io/fs"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -20,26 +17,7 @@ func TestPackageDocsLiveInDocGo(t *testing.T) {
 		docs    map[string]string // file name -> its package comment
 	}
 	pkgs := map[string]*pkgFiles{}
-	fset := token.NewFileSet()
-	err := filepath.WalkDir(".", func(path string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		if d.IsDir() {
-			name := d.Name()
-			if path != "." && (strings.HasPrefix(name, ".") || strings.HasPrefix(name, "_") || name == "testdata") {
-				return filepath.SkipDir
-			}
-			return nil
-		}
-		if !strings.HasSuffix(path, ".go") {
-			return nil
-		}
-		f, err := parser.ParseFile(fset, path, nil, parser.PackageClauseOnly|parser.ParseComments)
-		if err != nil {
-			return err
-		}
-		dir := filepath.ToSlash(filepath.Dir(path))
+	eachGoFile(t, func(dir, path string, f *ast.File) {
 		p := pkgs[dir]
 		if p == nil {
 			p = &pkgFiles{docs: map[string]string{}}
@@ -50,17 +28,16 @@ func TestPackageDocsLiveInDocGo(t *testing.T) {
 			p.name = f.Name.Name
 		}
 		if doc := docText(f); doc != "" {
-			p.docs[d.Name()] = doc
+			p.docs[filepath.Base(path)] = doc
 		}
-		return nil
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
 	if len(pkgs) < 5 {
 		t.Fatalf("found only %d package directories: is the test running at the module root?", len(pkgs))
 	}
 	for dir, p := range pkgs {
+		if dir == "" {
+			dir = "."
+		}
 		for file := range p.docs {
 			if file != "doc.go" {
 				t.Errorf("%s/%s carries a package comment: move it into %s/doc.go", dir, file, dir)

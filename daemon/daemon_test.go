@@ -100,16 +100,7 @@ func delegated(t *testing.T, d *Daemon, name string) (in, signedDS bool) {
 }
 
 func openPostgres(t *testing.T) *postgres.DB {
-	t.Helper()
-	dsn := pgtest.NewDatabase(t)
-	if _, err := postgres.Migrate(context.Background(), dsn); err != nil {
-		t.Fatal(err)
-	}
-	db, err := postgres.Open(context.Background(), dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
+	db, _ := pgtest.Open(t)
 	return db
 }
 

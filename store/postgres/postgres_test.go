@@ -19,20 +19,7 @@ import (
 
 func TestMain(m *testing.M) { os.Exit(pgtest.Main(m)) }
 
-func openMigrated(t *testing.T) (*postgres.DB, string) {
-	t.Helper()
-	dsn := pgtest.NewDatabase(t)
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	if _, err := postgres.Migrate(ctx, dsn); err != nil {
-		t.Fatal(err)
-	}
-	db, err := postgres.Open(ctx, dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return db, dsn
-}
+func openMigrated(t *testing.T) (*postgres.DB, string) { return pgtest.Open(t) }
 
 func TestOpenRequiresMigration(t *testing.T) {
 	dsn := pgtest.NewDatabase(t)

@@ -5,7 +5,6 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
-	"time"
 
 	"github.com/ptzone/ptzone/store"
 	"github.com/ptzone/ptzone/store/postgres"
@@ -29,7 +28,7 @@ var backends = []struct {
 		return openSQLiteAt(t, path), openSQLiteAt(t, path)
 	}},
 	{"postgres", openPostgres, func(t testing.TB) (store.Locker, store.Locker) {
-		dsn := migratedPostgres(t)
+		dsn := pgtest.NewMigrated(t)
 		return openPostgresAt(t, dsn), openPostgresAt(t, dsn)
 	}},
 }
@@ -48,19 +47,9 @@ func openSQLiteAt(t testing.TB, path string) *sqlite.DB {
 	return db
 }
 
-func openPostgres(t testing.TB) store.Registry { return openPostgresAt(t, migratedPostgres(t)) }
-
-// migratedPostgres returns the address of a fresh database of the test's
-// cluster, migrated.
-func migratedPostgres(t testing.TB) string {
-	t.Helper()
-	dsn := pgtest.NewDatabase(t)
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	if _, err := postgres.Migrate(ctx, dsn); err != nil {
-		t.Fatal(err)
-	}
-	return dsn
+func openPostgres(t testing.TB) store.Registry {
+	db, _ := pgtest.Open(t)
+	return db
 }
 
 func openPostgresAt(t testing.TB, dsn string) *postgres.DB {

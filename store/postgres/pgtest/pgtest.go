@@ -20,6 +20,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/ptzone/ptzone/store/postgres"
 )
 
 // EnvURL names a server to use instead of a throwaway cluster. The role
@@ -47,6 +49,32 @@ func Main(m *testing.M) int {
 		}
 	}
 	return code
+}
+
+// NewMigrated creates a database as NewDatabase does, migrated to the
+// schema this binary knows, and returns its postgres:// URL.
+func NewMigrated(t testing.TB) string {
+	t.Helper()
+	dsn := NewDatabase(t)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if _, err := postgres.Migrate(ctx, dsn); err != nil {
+		t.Fatalf("pgtest: migrating %s: %v", redactURL(dsn), err)
+	}
+	return dsn
+}
+
+// Open returns the registry of a new migrated database, closed when the
+// test ends, and the database's URL (for a second handle on it).
+func Open(t testing.TB) (*postgres.DB, string) {
+	t.Helper()
+	dsn := NewMigrated(t)
+	db, err := postgres.Open(context.Background(), dsn)
+	if err != nil {
+		t.Fatalf("pgtest: opening %s: %v", redactURL(dsn), err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db, dsn
 }
 
 // NewDatabase creates an empty database for this test and returns its
