@@ -13,6 +13,7 @@ import (
 
 	"github.com/miekg/dns"
 
+	"github.com/ptzone/ptzone/internal/dnstest"
 	"github.com/ptzone/ptzone/internal/tooltest"
 	"github.com/ptzone/ptzone/zone"
 )
@@ -220,23 +221,8 @@ func sectionSet(rrs []dns.RR, qname string) []string {
 			out = append(out, fmt.Sprintf("OPT size=%d do=%v rcode=%d", opt.UDPSize(), opt.Do(), opt.ExtendedRcode()))
 			continue
 		}
-		rr = dns.Copy(rr)
-		if h := rr.Header(); qname == "" || !strings.EqualFold(h.Name, qname) {
-			h.Name = strings.ToLower(h.Name)
-		}
-		switch v := rr.(type) {
-		case *dns.NS:
-			v.Ns = strings.ToLower(v.Ns)
-		case *dns.SOA:
-			v.Ns, v.Mbox = strings.ToLower(v.Ns), strings.ToLower(v.Mbox)
-		case *dns.CNAME:
-			v.Target = strings.ToLower(v.Target)
-		case *dns.MX:
-			v.Mx = strings.ToLower(v.Mx)
-		case *dns.RRSIG:
-			v.SignerName = strings.ToLower(v.SignerName)
-		}
-		out = append(out, rr.String())
+		asked := qname != "" && strings.EqualFold(rr.Header().Name, qname)
+		out = append(out, dnstest.Line(rr, asked, true))
 	}
 	slices.Sort(out)
 	return out

@@ -247,13 +247,13 @@ func checkClaims(n *dns.NSEC3, comment string) error {
 func compare(section string, want, got []dns.RR, c Case) []string {
 	left := map[string]int{} // expected records not yet seen, by key
 	for _, rr := range want {
-		left[key(rr, c.ExactCase, true)]++
+		left[Line(rr, c.ExactCase, true)]++
 	}
 	var unexpected []string
 	for _, rr := range got {
-		k := key(rr, c.ExactCase, true)
+		k := Line(rr, c.ExactCase, true)
 		if left[k] == 0 {
-			k = key(rr, c.ExactCase, false) // against a line without a signature
+			k = Line(rr, c.ExactCase, false) // against a line without a signature
 		}
 		if left[k] == 0 {
 			unexpected = append(unexpected, display(rr))
@@ -264,7 +264,7 @@ func compare(section string, want, got []dns.RR, c Case) []string {
 	var missing []string
 	if !c.Partial {
 		for _, rr := range want {
-			if k := key(rr, c.ExactCase, true); left[k] > 0 {
+			if k := Line(rr, c.ExactCase, true); left[k] > 0 {
 				left[k]--
 				missing = append(missing, display(rr))
 			}
@@ -282,9 +282,11 @@ func compare(section string, want, got []dns.RR, c Case) []string {
 	return diff
 }
 
-// key renders a record for comparison: names without case (the owner
-// too, unless exactCase), an RRSIG's signature only if withSignature.
-func key(rr dns.RR, exactCase, withSignature bool) string {
+// Line renders a record as a comparison key: master-file text with its
+// names without case (RFC 4343; the owner keeps its case if exactCase)
+// and an RRSIG's signature only if withSignature. Tests that compare two
+// servers' responses, rather than one against a Case, use it too.
+func Line(rr dns.RR, exactCase, withSignature bool) string {
 	rr = dns.Copy(rr)
 	h := rr.Header()
 	h.Rdlength = 0
