@@ -58,14 +58,13 @@ func BuildChanges(ctx context.Context, cfg Config, in ChangeInput) ([]*ZoneChang
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("zone configuration: %w", err)
 	}
-	fp := Fingerprint(cfg, in.Policy)
 	byZone := map[string][]store.DomainChange{}
 	for _, c := range in.Changes {
 		byZone[c.Zone] = append(byZone[c.Zone], c)
 	}
 	fixed := map[string][]StaticDelegation{}
 	for _, d := range fixedDelegations(cfg, in.ChildDS) {
-		if p := parentZoneName(d.Name, cfg.Zones); p != "" {
+		if p := parentZone(d.Name, cfg.Zones); p != "" {
 			fixed[p] = append(fixed[p], d)
 		}
 	}
@@ -75,10 +74,11 @@ func BuildChanges(ctx context.Context, cfg Config, in ChangeInput) ([]*ZoneChang
 			return nil, err
 		}
 		st, prev := in.States[z], in.Prev[z]
+		fp := Fingerprint(cfg, z, in.Policy)
 		if st == nil || prev == nil || st.Fingerprint != fp {
 			return nil, fmt.Errorf("%w for %s", ErrFullBuild, z)
 		}
-		serial, err := NextSerial(cfg.Serial, in.PrevSerials[z], in.Now)
+		serial, err := NextSerial(cfg.Params(z).Serial, in.PrevSerials[z], in.Now)
 		if err != nil {
 			return nil, fmt.Errorf("zone %s: %w", z, err)
 		}
@@ -95,17 +95,6 @@ func BuildChanges(ctx context.Context, cfg Config, in ChangeInput) ([]*ZoneChang
 	return out, nil
 }
 
-// parentZoneName returns the longest of zones strictly above name.
-func parentZoneName(name string, zones []string) string {
-	best := ""
-	for _, z := range zones {
-		if z != name && store.IsSubdomain(name, z) && len(z) > len(best) {
-			best = z
-		}
-	}
-	return best
-}
-
 // delegationChange is one delegation looked at again.
 type delegationChange struct {
 	name     string
@@ -120,8 +109,9 @@ func changeZone(cfg Config, in ChangeInput, z string, prev *zone.Zone, st *ZoneS
 	glue := st.glue.clone()
 	next := &ZoneState{Serial: serial, Delegations: st.Delegations, Secure: st.Secure, Glue: st.Glue, GlueConflicts: st.GlueConflicts, glue: glue}
 	zc := &ZoneChange{Name: z, Serial: serial, State: next}
+	params := cfg.Params(z)
 	w := zone.NewBuilder(apex, 0)
-	addApex(w, cfg, apex, serial)
+	addApex(w, params, apex, serial)
 	changed := map[zone.Name]bool{apex: true}
 
 	// The delegations to look at: the changed domains, and ours and the
@@ -158,7 +148,7 @@ func changeZone(cfg Config, in ChangeInput, z string, prev *zone.Zone, st *ZoneS
 	affected := map[string]bool{}
 	delegatedNow := map[string]bool{}
 	oldConflict := map[string]bool{}
-	apexHosts := apexHostSet(cfg, z)
+	apexHosts := apexHostSet(params, z)
 	// A host is noted before the first change to its listings, so the
 	// copy still answers as the state read does; asking the copy decodes
 	// a packed host once, not once in each.
@@ -201,7 +191,7 @@ func changeZone(cfg Config, in ChangeInput, z string, prev *zone.Zone, st *ZoneS
 		nb := zone.NewBuilder(apex, 4)
 		if d.included {
 			sub := &zoneBuild{name: z, apex: apex, b: nb, res: &Result{}, glue: newGlueIndex(z)}
-			if err := sub.addDelegation(d.name, d.hosts, d.ds, cfg.TTL); err != nil {
+			if err := sub.addDelegation(d.name, d.hosts, d.ds, params.TTL); err != nil {
 				return nil, err
 			}
 		}
@@ -275,7 +265,7 @@ func changeZone(cfg Config, in ChangeInput, z string, prev *zone.Zone, st *ZoneS
 			addrs, conflict := glue.resolve(h)
 			for _, a := range addrs {
 				t, rd := zone.AddrRdata(a)
-				w.Add(owner, t, cfg.TTL.Glue, rd)
+				w.Add(owner, t, params.TTL.Glue, rd)
 			}
 			next.Glue++
 			if conflict {

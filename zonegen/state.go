@@ -28,10 +28,31 @@ type ZoneState struct {
 	glue                                     *glueIndex
 }
 
-// Fingerprint identifies what besides the registry a build depends on: the
-// configuration and the policy's version.
-func Fingerprint(cfg Config, pol *policy.Policy) string {
-	b, _ := json.Marshal(cfg)
+// Fingerprint identifies what besides the registry a build of zone z
+// depends on: the zones built (for the delegations between them), the
+// zone's parameters, those of its child zones (their name servers are
+// delegated to), its static delegations, whether checks are assumed, and
+// the policy's version.
+func Fingerprint(cfg Config, z string, pol *policy.Policy) string {
+	children := map[string]ZoneParams{}
+	for _, c := range cfg.Zones {
+		if parentZone(c, cfg.Zones) == z {
+			children[c] = cfg.Params(c)
+		}
+	}
+	var static []StaticDelegation
+	for _, d := range cfg.StaticDelegations {
+		if parentZone(d.Name, cfg.Zones) == z {
+			static = append(static, d)
+		}
+	}
+	b, _ := json.Marshal(struct {
+		Zones         []string
+		Params        ZoneParams
+		Children      map[string]ZoneParams
+		Static        []StaticDelegation
+		AssumeChecked bool
+	}{cfg.Zones, cfg.Params(z), children, static, cfg.AssumeChecked})
 	h := sha256.New()
 	h.Write(b)
 	if pol != nil {

@@ -3,10 +3,8 @@ package zonegen
 import (
 	"context"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"iter"
-	"net/netip"
 	"slices"
 	"strings"
 	"sync"
@@ -16,120 +14,6 @@ import (
 	"github.com/ptzone/ptzone/store"
 	"github.com/ptzone/ptzone/zone"
 )
-
-// Host is a name server with its addresses.
-type Host struct {
-	Name  string
-	Addrs []netip.Addr
-}
-
-// StaticDelegation is a delegation the registry does not hold, such as
-// gov.pt (run by CEGER, Art 14) inside pt.
-type StaticDelegation struct {
-	Name        string
-	Nameservers []Host
-	DS          []store.DS
-}
-
-// SerialPolicy says how serials are made.
-type SerialPolicy string
-
-// Serial policies.
-const (
-	// SerialUnixTime: the publication time in seconds since 1970, or one
-	// more than the last serial if that is not larger.
-	SerialUnixTime SerialPolicy = "unixtime"
-	// SerialDate: YYYYMMDDnn, nn counting the day's publications.
-	SerialDate SerialPolicy = "dateserial"
-)
-
-// TTLs per record type, in seconds.
-type TTLs struct {
-	SOA, ApexNS, ApexAddr, NS, DS, Glue uint32
-}
-
-// Config describes the zones to build.
-type Config struct {
-	// Zones are the zones we serve; each holds the delegations of the
-	// domains registered in it. A hierarchy not listed (gov.pt) is not ours.
-	Zones []string
-	// SOA fields other than the serial.
-	MName, RName                    string
-	Refresh, Retry, Expire, Minimum uint32
-	Serial                          SerialPolicy
-	TTL                             TTLs
-	Nameservers                     []Host // the apex NS of every zone, with their addresses
-	StaticDelegations               []StaticDelegation
-	// AssumeChecked treats every candidate as having passed its delegation
-	// check: for building zones before the checker has run.
-	AssumeChecked bool
-}
-
-// DefaultConfig returns the configuration of the .pt zones: every
-// hierarchy but gov.pt, .pt-like SOA timers, unixtime serials.
-func DefaultConfig() Config {
-	var zones []string
-	for _, h := range policy.Hierarchies() {
-		if h.Zone != "gov.pt" {
-			zones = append(zones, h.Zone)
-		}
-	}
-	return Config{
-		Zones: zones,
-		MName: "a.dns.pt", RName: "hostmaster.dns.pt",
-		Refresh: 1800, Retry: 900, Expire: 1209600, Minimum: 3600,
-		Serial: SerialUnixTime,
-		TTL:    TTLs{SOA: 3600, ApexNS: 172800, ApexAddr: 172800, NS: 86400, DS: 86400, Glue: 86400},
-		Nameservers: []Host{
-			{Name: "a.dns.pt", Addrs: []netip.Addr{netip.MustParseAddr("192.0.2.53"), netip.MustParseAddr("2001:db8::53")}},
-			{Name: "b.dns.pt", Addrs: []netip.Addr{netip.MustParseAddr("198.51.100.53"), netip.MustParseAddr("2001:db8:1::53")}},
-			{Name: "c.dns.pt", Addrs: []netip.Addr{netip.MustParseAddr("203.0.113.53"), netip.MustParseAddr("2001:db8:2::53")}},
-		},
-	}
-}
-
-// Validate checks the configuration without building anything.
-func (c *Config) Validate() error {
-	var errs []error
-	if len(c.Zones) == 0 {
-		errs = append(errs, errors.New("no zones to build"))
-	}
-	seen := map[string]bool{}
-	for _, z := range c.Zones {
-		if _, err := zone.ParseName(z+".", zone.Root); err != nil || store.CheckHostname(z) != nil {
-			errs = append(errs, fmt.Errorf("zone %q is not a domain name", z))
-		}
-		if seen[z] {
-			errs = append(errs, fmt.Errorf("zone %q is listed twice", z))
-		}
-		seen[z] = true
-	}
-	for _, n := range []struct{ what, v string }{{"mname", c.MName}, {"rname", c.RName}} {
-		if err := store.CheckHostname(n.v); err != nil {
-			errs = append(errs, fmt.Errorf("SOA %s: %v", n.what, err))
-		}
-	}
-	if c.Serial != SerialUnixTime && c.Serial != SerialDate {
-		errs = append(errs, fmt.Errorf("serial policy %q: want %q or %q", c.Serial, SerialUnixTime, SerialDate))
-	}
-	if len(c.Nameservers) < 2 {
-		errs = append(errs, errors.New("the zones need at least two nameservers (Art 1.2 holds for us too)"))
-	}
-	for _, h := range c.Nameservers {
-		if err := store.CheckHostname(h.Name); err != nil {
-			errs = append(errs, fmt.Errorf("nameserver: %v", err))
-		}
-	}
-	if c.Minimum > 86400 {
-		errs = append(errs, fmt.Errorf("SOA minimum %d s: negative answers would be cached more than a day", c.Minimum))
-	}
-	for _, d := range c.StaticDelegations {
-		if err := store.CheckHostname(d.Name); err != nil || len(d.Nameservers) == 0 {
-			errs = append(errs, fmt.Errorf("static delegation %q: needs a name and nameservers", d.Name))
-		}
-	}
-	return errors.Join(errs...)
-}
 
 // Reason says why a candidate is not delegated.
 type Reason string
@@ -236,6 +120,7 @@ type zoneBuild struct {
 	ownerBuf, rdataBuf []byte
 	dsBuf              [][]byte
 	onDS               func(zoneName string, owner []byte, ttl uint32, ds [][]byte)
+	params             ZoneParams
 }
 
 // Build builds every configured zone from one pass over the source.
@@ -256,7 +141,7 @@ func Build(ctx context.Context, cfg Config, in Input) ([]*Result, error) {
 		}
 		apex, _ := zone.ParseName(z+".", zone.Root)
 		builds[z] = &zoneBuild{name: z, apex: apex, b: zone.NewSplitBuilder(apex),
-			res: &Result{Name: z, Excluded: map[Reason]int{}}, glue: newGlueIndex(z), onDS: in.SecureDelegation}
+			res: &Result{Name: z, Excluded: map[Reason]int{}}, glue: newGlueIndex(z), onDS: in.SecureDelegation, params: cfg.Params(z)}
 	}
 	fixed := map[string]bool{}
 	for _, d := range fixedDelegations(cfg, in.ChildDS) {
@@ -289,7 +174,8 @@ func Build(ctx context.Context, cfg Config, in Input) ([]*Result, error) {
 			switch r := batch.verdicts[i]; r {
 			case ReasonNotServed:
 			case ReasonIn:
-				if err := builds[c.Domain.Zone].addDelegation(c.Domain.Name, c.Domain.Nameservers, c.Domain.DS, cfg.TTL); err != nil {
+				zb := builds[c.Domain.Zone]
+				if err := zb.addDelegation(c.Domain.Name, c.Domain.Nameservers, c.Domain.DS, zb.params.TTL); err != nil {
 					return nil, err
 				}
 			default:
@@ -313,7 +199,7 @@ func Build(ctx context.Context, cfg Config, in Input) ([]*Result, error) {
 		if !building(parent) {
 			continue
 		}
-		if err := builds[parent].addDelegation(d.Name, nameservers(d.Nameservers), d.DS, cfg.TTL); err != nil {
+		if err := builds[parent].addDelegation(d.Name, nameservers(d.Nameservers), d.DS, builds[parent].params.TTL); err != nil {
 			return nil, err
 		}
 	}
@@ -324,15 +210,15 @@ func Build(ctx context.Context, cfg Config, in Input) ([]*Result, error) {
 		if zb == nil {
 			continue
 		}
-		serial, err := NextSerial(cfg.Serial, in.PrevSerials[z], in.Now)
+		serial, err := NextSerial(zb.params.Serial, in.PrevSerials[z], in.Now)
 		if err != nil {
 			return nil, fmt.Errorf("zone %s: %w", z, err)
 		}
-		if err := zb.finish(cfg, serial); err != nil {
+		if err := zb.finish(serial); err != nil {
 			return nil, fmt.Errorf("zone %s: %w", z, err)
 		}
 		zb.res.Serial = serial
-		zb.res.State = &ZoneState{Fingerprint: Fingerprint(cfg, in.Policy), Serial: serial,
+		zb.res.State = &ZoneState{Fingerprint: Fingerprint(cfg, z, in.Policy), Serial: serial,
 			Delegations: zb.res.Delegations, Secure: zb.res.Secure, Glue: zb.res.Glue, GlueConflicts: zb.res.GlueConflicts, glue: zb.glue}
 		out = append(out, zb.res)
 	}
@@ -484,8 +370,9 @@ func (zb *zoneBuild) addDelegation(name string, hosts []store.Nameserver, ds []s
 // finish adds the apex and the glue, and builds the zone. Glue is added
 // only for hosts below a delegation that is published: anything else
 // would be orphan glue, or worse, data the zone would answer for.
-func (zb *zoneBuild) finish(cfg Config, serial uint32) error {
+func (zb *zoneBuild) finish(serial uint32) error {
 	zb.b.Sort() // the delegations, for belowDelegation
+	cfg := zb.params
 	addApex(zb.b, cfg, zb.apex, serial)
 	apexHosts := apexHostSet(cfg, zb.name)
 	for _, h := range cfg.Nameservers {
@@ -537,7 +424,7 @@ type builder interface {
 }
 
 // addApex adds the apex's SOA and NS RRsets.
-func addApex(b builder, cfg Config, apex zone.Name, serial uint32) {
+func addApex(b builder, cfg ZoneParams, apex zone.Name, serial uint32) {
 	mname, _ := zone.ParseName(cfg.MName+".", zone.Root)
 	rname, _ := zone.ParseName(cfg.RName+".", zone.Root)
 	soa := zone.SOA{MName: mname, RName: rname, Serial: serial, Refresh: cfg.Refresh, Retry: cfg.Retry, Expire: cfg.Expire, Minimum: cfg.Minimum}
@@ -550,7 +437,7 @@ func addApex(b builder, cfg Config, apex zone.Name, serial uint32) {
 
 // apexHostSet returns our own servers that lie inside the zone: their
 // addresses come from configuration, never from glue.
-func apexHostSet(cfg Config, zoneName string) map[string]bool {
+func apexHostSet(cfg ZoneParams, zoneName string) map[string]bool {
 	set := map[string]bool{}
 	for _, h := range cfg.Nameservers {
 		if store.IsSubdomain(h.Name, zoneName) {
@@ -566,11 +453,8 @@ func apexHostSet(cfg Config, zoneName string) map[string]bool {
 func fixedDelegations(cfg Config, childDS map[string][]store.DS) []StaticDelegation {
 	var out []StaticDelegation
 	for _, z := range cfg.Zones {
-		for _, p := range cfg.Zones {
-			if p != z && store.IsSubdomain(z, p) {
-				out = append(out, StaticDelegation{Name: z, Nameservers: cfg.Nameservers, DS: childDS[z]})
-				break
-			}
+		if parentZone(z, cfg.Zones) != "" {
+			out = append(out, StaticDelegation{Name: z, Nameservers: cfg.Params(z).Nameservers, DS: childDS[z]})
 		}
 	}
 	return append(out, cfg.StaticDelegations...)
@@ -593,33 +477,4 @@ func belowDelegation(b builder, name, apex zone.Name) bool {
 		}
 	}
 	return false
-}
-
-// NextSerial returns the serial of the next publication: larger than prev
-// in RFC 1982 serial arithmetic, so secondaries always take it, and never
-// prev itself. prev 0 means no publication yet.
-func NextSerial(p SerialPolicy, prev uint32, now time.Time) (uint32, error) {
-	var candidate uint32
-	switch p {
-	case SerialUnixTime:
-		candidate = uint32(now.Unix())
-	case SerialDate:
-		y, m, d := now.UTC().Date()
-		candidate = uint32(y*1000000 + int(m)*10000 + d*100) // YYYYMMDD00
-	default:
-		return 0, fmt.Errorf("serial policy %q", p)
-	}
-	if prev == 0 || SerialGreater(candidate, prev) {
-		return candidate, nil
-	}
-	next := prev + 1
-	if next == 0 {
-		next = 1 // 0 reads as "no serial" here; RFC 1982 lets us skip it
-	}
-	return next, nil
-}
-
-// SerialGreater reports whether a > b in RFC 1982 serial arithmetic.
-func SerialGreater(a, b uint32) bool {
-	return a != b && a-b < 1<<31
 }

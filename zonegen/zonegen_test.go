@@ -2,6 +2,7 @@ package zonegen_test
 
 import (
 	"context"
+	"errors"
 	"iter"
 	"maps"
 	"net/netip"
@@ -269,11 +270,30 @@ func TestNextSerial(t *testing.T) {
 	if zonegen.SerialGreater(5, 5) || !zonegen.SerialGreater(0, 4294967295) || zonegen.SerialGreater(1<<31+5, 5) {
 		t.Error("SerialGreater")
 	}
-	// The case where RFC 1982 leaves the comparison undefined: prev is
-	// exactly 2^31 behind; ptzone moves on from prev.
-	got, _ := zonegen.NextSerial(zonegen.SerialUnixTime, unix-1<<31, now)
-	if !zonegen.SerialGreater(got, unix-1<<31) {
-		t.Errorf("undefined distance: %d after %d", got, unix-1<<31)
+	// Where RFC 1982 leaves the comparison undefined (prev exactly 2^31
+	// behind), or the policy lies far behind the last serial (a zone
+	// adopted with date serials, now under unixtime), going on would
+	// leave the policy for good: refused, with the way out.
+	for _, c := range []struct {
+		policy zonegen.SerialPolicy
+		prev   uint32
+		want   string
+	}{
+		{zonegen.SerialUnixTime, unix - 1<<31, `set serial = "increment"`},
+		{zonegen.SerialUnixTime, 2026120301, "once the clock passes 2034-03-16"},
+		{zonegen.SerialDate, 2027010100, "after 2027-01-01"},
+		{zonegen.SerialDate, 4000000000, "go on from 4000000000"},
+	} {
+		got, err := zonegen.NextSerial(c.policy, c.prev, now)
+		if !errors.Is(err, zonegen.ErrSerialBehind) || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("NextSerial(%s, %d) = %d, %v; want ErrSerialBehind saying %q", c.policy, c.prev, got, err, c.want)
+		}
+	}
+	// increment never refuses, and skips 0 at the wrap.
+	for prev, want := range map[uint32]uint32{0: 1, 41: 42, 2026120301: 2026120302, 4294967295: 1} {
+		if got, err := zonegen.NextSerial(zonegen.SerialIncrement, prev, now); err != nil || got != want {
+			t.Errorf("NextSerial(increment, %d) = %d, %v; want %d", prev, got, err, want)
+		}
 	}
 }
 
@@ -290,6 +310,19 @@ func TestConfigValidate(t *testing.T) {
 		"bad rname":        func(c *zonegen.Config) { c.RName = "hostmaster@dns.pt" },
 		"huge minimum":     func(c *zonegen.Config) { c.Minimum = 7 * 86400 },
 		"static no server": func(c *zonegen.Config) { c.StaticDelegations = []zonegen.StaticDelegation{{Name: "gov.pt"}} },
+		"static grandchild": func(c *zonegen.Config) {
+			c.StaticDelegations = []zonegen.StaticDelegation{{Name: "a.b.pt", Nameservers: c.Nameservers}}
+		},
+		"static is ours": func(c *zonegen.Config) {
+			c.StaticDelegations = []zonegen.StaticDelegation{{Name: "com.pt", Nameservers: c.Nameservers}}
+		},
+		"in-zone server without glue": func(c *zonegen.Config) { c.Nameservers[0].Addrs = nil },
+		"params of a zone not built":  func(c *zonegen.Config) { c.PerZone = map[string]zonegen.ZoneParams{"gov.pt": c.ZoneParams} },
+		"bad per-zone serial": func(c *zonegen.Config) {
+			p := c.ZoneParams
+			p.Serial = "monotonic"
+			c.PerZone = map[string]zonegen.ZoneParams{"com.pt": p}
+		},
 	}
 	for name, mod := range cases {
 		c := zonegen.DefaultConfig()
