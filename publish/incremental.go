@@ -174,7 +174,7 @@ func (p *Publisher) BuildIncremental(ctx context.Context, req BuildRequest) (*Bu
 			}
 			owners = b.Changed
 		} else {
-			opt := p.cfg.Sign
+			opt := p.cfg.signFor(zc.Name)
 			opt.Now = req.Now
 			start := time.Now()
 			var fill func() error
@@ -224,7 +224,7 @@ func (p *Publisher) unchanged(prev *zone.Zone, zc *zonegen.ZoneChange, keys []*d
 	if p.cfg.Unsigned {
 		return true, nil
 	}
-	opt := p.cfg.Sign
+	opt := p.cfg.signFor(zc.Name)
 	opt.Now = now
 	due, err := dnssec.Due(prev, keys, opt)
 	if err != nil {

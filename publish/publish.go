@@ -30,6 +30,8 @@ type Config struct {
 	// Sign holds the signing options; Now is set per publication.
 	Sign  dnssec.SignOptions
 	Guard Guard
+	// PerZone replaces Sign and Guard for the zones it names.
+	PerZone map[string]ZoneOptions
 	// Unsigned publishes without DNSSEC (for tests and lab use only).
 	Unsigned bool
 	// KeysDir holds the zones' key files.
@@ -43,6 +45,28 @@ type Config struct {
 	ParentDS map[string][]dnssec.DS
 	// Limits bound the zones' journals (FlushAfter, JournalKeep).
 	datadir.Limits
+}
+
+// ZoneOptions are one zone's signing options and guard.
+type ZoneOptions struct {
+	Sign  dnssec.SignOptions
+	Guard Guard
+}
+
+// signFor returns the signing options of zone name, Now unset.
+func (c *Config) signFor(name string) dnssec.SignOptions {
+	if o, ok := c.PerZone[name]; ok {
+		return o.Sign
+	}
+	return c.Sign
+}
+
+// guardFor returns the guard of zone name.
+func (c *Config) guardFor(name string) Guard {
+	if o, ok := c.PerZone[name]; ok {
+		return o.Guard
+	}
+	return c.Guard
 }
 
 // Registry is what a publication reads and writes.
@@ -400,7 +424,7 @@ func (p *Publisher) loadKeys(name string, now time.Time) ([]*dnssec.Key, []store
 // sign signs and verifies one built zone. Our zones inside our zones are
 // verified against the DS their parent zone carries for them.
 func (p *Publisher) sign(b *Built, now time.Time, childDS map[string][]store.DS, verify bool, presigner *dnssec.Presigner) {
-	opt := p.signOptions(now, b.Prev)
+	opt := p.signOptions(b.Result.Name, now, b.Prev)
 	opt.Presigner = presigner
 	if presigner != nil && p.waitPresigned {
 		presigner.Wait()
@@ -437,9 +461,9 @@ func (p *Publisher) sign(b *Built, now time.Time, childDS map[string][]store.DS,
 	b.VerifyTime = time.Since(start)
 }
 
-// signOptions are the options of a signing at now after prev.
-func (p *Publisher) signOptions(now time.Time, prev *Previous) dnssec.SignOptions {
-	opt := p.cfg.Sign
+// signOptions are the options of a signing of zone name at now after prev.
+func (p *Publisher) signOptions(name string, now time.Time, prev *Previous) dnssec.SignOptions {
+	opt := p.cfg.signFor(name)
 	opt.Now = now
 	if prev != nil {
 		opt.Previous = prev.Zone
@@ -464,7 +488,7 @@ func (p *Publisher) presigners(now time.Time, keys map[string][]*dnssec.Key, pre
 		if err != nil {
 			continue
 		}
-		if ps, err := dnssec.NewPresigner(apex, keys[name], p.signOptions(now, prev[name])); err == nil {
+		if ps, err := dnssec.NewPresigner(apex, keys[name], p.signOptions(name, now, prev[name])); err == nil {
 			out[name] = ps
 		}
 	}
@@ -569,7 +593,7 @@ func (p *Publisher) publishZone(ctx context.Context, req Request, b *Built, set 
 	if b.Patch != nil {
 		cand.Changed, cand.PrevDelegations = b.Changed, b.Prev.delegations
 	}
-	refusals, delta := p.cfg.Guard.Check(cand, b.Prev, req.Now)
+	refusals, delta := p.cfg.guardFor(b.Result.Name).Check(cand, b.Prev, req.Now)
 	o.Delta = delta
 	o.Refusals, o.Forced = Decide(refusals, req.Force)
 	switch {

@@ -71,7 +71,7 @@ func (p *Publisher) Rollback(ctx context.Context, req RollbackRequest) (ZoneOutc
 	} else if zonegen.SerialGreater(logged, last) {
 		last = logged
 	}
-	serial, err := zonegen.NextSerial(p.cfg.Zones.Serial, last, req.Now)
+	serial, err := zonegen.NextSerial(p.cfg.Zones.Params(name).Serial, last, req.Now)
 	if err != nil {
 		return ZoneOutcome{}, err
 	}
