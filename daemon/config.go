@@ -4,12 +4,14 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"math"
 	"net"
 	"net/mail"
 	"net/netip"
 	"net/url"
 	"os"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -27,7 +29,7 @@ type Config struct {
 	// DataDir holds the published zones (DataDir/zones), the keys and
 	// the embedded store.
 	DataDir string `toml:"data_dir"`
-	// Zones are the zones served (default pt and its second-level zones).
+	// Zones are the zones served (default: the zones built, below).
 	Zones  []string     `toml:"zones"`
 	Server ServerConfig `toml:"server"`
 	TSIG   []TSIGConfig `toml:"tsig"`
@@ -48,6 +50,16 @@ type Config struct {
 	HTTP     HTTPConfig     `toml:"http"`
 	// Operators may act through /api/v1/operator/ with their tokens.
 	Operators []OperatorConfig `toml:"operator"`
+
+	// ZoneDefaults is what every zone's section inherits; Zone holds the
+	// zones built and published, by name ([zone."pt"]): both are read
+	// into ZoneSection values once the file is parsed.
+	ZoneDefaults toml.Primitive            `toml:"zone_defaults"`
+	Zone         map[string]toml.Primitive `toml:"zone"`
+	zoneDefaults *ZoneSection
+	zones        map[string]*ZoneSection
+	// warnings are what config check reports without refusing the file.
+	warnings []string
 }
 
 // OperatorConfig is one operator: a name for the audit log and the
@@ -200,9 +212,11 @@ type TransferConfig struct {
 // Duration is a time.Duration written as "10s", "2m".
 type Duration struct{ time.Duration }
 
-// UnmarshalText reads a duration.
+// UnmarshalText reads a duration: Go's form ("90s", "1h30m"), with days
+// and weeks ("14d", "1w2d") as DNS people write them, or a bare number of
+// seconds (3600).
 func (d *Duration) UnmarshalText(b []byte) error {
-	v, err := time.ParseDuration(string(b))
+	v, err := parseDuration(string(b))
 	if err != nil {
 		return err
 	}
@@ -213,11 +227,50 @@ func (d *Duration) UnmarshalText(b []byte) error {
 	return nil
 }
 
+// parseDuration reads what UnmarshalText takes.
+func parseDuration(s string) (time.Duration, error) {
+	if n, err := strconv.ParseInt(s, 10, 64); err == nil {
+		if n > math.MaxInt64/int64(time.Second) || n < 0 {
+			return 0, fmt.Errorf("duration %s out of range", s)
+		}
+		return time.Duration(n) * time.Second, nil
+	}
+	var total time.Duration
+	rest := s
+	for rest != "" {
+		i := strings.IndexAny(rest, "dw")
+		if i < 0 {
+			break
+		}
+		n, err := strconv.ParseUint(rest[:i], 10, 32)
+		if err != nil {
+			return 0, fmt.Errorf("time: invalid duration %q", s)
+		}
+		unit := 24 * time.Hour
+		if rest[i] == 'w' {
+			unit *= 7
+		}
+		if n > uint64(math.MaxInt64/int64(unit))/2 {
+			return 0, fmt.Errorf("duration %s out of range", s)
+		}
+		total += time.Duration(n) * unit
+		rest = rest[i+1:]
+	}
+	if rest == "" {
+		if total == 0 && s == "" {
+			return 0, fmt.Errorf("time: invalid duration %q", s)
+		}
+		return total, nil
+	}
+	v, err := time.ParseDuration(rest)
+	if err != nil || rest[0] == '-' || rest[0] == '+' {
+		return 0, fmt.Errorf("time: invalid duration %q", s)
+	}
+	return total + v, nil
+}
+
 // MarshalText writes a duration.
 func (d Duration) MarshalText() ([]byte, error) { return []byte(d.String()), nil }
-
-// DefaultZones are the zones ptzone serves unless told otherwise.
-var DefaultZones = []string{"pt", "com.pt", "org.pt", "edu.pt", "net.pt", "publ.pt", "int.pt", "nome.pt"}
 
 // LoadConfig reads and checks a configuration file. An error names the
 // file and, for a syntax error or an unknown key, the line.
@@ -241,21 +294,116 @@ func ParseConfig(name, text string) (*Config, error) {
 		}
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}
+	lines := keyLines(text)
+	if err := c.readZones(&md); err != nil {
+		var perr toml.ParseError
+		if errors.As(err, &perr) {
+			return nil, fmt.Errorf("%s:%d: %s", name, perr.Position.Line, perr.Message)
+		}
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
 	if undecoded := md.Undecoded(); len(undecoded) > 0 {
 		var keys []string
+		line := 0
 		for _, k := range undecoded {
 			keys = append(keys, k.String())
+			if line == 0 {
+				line = lines.of(strings.Join(k, "."))
+			}
 		}
-		return nil, fmt.Errorf("%s: unknown setting %s", name, strings.Join(keys, ", "))
+		return nil, fmt.Errorf("%s: unknown setting %s", located(name, line), strings.Join(keys, ", "))
 	}
-	if err := c.check(); err != nil {
-		return nil, fmt.Errorf("%s: %w", name, err)
+	if errs := c.check(); len(errs) > 0 {
+		var out []error
+		for _, e := range errs {
+			out = append(out, fmt.Errorf("%s: %w", located(name, lines.of(keyOf(e.Error()))), e))
+		}
+		return nil, errors.Join(out...)
+	}
+	for _, w := range c.warn() {
+		c.warnings = append(c.warnings, located(name, lines.of(keyOf(w)))+": "+w)
 	}
 	return &c, nil
 }
 
-// check finds what the file's syntax lets through but cannot work.
-func (c *Config) check() error {
+// Warnings are what the file does that can work but should not go to
+// production, each with its file and line.
+func (c *Config) Warnings() []string { return c.warnings }
+
+// warn finds what works but is likely wrong.
+func (c *Config) warn() []string {
+	if dsn, err := storedsn.Parse(c.Store.DSN); err != nil || dsn.Kind != storedsn.Postgres {
+		return nil // a lab: the embedded store
+	}
+	return c.glueWarnings()
+}
+
+// located is "FILE:LINE", or the file alone when the line is unknown.
+func located(file string, line int) string {
+	if line == 0 {
+		return file
+	}
+	return fmt.Sprintf("%s:%d", file, line)
+}
+
+// keyOf is the setting a check's message begins with: "server.listen: …"
+// gives server.listen, "tsig[1] (k.): …" gives tsig.1.
+func keyOf(msg string) string {
+	k, _, _ := strings.Cut(msg, ": ")
+	k, _, _ = strings.Cut(k, " ")
+	return strings.NewReplacer("[", ".", "]", "").Replace(k)
+}
+
+// forget drops the lists that the section at key sets: the decoder
+// writes a list into the one it finds, element by element, so a zone
+// listing two name servers over the defaults' three would keep the third,
+// and share the defaults' array.
+func (s *ZoneSection) forget(md *toml.MetaData, key ...string) {
+	if md.IsDefined(append(key, "nameservers")...) {
+		s.Nameservers = nil
+	}
+	if md.IsDefined(append(key, "delegation")...) {
+		s.Delegations = nil
+	}
+}
+
+// readZones reads [zone_defaults] and each [zone."NAME"] into sections:
+// ptzone's defaults, overridden by zone_defaults, overridden by the zone's
+// own settings.
+func (c *Config) readZones(md *toml.MetaData) error {
+	defaults := defaultZoneSection()
+	if md.IsDefined("zone_defaults") {
+		defaults.forget(md, "zone_defaults")
+		if err := md.PrimitiveDecode(c.ZoneDefaults, &defaults); err != nil {
+			return err
+		}
+		if len(defaults.Delegations) > 0 {
+			return errors.New("zone_defaults.delegation: a static delegation belongs to the zone of its parent, not to every zone")
+		}
+	}
+	c.zoneDefaults = &defaults
+	c.zones = map[string]*ZoneSection{}
+	for z, prim := range c.Zone {
+		s := defaults
+		s.forget(md, "zone", z)
+		if err := md.PrimitiveDecode(prim, &s); err != nil {
+			return err
+		}
+		n, ok := canonicalZone(z)
+		if !ok {
+			return fmt.Errorf("zone.%s: %q is not a domain name", z, z)
+		}
+		if _, dup := c.zones[n]; dup {
+			return fmt.Errorf("zone.%s: zone %s has two sections", z, n)
+		}
+		c.zones[n] = &s
+	}
+	return nil
+}
+
+// check finds what the file's syntax lets through but cannot work. Each
+// error begins with the setting it is about.
+func (c *Config) check() []error {
 	var errs []error
 	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
 	for _, z := range c.Zones {
@@ -330,7 +478,36 @@ func (c *Config) check() error {
 		}
 	}
 	c.checkDaemon(bad)
-	return errors.Join(errs...)
+	c.checkZones(bad)
+	return errs
+}
+
+// checkZones checks the zones' sections and how they fit together.
+func (c *Config) checkZones(bad func(string, ...any)) {
+	built := c.BuiltZones()
+	for _, z := range built {
+		s := c.section(z)
+		s.checkZone(z, func(key, format string, args ...any) {
+			bad("%s: "+format, append([]any{zoneKey(z, key)}, args...)...)
+		})
+		for i, d := range s.Delegations {
+			n := strings.ToLower(strings.TrimSuffix(d.Name, "."))
+			if slices.Contains(built, n) {
+				bad("%s: %s is a zone of ours: it is delegated with our name servers and keys", zoneKey(z, fmt.Sprintf("delegation.%d.name", i)), n)
+			}
+		}
+	}
+	if len(c.Zones) > 0 {
+		served := map[string]bool{}
+		for _, z := range c.Zones {
+			served[strings.ToLower(strings.TrimSuffix(z, "."))] = true
+		}
+		for _, z := range built {
+			if !served[z] {
+				bad("zones: %s is built and published but not served: add it to zones, or remove its [zone.%q] section", z, z)
+			}
+		}
+	}
 }
 
 // checkDaemon checks the daemon's sections.
@@ -425,7 +602,7 @@ func (ch ChecksConfig) resolver() (netip.AddrPort, error) {
 func (c *Config) ServedZones() []string {
 	zones := c.Zones
 	if len(zones) == 0 {
-		zones = DefaultZones
+		zones = c.BuiltZones()
 	}
 	out := make([]string, len(zones))
 	for i, z := range zones {

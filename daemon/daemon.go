@@ -77,7 +77,9 @@ type Daemon struct {
 
 	mu    sync.Mutex // guards cfg and the parts made from it
 	cfg   *Config
+	pcfg  publish.Config // what pub was made with
 	pub   *publish.Publisher
+	api   *httpapi.API // nil without a web server
 	sched *Scheduler
 	queue *delegation.QueueChecker
 	sweep *delegation.Sweeper
@@ -144,6 +146,10 @@ func (d *Daemon) configure(cfg *Config, sweepMetrics *delegation.SweepMetrics) e
 	if err != nil {
 		return err
 	}
+	operators, err := cfg.operatorTokens()
+	if err != nil {
+		return err
+	}
 	log := d.log.With(zap.String("node", cfg.NodeName()))
 	sched := NewScheduler(log.Named("schedule"), d.jobs)
 	for _, j := range []Job{
@@ -160,11 +166,15 @@ func (d *Daemon) configure(cfg *Config, sweepMetrics *delegation.SweepMetrics) e
 	reg, now := d.deps.Registry, d.deps.Now
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if d.pub == nil || !reflect.DeepEqual(d.cfg.Publish, cfg.Publish) {
+	if d.pub == nil || !reflect.DeepEqual(d.pcfg, pcfg) {
 		// A new publisher starts from the files: its first publication
 		// may be a full build.
 		d.pub = publish.New(pcfg, reg, policy.New(policy.Lists{}), log)
 	}
+	if d.api != nil {
+		d.api.SetOperators(operators)
+	}
+	d.pcfg = pcfg
 	d.cfg, d.sched = cfg, sched
 	d.queue = &delegation.QueueChecker{Checker: checker, Store: reg, Lifecycle: cfg.Lifecycle(), Concurrency: cfg.Checks.Concurrency,
 		Now: now, Log: log.Named("checks")}
@@ -252,16 +262,16 @@ func (d *Daemon) startHTTP(addr string) error {
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { fmt.Fprintln(w, "ok") })
 	mux.HandleFunc("GET /readyz", d.readyz)
 	cfg := d.Config()
-	var operators []httpapi.OperatorToken
-	for _, o := range cfg.Operators {
-		tok, err := httpapi.ParseOperatorToken(o.Name, o.TokenSHA256)
-		if err != nil {
-			return err
-		}
-		operators = append(operators, tok)
+	operators, err := cfg.operatorTokens()
+	if err != nil {
+		return err
 	}
-	httpapi.New(httpapi.Options{Store: d.deps.Registry, Grace: cfg.Checks.Grace.Duration, Now: d.deps.Now, Log: d.log.Named("http"),
-		Operator: d, OperatorStore: d.deps.Registry, Operators: operators}).Routes(mux)
+	api := httpapi.New(httpapi.Options{Store: d.deps.Registry, Grace: cfg.Checks.Grace.Duration, Now: d.deps.Now, Log: d.log.Named("http"),
+		Operator: d, OperatorStore: d.deps.Registry, Operators: operators})
+	api.Routes(mux)
+	d.mu.Lock()
+	d.api = api
+	d.mu.Unlock()
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return fmt.Errorf("http.listen %s: %w", addr, err)

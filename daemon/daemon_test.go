@@ -30,6 +30,7 @@ import (
 	"github.com/ptzone/ptzone/store"
 	"github.com/ptzone/ptzone/store/postgres"
 	"github.com/ptzone/ptzone/store/postgres/pgtest"
+	"github.com/ptzone/ptzone/zonegen"
 )
 
 func TestMain(m *testing.M) { os.Exit(pgtest.Main(m)) }
@@ -120,7 +121,7 @@ func TestEndToEnd(t *testing.T) {
 	t.Cleanup(func() { l.Close() })
 	clk := testkit.NewClock(time.Now().UTC().Truncate(time.Second))
 	keys := t.TempDir()
-	testkit.GenerateKeyFiles(t, keys, clk.Now().Add(-time.Hour), DefaultZones...)
+	testkit.GenerateKeyFiles(t, keys, clk.Now().Add(-time.Hour), zonegen.DefaultZones()...)
 	cfg := labConfig("a", l.Port)
 	hook := newHookReceiver(t)
 	cfg.Webhook = WebhookConfig{URL: hook.srv.URL + "/ptzone", Name: "ops", SecretFile: hook.secretFile}
@@ -348,7 +349,7 @@ func TestTwoDaemons(t *testing.T) {
 	ctx := context.Background()
 	db := openPostgres(t)
 	keys := t.TempDir()
-	testkit.GenerateKeyFiles(t, keys, time.Now().Add(-time.Hour), DefaultZones...)
+	testkit.GenerateKeyFiles(t, keys, time.Now().Add(-time.Hour), zonegen.DefaultZones()...)
 	cfg := func(node string) *Config {
 		c := labConfig(node, 53)
 		c.Schedule.Publish = "@every 1s"

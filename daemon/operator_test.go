@@ -8,15 +8,18 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/miekg/dns"
 	"github.com/prometheus/client_golang/prometheus/testutil/promlint"
 
 	"github.com/ptzone/ptzone/internal/testkit"
 	"github.com/ptzone/ptzone/internal/testkit/testdb"
 	"github.com/ptzone/ptzone/store"
+	"github.com/ptzone/ptzone/zonegen"
 )
 
 // TestOperatorAPI: an operator, with its token, publishes now, runs a dry
@@ -31,7 +34,7 @@ func TestOperatorAPI(t *testing.T) {
 		t.Fatal(err)
 	}
 	keys := t.TempDir()
-	testkit.GenerateKeyFiles(t, keys, time.Now().Add(-time.Hour), DefaultZones...)
+	testkit.GenerateKeyFiles(t, keys, time.Now().Add(-time.Hour), zonegen.DefaultZones()...)
 	cfg := labConfig("op", 53)
 	cfg.Publish.AssumeChecked = true
 	sum := store.HashToken("operator-token")
@@ -300,5 +303,89 @@ func TestOperatorNotPublisher(t *testing.T) {
 	}
 	if err := d.publishJob(ctx); err != nil {
 		t.Errorf("the scheduled publication of a daemon that is not the publisher: %v", err)
+	}
+}
+
+// TestReloadAppliesEverySetting: a reload puts the new zone parameters
+// and operator tokens in force at once; a file that cannot be put in
+// force is refused whole, and the old settings stay.
+func TestReloadAppliesEverySetting(t *testing.T) {
+	db := testdb.Sample(t)
+	keys := t.TempDir()
+	testkit.GenerateKeyFiles(t, keys, time.Now().Add(-time.Hour), "pt")
+	parse := func(text string) *Config {
+		t.Helper()
+		c, err := ParseConfig("reload.toml", text)
+		if err != nil {
+			t.Fatal(err)
+		}
+		lab := labConfig("reload", 53)
+		c.Node, c.Schedule, c.Checks = lab.Node, lab.Schedule, lab.Checks
+		c.Publish.AssumeChecked = true
+		c.Publish.KeysDir = keys
+		return c
+	}
+	token := func(name, tok string) string {
+		return fmt.Sprintf("[[operator]]\nname = %q\ntoken_sha256 = %q\n", name, hex.EncodeToString(store.HashToken(tok)))
+	}
+	first := parse(token("ana", "ana-token") + "[zone.\"pt\"]\n")
+	d := startDaemon(t, first, db, db, keys, nil)
+	status := func(tok string) int {
+		t.Helper()
+		req, _ := http.NewRequest("GET", "http://"+d.HTTPAddr().String()+"/api/v1/operator/status", nil)
+		req.Header.Set("Authorization", "Bearer "+tok)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	apexNS := func() []string {
+		t.Helper()
+		var out []string
+		for _, rr := range ask(t, d, "pt.", dns.TypeNS).Answer {
+			if ns, ok := rr.(*dns.NS); ok {
+				out = append(out, ns.Ns)
+			}
+		}
+		slices.Sort(out)
+		return out
+	}
+	publishNow(t, d)
+	if got := apexNS(); !slices.Equal(got, []string{"a.dns.pt.", "b.dns.pt.", "c.dns.pt."}) {
+		t.Fatalf("apex NS before the reload: %q", got)
+	}
+	if status("ana-token") != http.StatusOK {
+		t.Fatal("ana's token does not work")
+	}
+
+	second := parse(token("bea", "bea-token") + `[zone."pt"]
+serial = "increment"
+nameservers = [{ name = "a.dns.pt", addrs = ["185.39.208.1"] }, { name = "ns2.nic.fr" }]
+`)
+	if err := d.Reload(context.Background(), second); err != nil {
+		t.Fatal(err)
+	}
+	if status("ana-token") != http.StatusUnauthorized || status("bea-token") != http.StatusOK {
+		t.Error("after the reload, the removed token still works or the new one does not")
+	}
+	before := servedSerial(d, "pt")
+	publishNow(t, d)
+	if got := apexNS(); !slices.Equal(got, []string{"a.dns.pt.", "ns2.nic.fr."}) {
+		t.Errorf("apex NS after the reload: %q", got)
+	}
+	if after := servedSerial(d, "pt"); after != before+1 {
+		t.Errorf("serial %d after %d: the increment policy is not in force", after, before)
+	}
+
+	// A webhook whose secret file is missing cannot be put in force: the
+	// whole file is refused, and bea's token keeps working.
+	third := parse(token("carla", "carla-token") + "[zone.\"pt\"]\n[webhook]\nurl = \"http://127.0.0.1:9/\"\nsecret_file = \"/nonexistent/secret\"\n")
+	if err := d.Reload(context.Background(), third); err == nil {
+		t.Fatal("a configuration that cannot work was put in force")
+	}
+	if status("bea-token") != http.StatusOK || status("carla-token") != http.StatusUnauthorized {
+		t.Error("a refused reload changed the operators")
 	}
 }

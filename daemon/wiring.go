@@ -10,9 +10,9 @@ import (
 	"github.com/ptzone/ptzone/delegation"
 	"github.com/ptzone/ptzone/delegation/resolve"
 	"github.com/ptzone/ptzone/dnssec"
+	"github.com/ptzone/ptzone/httpapi"
 	"github.com/ptzone/ptzone/notify"
 	"github.com/ptzone/ptzone/publish"
-	"github.com/ptzone/ptzone/zonegen"
 )
 
 // The jobs' default schedules.
@@ -60,17 +60,17 @@ func (c *Config) NodeName() string {
 	return "ptzone"
 }
 
-// PublishConfig returns the publications' configuration: the zones go to
-// dataDir/zones, the keys are read from keys_dir or dataDir/keys.
+// PublishConfig returns the publications' configuration: the zones of
+// the [zone."NAME"] sections, built into dataDir/zones, the keys read
+// from keys_dir or dataDir/keys.
 func (c *Config) PublishConfig(dataDir string) (publish.Config, error) {
 	keys := c.Publish.KeysDir
 	if keys == "" {
 		keys = datadir.KeysDir(dataDir)
 	}
-	zc := zonegen.DefaultConfig()
-	zc.AssumeChecked = c.Publish.AssumeChecked
+	zc, perZone := c.ZoneBuild()
 	sign := dnssec.DefaultSignOptions(time.Time{})
-	out := publish.Config{Zones: zc, Sign: sign, KeysDir: keys, OutDir: datadir.ZonesDir(dataDir),
+	out := publish.Config{Zones: zc, Sign: sign, PerZone: perZone, KeysDir: keys, OutDir: datadir.ZonesDir(dataDir),
 		Guard: publish.Guard{Thresholds: publish.DefaultThresholds(), Refresh: sign.Refresh}}
 	if f := c.Publish.ParentDSFile; f != "" {
 		ds, err := ReadParentDS(f, zc.Zones)
@@ -171,4 +171,17 @@ func (c *Config) SMTPRelay() (relay notify.SMTP, ok bool, err error) {
 		relay.Password = strings.TrimRight(string(b), "\r\n")
 	}
 	return relay, true, nil
+}
+
+// operatorTokens returns the operators' tokens.
+func (c *Config) operatorTokens() ([]httpapi.OperatorToken, error) {
+	var out []httpapi.OperatorToken
+	for _, o := range c.Operators {
+		tok, err := httpapi.ParseOperatorToken(o.Name, o.TokenSHA256)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, tok)
+	}
+	return out, nil
 }

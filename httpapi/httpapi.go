@@ -5,7 +5,9 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"slices"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"go.uber.org/zap"
@@ -48,6 +50,16 @@ type Options struct {
 type API struct {
 	opt     Options
 	limiter *recheckLimiter
+	// operators are the tokens in force: Options.Operators until a
+	// configuration reload replaces them (SetOperators).
+	operators atomic.Pointer[[]OperatorToken]
+}
+
+// SetOperators puts a new set of operator tokens in force: a token
+// removed from the configuration stops working at the reload.
+func (a *API) SetOperators(tokens []OperatorToken) {
+	tokens = slices.Clone(tokens)
+	a.operators.Store(&tokens)
 }
 
 // New returns the surfaces of the options.
@@ -67,7 +79,9 @@ func New(opt Options) *API {
 	if opt.Log == nil {
 		opt.Log = zap.NewNop()
 	}
-	return &API{opt: opt, limiter: newRecheckLimiter(opt.RecheckEvery, opt.RecheckPerHour)}
+	a := &API{opt: opt, limiter: newRecheckLimiter(opt.RecheckEvery, opt.RecheckPerHour)}
+	a.SetOperators(opt.Operators)
+	return a
 }
 
 // Routes adds the surfaces' handlers to mux.

@@ -142,7 +142,7 @@ func (a *API) operatorOf(token string) (string, bool) {
 	}
 	sum := store.HashToken(token)
 	name := ""
-	for _, o := range a.opt.Operators {
+	for _, o := range *a.operators.Load() {
 		if subtle.ConstantTimeCompare(sum, o.SHA256) == 1 {
 			name = o.Name
 		}
