@@ -12,6 +12,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/ptzone/ptzone/daemon"
 	"github.com/ptzone/ptzone/publish"
 	"github.com/ptzone/ptzone/store"
 )
@@ -44,7 +45,7 @@ func BenchmarkPublishHeld(b *testing.B) {
 	if err := fs.Parse([]string{"--db", dsn, "--assume-checked"}); err != nil {
 		b.Fatal(err)
 	}
-	pub, reg, err := pf.publisher(ctx, e, filepath.Join(dir, "zones"))
+	pub, reg, err := pf.publisher(ctx, e, &daemon.Config{}, filepath.Join(dir, "zones"))
 	if err != nil {
 		b.Fatal(err)
 	}

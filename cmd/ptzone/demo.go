@@ -7,10 +7,12 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"net"
 	"net/netip"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -18,12 +20,14 @@ import (
 
 	"github.com/ptzone/ptzone/daemon"
 	"github.com/ptzone/ptzone/delegation"
+	"github.com/ptzone/ptzone/internal/atomicfile"
 	"github.com/ptzone/ptzone/internal/demo"
 	"github.com/ptzone/ptzone/internal/storedsn"
 	"github.com/ptzone/ptzone/policy"
 	"github.com/ptzone/ptzone/publish"
 	"github.com/ptzone/ptzone/store"
 	"github.com/ptzone/ptzone/store/sqlite"
+	"github.com/ptzone/ptzone/zonegen"
 )
 
 func demoCommand() *command {
@@ -138,7 +142,11 @@ func runDemo(ctx context.Context, e *env, dir, listen, httpListen string) error 
 		fmt.Fprintf(e.stdout, "  %-34s %s\n", f.Domain, f.What)
 	}
 
-	cfg, registrarToken, operatorToken := demoConfig(lb.Port, world.Resolver)
+	cfg, cfgPath, registrarToken, operatorToken, err := demoConfig(dir, lb.Port, world.Resolver)
+	if err != nil {
+		return fmt.Errorf("demo: its configuration: %w", err)
+	}
+	fmt.Fprintf(e.stdout, "\nConfiguration: %s (the zones, their parameters, the schedule, the checks)\n", cfgPath)
 	if err := r.SetRegistrarToken(ctx, demo.Registrar, store.HashToken(registrarToken)); err != nil {
 		return err
 	}
@@ -149,7 +157,7 @@ func runDemo(ctx context.Context, e *env, dir, listen, httpListen string) error 
 	keys, _ := filepath.Glob(filepath.Join(dir, "keys", "K*.key"))
 	if len(keys) == 0 {
 		fmt.Fprintf(e.stdout, "\nGenerating the zones' DNSSEC keys (a KSK and a ZSK each, ECDSA P-256) into %s:\n", filepath.Join(dir, "keys"))
-		if code := run(ctx, e, []string{"keys", "generate", "--all", "--data-dir", dir}); code != exitOK {
+		if code := run(ctx, e, []string{"keys", "generate", "--all", "--config", cfgPath, "--data-dir", dir}); code != exitOK {
 			return fmt.Errorf("generating the demo's keys failed (exit %d)", code)
 		}
 	}
@@ -180,7 +188,7 @@ func runDemo(ctx context.Context, e *env, dir, listen, httpListen string) error 
 	if !printOutcomes(e.stdout, outs) {
 		return errors.New("demo: a zone was not published; see above")
 	}
-	printDemoTry(e.stdout, d, dir, registry.Target, registrarToken, operatorToken)
+	printDemoTry(e.stdout, d, dir, cfgPath, registry.Target, registrarToken, operatorToken)
 	<-ctx.Done()
 	fmt.Fprintln(e.stdout, "\nStopping...")
 	if err := stop(); err != nil {
@@ -190,19 +198,80 @@ func runDemo(ctx context.Context, e *env, dir, listen, httpListen string) error 
 	return nil
 }
 
-// demoConfig is the daemon's configuration for the lab: checks on its
-// port and loopback addresses, publications every minute, notices left
-// in the outbox (there is no relay), a registrar's and an operator's
-// fresh tokens.
-func demoConfig(port int, resolver netip.Addr) (cfg *daemon.Config, registrarToken, operatorToken string) {
-	registrarToken, operatorToken = newToken(), newToken()
-	cfg = &daemon.Config{Node: "demo",
-		Schedule: daemon.ScheduleConfig{Publish: "@every 1m", Notify: daemon.SpecOff},
-		Checks: daemon.ChecksConfig{Port: port, AllowPrivate: true, Resolver: netip.AddrPortFrom(resolver, uint16(port)).String(),
-			Timeout: daemon.Duration{Duration: 400 * time.Millisecond}},
-		Operators: []daemon.OperatorConfig{{Name: "demo", TokenSHA256: hex.EncodeToString(store.HashToken(operatorToken))}},
+// demoConfig returns the daemon's configuration for the lab, from
+// dir/ptzone.toml, written the first time with a section per zone and
+// the defaults spelled out, for the user to change and run again. What
+// belongs to this run is set over it: the checks go to the lab's port
+// and loopback addresses, and a registrar's and an operator's tokens are
+// made afresh.
+func demoConfig(dir string, port int, resolver netip.Addr) (cfg *daemon.Config, path, registrarToken, operatorToken string, err error) {
+	path = filepath.Join(dir, "ptzone.toml")
+	if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
+		if err := atomicfile.Write(path, 0o644, func(w io.Writer) error { return writeDemoConfig(w, dir) }); err != nil {
+			return nil, "", "", "", err
+		}
 	}
-	return cfg, registrarToken, operatorToken
+	if cfg, err = daemon.LoadConfig(path); err != nil {
+		return nil, "", "", "", err
+	}
+	registrarToken, operatorToken = newToken(), newToken()
+	cfg.Checks.Port, cfg.Checks.AllowPrivate = port, true
+	cfg.Checks.Resolver, cfg.Checks.HintsFile = netip.AddrPortFrom(resolver, uint16(port)).String(), ""
+	cfg.Operators = append(cfg.Operators, daemon.OperatorConfig{Name: "demo", TokenSHA256: hex.EncodeToString(store.HashToken(operatorToken))})
+	return cfg, path, registrarToken, operatorToken, nil
+}
+
+// writeDemoConfig writes the demo's configuration file.
+func writeDemoConfig(w io.Writer, dir string) error {
+	var zones strings.Builder
+	for _, z := range zonegen.DefaultZones() {
+		fmt.Fprintf(&zones, "[zone.%q]\n", z)
+	}
+	_, err := fmt.Fprintf(w, `# The demo's configuration, written by the first run of ptzone demo: change
+# it and run the demo again (deploy/ptzone.example.toml documents every
+# setting; check it with: ptzone config check %[1]s). Each run sets
+# the checks' port and resolver to its lab's, and makes new tokens.
+data_dir = %[2]q
+node = "demo"
+
+[store]
+dsn = %[3]q
+
+[schedule]
+publish = "@every 1m"
+notify = "off"
+
+[checks]
+timeout = "400ms"
+
+# The zones built and published, each with these defaults unless its
+# section says otherwise: a lab's name servers, in documentation ranges.
+[zone_defaults]
+serial = "unixtime"
+nameservers = [
+  { name = "a.dns.pt", addrs = ["192.0.2.53", "2001:db8::53"] },
+  { name = "b.dns.pt", addrs = ["198.51.100.53", "2001:db8:1::53"] },
+  { name = "c.dns.pt", addrs = ["203.0.113.53", "2001:db8:2::53"] },
+]
+[zone_defaults.soa]
+mname = "a.dns.pt"
+rname = "hostmaster.dns.pt"
+refresh = "30m"
+retry = "15m"
+expire = "14d"
+minimum = "1h"
+[zone_defaults.ttl]
+delegation_ns = "1d"
+ds = "1d"
+[zone_defaults.signing]
+validity = "14d"
+refresh = "7d"
+[zone_defaults.guard]
+delegations_removed = { count = 10, percent = 1.0 }
+window = "24h"
+
+%[4]s`, filepath.Join(dir, "ptzone.toml"), dir, storedsn.Default(dir).String(), zones.String())
+	return err
 }
 
 // demoSweep checks every active domain as the daily sweep does, with a
@@ -264,7 +333,7 @@ func isTerminal(w io.Writer) bool {
 }
 
 // printDemoTry says where everything is, and what to try.
-func printDemoTry(w io.Writer, d *daemon.Daemon, dir, registry, registrarToken, operatorToken string) {
+func printDemoTry(w io.Writer, d *daemon.Daemon, dir, cfgPath, registry, registrarToken, operatorToken string) {
 	dnsAddr := d.DNSAddrs()[0].String()
 	host, port, _ := net.SplitHostPort(dnsAddr)
 	web := "http://" + d.HTTPAddr().String()
@@ -289,10 +358,12 @@ Web pages, API and metrics on %[4]s/
   curl -s %[4]s/metrics | grep '^ptzone_'
 
 Also:
+  go run ./cmd/ptzone config check %[10]s
+  go run ./cmd/ptzone zone build --config %[10]s --zone pt --out /tmp/ptzone-build
   go run ./cmd/ptzone db export --db sqlite:%[7]s --zone pt --status active
   go run ./cmd/ptzone zone verify %[8]s/pt.zone
   kzonecheck -o pt. -d on %[8]s/pt.zone
   tail -f %[9]s/ptzone.log
 Ctrl-C stops the demo.
-`, dnsAddr, host, port, web, registrarToken, operatorToken, registry, filepath.Join(dir, "zones"), dir)
+`, dnsAddr, host, port, web, registrarToken, operatorToken, registry, filepath.Join(dir, "zones"), dir, cfgPath)
 }

@@ -10,6 +10,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/ptzone/ptzone/daemon"
 	"github.com/ptzone/ptzone/datadir"
 	"github.com/ptzone/ptzone/dnssec"
 	"github.com/ptzone/ptzone/dnssec/keyfile"
@@ -27,6 +28,7 @@ func keysCommand() *command {
 
 // keyFlags name the keys directory and the zones a command acts on.
 type keyFlags struct {
+	config   string
 	dir      string
 	dataDir  string
 	zoneName string
@@ -34,10 +36,11 @@ type keyFlags struct {
 }
 
 func (k *keyFlags) register(fs *flag.FlagSet) {
+	fs.StringVar(&k.config, "config", "", "configuration `FILE`: the zones (default: ptzone's)")
 	fs.StringVar(&k.dir, "keys", "", "key `DIR` (default: DATA-DIR/keys)")
 	fs.StringVar(&k.dataDir, "data-dir", "", "data `DIR` (default $PTZONE_DATA_DIR, else $XDG_STATE_HOME/ptzone or ~/.local/state/ptzone)")
 	fs.StringVar(&k.zoneName, "zone", "", "the `ZONE` (pt, com.pt, ...)")
-	fs.BoolVar(&k.all, "all", false, "every zone ptzone serves")
+	fs.BoolVar(&k.all, "all", false, "every zone ptzone builds")
 }
 
 func (k *keyFlags) keysDir(e *env) string {
@@ -48,9 +51,30 @@ func (k *keyFlags) keysDir(e *env) string {
 	return datadir.KeysDir(sf.dataDirectory(e))
 }
 
-// zones returns the zones selected by --zone or --all.
-func (k *keyFlags) zones(cmd string) ([]string, error) {
-	served := zonegen.DefaultConfig().Zones
+// builtZones are the zones of the configuration --config names.
+func (k *keyFlags) builtZones() ([]string, error) {
+	if k.config == "" {
+		return zonegen.DefaultZones(), nil
+	}
+	cfg, err := daemon.LoadConfig(k.config)
+	if err != nil {
+		return nil, inputError(err)
+	}
+	return cfg.BuiltZones(), nil
+}
+
+// selected returns the zones selected by --zone or --all among those
+// configured.
+func (k *keyFlags) selected(cmd string) ([]string, error) {
+	built, err := k.builtZones()
+	if err != nil {
+		return nil, err
+	}
+	return k.zones(cmd, built)
+}
+
+// zones returns the zones selected by --zone or --all among served.
+func (k *keyFlags) zones(cmd string, served []string) ([]string, error) {
 	switch {
 	case k.all && k.zoneName != "":
 		return nil, usageErrorf("%s: give --zone or --all, not both", cmd)
@@ -97,7 +121,7 @@ Print the DS to give the parent with 'ptzone keys ds'.`,
 			if len(args) > 0 {
 				return usageErrorf("keys generate takes no arguments")
 			}
-			zones, err := kf.zones("keys generate")
+			zones, err := kf.selected("keys generate")
 			if err != nil {
 				return err
 			}
@@ -157,10 +181,12 @@ func keysListCommand() *command {
 			if len(args) > 0 {
 				return usageErrorf("keys list takes no arguments")
 			}
-			zones := zonegen.DefaultConfig().Zones
+			zones, err := kf.builtZones()
+			if err != nil {
+				return err
+			}
 			if kf.zoneName != "" {
-				var err error
-				if zones, err = kf.zones("keys list"); err != nil {
+				if zones, err = kf.selected("keys list"); err != nil {
 					return err
 				}
 			}
@@ -203,7 +229,7 @@ func keysDSCommand() *command {
 			if digest != 2 && digest != 4 {
 				return usageErrorf("keys ds: --digest %d: want 2 or 4", digest)
 			}
-			zones, err := kf.zones("keys ds")
+			zones, err := kf.selected("keys ds")
 			if err != nil {
 				return err
 			}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"os"
@@ -332,6 +333,7 @@ func TestRegistrarToken(t *testing.T) {
 // with the tokens printed, and Ctrl-C stopping it all.
 func TestDemo(t *testing.T) {
 	home := t.TempDir()
+	config := filepath.Join(home, ".local", "state", "ptzone", "demo", "ptzone.toml")
 	for i := range 2 { // running it again starts from the same sample
 		run := demoRun(t, home)
 		// The zones are served: pt's SOA is signed and answered with
@@ -387,17 +389,37 @@ func TestDemo(t *testing.T) {
 			t.Errorf("/metrics: %d %.300s", code, body)
 		}
 
+		// The second run follows the demo's configuration file as the
+		// first left it and the user then changed it: pt's DS TTL.
+		dsTTL := []uint32{86400, 7200}[i]
+		if r := ask("adega-cooperativa-exemplo.pt.", dns.TypeNS); len(r.Ns) < 2 || r.Ns[len(r.Ns)-2].Header().Ttl != dsTTL && r.Ns[len(r.Ns)-1].Header().Ttl != dsTTL {
+			t.Errorf("run %d: the DS of adega-cooperativa-exemplo.pt does not have the configured TTL %d: %v", i+1, dsTTL, r.Ns)
+		}
+
 		stdout := run.stop()
-		// The second time, the sample as it was, the zones stay as published.
-		outcome := []string{"published serial", "unchanged at serial"}[i]
+		// The second time, the sample as it was, but a zone's parameters
+		// changed: the zones are built again in full (a configuration
+		// change is one an incremental build cannot follow).
+		ptOutcome := "published serial"
+		outcome := "published serial"
 		loaded := []string{"(255 new, 0 updated, 0 removed)", "(0 new, 0 updated, 0 removed)"}[i]
 		for _, s := range []string{"Loaded 255 sample domains " + loaded, "nome.pt (legacy)", "215 domains are active",
 			"Broken on purpose", "checked 215 of 215", "geladaria-fresca.pt                fail    NO_RESPONSE (Art 1.1)",
 			"mobiliario-moderno.com.pt          warning SERIAL_MISMATCH", "hostel-exemplo.pt                  fail    DS_MISMATCH (Art 5)",
-			"pt: " + outcome, "com.pt: " + outcome, "zone verify", "Serving the signed zones on", "kdig @127.0.0.1", "Stopped."} {
+			"pt: " + ptOutcome, "com.pt: " + outcome, "zone verify", "Serving the signed zones on", "kdig @127.0.0.1", "Stopped.",
+			"Configuration: " + config, "config check " + config} {
 			if !strings.Contains(stdout, s) {
 				t.Errorf("demo output lacks %q:\n%s", s, stdout)
 			}
+		}
+		if i == 0 {
+			cli(t, home, "config", "check", config).want(t, exitOK)
+			f, err := os.OpenFile(config, os.O_APPEND|os.O_WRONLY, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			fmt.Fprint(f, "[zone.\"pt\".ttl]\nds = \"2h\"\n")
+			f.Close()
 		}
 	}
 	demo := filepath.Join(home, ".local", "state", "ptzone", "demo")

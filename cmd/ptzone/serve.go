@@ -200,9 +200,17 @@ func configCommand() *command {
 			help: `Reads FILE as ptzone's configuration (TOML, see deploy/ptzone.example.toml)
 and reports every problem found, with its line where there is one: a syntax
 error, an unknown setting, a value that cannot work (an address, a prefix,
-a TSIG key that is not base64 or not defined, a zone name).
+a TSIG key that is not base64 or not defined, a zone name), and a zone
+setting outside what the Rules and the RFCs allow (NSEC3 iterations above
+0, a signature refresh not shorter than the validity, an SOA expire shorter
+than its refresh, a zone with one name server, ...).
 
-Exit status 0 when the file is good, 2 when it is not.`,
+A file that works but should not reach production is good with warnings:
+a PostgreSQL registry (production) whose zones still list documentation-
+range, private or loopback addresses for their name servers (the defaults).
+
+Exit status 0 when the file is good (warnings are printed to stderr), 2
+when it is not.`,
 			run: func(ctx context.Context, e *env, args []string) error {
 				if len(args) != 1 {
 					return usageErrorf("config check takes one FILE")
@@ -214,8 +222,11 @@ Exit status 0 when the file is good, 2 when it is not.`,
 				if _, err := cfg.AuthServer(); err != nil {
 					return inputError(fmt.Errorf("%s: %w", args[0], err))
 				}
-				fmt.Fprintf(e.stdout, "%s: good: %d zones, %d listen addresses, %d TSIG keys, %d zones with transfers\n",
-					args[0], len(cfg.ServedZones()), len(cfg.Listen()), len(cfg.TSIG), len(cfg.Transfer))
+				for _, w := range cfg.Warnings() {
+					fmt.Fprintf(e.stderr, "warning: %s\n", w)
+				}
+				fmt.Fprintf(e.stdout, "%s: good: %d zones built (%s), %d served, %d listen addresses, %d TSIG keys, %d zones with transfers\n",
+					args[0], len(cfg.BuiltZones()), strings.Join(cfg.BuiltZones(), ", "), len(cfg.ServedZones()), len(cfg.Listen()), len(cfg.TSIG), len(cfg.Transfer))
 				return nil
 			},
 		}},

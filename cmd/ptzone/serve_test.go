@@ -195,12 +195,12 @@ secret = "c2VjcmV0LWZvci10aGUtcHQtdHJhbnNmZXJzLW9ubHk="
 keys = ["pt-transfer."]
 `))
 	r := cli(t, home, "config", "check", good).want(t, exitOK)
-	if !strings.Contains(r.stdout, "good: 8 zones, 1 listen addresses, 1 TSIG keys, 1 zones with transfers") {
+	if !strings.Contains(r.stdout, "good: 8 zones built (pt, com.pt, org.pt, edu.pt, net.pt, publ.pt, int.pt, nome.pt), 8 served, 1 listen addresses, 1 TSIG keys, 1 zones with transfers") {
 		t.Errorf("config check: %s", r.stdout)
 	}
 	bad := writeFile(t, home, "bad.toml", []byte("[server]\nlisen = 1\n"))
 	r = cli(t, home, "config", "check", bad).want(t, exitUsage)
-	if !strings.Contains(r.stderr, "bad.toml: unknown setting server.lisen") {
+	if !strings.Contains(r.stderr, "bad.toml:2: unknown setting server.lisen") {
 		t.Errorf("config check of a bad file: %s", r.stderr)
 	}
 	// The example names a secret file that is not here.

@@ -19,7 +19,6 @@ import (
 	"github.com/ptzone/ptzone/publish"
 	"github.com/ptzone/ptzone/store"
 	"github.com/ptzone/ptzone/zone"
-	"github.com/ptzone/ptzone/zonegen"
 )
 
 func zoneCommand() *command {
@@ -33,6 +32,7 @@ func zoneCommand() *command {
 // pipelineFlags are shared by build and publish.
 type pipelineFlags struct {
 	sf            storeFlags
+	config        string
 	keys          string
 	unsigned      bool
 	noZONEMD      bool
@@ -43,7 +43,8 @@ type pipelineFlags struct {
 
 func (p *pipelineFlags) register(fs *flag.FlagSet) {
 	p.sf.register(fs)
-	fs.StringVar(&p.keys, "keys", "", "key `DIR` (default: DATA-DIR/keys)")
+	fs.StringVar(&p.config, "config", "", "configuration `FILE`: the zones, their parameters, store and keys (default: ptzone's defaults)")
+	fs.StringVar(&p.keys, "keys", "", "key `DIR` (default: the configuration's publish.keys_dir, else DATA-DIR/keys)")
 	fs.BoolVar(&p.unsigned, "unsigned", false, "build without DNSSEC")
 	fs.BoolVar(&p.noZONEMD, "no-zonemd", false, "leave ZONEMD out (for tools that mishandle it, such as ldns-verify-zone before 1.9.0)")
 	fs.BoolVar(&p.assumeChecked, "assume-checked", false, "treat every domain as having passed its delegation check (until the checker has run)")
@@ -62,30 +63,59 @@ func (p *pipelineFlags) clock() (time.Time, error) {
 	return t.UTC(), nil
 }
 
-// publisher wires a publisher from the flags; outDir receives the zones.
-func (p *pipelineFlags) publisher(ctx context.Context, e *env, outDir string) (*publish.Publisher, store.Registry, error) {
-	keys := p.keys
-	if keys == "" {
-		keys = datadir.KeysDir(p.sf.dataDirectory(e))
+// loadConfig reads the configuration file the flags name, if any: the
+// zones built and their parameters; the store and the data directory
+// when the flags do not give them.
+func (p *pipelineFlags) loadConfig() (*daemon.Config, error) {
+	cfg := &daemon.Config{}
+	if p.config != "" {
+		var err error
+		if cfg, err = daemon.LoadConfig(p.config); err != nil {
+			return nil, inputError(err)
+		}
 	}
-	zc := zonegen.DefaultConfig()
-	zc.AssumeChecked = p.assumeChecked
-	sign := dnssec.DefaultSignOptions(time.Time{})
-	sign.ZONEMD = !p.noZONEMD
-	cfg := publish.Config{Zones: zc, Sign: sign, KeysDir: keys, OutDir: outDir,
-		Unsigned: p.unsigned, Guard: publish.Guard{Thresholds: publish.DefaultThresholds(), Refresh: sign.Refresh}}
+	if p.sf.dataDir == "" {
+		p.sf.dataDir = cfg.DataDir
+	}
+	if p.sf.dsn == "" {
+		p.sf.dsn = cfg.Store.DSN
+	}
+	return cfg, nil
+}
+
+// publisher wires a publisher from the configuration and the flags, which
+// win over it; outDir receives the zones.
+func (p *pipelineFlags) publisher(ctx context.Context, e *env, cfg *daemon.Config, outDir string) (*publish.Publisher, store.Registry, error) {
+	pcfg, err := cfg.PublishConfig(p.sf.dataDirectory(e))
+	if err != nil {
+		return nil, nil, inputError(fmt.Errorf("%s: %w", p.config, err))
+	}
+	pcfg.OutDir, pcfg.Unsigned = outDir, p.unsigned
+	if p.keys != "" {
+		pcfg.KeysDir = p.keys
+	}
+	if p.assumeChecked {
+		pcfg.Zones.AssumeChecked = true
+	}
+	if p.noZONEMD {
+		pcfg.Sign.ZONEMD = false
+		for z, o := range pcfg.PerZone {
+			o.Sign.ZONEMD = false
+			pcfg.PerZone[z] = o
+		}
+	}
 	if p.parentDS != "" {
-		ds, err := daemon.ReadParentDS(p.parentDS, zc.Zones)
+		ds, err := daemon.ReadParentDS(p.parentDS, pcfg.Zones.Zones)
 		if err != nil {
 			return nil, nil, inputError(err)
 		}
-		cfg.ParentDS = ds
+		pcfg.ParentDS = ds
 	}
 	reg, _, err := p.sf.open(ctx, e)
 	if err != nil {
 		return nil, nil, err
 	}
-	return publish.New(cfg, reg, policy.New(policy.Lists{}), zap.NewNop()), reg, nil
+	return publish.New(pcfg, reg, policy.New(policy.Lists{}), zap.NewNop()), reg, nil
 }
 
 func zoneBuildCommand() *command {
@@ -122,8 +152,12 @@ byte-identical files. Nothing is published and nothing is logged; see
 			if out == "" {
 				return usageErrorf("zone build: --out DIR is required")
 			}
+			cfg, err := pf.loadConfig()
+			if err != nil {
+				return err
+			}
 			kf := keyFlags{zoneName: zoneName, all: all}
-			zones, err := kf.zones("zone build")
+			zones, err := kf.zones("zone build", cfg.BuiltZones())
 			if err != nil {
 				return err
 			}
@@ -134,7 +168,7 @@ byte-identical files. Nothing is published and nothing is logged; see
 			if err := os.MkdirAll(out, 0o755); err != nil {
 				return err
 			}
-			pub, reg, err := pf.publisher(ctx, e, out)
+			pub, reg, err := pf.publisher(ctx, e, cfg, out)
 			if err != nil {
 				return err
 			}
@@ -397,7 +431,11 @@ Exit status 0 when every zone was published or unchanged (or passed, with --dry-
 			if err != nil {
 				return err
 			}
-			pub, reg, err := pf.publisher(ctx, e, datadir.ZonesDir(pf.sf.dataDirectory(e)))
+			cfg, err := pf.loadConfig()
+			if err != nil {
+				return err
+			}
+			pub, reg, err := pf.publisher(ctx, e, cfg, datadir.ZonesDir(pf.sf.dataDirectory(e)))
 			if err != nil {
 				return err
 			}

@@ -4,9 +4,12 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/miekg/dns"
 
 	"github.com/ptzone/ptzone"
 	"github.com/ptzone/ptzone/internal/tooltest"
@@ -175,4 +178,96 @@ func TestInteropBuiltZones(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestZoneBuildFromConfig: the configuration of issue 21, as written in
+// testdata/config/pt.toml, passes config check, and pt built from it has
+// exactly its apex name servers and their addresses, SOA fields, TTLs,
+// serial format, and gov.pt delegated with its DS, while the registry's
+// delegations keep coming from the registry.
+func TestZoneBuildFromConfig(t *testing.T) {
+	config := filepath.Join("..", "..", "testdata", "config", "pt.toml")
+	home, data := registryWithKeys(t, ptzone.SampleRegistry)
+	r := cli(t, home, "config", "check", config).want(t, exitOK)
+	if !strings.Contains(r.stdout, "1 zones built (pt)") {
+		t.Errorf("config check: %s", r.stdout)
+	}
+	at := time.Now().UTC().Add(time.Minute)
+	out := filepath.Join(home, "out")
+	cli(t, home, append([]string{"zone", "build", "--config", config, "--zone", "pt", "--assume-checked",
+		"--now", at.Format(time.RFC3339), "--out", out}, data...)...).want(t, exitOK)
+	// com.pt has no section: it is not built.
+	cli(t, home, append([]string{"zone", "build", "--config", config, "--zone", "com.pt", "--out", out}, data...)...).want(t, exitUsage)
+
+	text, err := os.ReadFile(filepath.Join(out, "pt.zone"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rrs := map[string][]dns.RR{} // by "owner type"
+	zp := dns.NewZoneParser(strings.NewReader(string(text)), "pt.", "pt.zone")
+	for rr, ok := zp.Next(); ok; rr, ok = zp.Next() {
+		k := rr.Header().Name + " " + dns.TypeToString[rr.Header().Rrtype]
+		rrs[k] = append(rrs[k], rr)
+	}
+	if err := zp.Err(); err != nil {
+		t.Fatal(err)
+	}
+	rdata := func(key string) (ttl uint32, out []string) {
+		for _, rr := range rrs[key] {
+			ttl = rr.Header().Ttl
+			out = append(out, strings.TrimPrefix(rr.String(), rr.Header().String()))
+		}
+		slices.Sort(out)
+		return ttl, out
+	}
+	want := func(key string, wantTTL uint32, wantData ...string) {
+		t.Helper()
+		ttl, got := rdata(key)
+		slices.Sort(wantData)
+		if ttl != wantTTL || !slices.Equal(got, wantData) {
+			t.Errorf("%s: TTL %d %q; want TTL %d %q", key, ttl, got, wantTTL, wantData)
+		}
+	}
+	soa := rrs["pt. SOA"][0].(*dns.SOA)
+	wantSerial := uint32(at.Year()*1000000 + int(at.Month())*10000 + at.Day()*100)
+	if soa.Ns != "a.dns.pt." || soa.Mbox != "hostmaster.dns.pt." || soa.Refresh != 1800 || soa.Retry != 900 ||
+		soa.Expire != 14*86400 || soa.Minttl != 3600 || soa.Serial != wantSerial || soa.Hdr.Ttl != 3600 {
+		t.Errorf("SOA %s; want a.dns.pt. hostmaster.dns.pt. %d 1800 900 1209600 3600 (dateserial)", soa, wantSerial)
+	}
+	want("pt. NS", 172800, "a.dns.pt.", "ns2.nic.fr.")
+	want("a.dns.pt. A", 172800, "185.39.208.1")
+	want("a.dns.pt. AAAA", 172800, "2a04:6d80::1")
+	for _, gone := range []string{"b.dns.pt. A", "c.dns.pt. AAAA"} { // the defaults' servers
+		if len(rrs[gone]) > 0 {
+			t.Errorf("%s: the default name servers are still in the zone", gone)
+		}
+	}
+	want("gov.pt. NS", 86400, "ns1.gov.pt.", "ns2.gov.pt.")
+	want("ns1.gov.pt. A", 86400, "193.47.185.1")
+	want("ns2.gov.pt. A", 86400, "193.47.185.2")
+	want("gov.pt. DS", 3600, "12345 13 2 0123456789ABCDEF0123456789ABCDEF0123456789ABCDEF0123456789ABCDEF")
+	// A registry delegation: the configured NS and DS TTLs.
+	var delegations, signedDelegations int
+	for k, set := range rrs {
+		owner, typ, _ := strings.Cut(k, " ")
+		if owner == "pt." || owner == "gov.pt." {
+			continue
+		}
+		switch typ {
+		case "NS":
+			delegations++
+			if set[0].Header().Ttl != 86400 {
+				t.Errorf("%s: TTL %d; want delegation_ns 1d", k, set[0].Header().Ttl)
+			}
+		case "DS":
+			signedDelegations++
+			if set[0].Header().Ttl != 3600 {
+				t.Errorf("%s: TTL %d; want ds 1h", k, set[0].Header().Ttl)
+			}
+		}
+	}
+	if delegations < 10 || signedDelegations == 0 {
+		t.Errorf("%d delegations, %d with DS: the registry's are missing", delegations, signedDelegations)
+	}
+	cli(t, home, "zone", "verify", "--now", at.Format(time.RFC3339), filepath.Join(out, "pt.zone")).want(t, exitOK)
 }
