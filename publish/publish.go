@@ -2,6 +2,7 @@ package publish
 
 import (
 	"context"
+	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
@@ -45,6 +46,26 @@ type Config struct {
 	ParentDS map[string][]dnssec.DS
 	// Limits bound the zones' journals (FlushAfter, JournalKeep).
 	datadir.Limits
+	// Binary names the program publishing (its version and revision),
+	// for the receipts.
+	Binary string
+}
+
+// Digest identifies what a publication's output depends on in the
+// configuration (the zones' parameters, signing, guard, the parents'
+// DS), not where files go: two daemons with the same digest publish the
+// same zones from the same registry and keys.
+func (c *Config) Digest() string {
+	b, _ := json.Marshal(struct {
+		Zones    zonegen.Config
+		Sign     dnssec.SignOptions
+		Guard    Guard
+		PerZone  map[string]ZoneOptions
+		ParentDS map[string][]dnssec.DS
+		Unsigned bool
+	}{c.Zones, c.Sign, c.Guard, c.PerZone, c.ParentDS, c.Unsigned})
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:16])
 }
 
 // ZoneOptions are one zone's signing options and guard.
@@ -82,6 +103,8 @@ type Publisher struct {
 	reg Registry
 	pol *policy.Policy
 	log *zap.Logger
+	// digest is the configuration's Digest, for the receipts.
+	digest string
 
 	mu   sync.Mutex
 	held map[string]*held // by zone: see held
@@ -94,7 +117,7 @@ type Publisher struct {
 
 // New returns a publisher.
 func New(cfg Config, reg Registry, pol *policy.Policy, log *zap.Logger) *Publisher {
-	return &Publisher{cfg: cfg, dir: datadir.New(cfg.OutDir), reg: reg, pol: pol, log: log.Named("publish")}
+	return &Publisher{cfg: cfg, dir: datadir.New(cfg.OutDir), reg: reg, pol: pol, log: log.Named("publish"), digest: cfg.Digest()}
 }
 
 // Request is one publication's circumstances.
@@ -671,6 +694,8 @@ type receipt struct {
 	Mode               string         `json:"mode"`
 	Changes            *changeReceipt `json:"changes,omitempty"`
 	PolicyVersion      string         `json:"policy_version"`
+	Binary             string         `json:"binary,omitempty"`
+	ConfigDigest       string         `json:"config_digest"`
 	Keys               []string       `json:"keys,omitempty"`
 	Delegations        int            `json:"delegations"`
 	SignedDelegations  int            `json:"signed_delegations"`
@@ -700,7 +725,8 @@ type forcedReceipt struct {
 
 func (p *Publisher) record(ctx context.Context, req Request, o ZoneOutcome, b *Built, set *BuildSet, log *zap.Logger) {
 	res, keys := b.Result, b.Keys
-	r := receipt{SnapshotTime: set.SnapshotTime, Mode: "full", PolicyVersion: p.pol.Version(), Delegations: res.Delegations,
+	r := receipt{SnapshotTime: set.SnapshotTime, Mode: "full", PolicyVersion: p.pol.Version(), Binary: p.cfg.Binary, ConfigDigest: p.digest,
+		Delegations: res.Delegations,
 		SignedDelegations: res.Secure, Glue: res.Glue, GlueConflicts: res.GlueConflicts, Refusals: o.Refusals, File: o.File,
 		Delta: map[string]int{"added": o.Delta.Added, "removed": o.Delta.Removed, "ns_changed": o.Delta.NSChanged,
 			"ds_changed": o.Delta.DSChanged, "glue_changed": o.Delta.GlueChanged}}

@@ -161,9 +161,16 @@ func TestPublishAndReceipt(t *testing.T) {
 		SnapshotTime  time.Time `json:"snapshot_time"`
 		PolicyVersion string    `json:"policy_version"`
 		Signed        int       `json:"signed_delegations"`
+		ConfigDigest  string    `json:"config_digest"`
 	}
 	if err := json.Unmarshal(p.Details, &r); err != nil || len(r.Keys) != 2 || r.SnapshotTime.IsZero() || r.PolicyVersion != pol.Version() || r.Signed == 0 {
 		t.Errorf("receipt %s (%v)", p.Details, err)
+	}
+	// The configuration's digest: another zone parameter, another digest.
+	other := f.cfg
+	other.Zones.Expire++
+	if r.ConfigDigest != f.cfg.Digest() || r.ConfigDigest == other.Digest() || len(r.ConfigDigest) != 32 {
+		t.Errorf("receipt's config digest %q; the configuration's %q, another's %q", r.ConfigDigest, f.cfg.Digest(), other.Digest())
 	}
 	// com.pt's DS in pt matches com.pt's KSK: com.pt verified against it.
 	if _, ok := pt.Final.Get(zone.MustParseName("com.pt."), zone.TypeDS); !ok {
