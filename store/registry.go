@@ -322,6 +322,10 @@ type PublicationLog interface {
 	RecordPublication(ctx context.Context, p Publication) (int64, error)
 	// Publications returns the newest entries first; zone "" means all zones.
 	Publications(ctx context.Context, zone string, limit int) ([]Publication, error)
+	// PublishedSince returns the zone's entries whose outcome is
+	// OutcomePublished, recorded at since or later, oldest first: the
+	// changes the publish guard sums over its window.
+	PublishedSince(ctx context.Context, zone string, since time.Time) ([]Publication, error)
 }
 
 // HashToken returns the digest under which an API token is stored. Tokens

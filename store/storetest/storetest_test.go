@@ -48,6 +48,7 @@ func run(t *testing.T, open func(testing.TB) store.Registry) {
 		{"Registrars", testRegistrars},
 		{"Checks", testChecks},
 		{"Publications", testPublications},
+		{"PublishedSince", testPublishedSince},
 		{"ChangeFeed", testChangeFeed},
 		{"Sweeps", testSweeps},
 		{"ConditionalState", testConditionalState},
@@ -760,6 +761,54 @@ func testChecks(t *testing.T, r store.Registry) {
 				t.Errorf("unchecked candidate has state %+v", cand.State)
 			}
 		}
+	}
+}
+
+// testPublishedSince: the window the publish guard sums reads only the
+// zone's published entries from its start on, oldest first, whatever
+// order they were recorded in.
+func testPublishedSince(t *testing.T, r store.Registry) {
+	c := ctx(t)
+	t0 := time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)
+	entries := []struct {
+		zone    string
+		at      time.Duration
+		outcome store.Outcome
+	}{
+		{"pt", -25 * time.Hour, store.OutcomePublished}, // 0: before the window
+		{"pt", -24 * time.Hour, store.OutcomePublished}, // 1: at its start
+		{"pt", -time.Hour, store.OutcomeRefused},        // 2: nothing published
+		{"com.pt", -time.Hour, store.OutcomePublished},  // 3: another zone
+		{"pt", -time.Minute, store.OutcomeDryRun},       // 4: nothing published
+		{"pt", -2 * time.Hour, store.OutcomePublished},  // 5: recorded late
+		{"pt", 0, store.OutcomePublished},               // 6
+	}
+	ids := make([]int64, len(entries))
+	for i, e := range entries {
+		id, err := r.RecordPublication(c, store.Publication{Zone: e.zone, Serial: uint32(i + 1), Time: t0.Add(e.at), Outcome: e.outcome,
+			TriggeredBy: "cron", Delegations: 100 + i, Details: []byte(fmt.Sprintf(`{"delta":{"removed":%d}}`, i))})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids[i] = id
+	}
+	got, err := r.PublishedSince(c, "pt", t0.Add(-24*time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var gotIDs []int64
+	for _, p := range got {
+		gotIDs = append(gotIDs, p.ID)
+	}
+	if want := []int64{ids[1], ids[5], ids[6]}; !slices.Equal(gotIDs, want) {
+		t.Fatalf("PublishedSince(pt, t0-24h) = ids %v, want %v (entries 1, 5, 6)", gotIDs, want)
+	}
+	var d struct{ Delta map[string]int }
+	if err := json.Unmarshal(got[1].Details, &d); err != nil || d.Delta["removed"] != 5 || got[1].Delegations != 105 || !got[1].Time.Equal(t0.Add(-2*time.Hour)) {
+		t.Errorf("entry 5 read back as %+v (details %s, %v)", got[1], got[1].Details, err)
+	}
+	if none, err := r.PublishedSince(c, "pt", t0.Add(time.Second)); err != nil || len(none) != 0 {
+		t.Errorf("PublishedSince after the last entry = %+v, %v", none, err)
 	}
 }
 

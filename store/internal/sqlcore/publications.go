@@ -2,6 +2,7 @@ package sqlcore
 
 import (
 	"context"
+	"time"
 
 	"github.com/ptzone/ptzone/store"
 )
@@ -27,18 +28,32 @@ func (c *Core) RecordPublication(ctx context.Context, p store.Publication) (int6
 	return id, nil
 }
 
+// publicationColumns are the columns scanPublication reads.
+const publicationColumns = `id, zone, serial, published_at, CAST(outcome AS text), triggered_by, reason, records, delegations, digest, details`
+
+func scanPublication(r Rows) (store.Publication, error) {
+	var p store.Publication
+	var serial int64
+	var at TimeCol
+	err := r.Scan(&p.ID, &p.Zone, &serial, &at, &p.Outcome, &p.TriggeredBy, &p.Reason,
+		&p.Records, &p.Delegations, &p.Digest, &p.Details)
+	p.Serial, p.Time = uint32(serial), at.T
+	return p, err
+}
+
 // Publications implements store.PublicationLog.
 func (c *Core) Publications(ctx context.Context, zone string, limit int) ([]store.Publication, error) {
-	return list(ctx, c.D, c.DB, "reading publication log", func(r Rows) (store.Publication, error) {
-		var p store.Publication
-		var serial int64
-		var at TimeCol
-		err := r.Scan(&p.ID, &p.Zone, &serial, &at, &p.Outcome, &p.TriggeredBy, &p.Reason,
-			&p.Records, &p.Delegations, &p.Digest, &p.Details)
-		p.Serial, p.Time = uint32(serial), at.T
-		return p, err
-	}, `
-		SELECT id, zone, serial, published_at, CAST(outcome AS text), triggered_by, reason, records, delegations, digest, details
+	return list(ctx, c.D, c.DB, "reading publication log", scanPublication, `
+		SELECT `+publicationColumns+`
 		FROM publications WHERE $1 = '' OR zone = $1
 		ORDER BY id DESC LIMIT $2`, zone, Limit(limit))
+}
+
+// PublishedSince implements store.PublicationLog. The index on (zone,
+// published_at) keeps it to the window's rows however long the log.
+func (c *Core) PublishedSince(ctx context.Context, zone string, since time.Time) ([]store.Publication, error) {
+	return list(ctx, c.D, c.DB, "reading publication log of "+zone, scanPublication, `
+		SELECT `+publicationColumns+`
+		FROM publications WHERE zone = $1 AND published_at >= $2 AND outcome = 'published'
+		ORDER BY published_at, id`, zone, c.D.Time(since))
 }
