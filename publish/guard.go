@@ -3,7 +3,7 @@ package publish
 import (
 	"fmt"
 	"iter"
-	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -62,6 +62,117 @@ type Refusal struct {
 	Offenders []string `json:"offenders,omitempty"`
 	// Forceable says whether an operator may publish anyway.
 	Forceable bool `json:"forceable"`
+	// Figures, for a refusal of a category of change, are the numbers
+	// behind it and the limit they break.
+	Figures *Figures `json:"figures,omitempty"`
+	// Details are the offenders one by one: what changed and, for a
+	// removed delegation, why the registry no longer delegates it.
+	Details []Offender `json:"offender_details,omitempty"`
+}
+
+// Figures are the numbers behind the refusal of a category of change.
+type Figures struct {
+	// Changes of the category, out of Base delegations: Percent.
+	Changes int     `json:"changes"`
+	Base    int     `json:"base"`
+	Percent float64 `json:"percent"`
+	Limit   Limit   `json:"limit"`
+	// Window is set when the changes are those of the publications
+	// within the guard's window (Guard.Window, as a Go duration) that
+	// began at Since: Earlier of the Changes were published by Earlier
+	// publications, Forced of them forced by an operator; Base is then
+	// the delegations the zone had when the window began.
+	Window       string     `json:"window,omitempty"`
+	Since        *time.Time `json:"since,omitempty"`
+	Earlier      int        `json:"earlier,omitempty"`
+	Publications int        `json:"publications,omitempty"`
+	Forced       int        `json:"forced,omitempty"`
+}
+
+// Offender is one name behind a change the guard counts.
+type Offender struct {
+	Name string `json:"name"`
+	// Old and New are the records that changed, before and after, each
+	// as its type and data ("NS ns1.example.net."); New is empty for a
+	// removal, Old for an addition. Unknown for an earlier publication's.
+	Old []string `json:"old,omitempty"`
+	New []string `json:"new,omitempty"`
+	// Registry says why the registry no longer delegates a removed
+	// delegation: a zonegen.Reason ("status", "no-nameservers", "name",
+	// "never-checked", "withheld"; "fixed-delegation" for a delegation
+	// the configuration makes, "zone-not-served" for a domain registered
+	// in another zone), RegistryAbsent, or RegistryDelegates when it
+	// delegates the name again. Status is the domain's status.
+	// Both are read for the offenders of a refusal only, once it is made.
+	Registry string `json:"registry,omitempty"`
+	Status   string `json:"status,omitempty"`
+	// Serial is the earlier publication that made the change, in a
+	// refusal over the window; 0 for the candidate's own changes.
+	Serial uint32 `json:"published_serial,omitempty"`
+}
+
+// What Offender.Registry says besides a zonegen.Reason.
+const (
+	RegistryAbsent    = "absent"    // no such domain in the registry
+	RegistryDelegates = "delegates" // the registry delegates it (again)
+)
+
+// String says what the operator should look at, on one line.
+func (o Offender) String() string {
+	s := o.Name + ": "
+	switch zonegen.Reason(o.Registry) {
+	case zonegen.ReasonStatus:
+		s += "status " + o.Status + " in the registry"
+	case zonegen.ReasonNoNameservers:
+		s += "no nameservers in the registry"
+	case zonegen.ReasonName:
+		s += "the name breaks the Rules"
+	case zonegen.ReasonNeverChecked:
+		s += "never passed a delegation check (Art 4.2)"
+	case zonegen.ReasonWithheld:
+		s += "withheld, failing its checks past the grace period (Art 23.2)"
+	case RegistryAbsent:
+		s += "absent from the registry"
+	case RegistryDelegates:
+		s += "delegated by the registry now (changed since the build)"
+	case zonegen.ReasonFixed:
+		s += "one of our zones or a static delegation: the configuration changed"
+	case "":
+		if len(o.Old) == 0 && len(o.New) == 0 {
+			s += "changed"
+		} else {
+			s += "was " + values(o.Old) + ", now " + values(o.New)
+		}
+	default:
+		s += o.Registry
+	}
+	if o.Serial != 0 {
+		s += fmt.Sprintf(" (published in serial %d)", o.Serial)
+	}
+	return s
+}
+
+func values(v []string) string {
+	if len(v) == 0 {
+		return "nothing"
+	}
+	return strings.Join(v, ", ")
+}
+
+// Lines says the refusal for an operator's terminal: the refusal, then
+// each offender with what changed or why the registry dropped it.
+func (r Refusal) Lines() []string {
+	if len(r.Details) == 0 {
+		return []string{r.String()}
+	}
+	lines := []string{r.Code + ": " + r.Message}
+	for _, o := range r.Details {
+		lines = append(lines, o.String())
+	}
+	if r.Figures != nil && r.Figures.Changes > len(r.Details) && len(r.Details) == maxOffenders {
+		lines = append(lines, fmt.Sprintf("(the first %d only)", maxOffenders))
+	}
+	return lines
 }
 
 func (r Refusal) String() string {
@@ -80,7 +191,34 @@ type Delta struct {
 	NSChanged   int `json:"ns_changed"`
 	DSChanged   int `json:"ds_changed"`
 	GlueChanged int `json:"glue_changed"`
-	offenders   map[string][]string
+	// offenders are the first names changed, by refusal code.
+	offenders map[string][]Offender
+}
+
+// count returns the changes of the category a refusal code names.
+func (d Delta) count(code string) int {
+	switch code {
+	case RefuseRemoved:
+		return d.Removed
+	case RefuseNSChanged:
+		return d.NSChanged
+	case RefuseGlueChanged:
+		return d.GlueChanged
+	case RefuseDSChanged:
+		return d.DSChanged
+	}
+	return 0
+}
+
+// Names returns the first names changed in the category a refusal code
+// names (at most 10), in the zone's order: what the publication log
+// keeps of a publication's offenders.
+func (d Delta) Names(code string) []string {
+	var out []string
+	for _, o := range d.offenders[code] {
+		out = append(out, o.Name)
+	}
+	return out
 }
 
 // maxOffenders is how many names a refusal lists.
@@ -91,7 +229,7 @@ const maxOffenders = 10
 // DS changed, glue changed. Signatures and NSEC3 records are not changes
 // of substance and are ignored.
 func Compare(prev, next *zone.Zone) Delta {
-	d := Delta{offenders: map[string][]string{}}
+	d := Delta{offenders: map[string][]Offender{}}
 	if prev == nil {
 		return d
 	}
@@ -109,7 +247,7 @@ func Compare(prev, next *zone.Zone) Delta {
 // incremental build knows which), and the previous zone's delegations are
 // counted already: it reads those owners, not the zones.
 func CompareChanged(prev, next *zone.Zone, owners []zone.Name, delegations int) Delta {
-	d := Delta{offenders: map[string][]string{}, Delegations: delegations}
+	d := Delta{offenders: map[string][]Offender{}, Delegations: delegations}
 	if prev == nil {
 		return d
 	}
@@ -143,11 +281,25 @@ func ownerDiff(prev, next *zone.Zone, owner zone.Name) iter.Seq[zone.Change] {
 }
 
 func (d *Delta) add(changes iter.Seq[zone.Change], apex zone.Name) {
-	note := func(code string, owner zone.Name) {
-		name := strings.TrimSuffix(owner.String(), ".")
-		if o := d.offenders[code]; len(o) < maxOffenders && (len(o) == 0 || o[len(o)-1] != name) {
-			d.offenders[code] = append(o, name)
+	// note keeps the first offenders of a category with their records;
+	// an owner's second RRset (a host's AAAA after its A) joins its entry.
+	note := func(code string, ch zone.Change) {
+		name := strings.TrimSuffix(ch.Owner.String(), ".")
+		o := d.offenders[code]
+		if len(o) == 0 || o[len(o)-1].Name != name {
+			if len(o) == maxOffenders {
+				return
+			}
+			o = append(o, Offender{Name: name})
 		}
+		last := &o[len(o)-1]
+		if ch.HasOld {
+			last.Old = appendRecords(last.Old, ch.Old)
+		}
+		if ch.HasNew {
+			last.New = appendRecords(last.New, ch.New)
+		}
+		d.offenders[code] = o
 	}
 	for ch := range changes {
 		if ch.Owner == apex {
@@ -158,25 +310,38 @@ func (d *Delta) add(changes iter.Seq[zone.Change], apex zone.Name) {
 			switch {
 			case !ch.HasNew:
 				d.Removed++
-				note(RefuseRemoved, ch.Owner)
+				note(RefuseRemoved, ch)
 			case !ch.HasOld:
 				d.Added++
 			case !ch.Old.SameRdata(ch.New):
 				d.NSChanged++
-				note(RefuseNSChanged, ch.Owner)
+				note(RefuseNSChanged, ch)
 			}
 		case zone.TypeDS:
 			if !(ch.HasOld && ch.HasNew && ch.Old.SameRdata(ch.New)) {
 				d.DSChanged++
-				note(RefuseDSChanged, ch.Owner)
+				note(RefuseDSChanged, ch)
 			}
 		case zone.TypeA, zone.TypeAAAA:
 			if !(ch.HasOld && ch.HasNew && ch.Old.SameRdata(ch.New)) {
 				d.GlueChanged++
-				note(RefuseGlueChanged, ch.Owner)
+				note(RefuseGlueChanged, ch)
 			}
 		}
 	}
+}
+
+// appendRecords appends the records of set as "TYPE data".
+func appendRecords(out []string, set zone.RRset) []string {
+	typ := zone.TypeString(set.Type()) + " "
+	for rd := range set.Rdata() {
+		text, err := zone.AppendRdataText([]byte(typ), set.Type(), rd)
+		if err != nil {
+			text = fmt.Appendf([]byte(typ), "(%d octets unreadable: %v)", len(rd), err)
+		}
+		out = append(out, string(text))
+	}
+	return out
 }
 
 // Candidate is what the guard judges: a signed zone and its verification.
@@ -196,10 +361,30 @@ type Candidate struct {
 type Previous struct {
 	Zone   *zone.Zone
 	Serial uint32
+	// Window are the zone's publications within the guard's window,
+	// oldest first, from the publication log: what they changed counts
+	// with the candidate's changes (Guard.Window).
+	Window []Past
 	// The zone's journal, and its delegations as its state counts them.
 	journal     *datadir.Journal
 	delegations int
 }
+
+// Past is one earlier publication of a zone, as its receipt in the
+// publication log records it.
+type Past struct {
+	Serial uint32
+	Time   time.Time
+	// Forced: an operator forced it past refusals.
+	Forced bool
+	// Delta is what it changed; its Delegations, what the zone had
+	// before it. Its offenders are names only.
+	Delta Delta
+}
+
+// DefaultWindow is the window over which the guard sums changes when
+// the configuration does not say.
+const DefaultWindow = 24 * time.Hour
 
 // Guard judges candidates.
 type Guard struct {
@@ -207,6 +392,12 @@ type Guard struct {
 	// Refresh is the signing refresh window: signatures expiring sooner
 	// would expire before the next signing is due.
 	Refresh time.Duration
+	// Window, when not 0, holds each category of change to its limit over
+	// every publication of the zone within the window too, the candidate
+	// included: ten publications of 1% each must not drain a zone
+	// between two looks at it. Forced publications count like the others
+	// (a force passes the refusal over the window as well).
+	Window time.Duration
 }
 
 // Check returns every reason not to publish c after prev, at now.
@@ -261,27 +452,143 @@ func (g Guard) Check(c Candidate, prev *Previous, now time.Time) ([]Refusal, Del
 		} else {
 			d = Compare(prev.Zone, z)
 		}
-		th := g.Thresholds
-		for _, cat := range []struct {
-			code  string
-			n     int
-			limit Limit
-			what  string
-		}{
-			{RefuseRemoved, d.Removed, th.DelegationsRemoved, "delegations would disappear"},
-			{RefuseNSChanged, d.NSChanged, th.NSChanged, "delegations would change their NS targets"},
-			{RefuseGlueChanged, d.GlueChanged, th.GlueChanged, "glue RRsets would change"},
-			{RefuseDSChanged, d.DSChanged, th.DSChanged, "DS RRsets would change"},
-		} {
-			if cat.limit.exceeded(cat.n, d.Delegations) {
-				offenders := d.offenders[cat.code]
-				sort.Strings(offenders)
-				out = append(out, Refusal{Code: cat.code, Forceable: true, Offenders: offenders,
-					Message: fmt.Sprintf("%d %s, more than %d and %.2g%% of the %d published", cat.n, cat.what, cat.limit.Count, cat.limit.Percent, d.Delegations)})
+		out = append(out, g.limits(d, prev.Window, now)...)
+	}
+	return out, d
+}
+
+// A category of change the guard limits.
+type category struct {
+	code  string
+	limit Limit
+	// would says what the candidate would do; did what earlier
+	// publications and the candidate did together.
+	would, did string
+}
+
+func (g Guard) categories() []category {
+	th := g.Thresholds
+	return []category{
+		{RefuseRemoved, th.DelegationsRemoved, "delegations would disappear", "delegations removed"},
+		{RefuseNSChanged, th.NSChanged, "delegations would change their NS targets", "delegations with their NS targets changed"},
+		{RefuseGlueChanged, th.GlueChanged, "glue RRsets would change", "glue RRsets changed"},
+		{RefuseDSChanged, th.DSChanged, "DS RRsets would change", "DS RRsets changed"},
+	}
+}
+
+// limits holds each category of change d makes to its limit, first
+// against the previous zone, then summed with the publications of
+// history within the window. A category the candidate does not change
+// is not refused over the window: the sum did not grow, and refusing
+// would stall every publication until the window moves on.
+func (g Guard) limits(d Delta, history []Past, now time.Time) []Refusal {
+	var out []Refusal
+	var window []Past
+	since := now.Add(-g.Window).UTC()
+	if g.Window > 0 {
+		for _, p := range history {
+			if !p.Time.Before(since) {
+				window = append(window, p)
 			}
 		}
 	}
-	return out, d
+	// The window's base is what the zone had when it began, before its
+	// first publication that had a previous zone: never more than the
+	// largest count in the window, so the stricter of the two. Measured
+	// against the largest, delegations added in the window (a registrar's
+	// bulk import) would widen what may be removed of those that were
+	// there before.
+	base := d.Delegations
+	for _, p := range window {
+		if p.Delta.Delegations > 0 {
+			base = p.Delta.Delegations
+			break
+		}
+	}
+	for _, cat := range g.categories() {
+		n := d.count(cat.code)
+		if cat.limit.exceeded(n, d.Delegations) {
+			out = append(out, Refusal{Code: cat.code, Forceable: true, Offenders: d.Names(cat.code), Details: d.offenders[cat.code],
+				Figures: &Figures{Changes: n, Base: d.Delegations, Percent: percent(n, d.Delegations), Limit: cat.limit},
+				Message: fmt.Sprintf("%d %s: %d of the %d published (%s%%); the limit per publication is %s",
+					n, cat.would, n, d.Delegations, fmtPercent(percent(n, d.Delegations)), cat.limit)})
+			continue
+		}
+		if n == 0 || len(window) == 0 {
+			continue
+		}
+		f := Figures{Base: base, Limit: cat.limit, Window: fmtDuration(g.Window), Since: &since}
+		for _, p := range window {
+			if c := p.Delta.count(cat.code); c > 0 {
+				f.Earlier += c
+				f.Publications++
+				if p.Forced {
+					f.Forced += c
+				}
+			}
+		}
+		f.Changes = n + f.Earlier
+		if f.Earlier == 0 || !cat.limit.exceeded(f.Changes, base) {
+			continue
+		}
+		f.Percent = percent(f.Changes, base)
+		r := Refusal{Code: cat.code, Forceable: true, Figures: &f}
+		forced := ""
+		if f.Forced > 0 {
+			forced = fmt.Sprintf(", %d of them forced", f.Forced)
+		}
+		r.Message = fmt.Sprintf("%d %s within %s: %d by %d earlier publications since %s%s, and %d by this one; %d of the %d delegated when the window began (%s%%); the limit within %s is %s",
+			f.Changes, cat.did, f.Window, f.Earlier, f.Publications, since.UTC().Format(time.RFC3339), forced, n,
+			f.Changes, base, fmtPercent(f.Percent), f.Window, cat.limit)
+		// The candidate's offenders first, the latest publications' next.
+		r.Details = append(r.Details, d.offenders[cat.code]...)
+		for i := len(window) - 1; i >= 0 && len(r.Details) < maxOffenders; i-- {
+			for _, o := range window[i].Delta.offenders[cat.code] {
+				if len(r.Details) == maxOffenders {
+					break
+				}
+				o.Serial = window[i].Serial
+				r.Details = append(r.Details, o)
+			}
+		}
+		for _, o := range r.Details {
+			r.Offenders = append(r.Offenders, o.Name)
+		}
+		out = append(out, r)
+	}
+	return out
+}
+
+// String says the limit as the guard applies it.
+func (l Limit) String() string {
+	return fmt.Sprintf("%d or %s%%, whichever is larger", l.Count, fmtPercent(l.Percent))
+}
+
+func percent(n, base int) float64 {
+	if base == 0 {
+		return 0
+	}
+	return 100 * float64(n) / float64(base)
+}
+
+// fmtPercent writes a percentage with three significant digits at most.
+func fmtPercent(p float64) string {
+	if p >= 100 {
+		return strconv.FormatFloat(p, 'f', 0, 64)
+	}
+	return strconv.FormatFloat(p, 'g', 3, 64)
+}
+
+// fmtDuration writes a window as an operator configures it: 24h, 90m.
+func fmtDuration(d time.Duration) string {
+	s := d.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = strings.TrimSuffix(s, "0s")
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = strings.TrimSuffix(s, "0m")
+	}
+	return s
 }
 
 // Force is an operator's decision to publish past forceable refusals.

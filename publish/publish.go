@@ -94,6 +94,10 @@ func (c *Config) guardFor(name string) Guard {
 type Registry interface {
 	store.DomainReader
 	store.PublicationLog
+	// DelegationState tells, with Domain, why the registry no longer
+	// delegates a name whose removal the guard refuses: read for the
+	// offenders of a refusal only, at most 10.
+	DelegationState(ctx context.Context, domain string) (store.DelegationState, error)
 }
 
 // Publisher runs publications.
@@ -616,7 +620,16 @@ func (p *Publisher) publishZone(ctx context.Context, req Request, b *Built, set 
 	if b.Patch != nil {
 		cand.Changed, cand.PrevDelegations = b.Changed, b.Prev.delegations
 	}
-	refusals, delta := p.cfg.guardFor(b.Result.Name).Check(cand, b.Prev, req.Now)
+	guard := p.guardFor(res.Name)
+	if guard.Window > 0 && b.Prev != nil && b.Prev.Zone != nil {
+		past, err := p.pastPublications(ctx, res.Name, req.Now.Add(-guard.Window))
+		if err != nil {
+			return fail(err)
+		}
+		b.Prev.Window = past
+	}
+	refusals, delta := guard.Check(cand, b.Prev, req.Now)
+	p.explain(ctx, res.Name, refusals, log)
 	o.Delta = delta
 	o.Refusals, o.Forced = Decide(refusals, req.Force)
 	switch {
@@ -648,6 +661,95 @@ func (p *Publisher) publishZone(ctx context.Context, req Request, b *Built, set 
 	}
 	p.record(ctx, req, o, b, set, log)
 	return o
+}
+
+// guardFor returns the guard that judges the zone's publications.
+func (p *Publisher) guardFor(zoneName string) Guard {
+	return p.cfg.guardFor(zoneName)
+}
+
+// pastPublications reads the zone's publications since the window began
+// from their receipts in the publication log.
+func (p *Publisher) pastPublications(ctx context.Context, name string, since time.Time) ([]Past, error) {
+	pubs, err := p.reg.PublishedSince(ctx, name, since)
+	if err != nil {
+		return nil, fmt.Errorf("publish: reading the publications of %s since %s for the guard's window: %w", name, since.Format(time.RFC3339), err)
+	}
+	out := make([]Past, 0, len(pubs))
+	for _, pub := range pubs {
+		var r receipt
+		if err := json.Unmarshal(pub.Details, &r); err != nil {
+			return nil, fmt.Errorf("publish: the receipt of publication %d (%s serial %d) in the publication log: %w", pub.ID, name, pub.Serial, err)
+		}
+		d := Delta{Added: r.Delta["added"], Removed: r.Delta["removed"], NSChanged: r.Delta["ns_changed"],
+			DSChanged: r.Delta["ds_changed"], GlueChanged: r.Delta["glue_changed"], offenders: map[string][]Offender{}}
+		if prev, ok := r.Delta["previous_delegations"]; ok {
+			d.Delegations = prev
+		} else {
+			// A receipt from before the figure was kept: its zone's
+			// delegations undone of its changes.
+			d.Delegations = max(0, pub.Delegations-d.Added+d.Removed)
+		}
+		for code, names := range r.Changed {
+			for _, n := range names {
+				d.offenders[code] = append(d.offenders[code], Offender{Name: n})
+			}
+		}
+		out = append(out, Past{Serial: pub.Serial, Time: pub.Time, Forced: r.Forced != nil, Delta: d})
+	}
+	return out, nil
+}
+
+// explain reads from the registry why it no longer delegates the
+// removed delegations refusals name: a few lookups for the offenders of
+// a refusal, rather than a reason kept for every domain a build leaves
+// out. A lookup that fails leaves the offenders unexplained: the
+// refusal stands without it.
+func (p *Publisher) explain(ctx context.Context, zoneName string, refusals []Refusal, log *zap.Logger) {
+	fixed := func(name string) bool {
+		if slices.Contains(p.cfg.Zones.Zones, name) {
+			return true
+		}
+		return slices.ContainsFunc(p.cfg.Zones.StaticDelegations, func(s zonegen.StaticDelegation) bool { return s.Name == name })
+	}
+	for i := range refusals {
+		if refusals[i].Code != RefuseRemoved {
+			continue
+		}
+		for j := range refusals[i].Details {
+			o := &refusals[i].Details[j]
+			if fixed(o.Name) {
+				o.Registry = string(zonegen.ReasonFixed)
+				continue
+			}
+			d, err := p.reg.Domain(ctx, o.Name)
+			if errors.Is(err, store.ErrNotFound) {
+				o.Registry = RegistryAbsent
+				continue
+			}
+			if err != nil {
+				log.Warn("reading a removed delegation's domain", zap.String("domain", o.Name), zap.Error(err))
+				return
+			}
+			var state *store.DelegationState
+			if st, err := p.reg.DelegationState(ctx, o.Name); err == nil {
+				state = &st
+			} else if !errors.Is(err, store.ErrNotFound) {
+				log.Warn("reading a removed delegation's state", zap.String("domain", o.Name), zap.Error(err))
+				return
+			}
+			o.Status = string(d.Status)
+			switch {
+			case d.Zone != zoneName:
+				o.Registry = string(zonegen.ReasonNotServed)
+			default:
+				o.Registry = string(zonegen.Include(store.Candidate{Domain: d, State: state}, p.pol, p.cfg.Zones.AssumeChecked))
+				if o.Registry == string(zonegen.ReasonIn) {
+					o.Registry = RegistryDelegates
+				}
+			}
+		}
+	}
 }
 
 func isChildOfOurs(name string, zones []string) bool {
@@ -704,10 +806,15 @@ type receipt struct {
 	Excluded           map[string]int `json:"excluded,omitempty"`
 	Signatures         int            `json:"signatures,omitempty"`
 	EarliestExpiration *time.Time     `json:"earliest_expiration,omitempty"`
-	Delta              map[string]int `json:"delta,omitempty"`
-	Refusals           []Refusal      `json:"refusals,omitempty"`
-	Forced             *forcedReceipt `json:"forced,omitempty"`
-	File               string         `json:"file,omitempty"`
+	// Delta counts the changes since the previous publication, and the
+	// delegations the previous zone had (previous_delegations); Changed
+	// names the first 10 of each category by refusal code: the guard sums
+	// them over its window (Guard.Window).
+	Delta    map[string]int      `json:"delta,omitempty"`
+	Changed  map[string][]string `json:"changed,omitempty"`
+	Refusals []Refusal           `json:"refusals,omitempty"`
+	Forced   *forcedReceipt      `json:"forced,omitempty"`
+	File     string              `json:"file,omitempty"`
 }
 
 type changeReceipt struct {
@@ -729,7 +836,15 @@ func (p *Publisher) record(ctx context.Context, req Request, o ZoneOutcome, b *B
 		Delegations: res.Delegations,
 		SignedDelegations: res.Secure, Glue: res.Glue, GlueConflicts: res.GlueConflicts, Refusals: o.Refusals, File: o.File,
 		Delta: map[string]int{"added": o.Delta.Added, "removed": o.Delta.Removed, "ns_changed": o.Delta.NSChanged,
-			"ds_changed": o.Delta.DSChanged, "glue_changed": o.Delta.GlueChanged}}
+			"ds_changed": o.Delta.DSChanged, "glue_changed": o.Delta.GlueChanged, "previous_delegations": o.Delta.Delegations}}
+	for _, code := range []string{RefuseRemoved, RefuseNSChanged, RefuseGlueChanged, RefuseDSChanged} {
+		if names := o.Delta.Names(code); len(names) > 0 {
+			if r.Changed == nil {
+				r.Changed = map[string][]string{}
+			}
+			r.Changed[code] = names
+		}
+	}
 	if b.Change != nil {
 		r.Mode = "incremental"
 		r.Changes = &changeReceipt{Looked: set.Changes, Added: b.Change.Added, Removed: b.Change.Removed, Modified: b.Change.Modified}

@@ -483,6 +483,11 @@ func TestGuardRefusesMassChanges(t *testing.T) {
 	if !strings.Contains(msg, "20 delegations would change their NS targets") || !strings.Contains(msg, actives[0].Name) {
 		t.Errorf("refusal message: %s", msg)
 	}
+	// Each offender with its NS RRset before and after.
+	if d := o.Refusals[0].Details; len(d) != 10 || !slices.Contains(d[0].Old, "NS "+actives[0].Nameservers[0].Name+".") ||
+		!slices.Equal(d[0].New, []string{"NS ns1.broken.example.", "NS ns2.broken.example."}) {
+		t.Errorf("offenders %+v", d)
+	}
 	after, _ := os.ReadFile(filepath.Join(f.out, "pt.zone.bin"))
 	if !bytes.Equal(before, after) {
 		t.Error("a refused publication replaced the last good zone")
