@@ -72,7 +72,11 @@ func TestOperatorAPI(t *testing.T) {
 		Zones []struct {
 			Zone, Outcome string
 			Serial        uint32
-			Refusals      []struct{ Code string }
+			Refusals      []struct {
+				Code    string
+				Figures struct{ Changes, Base int }
+				Details []struct{ Name, Registry, Status string } `json:"offender_details"`
+			}
 		}
 		Message string
 	}
@@ -155,6 +159,12 @@ func TestOperatorAPI(t *testing.T) {
 	call("POST", "publish", op, `{}`, &res)
 	if res.Zones[0].Zone != "pt" || res.Zones[0].Outcome != "refused" || len(res.Zones[0].Refusals) == 0 {
 		t.Fatalf("30 delegations removed: %+v", res.Zones[0])
+	}
+	// The refusal's JSON gives the figures and why the registry dropped
+	// each of the first offenders.
+	if r := res.Zones[0].Refusals[0]; r.Figures.Changes != 30 || len(r.Details) != 10 ||
+		!slices.Contains(victims, r.Details[0].Name) || r.Details[0].Registry != "status" || r.Details[0].Status != "suspended" {
+		t.Errorf("the refusal as the operator reads it: %+v", r)
 	}
 	if code := call("POST", "publish", op, `{"force": true}`, nil); code != http.StatusBadRequest {
 		t.Errorf("a force without a reason: %d", code)

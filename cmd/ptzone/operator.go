@@ -353,10 +353,10 @@ func printZoneResults(w io.Writer, raw json.RawMessage) error {
 		d := z.Delta
 		fmt.Fprintf(w, " (+%d -%d, NS %d, DS %d, glue %d)\n", d.Added, d.Removed, d.NSChanged, d.DSChanged, d.GlueChanged)
 		for _, r := range z.Forced {
-			fmt.Fprintf(w, "  forced: %s\n", r)
+			printRefusal(w, "forced", r)
 		}
 		for _, r := range z.Refusals {
-			fmt.Fprintf(w, "  refused: %s\n", r)
+			printRefusal(w, "refused", r)
 		}
 	}
 	return nil

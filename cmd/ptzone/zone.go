@@ -405,7 +405,9 @@ The guard never lets through a zone that fails verification, a serial that
 does not increase, or signatures about to expire. Changes beyond the limits
 (delegations removed, NS targets, glue, DS: more than 1% and 10) are refused
 unless an operator forces them with --force-by NAME --reason TEXT, which
-the log records. --dry-run judges without writing.
+the log records; with a guard window, the same limits hold the sum of the
+zone's publications within it. A refusal lists the first offenders: what
+changed, and why the registry no longer delegates a removed delegation. --dry-run judges without writing.
 
 Exit status 0 when every zone was published or unchanged (or passed, with --dry-run),
 1 when a zone was refused or failed.`,
@@ -476,14 +478,24 @@ func printOutcomes(w io.Writer, outs []publish.ZoneOutcome) (ok bool) {
 		fmt.Fprintf(w, "%s: %s serial %d, %s (%d delegations; +%d -%d, NS %d, DS %d, glue %d)\n", o.Zone, o.Outcome, o.Serial, o.Mode,
 			o.Build.Delegations, o.Delta.Added, o.Delta.Removed, o.Delta.NSChanged, o.Delta.DSChanged, o.Delta.GlueChanged)
 		for _, r := range o.Forced {
-			fmt.Fprintf(w, "  forced: %s\n", r)
+			printRefusal(w, "forced", r)
 		}
 		for _, r := range o.Refusals {
-			fmt.Fprintf(w, "  refused: %s\n", r)
+			printRefusal(w, "refused", r)
 		}
 		if o.Outcome != store.OutcomePublished && o.Outcome != store.OutcomeDryRun && o.Outcome != publish.OutcomeUnchanged {
 			ok = false
 		}
 	}
 	return ok
+}
+
+// printRefusal writes a refusal, forced or standing, with its offenders
+// one a line below it.
+func printRefusal(w io.Writer, what string, r publish.Refusal) {
+	lines := r.Lines()
+	fmt.Fprintf(w, "  %s: %s\n", what, lines[0])
+	for _, l := range lines[1:] {
+		fmt.Fprintf(w, "      %s\n", l)
+	}
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -126,6 +127,35 @@ func TestZonePublish(t *testing.T) {
 	r = publish(at.Add(time.Minute), "--dry-run", "--full").want(t, exitOK)
 	if !strings.Contains(r.stdout, "dry_run") {
 		t.Errorf("dry run:\n%s", r.stdout)
+	}
+
+	// 20 domains of pt pending deletion at once: refused, each offender
+	// on a line of its own with why the registry dropped it.
+	var lines []string
+	var pending []string
+	for _, l := range strings.Split(strings.TrimSpace(string(ptzone.SampleRegistry)), "\n") {
+		var d map[string]any
+		if err := json.Unmarshal([]byte(l), &d); err != nil {
+			t.Fatal(err)
+		}
+		if name := d["name"].(string); strings.Count(name, ".") == 1 && d["status"] == "active" && len(pending) < 20 {
+			d["status"] = "pending_delete"
+			pending = append(pending, name)
+			b, _ := json.Marshal(d)
+			l = string(b)
+		}
+		lines = append(lines, l)
+	}
+	file := writeFile(t, home, "pending.jsonl", []byte(strings.Join(lines, "\n")+"\n"))
+	cli(t, home, append([]string{"db", "import", "--replace", file}, data...)...).want(t, exitOK)
+	r = publish(at.Add(2*time.Minute)).want(t, exitNegative)
+	if !strings.Contains(r.stdout, "  refused: delegations-removed: 20 delegations would disappear: 20 of the ") ||
+		!strings.Contains(r.stdout, "\n      "+pending[0]+": status pending_delete in the registry\n") {
+		t.Errorf("publish with 20 domains pending deletion:\n%s", r.stdout)
+	}
+	r = publish(at.Add(3*time.Minute), "--force-by", "ana", "--reason", "expiry batch").want(t, exitOK)
+	if !strings.Contains(r.stdout, "  forced: delegations-removed: 20 delegations would disappear") {
+		t.Errorf("forced:\n%s", r.stdout)
 	}
 }
 
