@@ -24,7 +24,6 @@ import (
 	"github.com/ptzone/ptzone/policy"
 	"github.com/ptzone/ptzone/publish"
 	"github.com/ptzone/ptzone/store"
-	"github.com/ptzone/ptzone/store/sqlite"
 	"github.com/ptzone/ptzone/zone"
 	"github.com/ptzone/ptzone/zonegen"
 )
@@ -35,7 +34,7 @@ var (
 )
 
 type fixture struct {
-	db   *sqlite.DB
+	db   store.Registry
 	keys string
 	out  string
 	cfg  publish.Config
@@ -47,8 +46,14 @@ type fixture struct {
 // com.pt, a publisher configured to build only those two zones.
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
+	return newFixtureOn(t, testdb.Sample(t))
+}
+
+// newFixtureOn is newFixture on the registry db, which holds the sample.
+func newFixtureOn(t *testing.T, db store.Registry) *fixture {
+	t.Helper()
 	dir := t.TempDir()
-	f := &fixture{db: testdb.Sample(t), keys: filepath.Join(dir, "keys"), out: filepath.Join(dir, "zones")}
+	f := &fixture{db: db, keys: filepath.Join(dir, "keys"), out: filepath.Join(dir, "zones")}
 	os.MkdirAll(f.keys, 0o700)
 	testkit.GenerateKeyFiles(t, f.keys, t0.Add(-time.Hour), "pt.", "com.pt.")
 	zc := zonegen.DefaultConfig()
@@ -321,7 +326,7 @@ func copyDir(t *testing.T, from, to string) {
 
 // logAsOf is a registry whose publication log stays as it was.
 type logAsOf struct {
-	*sqlite.DB
+	store.Registry
 	log map[string][]store.Publication
 }
 

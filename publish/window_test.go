@@ -102,7 +102,12 @@ func windowRefusal(t *testing.T, o publish.ZoneOutcome, rs []publish.Refusal) pu
 // percent at a time. A force passes the refusal over the window too, and
 // its removals still count in it.
 func TestGuardWindowSumsRemovals(t *testing.T) {
-	f := newFixture(t)
+	for _, b := range backends {
+		t.Run(b.name, func(t *testing.T) { testGuardWindowSumsRemovals(t, newFixtureOn(t, b.open(t))) })
+	}
+}
+
+func testGuardWindowSumsRemovals(t *testing.T, f *fixture) {
 	delegated := hundredDelegations(t, f)
 	var serials []uint32
 	for i := 1; i <= 9; i++ {

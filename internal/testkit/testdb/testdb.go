@@ -31,10 +31,17 @@ func Open(t testing.TB) *sqlite.DB {
 func Sample(t testing.TB) *sqlite.DB {
 	t.Helper()
 	db := Open(t)
+	ImportSample(t, db)
+	return db
+}
+
+// ImportSample imports the sample registry into db as Sample does: for
+// a test that runs on another backend too.
+func ImportSample(t testing.TB, db store.DomainWriter) {
+	t.Helper()
 	v := interchange.Validator{Policy: policy.New(policy.Lists{}), Mode: policy.Existing}
 	records := interchange.Records(bytes.NewReader(ptzone.SampleRegistry), "sample", v)
 	if _, err := db.Import(context.Background(), records, store.ImportInsert); err != nil {
 		t.Fatalf("importing the sample registry: %v", err)
 	}
-	return db
 }
