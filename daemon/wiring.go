@@ -71,7 +71,7 @@ func (c *Config) PublishConfig(dataDir string) (publish.Config, error) {
 	zc, perZone := c.ZoneBuild()
 	sign := dnssec.DefaultSignOptions(time.Time{})
 	out := publish.Config{Zones: zc, Sign: sign, PerZone: perZone, KeysDir: keys, OutDir: datadir.ZonesDir(dataDir),
-		Guard: publish.Guard{Thresholds: publish.DefaultThresholds(), Refresh: sign.Refresh}}
+		Guard: publish.Guard{Thresholds: publish.DefaultThresholds(), Refresh: sign.Refresh, Window: publish.DefaultWindow}}
 	if f := c.Publish.ParentDSFile; f != "" {
 		ds, err := ReadParentDS(f, zc.Zones)
 		if err != nil {

@@ -116,7 +116,7 @@ func defaultZoneSection() ZoneSection {
 			DelegationNS: seconds(p.TTL.NS), DS: seconds(p.TTL.DS), Glue: seconds(p.TTL.Glue), DNSKEY: seconds(sign.DNSKEYTTL)},
 		Signing: SigningConfig{Validity: Duration{sign.Validity}, Refresh: Duration{sign.Refresh}, Jitter: Duration{sign.Jitter},
 			InceptionOffset: Duration{sign.InceptionOffset}, NSEC3OptOut: sign.NSEC3.OptOut, ZONEMD: sign.ZONEMD},
-		Guard: GuardConfig{DelegationsRemoved: l, NSChanged: l, GlueChanged: l, DSChanged: l, Window: Duration{24 * time.Hour}},
+		Guard: GuardConfig{DelegationsRemoved: l, NSChanged: l, GlueChanged: l, DSChanged: l, Window: Duration{publish.DefaultWindow}},
 	}
 	for _, h := range p.Nameservers {
 		hc := HostConfig{Name: h.Name}
@@ -364,7 +364,7 @@ func (s *ZoneSection) options() publish.ZoneOptions {
 	sign.DNSKEYTTL = secs(s.TTL.DNSKEY)
 	g := s.Guard
 	limit := func(l LimitConfig) publish.Limit { return publish.Limit{Count: l.Count, Percent: l.Percent} }
-	return publish.ZoneOptions{Sign: sign, Guard: publish.Guard{Refresh: sign.Refresh, Thresholds: publish.Thresholds{
+	return publish.ZoneOptions{Sign: sign, Guard: publish.Guard{Refresh: sign.Refresh, Window: g.Window.Duration, Thresholds: publish.Thresholds{
 		DelegationsRemoved: limit(g.DelegationsRemoved), NSChanged: limit(g.NSChanged), GlueChanged: limit(g.GlueChanged), DSChanged: limit(g.DSChanged)}}}
 }
 

@@ -90,6 +90,7 @@ nameservers = [{ name = "a.dns.pt", addrs = ["185.39.208.1"] }, { name = "ns2.ni
 [zone_defaults.soa]
 expire = "4w"
 [zone."com.pt"]
+guard = { window = "6h" }
 [zone."pt"]
 serial = "dateserial"
 [zone."pt".ttl]
@@ -116,7 +117,8 @@ ds = 7200
 		t.Errorf("DS TTLs %d, %d", pt.TTL.DS, com.TTL.DS)
 	case len(com.Nameservers) != 2 || com.Nameservers[1].Name != "ns2.nic.fr":
 		t.Errorf("com.pt name servers %v", com.Nameservers)
-	case opts["pt"].Sign.Validity != 14*24*time.Hour || opts["pt"].Guard.Thresholds.DelegationsRemoved.Count != 10:
+	case opts["pt"].Sign.Validity != 14*24*time.Hour || opts["pt"].Guard.Thresholds.DelegationsRemoved.Count != 10 ||
+		opts["pt"].Guard.Window != 24*time.Hour || opts["com.pt"].Guard.Window != 6*time.Hour:
 		t.Errorf("pt options %+v", opts["pt"])
 	}
 	if err := zc.Validate(); err != nil {

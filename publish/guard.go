@@ -79,14 +79,13 @@ type Figures struct {
 	Limit   Limit   `json:"limit"`
 	// Window is set when the changes are those of the publications
 	// within the guard's window (Guard.Window, as a Go duration) that
-	// began at Since: Earlier of the Changes were published by Earlier
-	// publications, Forced of them forced by an operator; Base is then
-	// the delegations the zone had when the window began.
+	// began at Since (or after the last forced publication): Earlier of
+	// the Changes were published by Publications earlier publications;
+	// Base is then the delegations the zone had when the window began.
 	Window       string     `json:"window,omitempty"`
 	Since        *time.Time `json:"since,omitempty"`
 	Earlier      int        `json:"earlier,omitempty"`
 	Publications int        `json:"publications,omitempty"`
-	Forced       int        `json:"forced,omitempty"`
 }
 
 // Offender is one name behind a change the guard counts.
@@ -395,8 +394,9 @@ type Guard struct {
 	// Window, when not 0, holds each category of change to its limit over
 	// every publication of the zone within the window too, the candidate
 	// included: ten publications of 1% each must not drain a zone
-	// between two looks at it. Forced publications count like the others
-	// (a force passes the refusal over the window as well).
+	// between two looks at it. A forced publication (which passes the
+	// refusal over the window as well) starts the window again: the
+	// operator judged the zone as it then stood.
 	Window time.Duration
 }
 
@@ -487,7 +487,14 @@ func (g Guard) limits(d Delta, history []Past, now time.Time) []Refusal {
 	since := now.Add(-g.Window).UTC()
 	if g.Window > 0 {
 		for _, p := range history {
-			if !p.Time.Before(since) {
+			switch {
+			case p.Forced:
+				// An operator forced the zone as it then stood, with a
+				// reason: the window starts again after it, or every
+				// publication touching the category would need forcing
+				// until the force is a window old.
+				window = window[:0]
+			case !p.Time.Before(since):
 				window = append(window, p)
 			}
 		}
@@ -522,9 +529,6 @@ func (g Guard) limits(d Delta, history []Past, now time.Time) []Refusal {
 			if c := p.Delta.count(cat.code); c > 0 {
 				f.Earlier += c
 				f.Publications++
-				if p.Forced {
-					f.Forced += c
-				}
 			}
 		}
 		f.Changes = n + f.Earlier
@@ -533,12 +537,8 @@ func (g Guard) limits(d Delta, history []Past, now time.Time) []Refusal {
 		}
 		f.Percent = percent(f.Changes, base)
 		r := Refusal{Code: cat.code, Forceable: true, Figures: &f}
-		forced := ""
-		if f.Forced > 0 {
-			forced = fmt.Sprintf(", %d of them forced", f.Forced)
-		}
-		r.Message = fmt.Sprintf("%d %s within %s: %d by %d earlier publications since %s%s, and %d by this one; %d of the %d delegated when the window began (%s%%); the limit within %s is %s",
-			f.Changes, cat.did, f.Window, f.Earlier, f.Publications, since.UTC().Format(time.RFC3339), forced, n,
+		r.Message = fmt.Sprintf("%d %s within %s: %d by %d earlier publications since %s, and %d by this one; %d of the %d delegated when the window began (%s%%); the limit within %s is %s",
+			f.Changes, cat.did, f.Window, f.Earlier, f.Publications, since.UTC().Format(time.RFC3339), n,
 			f.Changes, base, fmtPercent(f.Percent), f.Window, cat.limit)
 		// The candidate's offenders first, the latest publications' next.
 		r.Details = append(r.Details, d.offenders[cat.code]...)

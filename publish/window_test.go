@@ -163,16 +163,27 @@ func testGuardWindowSumsRemovals(t *testing.T, f *fixture) {
 		t.Fatalf("without a window: %s, %d removed, %v", o.Outcome, o.Delta.Removed, o.Refusals)
 	}
 
-	// Forced, it is published; its removals count in the window still.
+	// Forced, it is published; the window starts again after it: one
+	// more removal is published, and five more are refused as before.
 	o = f.run(t, publish.Request{Now: t0.Add(9*time.Hour + 2*time.Minute), Force: &publish.Force{By: "ana", Reason: "expiry batch, ticket 81"}})["pt"]
 	if o.Outcome != store.OutcomePublished || len(o.Forced) != 1 || o.Forced[0].Figures.Window != "24h" {
 		t.Fatalf("forced: %s, forced %v, standing %v", o.Outcome, o.Forced, o.Refusals)
 	}
 	f.setStatus(t, delegated[9].Name, store.StatusSuspended)
-	o = f.run(t, publish.Request{Now: t0.Add(10 * time.Hour)})["pt"]
+	if o = f.run(t, publish.Request{Now: t0.Add(10 * time.Hour)})["pt"]; o.Outcome != store.OutcomePublished {
+		t.Fatalf("the first removal after a force: %s %v", o.Outcome, o.Refusals)
+	}
+	f.setStatus(t, delegated[10].Name, store.StatusSuspended)
+	f.setStatus(t, delegated[11].Name, store.StatusSuspended)
+	if o = f.run(t, publish.Request{Now: t0.Add(11 * time.Hour)})["pt"]; o.Outcome != store.OutcomePublished {
+		t.Fatalf("three removals after a force: %s %v", o.Outcome, o.Refusals)
+	}
+	f.setStatus(t, delegated[12].Name, store.StatusSuspended)
+	f.setStatus(t, delegated[13].Name, store.StatusSuspended)
+	o = f.run(t, publish.Request{Now: t0.Add(12 * time.Hour)})["pt"]
 	r := windowRefusal(t, o, o.Refusals)
-	if r.Figures.Changes != 10 || r.Figures.Earlier != 9 || r.Figures.Forced != 4 ||
-		!strings.Contains(r.Message, "9 by 6 earlier publications since 2026-11-21T22:00:00Z, 4 of them forced, and 1 by this one") {
+	if r.Figures.Changes != 5 || r.Figures.Earlier != 3 || r.Figures.Publications != 2 ||
+		!strings.Contains(r.Message, "3 by 2 earlier publications since 2026-11-22T00:00:00Z, and 2 by this one") {
 		t.Errorf("after a force: %s %+v", r.Message, r.Figures)
 	}
 }
