@@ -19,6 +19,7 @@ type metrics struct {
 	responses       *prometheus.CounterVec
 	rateLimited     *prometheus.CounterVec
 	transfers       *prometheus.CounterVec
+	tsigErrors      *prometheus.CounterVec
 	servedSerial    *prometheus.GaugeVec
 	secondarySerial *prometheus.GaugeVec
 }
@@ -33,13 +34,16 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Help: "UDP responses the rate limit dropped or sent truncated (slipped)."}, []string{"action"}),
 		transfers: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: "ptzone", Name: "zone_transfers_total",
 			Help: "Zone transfers requested, by zone, kind (AXFR, IXFR) and outcome."}, []string{"zone", "kind", "outcome"}),
+		tsigErrors: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: "ptzone", Name: "dns_tsig_errors_total",
+			Help: "Signed requests answered NOTAUTH, by TSIG error: BADKEY (key unknown), BADSIG (MAC wrong), BADTIME (clock skew)."},
+			[]string{"error"}),
 		servedSerial: prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: "ptzone", Name: "served_serial",
 			Help: "SOA serial of each zone the server answers from."}, []string{"zone"}),
 		secondarySerial: prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: "ptzone", Name: "secondary_serial",
 			Help: "SOA serial each secondary last answered for a zone (polled)."}, []string{"zone", "secondary"}),
 	}
 	if reg != nil {
-		for _, c := range []prometheus.Collector{m.queries, m.responses, m.rateLimited, m.transfers, m.servedSerial, m.secondarySerial} {
+		for _, c := range []prometheus.Collector{m.queries, m.responses, m.rateLimited, m.transfers, m.tsigErrors, m.servedSerial, m.secondarySerial} {
 			reg.MustRegister(c)
 		}
 	}

@@ -60,10 +60,9 @@ func (s *Server) startNotify(sv *served, serial uint32, target, key string) {
 // the attempts run out, or ctx ends (RFC 1996 §3.6).
 func (s *Server) notify(ctx context.Context, origin string, serial uint32, soa []dns.RR, target, key string) {
 	log := s.log.With(zap.String("zone", origin), zap.Uint32("serial", serial), zap.String("secondary", target))
-	c := &dns.Client{Timeout: 2 * time.Second}
+	c := &dns.Client{Timeout: 2 * time.Second, TsigProvider: s.keys}
 	var alg string
 	if key != "" {
-		c.TsigSecret = s.tsigSecrets()
 		for _, k := range s.cfg.TSIG {
 			if dns.CanonicalName(k.Name) == dns.CanonicalName(key) {
 				alg = tsigAlgorithm(k)
@@ -77,7 +76,7 @@ func (s *Server) notify(ctx context.Context, origin string, serial uint32, soa [
 		m.Authoritative = true
 		m.Answer = soa
 		if key != "" {
-			m.SetTsig(dns.CanonicalName(key), alg, 300, time.Now().Unix())
+			m.SetTsig(dns.CanonicalName(key), alg, 300, s.now().Unix())
 		}
 		r, _, err := c.ExchangeContext(ctx, m, target)
 		switch {

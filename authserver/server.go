@@ -43,7 +43,10 @@ type Config struct {
 	// MaxTCPPerClient those from one address (default 20): connections
 	// past either are closed at once.
 	MaxTCPConnections, MaxTCPPerClient int
-	// TSIG lists the keys transfers and notifications may be signed with.
+	// TSIG lists the keys requests, transfers and notifications may be
+	// signed with. A response to a signed request is signed with the
+	// request's key; a request whose signature does not verify gets
+	// NOTAUTH (RFC 8945).
 	TSIG []TSIGKey
 	// Transfer says, by zone ("pt."), who may transfer it and whom to
 	// notify; a zone not listed is never transferred.
@@ -103,9 +106,12 @@ type Server struct {
 	slipped   atomic.Uint64 // and those it sent truncated
 	metrics   *metrics
 	polling   sync.Once
+	keys      keyring
 
-	// now is the clock the rate limit counts by: time.Now, which a test
-	// replaces with a fixed instant before the server listens.
+	// now is the clock the rate limit counts by and TSIG signs with:
+	// time.Now, which a test replaces with a fixed instant before the
+	// server listens. (miekg/dns checks a request's time on the real
+	// clock.)
 	now func() time.Time
 
 	// The notifications under way, cancelled by Shutdown and, for a zone
@@ -129,7 +135,7 @@ func New(cfg Config, log *zap.Logger) *Server {
 	cfg = cfg.withDefaults()
 	ctx, stop := context.WithCancel(context.Background())
 	return &Server{cfg: cfg, log: log, transfers: make(chan struct{}, cfg.MaxTransfers), rrl: newLimiter(cfg.RateLimit), now: time.Now,
-		metrics: newMetrics(cfg.Registerer), ctx: ctx, stop: stop, notifyTo: map[[2]string]context.CancelFunc{}}
+		metrics: newMetrics(cfg.Registerer), keys: newKeyring(cfg.TSIG), ctx: ctx, stop: stop, notifyTo: map[[2]string]context.CancelFunc{}}
 }
 
 // Swap makes snap the snapshot answered from, and notifies the
@@ -174,7 +180,7 @@ func (s *Server) respond(snap *Snapshot, req *dns.Msg, udp bool) *dns.Msg {
 	default:
 		required = s.answer(snap, req.Question[0], opt != nil && opt.Do(), m)
 	}
-	return s.finish(m, opt, udp, required)
+	return s.finish(m, opt, udp, required, tsigRoom(req))
 }
 
 // answer fills m with the answer to one question, and returns how many
@@ -235,9 +241,10 @@ func (s *Server) chaos(q dns.Question, m *dns.Msg) {
 	m.Answer = append(m.Answer, &dns.TXT{Hdr: dns.RR_Header{Name: q.Name, Rrtype: dns.TypeTXT, Class: dns.ClassCHAOS}, Txt: []string{text}})
 }
 
-// finish adds the OPT record an EDNS query gets back and, over UDP, fits
-// the response to the size the client can take.
-func (s *Server) finish(m *dns.Msg, opt *dns.OPT, udp bool, required int) *dns.Msg {
+// finish adds the OPT record an EDNS query gets back and fits the
+// response to the size the client can take over UDP (or TCP's), leaving
+// room octets for a TSIG to be added when the message is written.
+func (s *Server) finish(m *dns.Msg, opt *dns.OPT, udp bool, required, room int) *dns.Msg {
 	limit := dns.MaxMsgSize
 	if udp {
 		limit = dns.MinMsgSize
@@ -254,7 +261,7 @@ func (s *Server) finish(m *dns.Msg, opt *dns.OPT, udp bool, required int) *dns.M
 			resp.Option = append(resp.Option, &dns.EDNS0_NSID{Code: dns.EDNS0NSID, Nsid: fmt.Sprintf("%x", s.cfg.NSID)})
 		}
 	}
-	fit(m, resp, limit, required)
+	fit(m, resp, limit-room, required)
 	return m
 }
 
@@ -317,19 +324,32 @@ func nameOf(text string) (zone.Name, error) {
 	return name, err
 }
 
-// ServeDNS answers one query; it makes a Server a dns.Handler.
+// ServeDNS answers one query; it makes a Server a dns.Handler. A
+// signed request whose signature does not verify gets NOTAUTH, whatever
+// it asks; the response to one that does is signed (RFC 8945 §5.3).
 func (s *Server) ServeDNS(w dns.ResponseWriter, req *dns.Msg) {
 	_, udp := w.LocalAddr().(*net.UDPAddr)
+	isTransfer := !req.Response && req.Opcode == dns.OpcodeQuery && len(req.Question) == 1 && req.Question[0].Qclass == dns.ClassINET &&
+		(req.Question[0].Qtype == dns.TypeAXFR || req.Question[0].Qtype == dns.TypeIXFR)
+	if req.IsTsig() != nil && !req.Response {
+		if tsigErr := tsigVerdict(w.TsigStatus()); tsigErr != dns.RcodeSuccess {
+			if isTransfer {
+				s.metrics.transfers.WithLabelValues("other", dns.TypeToString[req.Question[0].Qtype], "bad signature").Inc()
+			}
+			s.rejectSigned(w, req, tsigErr, udp)
+			return
+		}
+	}
 	if req.Len() > s.cfg.MaxQuerySize && !req.Response {
 		m := new(dns.Msg)
 		m.SetRcode(req, dns.RcodeFormatError)
 		m.Question = nil
+		s.sign(w, req, m)
 		s.metrics.count(0, m.Rcode, udp)
 		w.WriteMsg(m)
 		return
 	}
-	if !req.Response && req.Opcode == dns.OpcodeQuery && len(req.Question) == 1 && req.Question[0].Qclass == dns.ClassINET &&
-		(req.Question[0].Qtype == dns.TypeAXFR || req.Question[0].Qtype == dns.TypeIXFR) {
+	if isTransfer {
 		s.transfer(w, req, udp)
 		return
 	}
@@ -381,6 +401,9 @@ func (s *Server) ServeDNS(w dns.ResponseWriter, req *dns.Msg) {
 			m, wire = t, nil
 		}
 	}
+	if wire == nil {
+		s.sign(w, req, m) // the cache holds no response to a signed request
+	}
 	if len(req.Question) == 1 {
 		s.metrics.count(req.Question[0].Qtype, rcode, udp)
 	}
@@ -415,10 +438,11 @@ func (s *Server) Listen(addr string) (net.Addr, error) {
 		return nil, fmt.Errorf("authserver: %w", err)
 	}
 	idle := s.cfg.TCPIdleTimeout
-	secrets := s.tsigSecrets()
-	udp := &dns.Server{PacketConn: pc, Handler: s, UDPSize: int(s.cfg.EDNSSize), TsigSecret: secrets}
+	// The key ring verifies every signed request, even with no keys
+	// configured (they all get BADKEY then).
+	udp := &dns.Server{PacketConn: pc, Handler: s, UDPSize: int(s.cfg.EDNSSize), TsigProvider: s.keys}
 	tcp := &dns.Server{Listener: newLimitListener(ln, s.cfg.MaxTCPConnections, s.cfg.MaxTCPPerClient), Handler: s,
-		IdleTimeout: func() time.Duration { return idle }, ReadTimeout: idle, TsigSecret: secrets}
+		IdleTimeout: func() time.Duration { return idle }, ReadTimeout: idle, TsigProvider: s.keys}
 	s.mu.Lock()
 	s.servers = append(s.servers, udp, tcp)
 	s.mu.Unlock()
@@ -465,18 +489,6 @@ func listenBoth(addr string) (net.PacketConn, net.Listener, error) {
 			return nil, nil, err
 		}
 	}
-}
-
-// tsigSecrets returns the configured keys as miekg/dns takes them.
-func (s *Server) tsigSecrets() map[string]string {
-	if len(s.cfg.TSIG) == 0 {
-		return nil
-	}
-	m := map[string]string{}
-	for _, k := range s.cfg.TSIG {
-		m[dns.CanonicalName(k.Name)] = k.Secret
-	}
-	return m
 }
 
 // Shutdown stops every listener and the notifications under way, and
