@@ -2,6 +2,8 @@ package authserver
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"time"
 
 	"github.com/miekg/dns"
@@ -57,7 +59,9 @@ func (s *Server) startNotify(sv *served, serial uint32, target, key string) {
 }
 
 // notify sends one zone's NOTIFY to one secondary until it answers, or
-// the attempts run out, or ctx ends (RFC 1996 §3.6).
+// the attempts run out, or ctx ends (RFC 1996 §3.6). A signed NOTIFY
+// counts as answered only by a response signed with its key (RFC 8945
+// §5.4: an unsigned one is discarded).
 func (s *Server) notify(ctx context.Context, origin string, serial uint32, soa []dns.RR, target, key string) {
 	log := s.log.With(zap.String("zone", origin), zap.Uint32("serial", serial), zap.String("secondary", target))
 	c := &dns.Client{Timeout: 2 * time.Second, TsigProvider: s.keys}
@@ -79,6 +83,15 @@ func (s *Server) notify(ctx context.Context, origin string, serial uint32, soa [
 			m.SetTsig(dns.CanonicalName(key), alg, 300, s.now().Unix())
 		}
 		r, _, err := c.ExchangeContext(ctx, m, target)
+		var t *dns.TSIG
+		if r != nil {
+			t = r.IsTsig()
+		}
+		if t != nil && t.Error != dns.RcodeSuccess {
+			err = fmt.Errorf("the secondary's TSIG error %s: %w", dns.RcodeToString[int(t.Error)], errRcode(r.Rcode))
+		} else if err == nil && key != "" && t == nil {
+			err = errUnsigned
+		}
 		switch {
 		case err == nil && r.Rcode == dns.RcodeSuccess:
 			log.Info("secondary notified", zap.Int("attempt", attempt))
@@ -102,6 +115,9 @@ func (s *Server) notify(ctx context.Context, origin string, serial uint32, soa [
 		wait *= 2
 	}
 }
+
+// errUnsigned is an unsigned response to a signed NOTIFY.
+var errUnsigned = errors.New("answered without a TSIG")
 
 type errRcode int
 

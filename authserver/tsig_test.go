@@ -12,11 +12,14 @@ import (
 	"net"
 	"net/netip"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/miekg/dns"
 	"github.com/prometheus/client_golang/prometheus/testutil"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zaptest/observer"
 
 	"github.com/ptzone/ptzone/internal/tooltest"
 )
@@ -371,6 +374,59 @@ func TestKdigTSIG(t *testing.T) {
 		out := kdig(wrongSecret, "pt.", "SOA", transport)
 		if !strings.Contains(out, "status: BADSIG") || !strings.Contains(out, "TSIG\thmac-sha256. 0 300 0 ") {
 			t.Errorf("kdig %s with a wrong secret:\n%s", transport, out)
+		}
+	}
+}
+
+// TestNotifyWantsSignedAnswer: a signed NOTIFY answered without a TSIG
+// is not taken as answered: it is sent again (RFC 8945 §5.4.1: the
+// client discards such a response); answered signed, it is.
+func TestNotifyWantsSignedAnswer(t *testing.T) {
+	for _, signs := range []bool{false, true} {
+		var got atomic.Int32
+		secondary := &dns.Server{Addr: "127.0.0.1:0", Net: "udp", TsigSecret: map[string]string{xfrKey: xfrSecret},
+			Handler: dns.HandlerFunc(func(w dns.ResponseWriter, req *dns.Msg) {
+				if req.Opcode == dns.OpcodeNotify {
+					got.Add(1) // and not the polls of its serial
+				}
+				m := new(dns.Msg)
+				m.SetReply(req)
+				if tsig := req.IsTsig(); signs && tsig != nil && w.TsigStatus() == nil {
+					m.SetTsig(tsig.Hdr.Name, tsig.Algorithm, 300, time.Now().Unix())
+				}
+				w.WriteMsg(m)
+			})}
+		pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		secondary.PacketConn = pc
+		go secondary.ActivateAndServe()
+		t.Cleanup(func() { secondary.Shutdown() })
+
+		core, logs := observer.New(zap.DebugLevel)
+		srv := New(Config{TSIG: []TSIGKey{transferKey},
+			Transfer: map[string]Transfer{"pt.": {Keys: []string{xfrKey}, Notify: []string{pc.LocalAddr().String()}, NotifyKey: xfrKey}},
+			// No polling during the test.
+			SecondaryPoll: time.Hour}, zap.New(core))
+		start(t, srv, signedPT(t, testPT).snap)
+		deadline := time.Now().Add(10 * time.Second)
+		for signs && logs.FilterMessage("secondary notified").Len() == 0 || !signs && got.Load() < 2 {
+			if time.Now().After(deadline) {
+				t.Fatalf("signed answers %v: %d NOTIFY received; logs %v", signs, got.Load(), logs.All())
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		if !signs {
+			if n := logs.FilterMessage("secondary notified").Len(); n > 0 {
+				t.Error("an unsigned answer to a signed NOTIFY was taken")
+			}
+			if retry := logs.FilterMessage("NOTIFY not answered, retrying").All(); len(retry) == 0 ||
+				!strings.Contains(retry[0].ContextMap()["error"].(string), "without a TSIG") {
+				t.Errorf("retries logged: %v", retry)
+			}
+		} else if got.Load() != 1 {
+			t.Errorf("NOTIFY sent %d times to a secondary that answered the first, signed", got.Load())
 		}
 	}
 }
