@@ -159,11 +159,17 @@ func (s *Server) rejectSigned(w dns.ResponseWriter, req *dns.Msg, tsigErr uint16
 	m.SetRcode(req, dns.RcodeNotAuth)
 	t := &dns.TSIG{Hdr: dns.RR_Header{Name: tsig.Hdr.Name, Rrtype: dns.TypeTSIG, Class: dns.ClassANY},
 		Algorithm: tsig.Algorithm, Fudge: tsig.Fudge, OrigId: m.Id, Error: tsigErr}
+	now := uint64(s.now().Unix())
 	if tsigErr == dns.RcodeBadTime {
-		var now [8]byte
-		binary.BigEndian.PutUint64(now[:], uint64(s.now().Unix()))
+		var server [8]byte
+		binary.BigEndian.PutUint64(server[:], now)
 		t.TimeSigned = tsig.TimeSigned
-		t.OtherLen, t.OtherData = 6, hex.EncodeToString(now[2:]) // 48 bits
+		t.OtherLen, t.OtherData = 6, hex.EncodeToString(server[2:]) // 48 bits
+	} else {
+		// The server's time, though nothing signs it: a client that
+		// checks the time before the error (BIND does) would otherwise
+		// report unsynchronized clocks rather than the bad key.
+		t.TimeSigned = now
 	}
 	s.finish(m, req.IsEdns0(), udp, 0, dns.Len(t))
 	m.Extra = append(m.Extra, t)
@@ -178,7 +184,17 @@ func (s *Server) rejectSigned(w dns.ResponseWriter, req *dns.Msg, tsigErr uint16
 	s.log.Warn("request with a bad TSIG", zap.Stringer("client", w.RemoteAddr()), zap.String("key", tsig.Hdr.Name),
 		zap.String("algorithm", tsig.Algorithm), zap.String("error", errName), zap.NamedError("tsig", w.TsigStatus()),
 		zap.String("qname", qname), zap.String("qtype", dns.TypeToString[qtype]))
-	if err := w.WriteMsg(m); err != nil {
+	var err error
+	if tsigErr == dns.RcodeBadTime {
+		err = w.WriteMsg(m) // signed as it is written
+	} else {
+		// Packed here, the TSIG as it is: miekg/dns would clear its time.
+		var wire []byte
+		if wire, err = m.Pack(); err == nil {
+			_, err = w.Write(wire)
+		}
+	}
+	if err != nil {
 		s.log.Debug("writing a response", zap.Stringer("client", w.RemoteAddr()), zap.Error(err))
 	}
 }
