@@ -3,6 +3,8 @@ package tooltest_test
 import (
 	"fmt"
 	"net"
+	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/ptzone/ptzone/internal/tooltest"
@@ -50,3 +52,44 @@ func TestLDNSVersion(t *testing.T) {
 		t.Errorf("ldns version %d, want 1.8.0 or a later 1.x", v)
 	}
 }
+
+// TestSnippet: the code block after the marker, placeholders replaced;
+// a missing marker, block or placeholder fails the test.
+func TestSnippet(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "manual.md")
+	manual := "# Manual\n\n<!-- snippet: other -->\n```\nnot this\n```\n\n<!-- snippet: conf -->\n```conf\nlisten ADDRESS;\n```\nafter\n"
+	if err := os.WriteFile(path, []byte(manual), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if got := tooltest.Snippet(t, path, "conf", "ADDRESS", "127.0.0.1"); got != "listen 127.0.0.1;\n" {
+		t.Errorf("Snippet = %q", got)
+	}
+	for _, c := range []struct {
+		name         string
+		placeholders []string
+	}{
+		{"absent", nil},
+		{"conf", []string{"PORT", "53"}},
+	} {
+		ft := &fatalRecorder{TB: t}
+		func() {
+			defer func() { recover() }() // Fatalf stops the function the way Goexit would
+			tooltest.Snippet(ft, path, c.name, c.placeholders...)
+		}()
+		if !ft.failed {
+			t.Errorf("Snippet(%q, %v) did not fail", c.name, c.placeholders)
+		}
+	}
+}
+
+// fatalRecorder records a Fatalf instead of ending the test.
+type fatalRecorder struct {
+	testing.TB
+	failed bool
+}
+
+func (f *fatalRecorder) Helper() {}
+
+func (f *fatalRecorder) Fatal(args ...any) { f.failed = true; panic("fatal") }
+
+func (f *fatalRecorder) Fatalf(format string, args ...any) { f.failed = true; panic("fatal") }
