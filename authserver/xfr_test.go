@@ -22,8 +22,9 @@ import (
 	"github.com/ptzone/ptzone/zone"
 )
 
+// The transfer key, named as docs/operations.md names it.
 const (
-	xfrKey    = "xfr-pt."
+	xfrKey    = "pt-transfer."
 	xfrSecret = "c2VjcmV0LWZvci10aGUtcHQtdHJhbnNmZXJzLW9ubHk=" // a test key
 )
 

@@ -19,6 +19,7 @@ var packages = map[string]string{
 	"dnssec-signzone":  "bind9-utils",
 	"dnssec-keygen":    "bind9-utils",
 	"named-checkzone":  "bind9-utils",
+	"named":            "bind9",
 	"kzonecheck":       "knot-dnssecutils",
 	"kzonesign":        "knot-dnssecutils",
 	"kdig":             "knot-dnsutils",
