@@ -2,6 +2,7 @@ package authserver
 
 import (
 	"fmt"
+	"net"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -265,38 +266,33 @@ func sameZone(t *testing.T, secondary, primaryAddr string) {
 // runSecondary runs knotd or nsd on a loopback port as a secondary of
 // p's zone pt, asking with the transfer key or without, and letting
 // loopback clients transfer the zone from it, until the test ends; it
-// returns what the server logged.
+// returns what the server logged. With the key, the zone and the key
+// are the manual's snippet as written (docs/operations.md,
+// "Secondaries"), after the test's own settings (a temporary directory,
+// one port, logs) and followed by one line of the test's that lets
+// loopback clients transfer the zone, for the comparison.
 func runSecondary(t *testing.T, server string, port int, p *primary, withKey bool) func() string {
 	t.Helper()
 	path := tooltest.Require(t, server)
 	dir := t.TempDir()
-	primaryAt := strings.Replace(p.addr, ":", "@", 1)
+	host, primaryPort, err := net.SplitHostPort(p.addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	primaryAt := host + "@" + primaryPort
+	snippet := func(name string) string {
+		return tooltest.Snippet(t, "../docs/operations.md", name,
+			"PRIMARY_ADDRESS", host, "PRIMARY_PORT", primaryPort, "TSIG_SECRET", xfrSecret)
+	}
 	confPath := filepath.Join(dir, "server.conf")
 	var conf string
 	var args []string
 	if server == "knotd" {
-		key, remoteKey, notifyKey := "", "", ""
-		if withKey {
-			name := strings.TrimSuffix(xfrKey, ".")
-			key = fmt.Sprintf("key:\n  - id: %s\n    algorithm: hmac-sha256\n    secret: %s\n", name, xfrSecret)
-			remoteKey = "\n    key: " + name
-			notifyKey = "\n    key: " + name
-		}
 		conf = fmt.Sprintf(`server:
     rundir: "%[1]s"
     listen: 127.0.0.1@%[2]d
 database:
     storage: "%[1]s/db"
-%[4]sremote:
-  - id: primary
-    address: %[3]s%[5]s
-acl:
-  - id: notify
-    address: 127.0.0.1%[6]s
-    action: notify
-  - id: transfer
-    address: 127.0.0.1
-    action: transfer
 template:
   - id: default
     storage: "%[1]s"
@@ -304,24 +300,35 @@ template:
     zonefile-load: none
     journal-content: changes
     semantic-checks: off
+log:
+  - target: stderr
+    any: info
+acl:
+  - id: transfer
+    address: 127.0.0.1
+    action: transfer
+`, dir, port)
+		if withKey {
+			conf += snippet("knot-secondary") + "    acl: transfer\n"
+		} else {
+			conf += fmt.Sprintf(`remote:
+  - id: primary
+    address: %[1]s
+acl:
+  - id: notify
+    address: 127.0.0.1
+    action: notify
 zone:
   - domain: pt
     master: primary
     acl: [notify, transfer]
-log:
-  - target: stderr
-    any: info
-`, dir, port, primaryAt, key, remoteKey, notifyKey)
+`, primaryAt)
+		}
 		if err := os.Mkdir(filepath.Join(dir, "db"), 0o755); err != nil { // the journal's
 			t.Fatal(err)
 		}
 		args = []string{"-c", confPath}
 	} else {
-		key, use := "", "NOKEY"
-		if withKey {
-			key = fmt.Sprintf("key:\n    name: \"%s\"\n    algorithm: hmac-sha256\n    secret: \"%s\"\n", xfrKey, xfrSecret)
-			use = xfrKey
-		}
 		conf = fmt.Sprintf(`server:
     ip-address: 127.0.0.1@%[2]d
     zonesdir: "%[1]s"
@@ -337,13 +344,18 @@ log:
     minimal-responses: yes
 remote-control:
     control-enable: no
-%[4]szone:
+`, dir, port)
+		if withKey {
+			conf += snippet("nsd-secondary")
+		} else {
+			conf += fmt.Sprintf(`zone:
     name: pt
     zonefile: "%[1]s/pt.zone"
-    request-xfr: %[3]s %[5]s
-    allow-notify: 127.0.0.1 %[5]s
-    provide-xfr: 127.0.0.1 NOKEY
-`, dir, port, primaryAt, key, use)
+    request-xfr: %[2]s NOKEY
+    allow-notify: 127.0.0.1 NOKEY
+`, dir, primaryAt)
+		}
+		conf += "    provide-xfr: 127.0.0.1 NOKEY\n"
 		args = []string{"-d", "-c", confPath}
 	}
 	if err := os.WriteFile(confPath, []byte(conf), 0o644); err != nil {
