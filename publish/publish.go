@@ -833,7 +833,7 @@ type forcedReceipt struct {
 func (p *Publisher) record(ctx context.Context, req Request, o ZoneOutcome, b *Built, set *BuildSet, log *zap.Logger) {
 	res, keys := b.Result, b.Keys
 	r := receipt{SnapshotTime: set.SnapshotTime, Mode: "full", PolicyVersion: p.pol.Version(), Binary: p.cfg.Binary, ConfigDigest: p.digest,
-		Delegations: res.Delegations,
+		Delegations:       res.Delegations,
 		SignedDelegations: res.Secure, Glue: res.Glue, GlueConflicts: res.GlueConflicts, Refusals: o.Refusals, File: o.File,
 		Delta: map[string]int{"added": o.Delta.Added, "removed": o.Delta.Removed, "ns_changed": o.Delta.NSChanged,
 			"ds_changed": o.Delta.DSChanged, "glue_changed": o.Delta.GlueChanged, "previous_delegations": o.Delta.Delegations}}
