@@ -16,6 +16,9 @@ const (
 	exitOK       = 0 // success; for checks: everything passed
 	exitNegative = 1 // a negative result (an invalid name) or a failure (database unreachable)
 	exitUsage    = 2 // usage error or bad input (a bad flag, a bad import file)
+	// exitInterrupted: stopped by Ctrl-C or SIGTERM before it finished
+	// (128 + SIGINT's number, as shells report it); nothing half-written.
+	exitInterrupted = 130
 )
 
 const exitCodesHelp = `Exit status:
@@ -223,7 +226,7 @@ func exitCode(err error, stderr io.Writer) int {
 	}
 	if errors.Is(err, context.Canceled) {
 		fmt.Fprintln(stderr, "ptzone: interrupted")
-		return exitNegative
+		return exitInterrupted
 	}
 	fmt.Fprintln(stderr, "ptzone:", err)
 	return exitNegative

@@ -129,7 +129,11 @@ prohibitions added by later Rules do not reach back (Art 41.2-41.4). With
 			}
 
 			start := time.Now()
+			prog := newProgress(e.stderr, "import "+name)
+			defer prog.done()
+			prog.phase("validating")
 			rep, err := validateFile(path, name, v, max(maxErrors, 1))
+			prog.done()
 			if err != nil {
 				return err
 			}
@@ -157,7 +161,18 @@ prohibitions added by later Rules do not reach back (Art 41.2-41.4). With
 			if replace {
 				mode = store.ImportReplace
 			}
-			res, err := r.Import(ctx, interchange.Records(f, name, v), mode)
+			read := 0
+			records := func(yield func(store.ImportRecord, error) bool) {
+				for rec, err := range interchange.Records(f, name, v) {
+					read++
+					prog.step(read, rep.Domains)
+					if !yield(rec, err) {
+						return
+					}
+				}
+			}
+			res, err := r.Import(ctx, records, mode)
+			prog.done()
 			var ce *store.ConflictError
 			var le *interchange.LineError
 			switch {

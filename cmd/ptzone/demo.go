@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"golang.org/x/sys/unix"
 	"go.uber.org/zap"
 
 	"github.com/ptzone/ptzone/daemon"
@@ -322,14 +323,15 @@ func demoSweep(ctx context.Context, e *env, r store.Registry, cfg *daemon.Config
 	return nil
 }
 
-// isTerminal reports whether w is a terminal.
+// isTerminal reports whether w is a terminal: a character device that
+// answers a terminal's ioctl (/dev/null is a character device too).
 func isTerminal(w io.Writer) bool {
 	f, ok := w.(*os.File)
 	if !ok {
 		return false
 	}
-	fi, err := f.Stat()
-	return err == nil && fi.Mode()&os.ModeCharDevice != 0
+	_, err := unix.IoctlGetTermios(int(f.Fd()), unix.TCGETS)
+	return err == nil
 }
 
 // printDemoTry says where everything is, and what to try.

@@ -4,10 +4,13 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -21,7 +24,56 @@ import (
 	"github.com/miekg/dns"
 )
 
-func TestMain(m *testing.M) { os.Exit(pgtest.Main(m)) }
+func TestMain(m *testing.M) {
+	// A test that must send the program a signal runs it as a child: the
+	// test binary, told by the environment to be ptzone.
+	if os.Getenv("PTZONE_TEST_AS_MAIN") == "1" {
+		main()
+	}
+	os.Exit(pgtest.Main(m))
+}
+
+// TestInterruptExits130: Ctrl-C stops a command that is waiting (here an
+// operator command on a daemon that never answers) with status 130, as
+// shells report a process stopped by SIGINT, and says so.
+func TestInterruptExits130(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	asked := make(chan net.Conn, 1)
+	go func() {
+		c, err := ln.Accept()
+		if err == nil {
+			asked <- c // held open, never answered
+		}
+	}()
+	token := writeFile(t, t.TempDir(), "token", []byte("ptz_x\n"))
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, os.Args[0], "operator", "status", "--server", "http://"+ln.Addr().String(), "--token-file", token)
+	cmd.Env = append(os.Environ(), "PTZONE_TEST_AS_MAIN=1")
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case c := <-asked:
+		defer c.Close()
+	case <-ctx.Done():
+		t.Fatal("the command never asked the daemon")
+	}
+	if err := cmd.Process.Signal(os.Interrupt); err != nil {
+		t.Fatal(err)
+	}
+	err = cmd.Wait()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != exitInterrupted || !strings.Contains(stderr.String(), "interrupted") {
+		t.Errorf("after Ctrl-C: %v, stderr %q; want exit status %d", err, stderr.String(), exitInterrupted)
+	}
+}
 
 type result struct {
 	stdout, stderr string

@@ -139,6 +139,7 @@ func TestReadmeExitStatusTable(t *testing.T) {
 		{exitOK, false, "success"},
 		{exitNegative, false, "negative result"},
 		{exitUsage, false, "usage error"},
+		{exitInterrupted, false, "interrupted"},
 		{checkPass, true, "no finding"},
 		{checkWarnings, true, "warnings"},
 		{checkErrors, true, "errors found"},

@@ -174,7 +174,10 @@ byte-identical files. Nothing is published and nothing is logged; see
 			}
 			defer reg.Close()
 			start := time.Now()
+			prog := newProgress(e.stderr, "zone build")
+			prog.phase("reading the registry, building, signing and verifying " + strings.Join(zones, ", "))
 			set, err := pub.Build(ctx, publish.BuildRequest{Now: now, Only: zones, NoVerify: noVerify})
+			prog.done()
 			if err != nil {
 				return err
 			}
@@ -443,7 +446,10 @@ Exit status 0 when every zone was published or unchanged (or passed, with --dry-
 			}
 			defer reg.Close()
 			start := time.Now()
+			prog := newProgress(e.stderr, "zone publish")
+			prog.phase("reading the registry, building, signing, verifying and guarding")
 			outs, err := pub.RunOnce(ctx, publish.Request{Now: now, TriggeredBy: "cli", Force: force, DryRun: dryRun, Full: full})
+			prog.done()
 			if err != nil {
 				return err
 			}
