@@ -422,11 +422,11 @@ func (d *Daemon) Publish(ctx context.Context, req publish.Request) ([]publish.Zo
 		return nil, ErrNotPublisher
 	}
 	if !req.DryRun {
-		f, frozen, err := d.deps.Registry.Frozen(ctx)
+		fs, err := d.deps.Registry.Freezes(ctx)
 		if err != nil {
 			return nil, err
 		}
-		if frozen {
+		if f, frozen := store.FreezeOf(fs, ""); frozen {
 			return nil, fmt.Errorf("%w (by %s since %s: %s)", ErrFrozen, f.Actor, f.Time.Format(time.RFC3339), f.Reason)
 		}
 	}

@@ -134,7 +134,9 @@ func (c *healthCollector) Collect(ch chan<- prometheus.Metric) {
 		h, err := c.d.deps.Registry.Health(ctx)
 		var frozen bool
 		if err == nil {
-			_, frozen, err = c.d.deps.Registry.Frozen(ctx)
+			var fs []store.Freeze
+			fs, err = c.d.deps.Registry.Freezes(ctx)
+			_, frozen = store.FreezeOf(fs, "")
 		}
 		cancel()
 		if err != nil {

@@ -82,9 +82,9 @@ func (d *Daemon) Explain(ctx context.Context, name string) (httpapi.Explanation,
 	} else {
 		ex.Reasons = append(ex.Reasons, "it is still in the zone served")
 	}
-	if f, frozen, err := d.deps.Registry.Frozen(ctx); err != nil {
+	if fs, err := d.deps.Registry.Freezes(ctx); err != nil {
 		return ex, err
-	} else if frozen {
+	} else if f, frozen := store.FreezeOf(fs, ""); frozen {
 		ex.Reasons = append(ex.Reasons, fmt.Sprintf("publishing is frozen by %s since %s: %s", f.Actor, f.Time.Format(time.RFC3339), f.Reason))
 		return ex, nil
 	}

@@ -31,9 +31,11 @@ func (d *Daemon) noteExpiry(out []publish.ZoneOutcome) {
 func (d *Daemon) Status(ctx context.Context) (httpapi.Status, error) {
 	cfg := d.Config()
 	st := httpapi.Status{Node: cfg.NodeName(), Publisher: d.IsPublisher(), NextRuns: d.Scheduler().Next()}
-	if f, frozen, err := d.deps.Registry.Frozen(ctx); err != nil {
+	freezes, err := d.deps.Registry.Freezes(ctx)
+	if err != nil {
 		return st, err
-	} else if frozen {
+	}
+	if f, frozen := store.FreezeOf(freezes, ""); frozen {
 		st.Frozen = &f
 	}
 	d.expiryMu.Lock()
@@ -43,7 +45,6 @@ func (d *Daemon) Status(ctx context.Context) (httpapi.Status, error) {
 	}
 	d.expiryMu.Unlock()
 	secondaries := d.srv.Secondaries()
-	var err error
 	for _, origin := range cfg.ServedZones() {
 		name := strings.TrimSuffix(origin, ".")
 		zs := httpapi.ZoneStatus{Zone: name, ServedSerial: servedSerialOf(d, origin)}

@@ -281,7 +281,8 @@ func (a *API) freeze(w http.ResponseWriter, r *http.Request, op string) error {
 	}
 	f := store.Freeze{Time: a.opt.Now().UTC(), Actor: op, Reason: body.Reason}
 	if err := a.opt.OperatorStore.Freeze(r.Context(), f); errors.Is(err, store.ErrFrozen) {
-		cur, _, _ := a.opt.OperatorStore.Frozen(r.Context())
+		fs, _ := a.opt.OperatorStore.Freezes(r.Context())
+		cur, _ := store.FreezeOf(fs, "")
 		return conflict(fmt.Errorf("publishing is frozen already, by %s since %s: %s", cur.Actor, cur.Time.Format(time.RFC3339), cur.Reason))
 	} else if err != nil {
 		return err
@@ -297,7 +298,7 @@ func (a *API) thaw(w http.ResponseWriter, r *http.Request, op string) error {
 	if err := readBody(r, &body); err != nil {
 		return err
 	}
-	f, err := a.opt.OperatorStore.Thaw(r.Context(), store.AuditEntry{Time: a.opt.Now().UTC(), Actor: op, Action: "thaw", Reason: body.Reason})
+	f, err := a.opt.OperatorStore.Thaw(r.Context(), "", store.AuditEntry{Time: a.opt.Now().UTC(), Actor: op, Action: "thaw", Reason: body.Reason})
 	if errors.Is(err, store.ErrNotFound) {
 		return conflict(errors.New("publishing is not frozen"))
 	}

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"crypto/sha256"
+	"fmt"
 	"iter"
 	"time"
 )
@@ -230,21 +231,27 @@ type Outbox interface {
 }
 
 // Operations keeps what operators do: the audit log of their actions,
-// and the freeze that stops every daemon publishing.
+// and the freezes that stop every daemon publishing a zone, or every
+// zone.
 type Operations interface {
 	// Audit appends an entry to the audit log and returns its ID.
 	Audit(ctx context.Context, e AuditEntry) (int64, error)
 	// AuditLog returns the newest entries first.
 	AuditLog(ctx context.Context, limit int) ([]AuditEntry, error)
-	// Freeze stops publishing, and records the entry in the audit log, in
-	// one transaction; ErrFrozen if publishing is frozen already.
+	// Freeze stops publishing f.Zone (every zone when it is empty), and
+	// records the entry in the audit log (its target the zone), in one
+	// transaction; ErrFrozen if that zone is frozen already. A zone's
+	// freeze and the freeze of every zone are independent: thawing one
+	// leaves the other in force.
 	Freeze(ctx context.Context, f Freeze) error
-	// Thaw lets publishing go on, recording e in the audit log in the
-	// same transaction, and returns the freeze it ended; ErrNotFound if
-	// publishing was not frozen.
-	Thaw(ctx context.Context, e AuditEntry) (Freeze, error)
-	// Frozen returns the freeze in force, if any.
-	Frozen(ctx context.Context) (f Freeze, frozen bool, err error)
+	// Thaw ends the freeze of zone (of every zone when it is empty),
+	// recording e in the audit log in the same transaction with the zone
+	// as its target, and returns the freeze it ended; ErrNotFound if that
+	// zone was not frozen.
+	Thaw(ctx context.Context, zone string, e AuditEntry) (Freeze, error)
+	// Freezes returns the freezes in force: the freeze of every zone
+	// first, if any, then the zones' by name.
+	Freezes(ctx context.Context) ([]Freeze, error)
 	// Health counts what the dashboards watch: one scan of the active
 	// domains and of the outbox's waiting notices.
 	Health(ctx context.Context) (Health, error)
@@ -298,9 +305,39 @@ type AuditEntry struct {
 
 // Freeze is publishing stopped by an operator, and why.
 type Freeze struct {
-	Time   time.Time
-	Actor  string
-	Reason string
+	// Zone is the zone frozen; empty, every zone.
+	Zone   string    `json:"zone,omitempty"`
+	Time   time.Time `json:"time"`
+	Actor  string    `json:"actor"`
+	Reason string    `json:"reason"`
+}
+
+// FreezeOf returns, among the freezes in force, the one that stops
+// publishing zone: the freeze of every zone before the zone's own. With
+// zone empty, only the freeze of every zone.
+func FreezeOf(freezes []Freeze, zone string) (Freeze, bool) {
+	var own *Freeze
+	for i, f := range freezes {
+		switch f.Zone {
+		case "":
+			return f, true
+		case zone:
+			own = &freezes[i]
+		}
+	}
+	if own != nil {
+		return *own, true
+	}
+	return Freeze{}, false
+}
+
+// String says who froze what, since when and why.
+func (f Freeze) String() string {
+	what := "publishing"
+	if f.Zone != "" {
+		what = "publishing of " + f.Zone
+	}
+	return fmt.Sprintf("%s is frozen by %s since %s: %s", what, f.Actor, f.Time.UTC().Format(time.RFC3339), f.Reason)
 }
 
 // Pruner removes old history.

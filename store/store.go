@@ -338,7 +338,8 @@ var (
 	// ErrChangeToken: the change feed cannot answer from this token (it is
 	// from another database, or older than the feed keeps).
 	ErrChangeToken = errors.New("change token not usable")
-	// ErrFrozen: publishing is frozen already.
+	// ErrFrozen: publishing of the zone (or of every zone) is frozen
+	// already.
 	ErrFrozen = errors.New("publishing is frozen")
 )
 

@@ -93,6 +93,8 @@ func TestConstraints(t *testing.T) {
 		"serial beyond 32 bits": `INSERT INTO publications (zone, serial, published_at, outcome, triggered_by, records, delegations) VALUES ('pt', 4294967296, now(), 'published', 't', 0, 0)`,
 		"token hash size":       `UPDATE registrars SET token_hash = '\x00'`,
 		"unknown notice role":   `INSERT INTO outbox (created, domain, kind, role, recipient) VALUES (now(), 'exemplo.pt', 'delegation_failing', 'pager', 'x')`,
+		"frozen zone absolute":  `INSERT INTO publishing_freeze (zone, at, actor, reason) VALUES ('com.pt.', now(), 'ana', 'r')`,
+		"frozen zone uppercase": `INSERT INTO publishing_freeze (zone, at, actor, reason) VALUES ('COM.pt', now(), 'ana', 'r')`,
 	}
 	for name, q := range bad {
 		_, err := conn.Exec(ctx, q)

@@ -135,6 +135,54 @@ func TestOutboxMigration(t *testing.T) {
 	}
 }
 
+// TestFreezeMigration: migration 0009 keys the freezes by zone. A store
+// frozen before it (the one freeze of every zone) stays frozen, as the
+// freeze of every zone, by the same operator, since the same time, for
+// the same reason; a zone may then be frozen beside it.
+func TestFreezeMigration(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "registry.db")
+	raw := rawOpen(t, path)
+	mustExec := func(q string, args ...any) {
+		t.Helper()
+		if _, err := raw.Exec(q, args...); err != nil {
+			t.Fatalf("%.60s: %v", q, err)
+		}
+	}
+	mustExec(`CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied INTEGER NOT NULL) STRICT`)
+	files, err := filepath.Glob("migrations/000[1-8]_*.sql")
+	if err != nil || len(files) != 8 {
+		t.Fatalf("the migrations before 0009: %v %v", files, err)
+	}
+	for i, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		mustExec(string(b))
+		mustExec(`INSERT INTO schema_migrations VALUES (?, ?, 0)`, i+1, filepath.Base(f))
+	}
+	t0 := time.Date(2026, 11, 23, 3, 0, 0, 0, time.UTC)
+	mustExec(`INSERT INTO publishing_freeze (one, at, actor, reason) VALUES (1, ?, 'ana', 'registry migration tonight')`, t0.UnixMicro())
+	raw.Close()
+
+	db, err := sqlite.Open(ctx, path)
+	if err != nil {
+		t.Fatalf("migrating to 0009: %v", err)
+	}
+	defer db.Close()
+	want := store.Freeze{Time: t0, Actor: "ana", Reason: "registry migration tonight"}
+	if fs, err := db.Freezes(ctx); err != nil || len(fs) != 1 || fs[0] != want {
+		t.Fatalf("the freezes after the migration: %+v %v; want %+v", fs, err, want)
+	}
+	if err := db.Freeze(ctx, store.Freeze{Zone: "com.pt", Time: t0, Actor: "rui", Reason: "rolled back"}); err != nil {
+		t.Errorf("freezing com.pt after the migration: %v", err)
+	}
+	if err := db.Freeze(ctx, store.Freeze{Time: t0, Actor: "rui", Reason: "again"}); !errors.Is(err, store.ErrFrozen) {
+		t.Errorf("freezing every zone again after the migration: %v, want ErrFrozen", err)
+	}
+}
+
 func rawOpen(t *testing.T, path string) *sql.DB {
 	t.Helper()
 	raw, err := sql.Open("sqlite", "file:"+path+"?_pragma=foreign_keys(1)")
@@ -185,6 +233,8 @@ func TestConstraints(t *testing.T) {
 		"token hash size":       `UPDATE registrars SET token_hash = x'00'`,
 		"unknown notice role":   `INSERT INTO outbox (created, domain, kind, role, recipient) VALUES (0, 'exemplo.pt', 'delegation_failing', 'pager', 'x')`,
 		"findings not array":    `INSERT INTO check_results (domain_id, checked_at, duration_us, trigger, verdict, findings) SELECT id, 0, 0, 't', 'pass', '{}' FROM domains`,
+		"frozen zone absolute":  `INSERT INTO publishing_freeze (zone, at, actor, reason) VALUES ('com.pt.', 0, 'ana', 'r')`,
+		"frozen zone uppercase": `INSERT INTO publishing_freeze (zone, at, actor, reason) VALUES ('COM.pt', 0, 'ana', 'r')`,
 	}
 	for name, q := range bad {
 		_, err := raw.Exec(q)

@@ -3,6 +3,8 @@ package sqlcore
 import (
 	"context"
 	"errors"
+	"slices"
+	"strings"
 
 	"github.com/ptzone/ptzone/store"
 )
@@ -40,31 +42,29 @@ func (c *Core) AuditLog(ctx context.Context, limit int) ([]store.AuditEntry, err
 // Freeze implements store.Operations.
 func (c *Core) Freeze(ctx context.Context, f store.Freeze) error {
 	err := c.inTx(ctx, func(tx Querier) error {
-		// The table holds one row at most: its key is always true (SQLite:
-		// 1; a default would not do, its key being the rowid).
-		n, err := tx.Exec(ctx, `INSERT INTO publishing_freeze (one, at, actor, reason) VALUES (TRUE, $1, $2, $3) ON CONFLICT DO NOTHING`,
-			c.D.Time(f.Time), f.Actor, f.Reason)
+		n, err := tx.Exec(ctx, `INSERT INTO publishing_freeze (zone, at, actor, reason) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING`,
+			f.Zone, c.D.Time(f.Time), f.Actor, f.Reason)
 		if err != nil {
 			return err
 		}
 		if n == 0 {
 			return store.ErrFrozen
 		}
-		_, err = c.insertAudit(ctx, tx, store.AuditEntry{Time: f.Time, Actor: f.Actor, Action: "freeze", Reason: f.Reason})
+		_, err = c.insertAudit(ctx, tx, store.AuditEntry{Time: f.Time, Actor: f.Actor, Action: "freeze", Target: f.Zone, Reason: f.Reason})
 		return err
 	})
 	if err != nil {
-		return c.D.errorf("freezing publishing: %w", err)
+		return c.D.errorf("freezing publishing%s: %w", ofZone(f.Zone), err)
 	}
 	return nil
 }
 
 // Thaw implements store.Operations.
-func (c *Core) Thaw(ctx context.Context, e store.AuditEntry) (store.Freeze, error) {
+func (c *Core) Thaw(ctx context.Context, zone string, e store.AuditEntry) (store.Freeze, error) {
 	var f store.Freeze
 	err := c.inTx(ctx, func(tx Querier) error {
 		var at TimeCol
-		err := tx.QueryRow(ctx, `DELETE FROM publishing_freeze RETURNING at, actor, reason`).Scan(&at, &f.Actor, &f.Reason)
+		err := tx.QueryRow(ctx, `DELETE FROM publishing_freeze WHERE zone = $1 RETURNING zone, at, actor, reason`, zone).Scan(&f.Zone, &at, &f.Actor, &f.Reason)
 		if errors.Is(err, ErrNoRows) {
 			return store.ErrNotFound
 		}
@@ -72,26 +72,34 @@ func (c *Core) Thaw(ctx context.Context, e store.AuditEntry) (store.Freeze, erro
 			return err
 		}
 		f.Time = at.T
+		e.Target = zone
 		_, err = c.insertAudit(ctx, tx, e)
 		return err
 	})
 	if err != nil {
-		return f, c.D.errorf("thawing publishing: %w", err)
+		return f, c.D.errorf("thawing publishing%s: %w", ofZone(zone), err)
 	}
 	return f, nil
 }
 
-// Frozen implements store.Operations.
-func (c *Core) Frozen(ctx context.Context) (store.Freeze, bool, error) {
-	var f store.Freeze
-	var at TimeCol
-	err := c.DB.QueryRow(ctx, `SELECT at, actor, reason FROM publishing_freeze`).Scan(&at, &f.Actor, &f.Reason)
-	if errors.Is(err, ErrNoRows) {
-		return f, false, nil
+// Freezes implements store.Operations.
+func (c *Core) Freezes(ctx context.Context) ([]store.Freeze, error) {
+	out, err := list(ctx, c.D, c.DB, "reading the publishing freezes", func(r Rows) (store.Freeze, error) {
+		var f store.Freeze
+		var at TimeCol
+		err := r.Scan(&f.Zone, &at, &f.Actor, &f.Reason)
+		f.Time = at.T
+		return f, err
+	}, `SELECT zone, at, actor, reason FROM publishing_freeze`)
+	// Sorted here, byte by byte, whatever the database's collation: ''
+	// first, the freeze of every zone.
+	slices.SortFunc(out, func(a, b store.Freeze) int { return strings.Compare(a.Zone, b.Zone) })
+	return out, err
+}
+
+func ofZone(zone string) string {
+	if zone == "" {
+		return ""
 	}
-	if err != nil {
-		return f, false, c.D.errorf("reading the publishing freeze: %w", err)
-	}
-	f.Time = at.T
-	return f, true, nil
+	return " of " + zone
 }
