@@ -49,7 +49,8 @@ var (
 	// that does not hold the publisher's lock: another daemon publishes.
 	ErrNotPublisher error = &stateError{"another daemon is the publisher: ask it"}
 	// ErrFrozen is returned for a publication while an operator has
-	// publishing frozen (a dry run still runs).
+	// publishing of every zone frozen (a dry run still runs). A zone
+	// frozen alone is not an error: its outcome is publish.OutcomeFrozen.
 	ErrFrozen error = &stateError{"publishing is frozen: thaw it first"}
 )
 
@@ -410,7 +411,9 @@ func (d *Daemon) isPublisher(ctx context.Context) (bool, error) {
 }
 
 // Publish runs one publication now, unless another daemon is the
-// publisher (ErrNotPublisher). The served zones follow at once.
+// publisher (ErrNotPublisher) or publishing is frozen (ErrFrozen). The
+// zones frozen alone are left as they are (publish.Request.Frozen), the
+// others published. The served zones follow at once.
 func (d *Daemon) Publish(ctx context.Context, req publish.Request) ([]publish.ZoneOutcome, error) {
 	d.pubMu.Lock()
 	defer d.pubMu.Unlock()
@@ -428,6 +431,12 @@ func (d *Daemon) Publish(ctx context.Context, req publish.Request) ([]publish.Zo
 		}
 		if f, frozen := store.FreezeOf(fs, ""); frozen {
 			return nil, fmt.Errorf("%w (by %s since %s: %s)", ErrFrozen, f.Actor, f.Time.Format(time.RFC3339), f.Reason)
+		}
+		for _, f := range fs {
+			if req.Frozen == nil {
+				req.Frozen = map[string]string{}
+			}
+			req.Frozen[f.Zone] = f.String()
 		}
 	}
 	d.mu.Lock()

@@ -30,7 +30,7 @@ type metrics struct {
 func newMetrics(reg prometheus.Registerer) *metrics {
 	m := &metrics{
 		publishes: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "ptzone_publish_zones_total",
-			Help: "Zone publications, by zone and outcome (published, unchanged, refused, failed, dry_run)."}, []string{"zone", "outcome"}),
+			Help: "Zone publications, by zone and outcome (published, unchanged, frozen, refused, failed, dry_run)."}, []string{"zone", "outcome"}),
 		duration: prometheus.NewGauge(prometheus.GaugeOpts{Name: "ptzone_publish_last_duration_seconds",
 			Help: "How long the last publication run took, every zone."}),
 		refusals: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "ptzone_publish_guard_refusals_total",
@@ -70,8 +70,11 @@ func (m *metrics) published(out []publish.ZoneOutcome, err error, took time.Dura
 	}
 	for _, o := range out {
 		m.publishes.WithLabelValues(o.Zone, string(o.Outcome)).Inc()
+		// A zone frozen is an operator's doing, not the guard's refusal.
 		for _, r := range o.Refusals {
-			m.refusals.WithLabelValues(o.Zone, r.Code).Inc()
+			if o.Outcome != publish.OutcomeFrozen {
+				m.refusals.WithLabelValues(o.Zone, r.Code).Inc()
+			}
 		}
 		if o.Outcome != store.OutcomePublished && o.Outcome != publish.OutcomeUnchanged {
 			continue
@@ -93,7 +96,7 @@ func (m *metrics) published(out []publish.ZoneOutcome, err error, took time.Dura
 
 // healthCollector reads, when scraped, what lives in the store and the
 // key directory: the delegations by the gate's state and last verdict,
-// the outbox, the freeze, and the keys' states. The store is asked at
+// the outbox, the freezes, and the keys' states. The store is asked at
 // most every healthEvery, with a deadline: a scrape every few seconds
 // must not become a scan of two million domains every few seconds.
 type healthCollector struct {
@@ -102,7 +105,7 @@ type healthCollector struct {
 	mu      sync.Mutex
 	at      time.Time
 	health  store.Health
-	frozen  bool
+	freezes []store.Freeze
 	lastErr error
 
 	delegations, verdicts, outbox, outboxAge, frozenDesc, keys *prometheus.Desc
@@ -116,7 +119,7 @@ func newHealthCollector(d *Daemon) *healthCollector {
 		verdicts:    prometheus.NewDesc("ptzone_delegation_last_verdict", "Active domains with name servers, by their last check's verdict.", []string{"verdict"}, nil),
 		outbox:      prometheus.NewDesc("ptzone_outbox_pending", "Notices waiting in the outbox.", nil, nil),
 		outboxAge:   prometheus.NewDesc("ptzone_outbox_oldest_age_seconds", "How long the oldest notice has waited in the outbox; 0 when none waits.", nil, nil),
-		frozenDesc:  prometheus.NewDesc("ptzone_publishing_frozen", "1 while an operator has publishing frozen.", nil, nil),
+		frozenDesc:  prometheus.NewDesc("ptzone_publishing_frozen", "1 while an operator has the zone's publishing frozen (the zone's own freeze or every zone's), by zone.", []string{"zone"}, nil),
 		keys:        prometheus.NewDesc("ptzone_dnssec_keys", "The zones' DNSSEC keys, by zone, role and state.", []string{"zone", "role", "state"}, nil),
 	}
 }
@@ -132,11 +135,9 @@ func (c *healthCollector) Collect(ch chan<- prometheus.Metric) {
 	if time.Since(c.at) >= healthEvery {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		h, err := c.d.deps.Registry.Health(ctx)
-		var frozen bool
+		var freezes []store.Freeze
 		if err == nil {
-			var fs []store.Freeze
-			fs, err = c.d.deps.Registry.Freezes(ctx)
-			_, frozen = store.FreezeOf(fs, "")
+			freezes, err = c.d.deps.Registry.Freezes(ctx)
 		}
 		cancel()
 		if err != nil {
@@ -145,10 +146,10 @@ func (c *healthCollector) Collect(ch chan<- prometheus.Metric) {
 			}
 			c.lastErr = err
 		} else {
-			c.at, c.health, c.frozen, c.lastErr = time.Now(), h, frozen, nil
+			c.at, c.health, c.freezes, c.lastErr = time.Now(), h, freezes, nil
 		}
 	}
-	h, frozen, have := c.health, c.frozen, !c.at.IsZero()
+	h, freezes, have := c.health, c.freezes, !c.at.IsZero()
 	c.mu.Unlock()
 	if have {
 		for state, n := range h.Delegations {
@@ -163,11 +164,14 @@ func (c *healthCollector) Collect(ch chan<- prometheus.Metric) {
 			age = max(0, c.d.deps.Now().Sub(h.OutboxOldest).Seconds())
 		}
 		ch <- prometheus.MustNewConstMetric(c.outboxAge, prometheus.GaugeValue, age)
-		f := 0.0
-		if frozen {
-			f = 1
+		for _, origin := range c.d.Config().ServedZones() {
+			name := strings.TrimSuffix(origin, ".")
+			f := 0.0
+			if _, frozen := store.FreezeOf(freezes, name); frozen {
+				f = 1
+			}
+			ch <- prometheus.MustNewConstMetric(c.frozenDesc, prometheus.GaugeValue, f, name)
 		}
-		ch <- prometheus.MustNewConstMetric(c.frozenDesc, prometheus.GaugeValue, f)
 	}
 	counts := map[[3]string]int{}
 	for _, origin := range c.d.Config().ServedZones() {

@@ -18,12 +18,13 @@ import (
 )
 
 // Rollback publishes a zone again with the records of its version before
-// the last publication (publish.Publisher.Rollback), then freezes
-// publishing, unless it is frozen already: the next scheduled publication
-// would otherwise build the zone again from the registry, and publish
-// what was rolled back. The operator thaws it once the registry is
-// mended. A rollback runs while publishing is frozen: it is how an
-// operator answers a bad publication.
+// the last publication (publish.Publisher.Rollback), then freezes the
+// zone's publishing, unless it is frozen already: the next scheduled
+// publication would otherwise build the zone again from the registry, and
+// publish what was rolled back. The other zones go on publishing. The
+// operator thaws the zone once the registry is mended. A rollback runs
+// while publishing is frozen: it is how an operator answers a bad
+// publication.
 func (d *Daemon) Rollback(ctx context.Context, zoneName, by, reason string) (publish.ZoneOutcome, error) {
 	d.pubMu.Lock()
 	defer d.pubMu.Unlock()
@@ -49,12 +50,12 @@ func (d *Daemon) Rollback(ctx context.Context, zoneName, by, reason string) (pub
 		return o, nil
 	}
 	d.followNow(ctx)
-	f := store.Freeze{Time: now, Actor: by,
+	f := store.Freeze{Zone: zoneName, Time: now, Actor: by,
 		Reason: fmt.Sprintf("%s rolled back to serial %d: %s (thaw once the registry is mended; the next publication builds from it)", zoneName, o.Serial, reason)}
 	if err := d.deps.Registry.Freeze(ctx, f); err != nil && !errors.Is(err, store.ErrFrozen) {
-		return o, fmt.Errorf("rolled back, but freezing publishing failed (the next scheduled publication will build %s from the registry again): %w", zoneName, err)
+		return o, fmt.Errorf("rolled back, but freezing the publishing of %s failed (the next scheduled publication will build it from the registry again): %w", zoneName, err)
 	}
-	d.log.Warn("zone rolled back; publishing frozen", zap.String("zone", zoneName), zap.Uint32("serial", o.Serial), zap.String("by", by))
+	d.log.Warn("zone rolled back; its publishing frozen", zap.String("zone", zoneName), zap.Uint32("serial", o.Serial), zap.String("by", by))
 	return o, nil
 }
 
@@ -84,8 +85,8 @@ func (d *Daemon) Explain(ctx context.Context, name string) (httpapi.Explanation,
 	}
 	if fs, err := d.deps.Registry.Freezes(ctx); err != nil {
 		return ex, err
-	} else if f, frozen := store.FreezeOf(fs, ""); frozen {
-		ex.Reasons = append(ex.Reasons, fmt.Sprintf("publishing is frozen by %s since %s: %s", f.Actor, f.Time.Format(time.RFC3339), f.Reason))
+	} else if f, frozen := store.FreezeOf(fs, ex.Zone); frozen {
+		ex.Reasons = append(ex.Reasons, f.String())
 		return ex, nil
 	}
 	pubs, err := d.deps.Registry.Publications(ctx, ex.Zone, 1)
@@ -206,4 +207,14 @@ func (d *Daemon) delegatedNow(name string, served []string) (in bool, zoneName s
 		}
 	}
 	return in, best, servedSerialOf(d, best+".")
+}
+
+// Zones implements httpapi.Operator: the names of the zones served.
+func (d *Daemon) Zones() []string {
+	served := d.Config().ServedZones()
+	out := make([]string, len(served))
+	for i, origin := range served {
+		out[i] = strings.TrimSuffix(origin, ".")
+	}
+	return out
 }

@@ -198,8 +198,8 @@ func TestOperatorAPI(t *testing.T) {
 	}
 
 	// The forced publication was a mistake: rolled back, the 30 are
-	// delegated again, under a new serial, and publishing is frozen so
-	// that the schedule does not publish the registry over it.
+	// delegated again, under a new serial, and the publishing of pt is
+	// frozen so that the schedule does not publish the registry over it.
 	before := servedSerial(d, "pt")
 	if code := call("POST", "zones/pt/rollback", op, `{}`, nil); code != http.StatusBadRequest {
 		t.Errorf("a rollback without a reason: %d", code)
@@ -226,13 +226,15 @@ func TestOperatorAPI(t *testing.T) {
 	var frozen struct {
 		Frozen *struct{ Actor, Reason string }
 		Zones  []struct {
-			Keys []struct {
+			Frozen *struct{ Zone, Actor, Reason string }
+			Keys   []struct {
 				Tag         uint16
 				Role, State string
 			}
 		}
 	}
-	if call("GET", "status", op, "", &frozen); frozen.Frozen == nil || !strings.Contains(frozen.Frozen.Reason, "pt rolled back") ||
+	if call("GET", "status", op, "", &frozen); frozen.Frozen != nil || frozen.Zones[0].Frozen == nil || frozen.Zones[0].Frozen.Zone != "pt" ||
+		!strings.Contains(frozen.Zones[0].Frozen.Reason, "pt rolled back") ||
 		len(frozen.Zones[0].Keys) != 2 || frozen.Zones[0].Keys[0].State != "active" || frozen.Zones[0].Keys[0].Role+frozen.Zones[0].Keys[1].Role != "KSKZSK" &&
 		frozen.Zones[0].Keys[0].Role+frozen.Zones[0].Keys[1].Role != "ZSKKSK" {
 		t.Errorf("status after the rollback: %+v", frozen)
@@ -257,7 +259,7 @@ func TestOperatorAPI(t *testing.T) {
 	if problems, err := promlint.New(bytes.NewReader(text)).Lint(); err != nil || len(problems) > 0 {
 		t.Errorf("promlint: %v %v", problems, err)
 	}
-	for _, want := range []string{"ptzone_publishing_frozen 1", `ptzone_dnssec_keys{role="KSK",state="active",zone="pt"} 1`,
+	for _, want := range []string{`ptzone_publishing_frozen{zone="pt"} 1`, `ptzone_publishing_frozen{zone="com.pt"} 0`, `ptzone_dnssec_keys{role="KSK",state="active",zone="pt"} 1`,
 		`ptzone_delegations{state="unchecked"} `, "ptzone_outbox_pending 0", `ptzone_publish_guard_refusals_total{reason=`} {
 		if !bytes.Contains(text, []byte(want)) {
 			t.Errorf("/metrics lacks %s", want)
@@ -273,7 +275,7 @@ func TestOperatorAPI(t *testing.T) {
 		got = append(got, e.Actor+":"+e.Action+":"+e.Target+":"+e.Reason)
 	}
 	want := []string{"ana:rollback:pt:it was for pt after all", "ana:rollback:pt:the court order was for com.pt",
-		fmt.Sprintf("ana:freeze::pt rolled back to serial %d: the court order was for com.pt (thaw once the registry is mended; the next publication builds from it)", firstRollback),
+		fmt.Sprintf("ana:freeze:pt:pt rolled back to serial %d: the court order was for com.pt (thaw once the registry is mended; the next publication builds from it)", firstRollback),
 		"ana:check:" + victims[0] + ":", "ana:force_publish::court order: suspension of 30 domains", "ana:publish::",
 		"ana:thaw::migration done", "ana:freeze::registry migration tonight", "ana:publish::"}
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
@@ -397,5 +399,229 @@ nameservers = [{ name = "a.dns.pt", addrs = ["185.39.208.1"] }, { name = "ns2.ni
 	}
 	if status("bea-token") != http.StatusOK || status("carla-token") != http.StatusUnauthorized {
 		t.Error("a refused reload changed the operators")
+	}
+}
+
+// TestFreezeOneZone: an operator freezes com.pt alone: the publications
+// that follow, asked for or scheduled, publish pt and leave com.pt as
+// served, saying it is frozen, by whom and why; the status and "why" say
+// so too, and the metrics by zone. Thawed, com.pt publishes. Rolled
+// back, com.pt alone is frozen, and pt still publishes at the next run.
+// Every freeze, thaw and rollback is in the audit log with its zone.
+func TestFreezeOneZone(t *testing.T) {
+	ctx := context.Background()
+	db := testdb.Sample(t)
+	keys := t.TempDir()
+	testkit.GenerateKeyFiles(t, keys, time.Now().Add(-time.Hour), zonegen.DefaultZones()...)
+	cfg := labConfig("freeze", 53)
+	cfg.Publish.AssumeChecked = true
+	cfg.Operators = []OperatorConfig{{Name: "ana", TokenSHA256: hex.EncodeToString(store.HashToken("operator-token"))}}
+	d := startDaemon(t, cfg, db, db, keys, nil)
+	base := "http://" + d.HTTPAddr().String() + "/api/v1/operator/"
+	call := func(method, path, body string, out any) int {
+		t.Helper()
+		req, _ := http.NewRequest(method, base+path, strings.NewReader(body))
+		req.Header.Set("Authorization", "Bearer operator-token")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		if out != nil {
+			if err := json.Unmarshal(b, out); err != nil {
+				t.Fatalf("%s %s: %v: %s", method, path, err, b)
+			}
+		}
+		return resp.StatusCode
+	}
+	type zoneResult struct {
+		Outcome  string
+		Serial   uint32
+		Refusals []struct{ Code, Message string }
+	}
+	publishNow := func() map[string]zoneResult {
+		t.Helper()
+		var res struct {
+			Zones []struct {
+				Zone string
+				zoneResult
+			}
+		}
+		if code := call("POST", "publish", `{}`, &res); code != http.StatusOK {
+			t.Fatalf("publish: %d", code)
+		}
+		out := map[string]zoneResult{}
+		for _, z := range res.Zones {
+			out[z.Zone] = z.zoneResult
+		}
+		return out
+	}
+	// moveOne gives the first active domain of zone z with name servers
+	// other name servers, for the next publication to publish.
+	moved := 0
+	moveOne := func(z string) string {
+		t.Helper()
+		snap, err := db.Snapshot(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer snap.Close()
+		for c, err := range snap.Domains(ctx, store.Filter{Zone: z, Statuses: []store.Status{store.StatusActive}}) {
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(c.Domain.Nameservers) == 0 {
+				continue
+			}
+			moved++
+			dom := c.Domain
+			dom.Nameservers = []store.Nameserver{{Name: fmt.Sprintf("ns1.outro%d.net", moved)}, {Name: fmt.Sprintf("ns2.outro%d.net", moved)}}
+			if err := db.PutDomain(ctx, dom); err != nil {
+				t.Fatal(err)
+			}
+			return dom.Name
+		}
+		t.Fatalf("no active domain with name servers in %s", z)
+		return ""
+	}
+
+	first := publishNow()
+	if first["pt"].Outcome != "published" || first["com.pt"].Outcome != "published" {
+		t.Fatalf("the first publication: %+v", first)
+	}
+	waitFor(t, "the first publication served", func() bool { return servedSerial(d, "com.pt") == first["com.pt"].Serial })
+
+	if code := call("POST", "freeze", `{"reason": "r", "zone": "com-pt"}`, nil); code != http.StatusBadRequest {
+		t.Errorf("freezing a zone not served: %d", code)
+	}
+	if code := call("POST", "freeze", `{"reason": "com.pt under review", "zone": "com.pt."}`, nil); code != http.StatusOK {
+		t.Fatalf("freezing com.pt: %d", code)
+	}
+	var refused struct{ Message string }
+	if code := call("POST", "freeze", `{"reason": "again", "zone": "com.pt"}`, &refused); code != http.StatusConflict ||
+		!strings.Contains(refused.Message, "com.pt under review") {
+		t.Errorf("freezing com.pt twice: %d %s", code, refused.Message)
+	}
+	// A pt domain moves; a com.pt domain is suspended (Art 35).
+	inPT, inCom := moveOne("pt"), moveOne("com.pt")
+	if err := db.SetStatus(ctx, inCom, store.StatusSuspended); err != nil {
+		t.Fatal(err)
+	}
+	second := publishNow()
+	if pt := second["pt"]; pt.Outcome != "published" || pt.Serial == first["pt"].Serial {
+		t.Errorf("pt beside frozen com.pt: %+v", pt)
+	}
+	com := second["com.pt"]
+	if com.Outcome != "frozen" || com.Serial != first["com.pt"].Serial || len(com.Refusals) != 1 || com.Refusals[0].Code != "frozen" ||
+		!strings.Contains(com.Refusals[0].Message, "publishing of com.pt is frozen by ana") || !strings.Contains(com.Refusals[0].Message, "com.pt under review") {
+		t.Errorf("frozen com.pt: %+v", com)
+	}
+	waitFor(t, "pt served", func() bool { return servedSerial(d, "pt") == second["pt"].Serial })
+	if got := servedSerial(d, "com.pt"); got != first["com.pt"].Serial {
+		t.Errorf("com.pt served at %d while frozen, want %d", got, first["com.pt"].Serial)
+	}
+	if in, _ := delegated(t, d, inPT); !in {
+		t.Errorf("%s is not delegated after pt's publication", inPT)
+	}
+	if in, _ := delegated(t, d, inCom); !in {
+		t.Errorf("%s, suspended, left com.pt while frozen", inCom)
+	}
+	if err := d.publishJob(ctx); err != nil {
+		t.Errorf("the scheduled publication with com.pt frozen: %v", err)
+	}
+	var w struct{ Reasons []string }
+	if call("GET", "domains/"+inCom+"/why", "", &w); !strings.Contains(strings.Join(w.Reasons, " "), "publishing of com.pt is frozen by ana") {
+		t.Errorf("why %s: %+v", inCom, w)
+	}
+	var st struct {
+		Frozen *store.Freeze
+		Zones  []struct {
+			Zone            string
+			Frozen          *store.Freeze
+			LastPublication *struct {
+				Serial      uint32
+				TriggeredBy string `json:"triggered_by"`
+			} `json:"last_publication"`
+		}
+	}
+	call("GET", "status", "", &st)
+	for _, z := range st.Zones {
+		switch {
+		case z.Zone == "com.pt" && (z.Frozen == nil || z.Frozen.Zone != "com.pt" || z.Frozen.Actor != "ana" || z.Frozen.Reason != "com.pt under review"):
+			t.Errorf("the status of com.pt: frozen %+v", z.Frozen)
+		case z.Zone != "com.pt" && z.Frozen != nil:
+			t.Errorf("the status of %s: frozen %+v", z.Zone, z.Frozen)
+		case z.Zone == "pt" && (z.LastPublication == nil || z.LastPublication.TriggeredBy != "operator:ana"):
+			t.Errorf("the status of pt: last publication %+v", z.LastPublication)
+		}
+	}
+	if st.Frozen != nil {
+		t.Errorf("every zone frozen: %+v", st.Frozen)
+	}
+
+	// A thaw of every zone is not com.pt's; com.pt's own is.
+	if code := call("POST", "thaw", `{"reason": "r"}`, &refused); code != http.StatusConflict || !strings.Contains(refused.Message, "com.pt") {
+		t.Errorf("thawing every zone: %d %s", code, refused.Message)
+	}
+	if code := call("POST", "thaw", `{"reason": "reviewed", "zone": "com.pt"}`, nil); code != http.StatusOK {
+		t.Fatalf("thawing com.pt: %d", code)
+	}
+	third := publishNow()
+	if com := third["com.pt"]; com.Outcome != "published" || com.Serial == first["com.pt"].Serial {
+		t.Errorf("com.pt thawed: %+v", com)
+	}
+	waitFor(t, "com.pt thawed served", func() bool { return servedSerial(d, "com.pt") == third["com.pt"].Serial })
+	if in, _ := delegated(t, d, inCom); in {
+		t.Errorf("%s, suspended, is still delegated after com.pt is thawed", inCom)
+	}
+
+	// Rolled back: com.pt is frozen, pt goes on.
+	var rb struct{ Zone zoneResult }
+	if code := call("POST", "zones/com.pt/rollback", `{"reason": "the wrong name servers"}`, &rb); code != http.StatusOK || rb.Zone.Outcome != "published" {
+		t.Fatalf("rolling back com.pt: %d %+v", code, rb)
+	}
+	moveOne("pt")
+	moveOne("com.pt")
+	fourth := publishNow()
+	if pt := fourth["pt"]; pt.Outcome != "published" || pt.Serial == second["pt"].Serial {
+		t.Errorf("pt after the rollback of com.pt: %+v", pt)
+	}
+	if com := fourth["com.pt"]; com.Outcome != "frozen" || com.Serial != rb.Zone.Serial || !strings.Contains(com.Refusals[0].Message, "com.pt rolled back") {
+		t.Errorf("com.pt after its rollback: %+v", com)
+	}
+	waitFor(t, "pt served after the rollback of com.pt", func() bool { return servedSerial(d, "pt") == fourth["pt"].Serial })
+
+	resp, err := http.Get("http://" + d.HTTPAddr().String() + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	text, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	for _, want := range []string{`ptzone_publishing_frozen{zone="com.pt"} 1`, `ptzone_publishing_frozen{zone="pt"} 0`,
+		`ptzone_publish_zones_total{outcome="frozen",zone="com.pt"} 3`} {
+		if !bytes.Contains(text, []byte(want)) {
+			t.Errorf("/metrics lacks %s", want)
+		}
+	}
+	if bytes.Contains(text, []byte(`ptzone_publish_guard_refusals_total{reason="frozen"`)) {
+		t.Error("a freeze is counted as the guard's refusal")
+	}
+
+	var audit struct {
+		Audit []struct{ Actor, Action, Target, Reason string }
+	}
+	call("GET", "audit", "", &audit)
+	var got []string
+	for _, e := range audit.Audit {
+		if e.Action != "publish" {
+			got = append(got, e.Action+":"+e.Target+":"+e.Reason)
+		}
+	}
+	want := []string{"rollback:com.pt:the wrong name servers",
+		fmt.Sprintf("freeze:com.pt:com.pt rolled back to serial %d: the wrong name servers (thaw once the registry is mended; the next publication builds from it)", rb.Zone.Serial),
+		"thaw:com.pt:reviewed", "freeze:com.pt:com.pt under review"}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("audit log:\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 }

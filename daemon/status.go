@@ -2,6 +2,7 @@ package daemon
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"strings"
 	"time"
@@ -25,9 +26,11 @@ func (d *Daemon) noteExpiry(out []publish.ZoneOutcome) {
 	}
 }
 
-// Status implements httpapi.Operator: the publisher's role, the freeze,
-// the jobs' next runs, and per zone the serial served, the last
-// publication and its outcome, and when its signatures start expiring.
+// Status implements httpapi.Operator: the publisher's role, the freeze
+// of every zone, the jobs' next runs, and per zone the serial served (by
+// us and by each secondary), the freeze that stops it, the last
+// publication, the last refusal, the keys, and when its signatures start
+// expiring.
 func (d *Daemon) Status(ctx context.Context) (httpapi.Status, error) {
 	cfg := d.Config()
 	st := httpapi.Status{Node: cfg.NodeName(), Publisher: d.IsPublisher(), NextRuns: d.Scheduler().Next()}
@@ -48,6 +51,9 @@ func (d *Daemon) Status(ctx context.Context) (httpapi.Status, error) {
 	for _, origin := range cfg.ServedZones() {
 		name := strings.TrimSuffix(origin, ".")
 		zs := httpapi.ZoneStatus{Zone: name, ServedSerial: servedSerialOf(d, origin)}
+		if f, frozen := store.FreezeOf(freezes, name); frozen {
+			zs.Frozen = &f
+		}
 		if t, ok := expiry[name]; ok {
 			zs.SignaturesExpire = &t
 		}
@@ -68,14 +74,32 @@ func (d *Daemon) Status(ctx context.Context) (httpapi.Status, error) {
 			if i == 0 {
 				zs.LastOutcome, zs.LastAttempt = string(p.Outcome), &pubs[i].Time
 			}
-			if p.Outcome == store.OutcomePublished {
+			switch {
+			case p.Outcome == store.OutcomePublished && zs.LastPublication == nil:
 				zs.LastPublished = &pubs[i].Time
-				break
+				zs.LastPublication = publicationStatus(p)
+			case (p.Outcome == store.OutcomeRefused || p.Outcome == store.OutcomeFailed) && zs.LastRefusal == nil:
+				zs.LastRefusal = publicationStatus(p)
 			}
 		}
 		st.Zones = append(st.Zones, zs)
 	}
 	return st, nil
+}
+
+// publicationStatus is an entry of the publication log as the status
+// shows it: the refusals' codes are read from its receipt.
+func publicationStatus(p store.Publication) *httpapi.PublicationStatus {
+	ps := &httpapi.PublicationStatus{Time: p.Time, Serial: p.Serial, Outcome: string(p.Outcome), TriggeredBy: p.TriggeredBy, Reason: p.Reason}
+	var receipt struct {
+		Refusals []publish.Refusal `json:"refusals"`
+	}
+	if json.Unmarshal(p.Details, &receipt) == nil {
+		for _, r := range receipt.Refusals {
+			ps.Codes = append(ps.Codes, r.Code)
+		}
+	}
+	return ps
 }
 
 // keyStates lists a zone's keys as the key directory holds them.

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -28,8 +29,10 @@ type Operator interface {
 	// Status says how the service stands.
 	Status(ctx context.Context) (Status, error)
 	// Rollback publishes a zone again as it was before its last
-	// publication, and freezes publishing.
+	// publication, and freezes the zone's publishing.
 	Rollback(ctx context.Context, zone, by, reason string) (publish.ZoneOutcome, error)
+	// Zones are the names of the zones served (no trailing dot).
+	Zones() []string
 	// Explain says why a name is, or is not, in the zone.
 	Explain(ctx context.Context, name string) (Explanation, error)
 }
@@ -68,8 +71,10 @@ type OperatorStore interface {
 type Status struct {
 	Node string `json:"node"`
 	// Publisher: this daemon holds the publisher's lock.
-	Publisher bool          `json:"publisher"`
-	Frozen    *store.Freeze `json:"frozen,omitempty"`
+	Publisher bool `json:"publisher"`
+	// Frozen is the freeze of every zone; a zone's own is in its
+	// ZoneStatus.
+	Frozen *store.Freeze `json:"frozen,omitempty"`
 	// NextRuns are when each job runs next.
 	NextRuns map[string]time.Time `json:"next_runs"`
 	Zones    []ZoneStatus         `json:"zones"`
@@ -82,6 +87,13 @@ type ZoneStatus struct {
 	LastOutcome   string     `json:"last_outcome,omitempty"`
 	LastAttempt   *time.Time `json:"last_attempt,omitempty"`
 	LastPublished *time.Time `json:"last_published,omitempty"`
+	// Frozen is the freeze that stops the zone's publications: the
+	// freeze of every zone, or else its own.
+	Frozen *store.Freeze `json:"frozen,omitempty"`
+	// LastPublication is the zone's last publication, LastRefusal its
+	// last attempt refused or failed, among its last 50 attempts.
+	LastPublication *PublicationStatus `json:"last_publication,omitempty"`
+	LastRefusal     *PublicationStatus `json:"last_refusal,omitempty"`
 	// SignaturesExpire is when the first signature of the zone served
 	// expires.
 	SignaturesExpire *time.Time `json:"signatures_expire,omitempty"`
@@ -90,6 +102,18 @@ type ZoneStatus struct {
 	// Secondaries are what the zone's secondaries last answered for its
 	// SOA.
 	Secondaries []SecondaryStatus `json:"secondaries,omitempty"`
+}
+
+// PublicationStatus is one entry of the publication log.
+type PublicationStatus struct {
+	Time        time.Time `json:"time"`
+	Serial      uint32    `json:"serial"`
+	Outcome     string    `json:"outcome"`
+	TriggeredBy string    `json:"triggered_by"`
+	// Codes are the refusals' codes (publish.Refuse...); Reason says it
+	// in words, as the log does.
+	Codes  []string `json:"codes,omitempty"`
+	Reason string   `json:"reason,omitempty"`
 }
 
 // KeyStatus is one DNSSEC key of a zone.
@@ -270,42 +294,91 @@ type reasonBody struct {
 	Reason string `json:"reason"`
 }
 
-// freeze: POST /api/v1/operator/freeze {"reason": "..."}
+// FreezeBody is the freeze and thaw request: Zone is the zone to freeze
+// or thaw, one of those served; empty, every zone (the freeze of every
+// zone and a zone's are independent: each is thawed on its own).
+type FreezeBody struct {
+	Reason string `json:"reason"`
+	Zone   string `json:"zone,omitempty"`
+}
+
+// freezeZone reads a freeze or thaw request's zone: "" or one served.
+func (a *API) freezeZone(body FreezeBody) (string, error) {
+	z := strings.ToLower(strings.TrimSuffix(strings.TrimSpace(body.Zone), "."))
+	if z == "" || slices.Contains(a.opt.Operator.Zones(), z) {
+		return z, nil
+	}
+	return "", badRequest("zone %q is not one of the zones served (%s); leave it out for every zone", body.Zone, strings.Join(a.opt.Operator.Zones(), ", "))
+}
+
+// publishingOf names what a freeze stops.
+func publishingOf(zone string) string {
+	if zone == "" {
+		return "publishing"
+	}
+	return "publishing of " + zone
+}
+
+// freeze: POST /api/v1/operator/freeze {"reason": "...", "zone": "com.pt"}
 func (a *API) freeze(w http.ResponseWriter, r *http.Request, op string) error {
-	var body reasonBody
+	var body FreezeBody
 	if err := readBody(r, &body); err != nil {
 		return err
 	}
 	if strings.TrimSpace(body.Reason) == "" {
 		return badRequest("freezing needs a reason")
 	}
-	f := store.Freeze{Time: a.opt.Now().UTC(), Actor: op, Reason: body.Reason}
+	z, err := a.freezeZone(body)
+	if err != nil {
+		return err
+	}
+	f := store.Freeze{Zone: z, Time: a.opt.Now().UTC(), Actor: op, Reason: body.Reason}
 	if err := a.opt.OperatorStore.Freeze(r.Context(), f); errors.Is(err, store.ErrFrozen) {
 		fs, _ := a.opt.OperatorStore.Freezes(r.Context())
-		cur, _ := store.FreezeOf(fs, "")
-		return conflict(fmt.Errorf("publishing is frozen already, by %s since %s: %s", cur.Actor, cur.Time.Format(time.RFC3339), cur.Reason))
+		for _, cur := range fs {
+			if cur.Zone == z {
+				return conflict(fmt.Errorf("%s is frozen already, by %s since %s: %s", publishingOf(z), cur.Actor, cur.Time.Format(time.RFC3339), cur.Reason))
+			}
+		}
+		return conflict(fmt.Errorf("%s is frozen already", publishingOf(z)))
 	} else if err != nil {
 		return err
 	}
-	a.opt.Log.Warn("publishing frozen", zap.String("operator", op), zap.String("reason", body.Reason))
+	a.opt.Log.Warn("publishing frozen", zap.String("operator", op), zap.String("zone", z), zap.String("reason", body.Reason))
 	writeJSON(w, http.StatusOK, map[string]any{"frozen": f})
 	return nil
 }
 
-// thaw: POST /api/v1/operator/thaw {"reason": "..."}
+// thaw: POST /api/v1/operator/thaw {"reason": "...", "zone": "com.pt"}
 func (a *API) thaw(w http.ResponseWriter, r *http.Request, op string) error {
-	var body reasonBody
+	var body FreezeBody
 	if err := readBody(r, &body); err != nil {
 		return err
 	}
-	f, err := a.opt.OperatorStore.Thaw(r.Context(), "", store.AuditEntry{Time: a.opt.Now().UTC(), Actor: op, Action: "thaw", Reason: body.Reason})
+	z, err := a.freezeZone(body)
+	if err != nil {
+		return err
+	}
+	f, err := a.opt.OperatorStore.Thaw(r.Context(), z, store.AuditEntry{Time: a.opt.Now().UTC(), Actor: op, Action: "thaw", Reason: body.Reason})
 	if errors.Is(err, store.ErrNotFound) {
-		return conflict(errors.New("publishing is not frozen"))
+		// Say what is frozen: a zone is thawed by its name alone.
+		fs, _ := a.opt.OperatorStore.Freezes(r.Context())
+		var frozen []string
+		for _, cur := range fs {
+			if cur.Zone != "" {
+				frozen = append(frozen, cur.Zone)
+			}
+		}
+		msg := publishingOf(z) + " is not frozen"
+		if z == "" && len(frozen) > 0 {
+			msg += " as a whole; frozen alone, each thawed with its zone: " + strings.Join(frozen, ", ")
+		}
+		return conflict(errors.New(msg))
 	}
 	if err != nil {
 		return err
 	}
-	a.opt.Log.Warn("publishing thawed", zap.String("operator", op))
+	a.opt.Log.Warn("publishing thawed", zap.String("operator", op), zap.String("zone", z))
 	writeJSON(w, http.StatusOK, map[string]any{"thawed": f})
 	return nil
 }

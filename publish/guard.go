@@ -52,6 +52,9 @@ const (
 	RefuseNSChanged    = "ns-changed"
 	RefuseGlueChanged  = "glue-changed"
 	RefuseDSChanged    = "ds-changed"
+	// RefuseFrozen is not the guard's: an operator froze the zone
+	// (OutcomeFrozen); only a thaw ends it.
+	RefuseFrozen = "frozen"
 )
 
 // Refusal is one reason not to publish.

@@ -134,6 +134,9 @@ type Request struct {
 	// Full builds every zone from the whole registry even when the last
 	// publication left what an incremental build needs.
 	Full bool
+	// Frozen are the zones an operator froze, each with why: built, but
+	// neither judged nor published (OutcomeFrozen), whatever the force.
+	Frozen map[string]string
 	// note, when set, is the publication log's reason for a publication
 	// that neither refusals nor a forcing explain (a rollback).
 	note string
@@ -254,6 +257,13 @@ func (b *Built) Complete() error {
 // but its state. It is not an entry of the publication log, which records
 // what was published or refused.
 const OutcomeUnchanged store.Outcome = "unchanged"
+
+// OutcomeFrozen is the outcome of a zone an operator froze
+// (Request.Frozen): it stays as last published, at its serial, and its
+// one refusal (RefuseFrozen) says who froze it and why. Like
+// OutcomeUnchanged, it is not an entry of the publication log: nothing
+// was attempted.
+const OutcomeFrozen store.Outcome = "frozen"
 
 // BuildRequest selects what Build does.
 type BuildRequest struct {
@@ -599,6 +609,19 @@ func (p *Publisher) publishZone(ctx context.Context, req Request, b *Built, set 
 		o.Outcome = store.OutcomeFailed
 		o.Refusals = []Refusal{{Code: "error", Message: err.Error()}}
 		p.record(ctx, req, o, b, set, log)
+		return o
+	}
+	if why, frozen := req.Frozen[res.Name]; frozen {
+		// What was built is dropped: the outcome is the zone as published.
+		o.Outcome, o.Build, o.Final, o.Report, o.Digest, o.Serial = OutcomeFrozen, nil, nil, nil, "", 0
+		if b.Prev != nil {
+			o.Final, o.Serial = b.Prev.Zone, b.Prev.Serial
+			if o.Final != nil {
+				o.Digest = zonemdDigest(o.Final)
+			}
+		}
+		o.Refusals = []Refusal{{Code: RefuseFrozen, Message: why}}
+		log.Info("zone frozen: not published", zap.String("why", why))
 		return o
 	}
 	if b.Err != nil {

@@ -161,8 +161,9 @@ func TestOperatorToken(t *testing.T) {
 
 // TestOperatorCommands: the operator's CLI acts on a running daemon
 // through its API: status, a dry run, a publication, why a name is (not)
-// in the zone, a rollback that freezes publishing, a refused publication
-// while frozen, a thaw, and the audit log of it all; a wrong token exits 1.
+// in the zone, a rollback that freezes the zone's publishing, a
+// publication that leaves the frozen zone as it is, a thaw of the zone,
+// and the audit log of it all; a wrong token exits 1.
 func TestOperatorCommands(t *testing.T) {
 	home, data := registryWithKeys(t, ptzone.SampleRegistry)
 	token := newToken()
@@ -220,8 +221,8 @@ token_sha256 = %q
 	}
 
 	// A domain removed from the registry leaves the zone at the next
-	// publication; rolled back, it is delegated again and publishing is
-	// frozen.
+	// publication; rolled back, it is delegated again and the publishing
+	// of pt is frozen.
 	const gone = "adega-cooperativa-exemplo.pt"
 	var kept []string
 	for _, line := range strings.Split(string(ptzone.SampleRegistry), "\n") {
@@ -244,20 +245,22 @@ token_sha256 = %q
 	op(exitUsage, "rollback", "pt")
 	out = op(exitOK, "rollback", "--reason", "removed by mistake", "pt")
 	rolled := regexp.MustCompile(`pt: published serial (\d+), rollback`).FindStringSubmatch(out)
-	if rolled == nil || !strings.Contains(out, "Publishing is frozen") {
+	if rolled == nil || !strings.Contains(out, "Publishing of pt is frozen") || !strings.Contains(out, "thaw --zone pt") {
 		t.Fatalf("rollback:\n%s", out)
 	}
 	waitServed(rolled[1])
-	if out := op(exitOK, "why", gone); !strings.Contains(out, gone+" is in the zone pt") || !strings.Contains(out, "publishing is frozen by ana") {
+	if out := op(exitOK, "why", gone); !strings.Contains(out, gone+" is in the zone pt") || !strings.Contains(out, "publishing of pt is frozen by ana") {
 		t.Errorf("why, rolled back:\n%s", out)
 	}
-	if out := op(exitNegative, "publish"); !strings.Contains(out, "409") || !strings.Contains(out, "rolled back") {
-		t.Errorf("publish while frozen:\n%s", out)
+	if out := op(exitNegative, "publish"); !regexp.MustCompile(`(?m)^pt: frozen serial `+rolled[1]).MatchString(out) ||
+		!strings.Contains(out, "refused: frozen: publishing of pt is frozen by ana") || !strings.Contains(out, "rolled back") {
+		t.Errorf("publish while pt is frozen:\n%s", out)
 	}
-	if out := op(exitOK, "status"); !strings.Contains(out, "publishing FROZEN by ana") {
-		t.Errorf("status while frozen:\n%s", out)
+	if out := op(exitOK, "status"); !strings.Contains(out, "pt FROZEN by ana") || strings.Contains(out, "publishing FROZEN") {
+		t.Errorf("status while pt is frozen:\n%s", out)
 	}
-	op(exitOK, "thaw", "--reason", "registry mended")
+	op(exitNegative, "thaw", "--reason", "registry mended")
+	op(exitOK, "thaw", "--reason", "registry mended", "--zone", "pt")
 	if out := op(exitOK, "audit", "--json"); !strings.Contains(out, `"action": "rollback"`) || !strings.Contains(out, `"reason": "registry mended"`) {
 		t.Errorf("audit:\n%s", out)
 	}

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/ptzone/ptzone/httpapi"
+	"github.com/ptzone/ptzone/publish"
 	"github.com/ptzone/ptzone/store"
 )
 
@@ -29,14 +30,15 @@ over HTTP: --server URL (default $PTZONE_SERVER, else http://127.0.0.1:8053),
 with the operator's token from --token-file FILE or $PTZONE_OPERATOR_TOKEN.
 Each action is in the daemon's audit log under the token's operator. A
 refusal (another daemon publishes, publishing frozen, nothing to roll back
-to) exits 1 with the daemon's message.`,
+to) exits 1 with the daemon's message. Freezes are per zone (--zone) or of
+every zone (no --zone), each thawed on its own.`,
 		subs: []*command{
 			operatorTokenCommand(),
 			operatorCall("status", "", "Show each zone's serial, publications, signatures, keys and secondaries", "GET", "status", false),
 			operatorPublishCommand(),
-			operatorCall("freeze", "--reason TEXT", "Freeze publishing (the schedule and operators are refused until thawed)", "POST", "freeze", true),
-			operatorCall("thaw", "[--reason TEXT]", "Thaw publishing", "POST", "thaw", false),
-			operatorCall("rollback", "--reason TEXT ZONE", "Publish ZONE again as it was before its last publication, and freeze publishing", "POST", "zones/%s/rollback", true),
+			operatorCall("freeze", "--reason TEXT [--zone ZONE]", "Freeze the publishing of ZONE, or of every zone (the schedule and operators are refused until thawed)", "POST", "freeze", true),
+			operatorCall("thaw", "[--reason TEXT] [--zone ZONE]", "Thaw the publishing of ZONE, or of every zone", "POST", "thaw", false),
+			operatorCall("rollback", "--reason TEXT ZONE", "Publish ZONE again as it was before its last publication, and freeze ZONE's publishing", "POST", "zones/%s/rollback", true),
 			operatorCall("why", "NAME", "Say why NAME is, or is not, in the zone", "GET", "domains/%s/why", false),
 			operatorCall("check", "NAME", "Queue a check of NAME's delegation", "POST", "domains/%s/check", false),
 			operatorCall("publications", "[ZONE]", "Show the publication log", "GET", "publications", false),
@@ -163,15 +165,19 @@ func (c *operatorClient) print(e *env, raw json.RawMessage, human func(io.Writer
 // mandatory.
 func operatorCall(name, synopsis, summary, method, path string, needReason bool) *command {
 	var (
-		c      operatorClient
-		reason string
+		c            operatorClient
+		reason, zone string
 	)
+	perZone := name == "freeze" || name == "thaw"
 	return &command{
 		name: name, synopsis: synopsis, summary: summary,
 		flags: func(fs *flag.FlagSet) {
 			c.register(fs)
 			if method == "POST" && !strings.Contains(path, "check") {
 				fs.StringVar(&reason, "reason", "", "why (`TEXT`), for the audit log")
+			}
+			if perZone {
+				fs.StringVar(&zone, "zone", "", "the `ZONE` alone (default: every zone)")
 			}
 		},
 		run: func(ctx context.Context, e *env, args []string) error {
@@ -191,7 +197,10 @@ func operatorCall(name, synopsis, summary, method, path string, needReason bool)
 				return usageErrorf("operator %s needs --reason TEXT", name)
 			}
 			var body any
-			if method == "POST" {
+			switch {
+			case perZone:
+				body = httpapi.FreezeBody{Reason: reason, Zone: zone}
+			case method == "POST":
 				body = map[string]string{}
 				if reason != "" {
 					body = map[string]string{"reason": reason}
@@ -219,7 +228,7 @@ func operatorPublishCommand() *command {
 		help: `Asks the daemon to publish now. --dry-run builds, signs, verifies and
 judges every zone and publishes nothing: the guard's verdict and the
 changes. --force publishes past the guard's change limits, with --reason.
-Exit status 1 when a zone is refused or failed.`,
+Exit status 1 when a zone is refused, failed or frozen.`,
 		flags: func(fs *flag.FlagSet) {
 			c.register(fs)
 			fs.BoolVar(&dryRun, "dry-run", false, "judge the zones, publish nothing")
@@ -246,7 +255,7 @@ Exit status 1 when a zone is refused or failed.`,
 				return err
 			}
 			for _, z := range res.Zones {
-				if z.Outcome == string(store.OutcomeRefused) || z.Outcome == string(store.OutcomeFailed) {
+				if z.Outcome == string(store.OutcomeRefused) || z.Outcome == string(store.OutcomeFailed) || z.Outcome == string(publish.OutcomeFrozen) {
 					return negative
 				}
 			}
@@ -269,6 +278,11 @@ var humanOutput = map[string]func(io.Writer, json.RawMessage) error{
 		fmt.Fprintf(w, "node %s (%s)\n", st.Node, role)
 		if st.Frozen != nil {
 			fmt.Fprintf(w, "publishing FROZEN by %s since %s: %s\n", st.Frozen.Actor, st.Frozen.Time.Format(time.RFC3339), st.Frozen.Reason)
+		}
+		for _, z := range st.Zones {
+			if f := z.Frozen; f != nil && f.Zone != "" {
+				fmt.Fprintf(w, "%s FROZEN by %s since %s: %s\n", z.Zone, f.Actor, f.Time.Format(time.RFC3339), f.Reason)
+			}
 		}
 		if t, ok := st.NextRuns["publish"]; ok {
 			fmt.Fprintf(w, "next publication %s\n", t.Format(time.RFC3339))
@@ -332,7 +346,7 @@ var humanOutput = map[string]func(io.Writer, json.RawMessage) error{
 		if err := printZoneResults(w, b); err != nil {
 			return err
 		}
-		fmt.Fprintln(w, "Publishing is frozen: thaw it (ptzone operator thaw) once the registry is mended.")
+		fmt.Fprintf(w, "Publishing of %s is frozen: thaw it (ptzone operator thaw --zone %s) once the registry is mended.\n", res.Zone.Zone, res.Zone.Zone)
 		return nil
 	},
 }
