@@ -268,7 +268,11 @@ func (d *Daemon) startHTTP(addr string) error {
 		return err
 	}
 	api := httpapi.New(httpapi.Options{Store: d.deps.Registry, Grace: cfg.Checks.Grace.Duration, Now: d.deps.Now, Log: d.log.Named("http"),
-		Operator: d, OperatorStore: d.deps.Registry, Operators: operators})
+		Operator: d, OperatorStore: d.deps.Registry, Operators: operators, Endpoints: []httpapi.Endpoint{
+			{Path: "/metrics", PT: "Métricas para o Prometheus", EN: "Metrics for Prometheus"},
+			{Path: "/healthz", PT: "Vivo: o processo responde", EN: "Alive: the process answers"},
+			{Path: "/readyz", PT: "Pronto: zonas servidas e a base de dados responde", EN: "Ready: zones served and the database answers"},
+		}})
 	api.Routes(mux)
 	d.mu.Lock()
 	d.api = api

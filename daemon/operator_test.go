@@ -404,8 +404,8 @@ nameservers = [{ name = "a.dns.pt", addrs = ["185.39.208.1"] }, { name = "ns2.ni
 
 // TestFreezeOneZone: an operator freezes com.pt alone: the publications
 // that follow, asked for or scheduled, publish pt and leave com.pt as
-// served, saying it is frozen, by whom and why; the status and "why" say
-// so too, and the metrics by zone. Thawed, com.pt publishes. Rolled
+// served, saying it is frozen, by whom and why; the status, its page and
+// "why" say so too, and the metrics by zone. Thawed, com.pt publishes. Rolled
 // back, com.pt alone is frozen, and pt still publishes at the next run.
 // Every freeze, thaw and rollback is in the audit log with its zone.
 func TestFreezeOneZone(t *testing.T) {
@@ -558,6 +558,50 @@ func TestFreezeOneZone(t *testing.T) {
 	}
 	if st.Frozen != nil {
 		t.Errorf("every zone frozen: %+v", st.Frozen)
+	}
+	// The status page says the same: each zone at the serial served,
+	// com.pt frozen; for an operator's token alone.
+	web := "http://" + d.HTTPAddr().String()
+	page := func(path, password string) (int, string) {
+		t.Helper()
+		req, _ := http.NewRequest("GET", web+path, nil)
+		if password != "" {
+			req.SetBasicAuth("ana", password)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	for _, password := range []string{"", "wrong"} {
+		if code, body := page("/operator/", password); code != http.StatusUnauthorized || strings.Contains(body, "zone-pt") {
+			t.Errorf("the status page with password %q: %d", password, code)
+		}
+	}
+	code, body := page("/operator/?lang=en", "operator-token")
+	if code != http.StatusOK {
+		t.Fatalf("the status page: %d", code)
+	}
+	for _, z := range d.Zones() {
+		_, sec, ok := strings.Cut(body, `id="zone-`+z+`"`)
+		sec, _, _ = strings.Cut(sec, "</section>")
+		served := fmt.Sprintf(`<td class="served">%d</td>`, servedSerial(d, z))
+		if !ok || servedSerial(d, z) == 0 || !strings.Contains(sec, served) {
+			t.Errorf("the status page on %s lacks %s:\n%s", z, served, sec)
+		}
+		if frozen := strings.Contains(sec, "frozen</span> by ana"); frozen != (z == "com.pt") {
+			t.Errorf("the status page shows %s frozen: %v", z, frozen)
+		}
+	}
+	if code, body := page("/", ""); code != http.StatusOK || !strings.Contains(body, `href="/operator/"`) || !strings.Contains(body, `href="/metrics"`) ||
+		!strings.Contains(body, `href="/readyz"`) {
+		t.Errorf("the index: %d\n%s", code, body)
+	}
+	if code, _ := page("/nada", ""); code != http.StatusNotFound {
+		t.Errorf("GET /nada: %d, want 404", code)
 	}
 
 	// A thaw of every zone is not com.pt's; com.pt's own is.

@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"context"
+	"net/url"
 	"os"
 	"os/exec"
 	"strings"
@@ -28,7 +29,7 @@ func chromium(t *testing.T) string {
 // TestRegistrarPagesInChromium: a registrar's staff, in a real browser,
 // log in with the token, find the failing domain in the list (and not
 // another registrar's), open it, read the finding with its article, and
-// ask for a re-check.
+// ask for a re-check; an operator opens the status page with the token.
 func TestRegistrarPagesInChromium(t *testing.T) {
 	f := newFixture(t)
 	opts := append(chromedp.DefaultExecAllocatorOptions[:],
@@ -91,5 +92,24 @@ func TestRegistrarPagesInChromium(t *testing.T) {
 	}
 	if !strings.Contains(flash, "Verificação pedida") {
 		t.Errorf("after the re-check: %q", flash)
+	}
+
+	// An operator's status page: the browser sends the token as the
+	// password of basic authentication (here from the address, as it
+	// would once asked).
+	ops := operatorServer(t, sampleStatus())
+	u, err := url.Parse(ops.URL + "/operator/?lang=en")
+	if err != nil {
+		t.Fatal(err)
+	}
+	u.User = url.UserPassword("ana", operatorToken_)
+	var served, frozen string
+	step("opening the operators' status page", chromedp.Do(ctx,
+		chromedp.Navigate(u.String()),
+		chromedp.WaitVisible(chromedp.CSS(`section[id="zone-com.pt"]`))))
+	read(&served, chromedp.Text(chromedp.CSS(`section[id="zone-com.pt"] .served`)))
+	read(&frozen, chromedp.Text(chromedp.CSS(`section[id="zone-com.pt"] .frozen`)))
+	if served != "1796100777" || !strings.Contains(frozen, "frozen by rui") {
+		t.Errorf("com.pt on the status page: served %q, frozen %q", served, frozen)
 	}
 }

@@ -44,6 +44,10 @@ type Options struct {
 	Operator      Operator
 	OperatorStore OperatorStore
 	Operators     []OperatorToken
+
+	// Endpoints are the paths served beside the surfaces (the daemon's
+	// /metrics, say), for the index page at / to list.
+	Endpoints []Endpoint
 }
 
 // API serves the surfaces.
@@ -91,6 +95,8 @@ func (a *API) Routes(mux *http.ServeMux) {
 	mux.Handle("POST /api/v1/registrar/domains/{name}/check", a.registrarAPI(a.recheckDomain))
 	a.pageRoutes(mux)
 	a.operatorRoutes(mux)
+	// "/" alone: any other path not routed is still not found.
+	mux.HandleFunc("GET /{$}", a.index)
 }
 
 // apiError is an error with its HTTP status and a stable code.

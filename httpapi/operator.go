@@ -147,6 +147,7 @@ func (a *API) operatorRoutes(mux *http.ServeMux) {
 	if a.opt.Operator == nil {
 		return
 	}
+	mux.HandleFunc("GET /operator/{$}", a.operatorStatusPage)
 	mux.Handle("GET /api/v1/operator/status", a.operatorAPI(a.status))
 	mux.Handle("POST /api/v1/operator/publish", a.operatorAPI(a.publishNow))
 	mux.Handle("POST /api/v1/operator/freeze", a.operatorAPI(a.freeze))

@@ -61,6 +61,44 @@ var labels = map[string][2]string{ // key: {pt, en}
 	"state_refused":   {"não delegado", "not delegated"},
 	"state_failing":   {"em falha", "failing"},
 	"state_withheld":  {"retirado da zona", "withheld"},
+
+	// The index.
+	"index_title": {"ptzone: o primário escondido de .pt", "ptzone: the hidden primary of .pt"},
+	"index_text":  {"O que este servidor web serve:", "What this web server serves:"},
+	"path":        {"Caminho", "Path"},
+	"what":        {"O quê", "What"},
+
+	// The operators' status page.
+	"operator":          {"Operador", "Operator"},
+	"operator_login":    {"Esta página é dos operadores: o navegador pede um utilizador (qualquer, o nome do operador por exemplo) e uma palavra-passe, que é o token de operador.", "This page is the operators': the browser asks for a user name (any, the operator's name say) and a password, which is the operator's token."},
+	"status_title":      {"Estado do serviço", "Service status"},
+	"node":              {"Nó", "Node"},
+	"role_publisher":    {"publicador", "publisher"},
+	"role_standby":      {"em espera (outro nó publica)", "standby (another node publishes)"},
+	"next_runs":         {"Próximas execuções", "Next runs"},
+	"as_json":           {"O mesmo em JSON", "The same as JSON"},
+	"served_serial":     {"Série servida", "Serial served"},
+	"secondaries":       {"Secundários", "Secondaries"},
+	"behind":            {"atrasado", "behind"},
+	"frozen":            {"Congelada", "Frozen"},
+	"frozen_yes":        {"congelada", "frozen"},
+	"all_frozen":        {"a publicação de todas as zonas está congelada", "publishing of every zone is frozen"},
+	"every_zone":        {"todas as zonas", "every zone"},
+	"every_zone_frozen": {"Congelamento de todas as zonas", "Freeze of every zone"},
+	"by":                {"por", "by"},
+	"since":             {"desde", "since"},
+	"no":                {"não", "no"},
+	"last_publication":  {"Última publicação", "Last publication"},
+	"last_refusal":      {"Última recusa", "Last refusal"},
+	"serial":            {"série", "serial"},
+	"signatures_expire": {"Primeira assinatura expira", "First signature expires"},
+	"keys":              {"Chaves", "Keys"},
+	"tag":               {"Etiqueta", "Tag"},
+	"algorithm":         {"Algoritmo", "Algorithm"},
+	"role":              {"Papel", "Role"},
+	"key_state":         {"Estado", "State"},
+	"key_inactive":      {"Deixa de assinar", "Stops signing"},
+	"key_delete":        {"Sai da zona", "Leaves the zone"},
 }
 
 func label(lang, key string) string {
@@ -93,7 +131,7 @@ var pageFuncs = template.FuncMap{
 // pages are the templates, each with the layout.
 var pages = func() map[string]*template.Template {
 	out := map[string]*template.Template{}
-	for _, name := range []string{"login", "domains", "domain"} {
+	for _, name := range []string{"login", "domains", "domain", "index", "operator"} {
 		out[name] = template.Must(template.New(name).Funcs(pageFuncs).ParseFS(templateFiles, "templates/layout.html", "templates/"+name+".html"))
 	}
 	return out
@@ -110,6 +148,11 @@ type pageData struct {
 	More        bool
 	Domains     []DomainSummary
 	Domain      *DomainDetail
+	// The index's.
+	Links []Endpoint
+	// The operators' page's.
+	Operator string
+	Status   *Status
 }
 
 const sessionCookie = "ptzone_registrar"
@@ -131,7 +174,7 @@ func (a *API) pageRoutes(mux *http.ServeMux) {
 // else Portuguese unless the browser prefers English.
 func lang(w http.ResponseWriter, r *http.Request) string {
 	if l := r.URL.Query().Get("lang"); l == "pt" || l == "en" {
-		http.SetCookie(w, &http.Cookie{Name: langCookie, Value: l, Path: "/registrar", MaxAge: 365 * 24 * 3600, SameSite: http.SameSiteLaxMode})
+		http.SetCookie(w, &http.Cookie{Name: langCookie, Value: l, Path: "/", MaxAge: 365 * 24 * 3600, SameSite: http.SameSiteLaxMode})
 		return l
 	}
 	if c, err := r.Cookie(langCookie); err == nil && (c.Value == "pt" || c.Value == "en") {
