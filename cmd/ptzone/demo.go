@@ -16,8 +16,8 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"golang.org/x/sys/unix"
 	"go.uber.org/zap"
+	"golang.org/x/sys/unix"
 
 	"github.com/ptzone/ptzone/daemon"
 	"github.com/ptzone/ptzone/delegation"
