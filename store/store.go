@@ -292,12 +292,17 @@ const (
 	OutcomeRefused   Outcome = "refused"
 	OutcomeFailed    Outcome = "failed"
 	OutcomeDryRun    Outcome = "dry_run"
+	// OutcomeAdopted records a zone taken over from the signer that
+	// published it before ptzone (ptzone zone adopt): ptzone serves it
+	// as it was, and its next publication goes on from its serial and is
+	// judged against it. ptzone neither built nor signed it.
+	OutcomeAdopted Outcome = "adopted"
 )
 
 // Valid reports whether o is a known outcome.
 func (o Outcome) Valid() bool {
 	switch o {
-	case OutcomePublished, OutcomeRefused, OutcomeFailed, OutcomeDryRun:
+	case OutcomePublished, OutcomeRefused, OutcomeFailed, OutcomeDryRun, OutcomeAdopted:
 		return true
 	}
 	return false

@@ -252,3 +252,67 @@ func TestConstraints(t *testing.T) {
 		t.Errorf("a valid delegation was refused: %v", err)
 	}
 }
+
+// TestPublicationsMigration: migration 0010 rebuilds the publication log
+// to let it record adoptions. A store made by the earlier migrations
+// keeps its entries, their ids and details, and the zone indexes, and
+// the rebuilt table still refuses an unknown outcome.
+func TestPublicationsMigration(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "registry.db")
+	raw := rawOpen(t, path)
+	mustExec := func(q string, args ...any) {
+		t.Helper()
+		if _, err := raw.Exec(q, args...); err != nil {
+			t.Fatalf("%.60s: %v", q, err)
+		}
+	}
+	mustExec(`CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied INTEGER NOT NULL) STRICT`)
+	files, err := filepath.Glob("migrations/000[1-9]_*.sql")
+	if err != nil || len(files) != 9 {
+		t.Fatalf("the migrations before 0010: %v %v", files, err)
+	}
+	for i, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		mustExec(string(b))
+		mustExec(`INSERT INTO schema_migrations VALUES (?, ?, 0)`, i+1, filepath.Base(f))
+	}
+	t0 := time.Date(2026, 12, 1, 3, 0, 0, 0, time.UTC)
+	mustExec(`INSERT INTO publications (id, zone, serial, published_at, outcome, triggered_by, reason, records, delegations, digest, details)
+		VALUES (7, 'pt', 1796000000, ?, 'published', 'cron', '', 120, 40, 'ab12', '{"mode":"full"}')`, t0.UnixMicro())
+	adopt := `INSERT INTO publications (zone, serial, published_at, outcome, triggered_by, records, delegations) VALUES ('pt', 1, 0, 'adopted', 'adopt', 0, 0)`
+	if _, err := raw.Exec(adopt); err == nil {
+		t.Fatal("the publication log took an adoption before migration 0010")
+	}
+	raw.Close()
+
+	db, err := sqlite.Open(ctx, path)
+	if err != nil {
+		t.Fatalf("migrating to 0010: %v", err)
+	}
+	defer db.Close()
+	pubs, err := db.Publications(ctx, "pt", 10)
+	if err != nil || len(pubs) != 1 {
+		t.Fatalf("the log after the migration: %+v %v", pubs, err)
+	}
+	if p := pubs[0]; p.ID != 7 || p.Serial != 1796000000 || p.Outcome != store.OutcomePublished || p.Digest != "ab12" ||
+		!p.Time.Equal(t0) || string(p.Details) != `{"mode":"full"}` {
+		t.Errorf("entry 7 after the migration: %+v", p)
+	}
+	if _, err := db.RecordPublication(ctx, store.Publication{Zone: "pt", Serial: 2026120301, Time: t0, Outcome: store.OutcomeAdopted, TriggeredBy: "adopt"}); err != nil {
+		t.Errorf("an adoption after the migration: %v", err)
+	}
+
+	raw = rawOpen(t, path)
+	defer raw.Close()
+	var indexed int
+	if err := raw.QueryRow(`SELECT count(*) FROM pragma_index_list('publications') WHERE name IN ('publications_zone', 'publications_zone_time')`).Scan(&indexed); err != nil || indexed != 2 {
+		t.Errorf("the zone indexes (by id, by time for the guard's window) after the rebuild: %d %v", indexed, err)
+	}
+	if _, err := raw.Exec(`INSERT INTO publications (zone, serial, published_at, outcome, triggered_by, records, delegations) VALUES ('pt', 1, 0, 'maybe', 'x', 0, 0)`); err == nil {
+		t.Error("the rebuilt log takes any outcome")
+	}
+}

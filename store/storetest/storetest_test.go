@@ -858,4 +858,15 @@ func testPublications(t *testing.T, r store.Registry) {
 	if _, err := r.RecordPublication(c, store.Publication{Zone: "pt", Serial: 1, Time: t0, Outcome: "maybe"}); err == nil {
 		t.Error("an unknown outcome was accepted")
 	}
+	// A zone adopted from the previous signer is an entry of its own.
+	adopted := store.Publication{Zone: "com.pt", Serial: 2026120301, Time: t0.Add(time.Hour), Outcome: store.OutcomeAdopted,
+		TriggeredBy: "adopt:cli", Reason: "adopted from com.pt.signed", Records: 30, Delegations: 9}
+	id, err := r.RecordPublication(c, adopted)
+	if err != nil {
+		t.Fatalf("recording an adoption: %v", err)
+	}
+	com, err := r.Publications(c, "com.pt", 1)
+	if err != nil || len(com) != 1 || com[0].ID != id || com[0].Outcome != store.OutcomeAdopted || com[0].Serial != 2026120301 {
+		t.Errorf("Publications(com.pt, 1) = %+v, %v; want the adoption", com, err)
+	}
 }
