@@ -20,7 +20,9 @@
 // serial order. A publication that changes a thousand domains appends a
 // patch of a few hundred kilobytes instead of rewriting the zone; the
 // image and master file are rewritten (flushed) when the journal grows
-// past Limits.FlushAfter, and by every full build.
+// past Limits.FlushAfter, and by every full build. A zone adopted from
+// the signer that served it before ptzone is put in place whole (Adopt),
+// as the version the next publication goes on from.
 //
 // The data directory also keeps the zones' keys (KeysDir), in the format
 // dnssec/keyfile owns.
