@@ -367,6 +367,11 @@ type Previous struct {
 	// oldest first, from the publication log: what they changed counts
 	// with the candidate's changes (Guard.Window).
 	Window []Past
+	// Adopted: Zone is the zone adopted from the previous signer
+	// (store.OutcomeAdopted), served as it came, not yet published by
+	// ptzone. Its serial and delegations are the baseline all the same;
+	// its signatures are neither kept nor trusted unchecked.
+	Adopted bool
 	// The zone's journal, and its delegations as its state counts them.
 	journal     *datadir.Journal
 	delegations int

@@ -68,6 +68,9 @@ func (p *Publisher) BuildIncremental(ctx context.Context, req BuildRequest) (*Bu
 		if pz == nil {
 			return nil, fullBuild("%s was never published", name)
 		}
+		if prev[name].Adopted {
+			return nil, fullBuild("%s is the zone adopted from the previous signer", name)
+		}
 		st, err := saved[i], stateErrs[i]
 		if err != nil {
 			return nil, fullBuild("%v", err)

@@ -275,6 +275,11 @@ type BuildRequest struct {
 	// NoVerify skips verification: for measuring the signer alone. RunOnce
 	// never sets it, and the guard refuses an unverified signed zone.
 	NoVerify bool
+	// Unsigned generates the zones without signing them, for a report
+	// of what the registry would publish (a migration's, before the keys
+	// are all there): the keys found are read only for the DS of our
+	// zones inside ours, and a zone without keys has none there.
+	Unsigned bool
 	// forPublication starts writing each zone's state as soon as it is
 	// generated (RunOnce): it is then ready when the zone is published.
 	forPublication bool
@@ -308,7 +313,14 @@ func (p *Publisher) Build(ctx context.Context, req BuildRequest) (*BuildSet, err
 			return nil, fmt.Errorf("publish: %s is not one of the zones served (%s)", o, strings.Join(names, ", "))
 		}
 	}
-	keys, childDS, err := p.allKeys(req.Now)
+	var keys map[string][]*dnssec.Key
+	var childDS map[string][]store.DS
+	var err error
+	if req.Unsigned {
+		keys, childDS, err = p.keysFound(req.Now)
+	} else {
+		keys, childDS, err = p.allKeys(req.Now)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -317,7 +329,10 @@ func (p *Publisher) Build(ctx context.Context, req BuildRequest) (*BuildSet, err
 		return nil, err
 	}
 
-	presigners := p.presigners(req.Now, keys, prev, selected)
+	presigners := map[string]*dnssec.Presigner{}
+	if !req.Unsigned {
+		presigners = p.presigners(req.Now, keys, prev, selected)
+	}
 	defer func() {
 		for _, ps := range presigners {
 			ps.Close()
@@ -356,7 +371,7 @@ func (p *Publisher) Build(ctx context.Context, req BuildRequest) (*BuildSet, err
 		if req.forPublication && b.State != nil {
 			b.stateWrite = p.dir.StartState(res.Name, datadir.State{Token: set.Token, Zone: b.State})
 		}
-		if !p.cfg.Unsigned {
+		if !p.cfg.Unsigned && !req.Unsigned {
 			p.sign(b, req.Now, childDS, !req.NoVerify, presigners[res.Name])
 		}
 		set.Zones = append(set.Zones, b)
@@ -372,11 +387,28 @@ func (p *Publisher) allKeys(now time.Time) (map[string][]*dnssec.Key, map[string
 		return keys, childDS, nil
 	}
 	for _, name := range p.cfg.Zones.Zones {
-		ks, ds, err := p.loadKeys(name, now)
+		ks, ds, err := p.loadKeys(name, now, true)
 		if err != nil {
 			return nil, nil, err
 		}
 		keys[name], childDS[name] = ks, ds
+	}
+	return keys, childDS, nil
+}
+
+// keysFound is allKeys for an unsigned build: a zone without keys is
+// passed over.
+func (p *Publisher) keysFound(now time.Time) (map[string][]*dnssec.Key, map[string][]store.DS, error) {
+	keys := map[string][]*dnssec.Key{}
+	childDS := map[string][]store.DS{}
+	for _, name := range p.cfg.Zones.Zones {
+		ks, ds, err := p.loadKeys(name, now, false)
+		if err != nil {
+			return nil, nil, err
+		}
+		if len(ks) > 0 {
+			keys[name], childDS[name] = ks, ds
+		}
 	}
 	return keys, childDS, nil
 }
@@ -407,14 +439,14 @@ func (p *Publisher) previous(ctx context.Context, held map[string]*held) (map[st
 			z, j = l.Zone, l.Journal
 		}
 		serial := z.Serial()
-		logged, err := p.lastLoggedSerial(ctx, name)
+		logged, adopted, err := p.lastLogged(ctx, name)
 		if err != nil {
 			return nil, nil, err
 		}
 		if serial == 0 || zonegen.SerialGreater(logged, serial) {
 			serial = logged
 		}
-		prev[name] = &Previous{Zone: z, Serial: serial, journal: j}
+		prev[name] = &Previous{Zone: z, Serial: serial, journal: j, Adopted: adopted && z != nil && z.Serial() == logged}
 		serials[name] = serial
 	}
 	return prev, serials, nil
@@ -430,8 +462,9 @@ func (p *Publisher) Keys(name string) ([]*dnssec.Key, error) {
 	return keyfile.Load(p.cfg.KeysDir, apex)
 }
 
-// loadKeys reads a zone's keys and the DS its parent must publish for it.
-func (p *Publisher) loadKeys(name string, now time.Time) ([]*dnssec.Key, []store.DS, error) {
+// loadKeys reads a zone's keys and the DS its parent must publish for it;
+// a zone without keys is an error when they are required.
+func (p *Publisher) loadKeys(name string, now time.Time, required bool) ([]*dnssec.Key, []store.DS, error) {
 	apex, err := zone.ParseName(name+".", zone.Root)
 	if err != nil {
 		return nil, nil, fmt.Errorf("publish: zone %q: %w", name, err)
@@ -440,7 +473,7 @@ func (p *Publisher) loadKeys(name string, now time.Time) ([]*dnssec.Key, []store
 	if err != nil {
 		return nil, nil, fmt.Errorf("publish: keys of %s: %w", name, err)
 	}
-	if len(ks) == 0 {
+	if len(ks) == 0 && required {
 		return nil, nil, fmt.Errorf("publish: zone %s has no keys in %s (ptzone keys generate --zone %s)", name, p.cfg.KeysDir, name)
 	}
 	var dss []store.DS
@@ -481,7 +514,7 @@ func (p *Publisher) sign(b *Built, now time.Time, childDS map[string][]store.DS,
 		return // the digest is computed while the zone is written
 	}
 	var trusted *zone.Zone
-	if b.Prev != nil {
+	if b.Prev != nil && !b.Prev.Adopted {
 		trusted = b.Prev.Zone
 	}
 	// The verifier's digest is taken beside the signer's.
@@ -498,11 +531,13 @@ func (p *Publisher) sign(b *Built, now time.Time, childDS map[string][]store.DS,
 	b.VerifyTime = time.Since(start)
 }
 
-// signOptions are the options of a signing of zone name at now after prev.
+// signOptions are the options of a signing of zone name at now after
+// prev. An adopted zone's signatures are not kept: ptzone did not make
+// them, and an adopted zone need not even verify.
 func (p *Publisher) signOptions(name string, now time.Time, prev *Previous) dnssec.SignOptions {
 	opt := p.cfg.signFor(name)
 	opt.Now = now
-	if prev != nil {
+	if prev != nil && !prev.Adopted {
 		opt.Previous = prev.Zone
 	}
 	return opt
@@ -582,19 +617,27 @@ func (p *Publisher) RunOnce(ctx context.Context, req Request) ([]ZoneOutcome, er
 	return outcomes, nil
 }
 
-// lastLoggedSerial is the serial of the zone's last published entry in the
-// log, so that serials never go back even if the files were lost.
+// lastLoggedSerial is the serial of the zone's last published or
+// adopted entry in the log, so that serials never go back even if the
+// files were lost.
 func (p *Publisher) lastLoggedSerial(ctx context.Context, name string) (uint32, error) {
+	serial, _, err := p.lastLogged(ctx, name)
+	return serial, err
+}
+
+// lastLogged is lastLoggedSerial, and whether that entry is an adoption
+// (store.OutcomeAdopted): the zone served is then the previous signer's.
+func (p *Publisher) lastLogged(ctx context.Context, name string) (serial uint32, adopted bool, err error) {
 	pubs, err := p.reg.Publications(ctx, name, 100)
 	if err != nil {
-		return 0, fmt.Errorf("publish: reading the publication log: %w", err)
+		return 0, false, fmt.Errorf("publish: reading the publication log: %w", err)
 	}
 	for _, pub := range pubs {
-		if pub.Outcome == store.OutcomePublished {
-			return pub.Serial, nil
+		if pub.Outcome == store.OutcomePublished || pub.Outcome == store.OutcomeAdopted {
+			return pub.Serial, pub.Outcome == store.OutcomeAdopted, nil
 		}
 	}
-	return 0, nil
+	return 0, false, nil
 }
 
 func (p *Publisher) publishZone(ctx context.Context, req Request, b *Built, set *BuildSet) ZoneOutcome {
