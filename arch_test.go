@@ -64,6 +64,8 @@ var layers = []struct {
 	{"datadir", []string{"zone", "zonegen", "authserver", "internal/atomicfile"}},
 	// One publication cycle.
 	{"publish", []string{"store", "policy", "zone", "zonegen", "dnssec", "dnssec/keyfile", "internal/atomicfile", "datadir"}},
+	// Taking a zone over from the signer before ptzone.
+	{"adopt", []string{"store", "zone", "dnssec", "dnssec/keyfile", "internal/atomicfile", "datadir", "publish"}},
 	// The edges: notices, the web API, the daemon, the demo's world.
 	{"notify", []string{"store"}},
 	{"httpapi", []string{"store", "publish", "datadir"}},
