@@ -78,7 +78,7 @@ var layers = []struct {
 	{"internal/testkit/testdb", []string{"", "store", "store/sqlite", "policy", "interchange"}},
 	// The one binary, on top.
 	{"cmd/ptzone", []string{"store", "store/postgres", "store/sqlite", "store/synth", "policy", "interchange", "zone", "zonegen",
-		"dnssec", "dnssec/keyfile", "delegation", "delegation/resolve", "authserver", "datadir", "publish", "httpapi", "daemon",
+		"dnssec", "dnssec/keyfile", "delegation", "delegation/resolve", "authserver", "datadir", "publish", "adopt", "httpapi", "daemon",
 		"internal/atomicfile", "internal/storedsn", "internal/demo"}},
 }
 

@@ -22,7 +22,7 @@ func keysCommand() *command {
 	return &command{
 		name:    "keys",
 		summary: "Manage the zones' DNSSEC keys",
-		subs:    []*command{keysGenerateCommand(), keysListCommand(), keysDSCommand()},
+		subs:    []*command{keysGenerateCommand(), keysListCommand(), keysDSCommand(), keysImportCommand()},
 	}
 }
 

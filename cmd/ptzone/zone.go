@@ -25,7 +25,7 @@ func zoneCommand() *command {
 	return &command{
 		name:    "zone",
 		summary: "Build, verify, compare and publish the zones",
-		subs:    []*command{zoneBuildCommand(), zoneVerifyCommand(), zoneDiffCommand(), zonePublishCommand()},
+		subs:    []*command{zoneBuildCommand(), zoneVerifyCommand(), zoneDiffCommand(), zonePublishCommand(), zoneAdoptCommand()},
 	}
 }
 

@@ -18,6 +18,7 @@ var packages = map[string]string{
 	"dnssec-verify":    "bind9-utils",
 	"dnssec-signzone":  "bind9-utils",
 	"dnssec-keygen":    "bind9-utils",
+	"dnssec-dsfromkey": "bind9-utils",
 	"named-checkzone":  "bind9-utils",
 	"named":            "bind9",
 	"kzonecheck":       "knot-dnssecutils",
