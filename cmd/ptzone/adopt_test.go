@@ -102,8 +102,9 @@ func waitSOA(t *testing.T, addr string, serial uint32, log func() string) {
 
 // runKnot runs knotd with the configuration conf (its %[1]s the
 // server's directory, %[2]d its port) on a free loopback port until the
-// test ends, and returns its address and its log.
-func runKnot(t *testing.T, conf string) (string, func() string) {
+// test ends, and returns its address, its log and its configuration
+// file.
+func runKnot(t *testing.T, conf string) (addr string, log func() string, confPath string) {
 	t.Helper()
 	path := tooltest.Require(t, "knotd")
 	dir := t.TempDir()
@@ -111,9 +112,9 @@ func runKnot(t *testing.T, conf string) (string, func() string) {
 	if err := os.Mkdir(filepath.Join(dir, "db"), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	confPath := writeFile(t, dir, "knot.conf", []byte(fmt.Sprintf(conf, dir, port)))
-	log := tooltest.Start(t, path, "-c", confPath)
-	return fmt.Sprintf("127.0.0.1:%d", port), log
+	confPath = writeFile(t, dir, "knot.conf", []byte(fmt.Sprintf(conf, dir, port)))
+	log = tooltest.Start(t, path, "-c", confPath)
+	return fmt.Sprintf("127.0.0.1:%d", port), log, confPath
 }
 
 // dsLines returns the DS records dnssec-dsfromkey prints, as "TAG ALG
@@ -138,8 +139,9 @@ func dsLines(t *testing.T, args ...string) []string {
 // TestAdoptFromBIND takes pt over from a signer running BIND's tools:
 // the zone of a registry holding the same domains, signed by
 // dnssec-signzone (NSEC3 opt-out) at a YYYYMMDDnn serial and served by a
-// Knot primary, is adopted by AXFR with TSIG, its keys imported, and
-// served by ptzone to a Knot secondary. The first publication then
+// Knot primary, is adopted by AXFR with TSIG (and Knot's dump of it
+// reads as the same zone), its keys imported, and served by ptzone to a
+// Knot secondary. The first publication then
 // follows the serial (RFC 1982), changes no delegation, is accepted by
 // dnssec-verify, keeps the KSK the parent's DS is for, and reaches the
 // secondary.
@@ -202,9 +204,11 @@ func TestAdoptFromBIND(t *testing.T) {
 
 	// The old signer's server, a Knot primary sending pt only to TSIG.
 	const secret = "YWRvcHRpbmctcHQtZnJvbS1pdHMtc2lnbmVyLXRlc3Q="
-	oldPrimary, oldLog := runKnot(t, `server:
+	oldPrimary, oldLog, oldConf := runKnot(t, `server:
     rundir: "%[1]s"
     listen: 127.0.0.1@%[2]d
+control:
+    listen: "%[1]s/knot.sock"
 database:
     storage: "%[1]s/db"
 key:
@@ -252,6 +256,27 @@ log:
 	}
 	for ch := range zone.Diff(adoptedZone, servedPT(t, home)) {
 		t.Fatalf("the adopted zone differs from dnssec-signzone's at %s %s", ch.Owner, zone.TypeString(ch.Type))
+	}
+	// Knot's own master file of the zone (its dump) reads as the same
+	// zone, and the registry would publish it unchanged.
+	dump := t.TempDir()
+	if r := tooltest.Run(t, time.Minute, "knotc", "-c", oldConf, "-b", "zone-flush", "pt", "+outdir", dump); r.Err != nil {
+		t.Fatalf("knotc zone-flush: %v\n%s", r.Err, r.Output)
+	}
+	var knotFile string
+	for deadline := time.Now().Add(10 * time.Second); knotFile == "" && time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		// Named as the zone's file was.
+		if fi, err := os.Stat(filepath.Join(dump, "pt.signed")); err == nil && fi.Size() > 0 {
+			knotFile = filepath.Join(dump, "pt.signed")
+		}
+	}
+	if knotFile == "" {
+		entries, _ := os.ReadDir(dump)
+		t.Fatalf("Knot wrote no dump of pt (%v):\n%s", entries, tooltest.Tail(oldLog(), 20))
+	}
+	res = cli(t, home, append([]string{"zone", "adopt", "--zone", "pt", "--report-only", "--assume-checked", knotFile}, data...)...).want(t, exitOK)
+	if !strings.Contains(res.stdout, fmt.Sprintf("pt: serial %d from file %s", adoptedSerial, knotFile)) || !strings.Contains(res.stdout, "; verifies") {
+		t.Errorf("zone adopt --report-only on Knot's dump:\n%s", res.stdout)
 	}
 	// A wrong secret transfers nothing.
 	badSecret := writeFile(t, home, "bad.tsig", []byte("d3JvbmctdHNpZy1zZWNyZXQtZm9yLXRoZS10ZXN0Cg==\n"))

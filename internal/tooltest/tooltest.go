@@ -25,6 +25,7 @@ var packages = map[string]string{
 	"kzonesign":        "knot-dnssecutils",
 	"kdig":             "knot-dnsutils",
 	"knotd":            "knot",
+	"knotc":            "knot",
 	"nsd":              "nsd",
 	"unbound":          "unbound",
 	"zonemaster-cli":   "zonemaster-cli",
