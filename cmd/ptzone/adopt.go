@@ -66,6 +66,7 @@ transfer failed, or with --report-only the zones differ; 2 when the zone
 is not one to adopt (unreadable, another zone's, no SOA or NS).`,
 		flags: func(fs *flag.FlagSet) {
 			pf.sf.register(fs)
+			fs.StringVar(&pf.config, "config", "", "configuration `FILE`: the zones, their parameters (serial policy, guard), store and keys")
 			fs.StringVar(&pf.keys, "keys", "", "key `DIR` (default: DATA-DIR/keys), for the DS of our zones inside ours in the report")
 			fs.BoolVar(&pf.assumeChecked, "assume-checked", false, "report against the registry as published with assume_checked (a registry imported in bulk)")
 			fs.StringVar(&pf.now, "now", "", "verify and report at `TIME` (RFC 3339; default now)")
@@ -78,8 +79,12 @@ is not one to adopt (unreadable, another zone's, no SOA or NS).`,
 			fs.BoolVar(&asJSON, "json", false, "print the adoption and its report as JSON")
 		},
 		run: func(ctx context.Context, e *env, args []string) error {
+			cfg, err := pf.loadConfig()
+			if err != nil {
+				return err
+			}
 			kf := keyFlags{zoneName: zoneName}
-			zones, err := kf.zones("zone adopt")
+			zones, err := kf.zones("zone adopt", cfg.BuiltZones())
 			if err != nil {
 				return err
 			}
@@ -150,7 +155,17 @@ is not one to adopt (unreadable, another zone's, no SOA or NS).`,
 				printInspection(e, in, source)
 			}
 
-			pub, reg, err := pf.publisher(ctx, e, zonesDir)
+			// The report compares delegations: a serial policy behind the
+			// adopted serial (said below) must not stop it.
+			reportSerial := func(pc *publish.Config) {
+				p := pc.Zones.Params(name)
+				p.Serial = zonegen.SerialIncrement
+				if pc.Zones.PerZone == nil {
+					pc.Zones.PerZone = map[string]zonegen.ZoneParams{}
+				}
+				pc.Zones.PerZone[name] = p
+			}
+			pub, reg, err := pf.publisher(ctx, e, cfg, zonesDir, reportSerial)
 			if err != nil {
 				return err
 			}
@@ -192,12 +207,17 @@ is not one to adopt (unreadable, another zone's, no SOA or NS).`,
 				}
 				return err
 			}
-			next, err := zonegen.NextSerial(zonegen.DefaultConfig().Serial, in.Serial, now)
+			zc, zoneOpts := cfg.ZoneBuild()
+			next, err := zonegen.NextSerial(zc.Params(name).Serial, in.Serial, now)
 			if err != nil {
-				return err
+				// Adopted all the same: the operator changes the serial
+				// policy before the first publication, which would be
+				// refused for it.
+				fmt.Fprintf(e.stderr, "zone adopt: %s: the first publication would be refused: %v\n", name, err)
+				next = in.Serial + 1
 			}
 			out.Report = adopt.Compare(in.Zone, set.Zones[0].Final, adopt.ReportOptions{NextSerial: next, Now: now,
-				Guard: publish.Guard{Thresholds: publish.DefaultThresholds()}})
+				Guard: zoneOpts[name].Guard})
 			if asJSON {
 				enc := json.NewEncoder(e.stdout)
 				enc.SetIndent("", "  ")
@@ -339,12 +359,13 @@ the adopted zone does not publish, and keys that would not sign now.
 Exit status 0 when the keys were imported (warnings or not); 1 when
 nothing is adopted for the zone; 2 when a key is refused.`,
 		flags: func(fs *flag.FlagSet) {
+			fs.StringVar(&kf.config, "config", "", "configuration `FILE`: the zones (default: ptzone's)")
 			fs.StringVar(&kf.dir, "keys", "", "key `DIR` (default: DATA-DIR/keys)")
 			fs.StringVar(&kf.dataDir, "data-dir", "", "data `DIR` (default $PTZONE_DATA_DIR, else $XDG_STATE_HOME/ptzone or ~/.local/state/ptzone)")
 			fs.StringVar(&kf.zoneName, "zone", "", "the `ZONE` adopted")
 		},
 		run: func(ctx context.Context, e *env, args []string) error {
-			zones, err := kf.zones("keys import")
+			zones, err := kf.selected("keys import")
 			if err != nil {
 				return err
 			}

@@ -85,10 +85,13 @@ func (p *pipelineFlags) loadConfig() (*daemon.Config, error) {
 
 // publisher wires a publisher from the configuration and the flags, which
 // win over it; outDir receives the zones.
-func (p *pipelineFlags) publisher(ctx context.Context, e *env, cfg *daemon.Config, outDir string) (*publish.Publisher, store.Registry, error) {
+func (p *pipelineFlags) publisher(ctx context.Context, e *env, cfg *daemon.Config, outDir string, tweaks ...func(*publish.Config)) (*publish.Publisher, store.Registry, error) {
 	pcfg, err := cfg.PublishConfig(p.sf.dataDirectory(e))
 	if err != nil {
 		return nil, nil, inputError(fmt.Errorf("%s: %w", p.config, err))
+	}
+	for _, tweak := range tweaks {
+		tweak(&pcfg)
 	}
 	pcfg.OutDir, pcfg.Unsigned = outDir, p.unsigned
 	if p.keys != "" {
