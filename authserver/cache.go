@@ -78,9 +78,9 @@ func (s *Server) cacheKeyOf(req *dns.Msg, udp bool) (cacheKey, bool) {
 			return cacheKey{}, false
 		}
 		k.edns, k.do = true, opt.Do()
-		k.nsid = s.cfg.NSID != "" && hasOption(opt, dns.EDNS0NSID)
+		k.nsid = s.conf().NSID != "" && hasOption(opt, dns.EDNS0NSID)
 		if udp {
-			k.limit = max(dns.MinMsgSize, min(int(opt.UDPSize()), int(s.cfg.EDNSSize)))
+			k.limit = max(dns.MinMsgSize, min(int(opt.UDPSize()), int(s.conf().EDNSSize)))
 		}
 	}
 	return k, true

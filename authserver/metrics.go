@@ -118,7 +118,7 @@ func (s *Server) pollSecondaries(ctx context.Context, interval time.Duration) {
 			for _, sv := range snap.zones {
 				origin := sv.origin.String()
 				s.metrics.servedSerial.WithLabelValues(origin).Set(float64(sv.soa.SOASerial()))
-				for _, target := range s.cfg.Transfer[origin].Notify {
+				for _, target := range s.conf().Transfer[origin].Notify {
 					q := new(dns.Msg)
 					q.SetQuestion(origin, dns.TypeSOA)
 					r, _, err := c.ExchangeContext(ctx, q, target)

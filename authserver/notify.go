@@ -26,7 +26,7 @@ func (s *Server) notifyChanged(prev, next *Snapshot) {
 		return
 	}
 	for _, sv := range next.zones {
-		t, ok := s.cfg.Transfer[sv.origin.String()]
+		t, ok := s.conf().Transfer[sv.origin.String()]
 		if !ok || len(t.Notify) == 0 {
 			continue
 		}
@@ -67,7 +67,7 @@ func (s *Server) notify(ctx context.Context, origin string, serial uint32, soa [
 	c := &dns.Client{Timeout: 2 * time.Second, TsigProvider: s.keys}
 	var alg string
 	if key != "" {
-		for _, k := range s.cfg.TSIG {
+		for _, k := range s.conf().TSIG {
 			if dns.CanonicalName(k.Name) == dns.CanonicalName(key) {
 				alg = tsigAlgorithm(k)
 			}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"reflect"
 	"slices"
 	"sort"
 	"strings"
@@ -97,16 +98,17 @@ func (c Config) withDefaults() Config {
 // snapshot; a query answered meanwhile sees the old one or the new one,
 // never a mix.
 type Server struct {
-	cfg       Config
+	// cfg is the configuration in force: Reconfigure replaces it whole.
+	cfg       atomic.Pointer[Config]
 	log       *zap.Logger
 	snap      atomic.Pointer[Snapshot]
 	transfers chan struct{} // a slot per transfer under way
-	rrl       *limiter
+	rrl       atomic.Pointer[limiter]
 	dropped   atomic.Uint64 // responses the rate limit dropped
 	slipped   atomic.Uint64 // and those it sent truncated
 	metrics   *metrics
 	polling   sync.Once
-	keys      keyring
+	keys      *liveKeyring
 
 	// now is the clock the rate limit counts by and TSIG signs with:
 	// time.Now, which a test replaces with a fixed instant before the
@@ -134,8 +136,51 @@ func New(cfg Config, log *zap.Logger) *Server {
 	}
 	cfg = cfg.withDefaults()
 	ctx, stop := context.WithCancel(context.Background())
-	return &Server{cfg: cfg, log: log, transfers: make(chan struct{}, cfg.MaxTransfers), rrl: newLimiter(cfg.RateLimit), now: time.Now,
-		metrics: newMetrics(cfg.Registerer), keys: newKeyring(cfg.TSIG), ctx: ctx, stop: stop, notifyTo: map[[2]string]context.CancelFunc{}}
+	s := &Server{log: log, transfers: make(chan struct{}, cfg.MaxTransfers), now: time.Now,
+		metrics: newMetrics(cfg.Registerer), keys: &liveKeyring{}, ctx: ctx, stop: stop, notifyTo: map[[2]string]context.CancelFunc{}}
+	s.put(cfg)
+	return s
+}
+
+// conf is the configuration in force.
+func (s *Server) conf() *Config { return s.cfg.Load() }
+
+// put puts cfg in force with its keys and its rate limit.
+func (s *Server) put(cfg Config) {
+	keys := newKeyring(cfg.TSIG)
+	s.keys.Store(&keys)
+	if old := s.cfg.Load(); old == nil || !reflect.DeepEqual(old.RateLimit, cfg.RateLimit) {
+		s.rrl.Store(newLimiter(cfg.RateLimit))
+	}
+	s.cfg.Store(&cfg)
+}
+
+// Reconfigure puts a new configuration in force while the server runs:
+// TSIG keys, who may transfer each zone and whom to notify, the EDNS
+// size, the largest query, the CHAOS and NSID answers and the rate limit
+// (whose counts start again) apply to the next query. It returns the
+// settings that only a restart applies: the listeners' TCP limits and
+// idle time, the number of transfers at once, the secondaries' polling.
+func (s *Server) Reconfigure(cfg Config) (needRestart []string) {
+	cfg = cfg.withDefaults()
+	old := s.conf()
+	for _, d := range []struct {
+		name    string
+		changed bool
+	}{
+		{"tcp_idle_timeout", old.TCPIdleTimeout != cfg.TCPIdleTimeout},
+		{"max_tcp_connections", old.MaxTCPConnections != cfg.MaxTCPConnections},
+		{"max_tcp_per_client", old.MaxTCPPerClient != cfg.MaxTCPPerClient},
+		{"max_transfers", old.MaxTransfers != cfg.MaxTransfers},
+		{"secondary_poll", old.SecondaryPoll != cfg.SecondaryPoll},
+	} {
+		if d.changed {
+			needRestart = append(needRestart, d.name)
+		}
+	}
+	cfg.Registerer = old.Registerer
+	s.put(cfg)
+	return needRestart
 }
 
 // Swap makes snap the snapshot answered from, and notifies the
@@ -229,9 +274,9 @@ func (s *Server) chaos(q dns.Question, m *dns.Msg) {
 	var text string
 	switch strings.ToLower(q.Name) {
 	case "id.server.", "hostname.bind.":
-		text = s.cfg.Identity
+		text = s.conf().Identity
 	case "version.server.", "version.bind.":
-		text = s.cfg.Version
+		text = s.conf().Version
 	}
 	if text == "" || q.Qtype != dns.TypeTXT && q.Qtype != dns.TypeANY {
 		m.Rcode = dns.RcodeRefused
@@ -252,13 +297,13 @@ func (s *Server) finish(m *dns.Msg, opt *dns.OPT, udp bool, required, room int) 
 	var resp *dns.OPT
 	if opt != nil {
 		if udp {
-			limit = max(dns.MinMsgSize, min(int(opt.UDPSize()), int(s.cfg.EDNSSize)))
+			limit = max(dns.MinMsgSize, min(int(opt.UDPSize()), int(s.conf().EDNSSize)))
 		}
 		resp = &dns.OPT{Hdr: dns.RR_Header{Name: ".", Rrtype: dns.TypeOPT}}
-		resp.SetUDPSize(s.cfg.EDNSSize)
+		resp.SetUDPSize(s.conf().EDNSSize)
 		resp.SetDo(opt.Do())
-		if s.cfg.NSID != "" && hasOption(opt, dns.EDNS0NSID) {
-			resp.Option = append(resp.Option, &dns.EDNS0_NSID{Code: dns.EDNS0NSID, Nsid: fmt.Sprintf("%x", s.cfg.NSID)})
+		if s.conf().NSID != "" && hasOption(opt, dns.EDNS0NSID) {
+			resp.Option = append(resp.Option, &dns.EDNS0_NSID{Code: dns.EDNS0NSID, Nsid: fmt.Sprintf("%x", s.conf().NSID)})
 		}
 	}
 	fit(m, resp, limit-room, required)
@@ -340,7 +385,7 @@ func (s *Server) ServeDNS(w dns.ResponseWriter, req *dns.Msg) {
 			return
 		}
 	}
-	if req.Len() > s.cfg.MaxQuerySize && !req.Response {
+	if req.Len() > s.conf().MaxQuerySize && !req.Response {
 		m := new(dns.Msg)
 		m.SetRcode(req, dns.RcodeFormatError)
 		m.Question = nil
@@ -387,7 +432,7 @@ func (s *Server) ServeDNS(w dns.ResponseWriter, req *dns.Msg) {
 		if a, ok := w.RemoteAddr().(*net.UDPAddr); ok {
 			client = a.AddrPort().Addr()
 		}
-		switch s.rrl.judge(client, kind, s.now()) {
+		switch s.rrl.Load().judge(client, kind, s.now()) {
 		case drop:
 			s.dropped.Add(1)
 			s.metrics.rateLimited.WithLabelValues("drop").Inc()
@@ -437,11 +482,11 @@ func (s *Server) Listen(addr string) (net.Addr, error) {
 	if err != nil {
 		return nil, fmt.Errorf("authserver: %w", err)
 	}
-	idle := s.cfg.TCPIdleTimeout
+	idle := s.conf().TCPIdleTimeout
 	// The key ring verifies every signed request, even with no keys
 	// configured (they all get BADKEY then).
-	udp := &dns.Server{PacketConn: pc, Handler: s, UDPSize: int(s.cfg.EDNSSize), TsigProvider: s.keys}
-	tcp := &dns.Server{Listener: newLimitListener(ln, s.cfg.MaxTCPConnections, s.cfg.MaxTCPPerClient), Handler: s,
+	udp := &dns.Server{PacketConn: pc, Handler: s, UDPSize: int(s.conf().EDNSSize), TsigProvider: s.keys}
+	tcp := &dns.Server{Listener: newLimitListener(ln, s.conf().MaxTCPConnections, s.conf().MaxTCPPerClient), Handler: s,
 		IdleTimeout: func() time.Duration { return idle }, ReadTimeout: idle, TsigProvider: s.keys}
 	s.mu.Lock()
 	s.servers = append(s.servers, udp, tcp)
@@ -458,9 +503,9 @@ func (s *Server) Listen(addr string) (net.Addr, error) {
 	}
 	s.log.Info("serving DNS", zap.String("address", pc.LocalAddr().String()))
 	s.polling.Do(func() {
-		for _, t := range s.cfg.Transfer {
+		for _, t := range s.conf().Transfer {
 			if len(t.Notify) > 0 {
-				s.notifies.Go(func() { s.pollSecondaries(s.ctx, s.cfg.SecondaryPoll) })
+				s.notifies.Go(func() { s.pollSecondaries(s.ctx, s.conf().SecondaryPoll) })
 				return
 			}
 		}

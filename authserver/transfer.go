@@ -142,7 +142,7 @@ func (s *Server) transfer(w dns.ResponseWriter, req *dns.Msg, udp bool) {
 
 // allowed reports whether a client may transfer a zone.
 func (s *Server) allowed(origin zone.Name, client net.Addr, req *dns.Msg) bool {
-	t, ok := s.cfg.Transfer[origin.String()]
+	t, ok := s.conf().Transfer[origin.String()]
 	if !ok || len(t.AllowFrom) == 0 && len(t.Keys) == 0 {
 		return false
 	}

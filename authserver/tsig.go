@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"hash"
 	"strings"
+	"sync/atomic"
 
 	"github.com/miekg/dns"
 	"go.uber.org/zap"
@@ -87,6 +88,18 @@ func (r keyring) mac(msg []byte, t *dns.TSIG) ([]byte, error) {
 	m.Write(msg)
 	return m.Sum(nil), nil
 }
+
+// liveKeyring is the keyring in force, which a reconfiguration replaces;
+// the listeners and the notifier hold it from their start.
+type liveKeyring struct{ atomic.Pointer[keyring] }
+
+// Generate implements dns.TsigProvider.
+func (l *liveKeyring) Generate(msg []byte, t *dns.TSIG) ([]byte, error) {
+	return l.Load().Generate(msg, t)
+}
+
+// Verify implements dns.TsigProvider.
+func (l *liveKeyring) Verify(msg []byte, t *dns.TSIG) error { return l.Load().Verify(msg, t) }
 
 // Generate implements dns.TsigProvider.
 func (r keyring) Generate(msg []byte, t *dns.TSIG) ([]byte, error) { return r.mac(msg, t) }

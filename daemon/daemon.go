@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"reflect"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -350,20 +351,41 @@ func (d *Daemon) shutdownServer() {
 	d.srv.Shutdown(ctx)
 }
 
-// Reload puts a new configuration in force: the schedule, checks,
-// notices and publications follow it at once (running jobs finish under
-// the old one). The server's own settings (listen addresses, limits,
-// TSIG, transfers) need a restart; a change to them is reported.
+// Reload puts a new configuration in force, whole or not at all: the
+// zones' parameters, schedule, checks, notices, publications and
+// operators' tokens follow it at once (running jobs finish under the old
+// one), and so do the server's TSIG keys, transfers, notifications,
+// EDNS size, query limit, CHAOS and NSID answers and rate limit. What
+// needs the listeners or the store made again (listen addresses, the
+// zones served, TCP limits, the web server's address, the store) takes
+// effect at the next restart, and the log says which.
 func (d *Daemon) Reload(ctx context.Context, cfg *Config) error {
 	old := d.Config()
-	if !reflect.DeepEqual(old.Server, cfg.Server) || !reflect.DeepEqual(old.TSIG, cfg.TSIG) ||
-		!reflect.DeepEqual(old.Transfer, cfg.Transfer) || !reflect.DeepEqual(old.ServedZones(), cfg.ServedZones()) ||
-		old.HTTP != cfg.HTTP || old.Store != cfg.Store {
-		d.log.Warn("the server's, HTTP or store settings changed: they take effect at the next restart")
+	acfg, err := cfg.AuthServer()
+	if err != nil {
+		return err
 	}
 	oldSched := d.Scheduler()
 	if err := d.configure(cfg, d.sweep.Metrics); err != nil {
 		return err
+	}
+	restart := d.srv.Reconfigure(acfg)
+	for _, c := range []struct {
+		name    string
+		changed bool
+	}{
+		{"server.listen", !slices.Equal(old.Server.Listen, cfg.Server.Listen)},
+		{"zones", !slices.Equal(old.ServedZones(), cfg.ServedZones())},
+		{"server.follow_interval", old.Server.FollowInterval != cfg.Server.FollowInterval},
+		{"http.listen", old.HTTP != cfg.HTTP},
+		{"store.dsn", old.Store != cfg.Store},
+	} {
+		if c.changed {
+			restart = append(restart, c.name)
+		}
+	}
+	if len(restart) > 0 {
+		d.log.Warn("reload: these settings changed and take effect at the next restart", zap.Strings("settings", restart))
 	}
 	// The old schedule stops triggering; its running jobs finish.
 	if err := oldSched.Stop(ctx); err != nil {

@@ -318,9 +318,10 @@ func TestOperatorNotPublisher(t *testing.T) {
 	}
 }
 
-// TestReloadAppliesEverySetting: a reload puts the new zone parameters
-// and operator tokens in force at once; a file that cannot be put in
-// force is refused whole, and the old settings stay.
+// TestReloadAppliesEverySetting: a reload puts the new zone parameters,
+// operator tokens, TSIG keys and server answers in force at once; a file
+// that cannot be put in force is refused whole, and the old settings
+// stay.
 func TestReloadAppliesEverySetting(t *testing.T) {
 	db := testdb.Sample(t)
 	keys := t.TempDir()
@@ -340,7 +341,14 @@ func TestReloadAppliesEverySetting(t *testing.T) {
 	token := func(name, tok string) string {
 		return fmt.Sprintf("[[operator]]\nname = %q\ntoken_sha256 = %q\n", name, hex.EncodeToString(store.HashToken(tok)))
 	}
-	first := parse(token("ana", "ana-token") + "[zone.\"pt\"]\n")
+	const (
+		oldSecret = "b2xkLXNlY3JldC1vZi10aGUtdHJhbnNmZXJzLWtleQ=="
+		newSecret = "bmV3LXNlY3JldC1vZi10aGUtdHJhbnNmZXJzLWtleQ=="
+	)
+	server := func(identity, secret string) string {
+		return fmt.Sprintf("[server]\nidentity = %q\n[[tsig]]\nname = \"pt-transfer.\"\nsecret = %q\n[transfer.\"pt.\"]\nkeys = [\"pt-transfer.\"]\n", identity, secret)
+	}
+	first := parse(token("ana", "ana-token") + server("primary-1", oldSecret) + "[zone.\"pt\"]\n")
 	d := startDaemon(t, first, db, db, keys, nil)
 	status := func(tok string) int {
 		t.Helper()
@@ -372,7 +380,36 @@ func TestReloadAppliesEverySetting(t *testing.T) {
 		t.Fatal("ana's token does not work")
 	}
 
-	second := parse(token("bea", "bea-token") + `[zone."pt"]
+	// signedSOA asks pt's SOA signed with the transfer key's secret: the
+	// rcode, and whether the answer is signed by that key.
+	signedSOA := func(secret string) (int, bool) {
+		t.Helper()
+		c := &dns.Client{Net: "tcp", Timeout: 2 * time.Second, TsigSecret: map[string]string{"pt-transfer.": secret}}
+		q := new(dns.Msg)
+		q.SetQuestion("pt.", dns.TypeSOA)
+		q.SetTsig("pt-transfer.", dns.HmacSHA256, 300, time.Now().Unix())
+		r, _, err := c.Exchange(q, d.DNSAddrs()[0].String())
+		if r == nil {
+			t.Fatalf("signed SOA query: %v", err)
+		}
+		return r.Rcode, err == nil && r.IsTsig() != nil
+	}
+	chaosID := func() string {
+		t.Helper()
+		q := new(dns.Msg)
+		q.SetQuestion("id.server.", dns.TypeTXT)
+		q.Question[0].Qclass = dns.ClassCHAOS
+		r, err := dns.Exchange(q, d.DNSAddrs()[0].String())
+		if err != nil || len(r.Answer) == 0 {
+			return ""
+		}
+		return strings.Join(r.Answer[0].(*dns.TXT).Txt, "")
+	}
+	if rc, signed := signedSOA(oldSecret); rc != dns.RcodeSuccess || !signed || chaosID() != "primary-1" {
+		t.Fatalf("before the reload: SOA signed with the key: %s, signed answer %v; id.server %q", dns.RcodeToString[rc], signed, chaosID())
+	}
+
+	second := parse(token("bea", "bea-token") + server("primary-2", newSecret) + `[zone."pt"]
 serial = "increment"
 nameservers = [{ name = "a.dns.pt", addrs = ["185.39.208.1"] }, { name = "ns2.nic.fr" }]
 `)
@@ -381,6 +418,12 @@ nameservers = [{ name = "a.dns.pt", addrs = ["185.39.208.1"] }, { name = "ns2.ni
 	}
 	if status("ana-token") != http.StatusUnauthorized || status("bea-token") != http.StatusOK {
 		t.Error("after the reload, the removed token still works or the new one does not")
+	}
+	if rc, _ := signedSOA(oldSecret); rc != dns.RcodeNotAuth {
+		t.Errorf("after the reload, the old TSIG secret gets %s, want NOTAUTH", dns.RcodeToString[rc])
+	}
+	if rc, signed := signedSOA(newSecret); rc != dns.RcodeSuccess || !signed || chaosID() != "primary-2" {
+		t.Errorf("after the reload: SOA signed with the new secret: %s, signed answer %v; id.server %q", dns.RcodeToString[rc], signed, chaosID())
 	}
 	before := servedSerial(d, "pt")
 	publishNow(t, d)
@@ -393,12 +436,15 @@ nameservers = [{ name = "a.dns.pt", addrs = ["185.39.208.1"] }, { name = "ns2.ni
 
 	// A webhook whose secret file is missing cannot be put in force: the
 	// whole file is refused, and bea's token keeps working.
-	third := parse(token("carla", "carla-token") + "[zone.\"pt\"]\n[webhook]\nurl = \"http://127.0.0.1:9/\"\nsecret_file = \"/nonexistent/secret\"\n")
+	third := parse(token("carla", "carla-token") + server("primary-3", oldSecret) + "[zone.\"pt\"]\n[webhook]\nurl = \"http://127.0.0.1:9/\"\nsecret_file = \"/nonexistent/secret\"\n")
 	if err := d.Reload(context.Background(), third); err == nil {
 		t.Fatal("a configuration that cannot work was put in force")
 	}
 	if status("bea-token") != http.StatusOK || status("carla-token") != http.StatusUnauthorized {
 		t.Error("a refused reload changed the operators")
+	}
+	if rc, _ := signedSOA(newSecret); rc != dns.RcodeSuccess || chaosID() != "primary-2" {
+		t.Error("a refused reload changed the server's keys or identity")
 	}
 }
 

@@ -39,9 +39,11 @@ and prunes old history. The web server (http.listen) serves /metrics,
 Daemons sharing one PostgreSQL elect one publisher among them; the others
 check and notify, and take over the publishing within one publish interval
 when it stops. On SIGTERM the running jobs are given --drain to finish.
-SIGHUP reads the configuration again: the schedule, checks, notices and
-publications follow the new one; a file with an error is refused, and the
-configuration in force kept.
+SIGHUP reads the configuration again: the zones, schedule, checks,
+notices, publications, operators' tokens and the server's TSIG keys,
+transfers and answers follow the new one; a file with an error is
+refused whole, and the configuration in force kept. Listen addresses,
+the zones served and the store take effect at the next restart.
 
 The registry is --db, else store.dsn, else PTZONE_DB, else SQLite in the
 data directory. See deploy/ptzone.example.toml for every setting.`,
