@@ -3,6 +3,7 @@ package publish_test
 import (
 	"bytes"
 	"context"
+	"errors"
 	"testing"
 	"time"
 
@@ -57,8 +58,8 @@ func adoptPT(t *testing.T, f *fixture) *zone.Zone {
 }
 
 // TestPublishAfterAdoption: the first publication after an adoption
-// follows the adopted serial (the unixtime policy falls back to +1, its
-// time being behind a YYYYMMDDnn serial), is judged against the adopted
+// follows the adopted serial (unixtime, years behind a YYYYMMDDnn serial,
+// is refused; increment goes on from it), is judged against the adopted
 // zone, and signs everything anew: a signature of the adopted zone is
 // neither kept nor trusted, so that one that does not verify is not
 // carried into ptzone's zone (the same keys sign both, and the RRset did
@@ -73,6 +74,12 @@ func TestPublishAfterAdoption(t *testing.T) {
 	if zonegen.SerialGreater(uint32(now.Unix()), adoptedSerial) {
 		t.Fatalf("unixtime %d is ahead of %d: the test needs it behind", now.Unix(), adoptedSerial)
 	}
+	// Under unixtime, years behind the adopted date serial: refused, with
+	// the way on; under increment, the adopted serial plus one.
+	if _, err := publish.New(f.cfg, f.db, pol, zap.NewNop()).RunOnce(context.Background(), publish.Request{Now: now, TriggeredBy: "test"}); !errors.Is(err, zonegen.ErrSerialBehind) {
+		t.Fatalf("publishing under unixtime after %d: %v, want ErrSerialBehind", adoptedSerial, err)
+	}
+	f.cfg.Zones.Serial = zonegen.SerialIncrement
 	out := f.run(t, publish.Request{Now: now})
 	pt := out["pt"]
 	if pt.Outcome != store.OutcomePublished || pt.Serial != adoptedSerial+1 {
