@@ -64,7 +64,7 @@ func keyLines(text string) keyLineIndex {
 			table = append(segs, strconv.Itoa(n))
 			note(table, line)
 		case l[0] == '[':
-			end := closingBracket(l)
+			end := indexOutsideQuotes(l, ']')
 			if end < 0 {
 				continue
 			}
@@ -119,23 +119,6 @@ func indexOutsideQuotes(s string, c byte) int {
 		case s[i] == '#':
 			return -1
 		case s[i] == c:
-			return i
-		}
-	}
-	return -1
-}
-
-// closingBracket is the index of the ] closing a table header.
-func closingBracket(s string) int {
-	quote := byte(0)
-	for i := 1; i < len(s); i++ {
-		switch {
-		case quote != 0 && s[i] == quote:
-			quote = 0
-		case quote != 0:
-		case s[i] == '"' || s[i] == '\'':
-			quote = s[i]
-		case s[i] == ']':
 			return i
 		}
 	}

@@ -159,19 +159,8 @@ func (s *ZoneSection) checkZone(name string, bad func(key string, format string,
 			bad(n.key, "%v", err)
 		}
 	}
-	timers := []struct {
-		key string
-		d   time.Duration
-	}{{"soa.refresh", soa.Refresh.Duration}, {"soa.retry", soa.Retry.Duration}, {"soa.expire", soa.Expire.Duration}, {"soa.minimum", soa.Minimum.Duration}}
-	for _, t := range timers {
-		switch {
-		case t.d <= 0:
-			bad(t.key, "must be positive")
-		case t.d > maxTTL:
-			bad(t.key, "%s is beyond what an SOA field holds (2^31-1 s, RFC 2181 section 8)", t.d)
-		case t.d%time.Second != 0:
-			bad(t.key, "%s is not a whole number of seconds", t.d)
-		}
+	for _, t := range []keyed{{"soa.refresh", soa.Refresh}, {"soa.retry", soa.Retry}, {"soa.expire", soa.Expire}, {"soa.minimum", soa.Minimum}} {
+		checkSeconds(t.key, t.d.Duration, "what an SOA field holds", bad)
 	}
 	if soa.Expire.Duration < soa.Refresh.Duration || soa.Expire.Duration < soa.Retry.Duration {
 		bad("soa.expire", "%s is shorter than refresh (%s) or retry (%s): secondaries would expire the zone before they next ask for it (RFC 1912 section 2.2)",
@@ -185,19 +174,9 @@ func (s *ZoneSection) checkZone(name string, bad func(key string, format string,
 	}
 
 	ttl := s.TTL
-	for _, t := range []struct {
-		key string
-		d   time.Duration
-	}{{"ttl.soa", ttl.SOA.Duration}, {"ttl.apex_ns", ttl.ApexNS.Duration}, {"ttl.apex_addr", ttl.ApexAddr.Duration},
-		{"ttl.delegation_ns", ttl.DelegationNS.Duration}, {"ttl.ds", ttl.DS.Duration}, {"ttl.glue", ttl.Glue.Duration}, {"ttl.dnskey", ttl.DNSKEY.Duration}} {
-		switch {
-		case t.d <= 0:
-			bad(t.key, "must be positive")
-		case t.d > maxTTL:
-			bad(t.key, "%s is beyond the largest TTL (2^31-1 s, RFC 2181 section 8)", t.d)
-		case t.d%time.Second != 0:
-			bad(t.key, "%s is not a whole number of seconds", t.d)
-		}
+	for _, t := range []keyed{{"ttl.soa", ttl.SOA}, {"ttl.apex_ns", ttl.ApexNS}, {"ttl.apex_addr", ttl.ApexAddr},
+		{"ttl.delegation_ns", ttl.DelegationNS}, {"ttl.ds", ttl.DS}, {"ttl.glue", ttl.Glue}, {"ttl.dnskey", ttl.DNSKEY}} {
+		checkSeconds(t.key, t.d.Duration, "the largest TTL", bad)
 	}
 	if want := min(ttl.SOA.Duration, soa.Minimum.Duration); ttl.NSEC3.Duration != 0 && ttl.NSEC3.Duration != want {
 		bad("ttl.nsec3", "%s: RFC 9077 fixes the NSEC3 TTL at the lesser of the SOA's TTL and its minimum, here %s; leave it out", ttl.NSEC3, want)
@@ -263,6 +242,25 @@ func (s *ZoneSection) checkZone(name string, bad func(key string, format string,
 				bad(fmt.Sprintf("%s.ds.%d", key, j), "%s: %v", n, err)
 			}
 		}
+	}
+}
+
+// keyed is a duration with its setting's key, in the order checked.
+type keyed struct {
+	key string
+	d   Duration
+}
+
+// checkSeconds checks a TTL or an SOA timer: a positive whole number of
+// seconds that an RR's 32 bits hold as RFC 2181 section 8 reads them.
+func checkSeconds(key string, d time.Duration, what string, bad func(string, string, ...any)) {
+	switch {
+	case d <= 0:
+		bad(key, "must be positive")
+	case d > maxTTL:
+		bad(key, "%s is beyond %s (2^31-1 s, RFC 2181 section 8)", d, what)
+	case d%time.Second != 0:
+		bad(key, "%s is not a whole number of seconds", d)
 	}
 }
 
