@@ -415,6 +415,10 @@ the log records; with a guard window, the same limits hold the sum of the
 zone's publications within it. A refusal lists the first offenders: what
 changed, and why the registry no longer delegates a removed delegation. --dry-run judges without writing.
 
+An operator's freeze holds as in the daemon: with every zone frozen
+nothing is published; a zone frozen alone stays as published while the
+others are.
+
 Exit status 0 when every zone was published or unchanged (or passed, with --dry-run),
 1 when a zone was refused or failed.`,
 		flags: func(fs *flag.FlagSet) {
@@ -448,10 +452,28 @@ Exit status 0 when every zone was published or unchanged (or passed, with --dry-
 				return err
 			}
 			defer reg.Close()
+			req := publish.Request{Now: now, TriggeredBy: "cli", Force: force, DryRun: dryRun, Full: full}
+			if !dryRun {
+				// An operator's freeze holds here as in the daemon: every
+				// zone's stops the publication, a zone's leaves it as it is.
+				fs, err := reg.Freezes(ctx)
+				if err != nil {
+					return err
+				}
+				if f, frozen := store.FreezeOf(fs, ""); frozen {
+					return &exitError{code: exitNegative, err: fmt.Errorf("zone publish: publishing is frozen (%s); thaw it first (ptzone operator thaw), or judge with --dry-run", f)}
+				}
+				for _, f := range fs {
+					if req.Frozen == nil {
+						req.Frozen = map[string]string{}
+					}
+					req.Frozen[f.Zone] = f.String()
+				}
+			}
 			start := time.Now()
 			prog := newProgress(e.stderr, "zone publish")
 			prog.phase("reading the registry, building, signing, verifying and guarding")
-			outs, err := pub.RunOnce(ctx, publish.Request{Now: now, TriggeredBy: "cli", Force: force, DryRun: dryRun, Full: full})
+			outs, err := pub.RunOnce(ctx, req)
 			prog.done()
 			if err != nil {
 				return err
@@ -480,8 +502,16 @@ Exit status 0 when every zone was published or unchanged (or passed, with --dry-
 func printOutcomes(w io.Writer, outs []publish.ZoneOutcome) (ok bool) {
 	ok = true
 	for _, o := range outs {
-		if o.Outcome == publish.OutcomeUnchanged {
+		switch o.Outcome {
+		case publish.OutcomeUnchanged:
 			fmt.Fprintf(w, "%s: unchanged at serial %d (no data changed, no signature due)\n", o.Zone, o.Serial)
+			continue
+		case publish.OutcomeFrozen:
+			fmt.Fprintf(w, "%s: frozen, left as published\n", o.Zone)
+			for _, r := range o.Refusals {
+				printRefusal(w, "frozen", r)
+			}
+			ok = false
 			continue
 		}
 		fmt.Fprintf(w, "%s: %s serial %d, %s (%d delegations; +%d -%d, NS %d, DS %d, glue %d)\n", o.Zone, o.Outcome, o.Serial, o.Mode,

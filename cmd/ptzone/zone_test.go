@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -14,6 +15,8 @@ import (
 
 	"github.com/ptzone/ptzone"
 	"github.com/ptzone/ptzone/internal/tooltest"
+	"github.com/ptzone/ptzone/store"
+	"github.com/ptzone/ptzone/store/sqlite"
 )
 
 // registryWithKeys imports a registry file and generates keys for every
@@ -156,6 +159,29 @@ func TestZonePublish(t *testing.T) {
 	r = publish(at.Add(3*time.Minute), "--force-by", "ana", "--reason", "expiry batch").want(t, exitOK)
 	if !strings.Contains(r.stdout, "  forced: delegations-removed: 20 delegations would disappear") {
 		t.Errorf("forced:\n%s", r.stdout)
+	}
+
+	// An operator's freeze holds for the command as for the daemon.
+	db, err := sqlite.Open(context.Background(), filepath.Join(home, "data", "registry.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	freeze := func(zoneName string) {
+		t.Helper()
+		if err := db.Freeze(context.Background(), store.Freeze{Zone: zoneName, Time: at, Actor: "ana", Reason: "registry repair"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	freeze("com.pt")
+	r = publish(at.Add(4*time.Minute), "--full").want(t, exitNegative)
+	if !strings.Contains(r.stdout, "com.pt: frozen") || !strings.Contains(r.stdout, "pt: published serial") {
+		t.Errorf("with com.pt frozen:\n%s", r.stdout)
+	}
+	freeze("")
+	r = publish(at.Add(5*time.Minute), "--full").want(t, exitNegative)
+	if !strings.Contains(r.stderr, "publishing is frozen") || strings.Contains(r.stdout, "published serial") {
+		t.Errorf("with every zone frozen:\n%s%s", r.stdout, r.stderr)
 	}
 }
 
