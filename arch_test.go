@@ -41,6 +41,7 @@ var layers = []struct {
 	{"zone", nil},
 	{"internal/atomicfile", nil},
 	{"internal/storedsn", nil},
+	{"internal/buildinfo", nil},
 	{"internal/tooltest", nil},
 	{"internal/dnstest", nil},
 	{"delegation/resolve", nil},
@@ -79,7 +80,7 @@ var layers = []struct {
 	// The one binary, on top.
 	{"cmd/ptzone", []string{"store", "store/postgres", "store/sqlite", "store/synth", "policy", "interchange", "zone", "zonegen",
 		"dnssec", "dnssec/keyfile", "delegation", "delegation/resolve", "authserver", "datadir", "publish", "adopt", "httpapi", "daemon",
-		"internal/atomicfile", "internal/storedsn", "internal/demo"}},
+		"internal/atomicfile", "internal/storedsn", "internal/demo", "internal/buildinfo"}},
 }
 
 // pure packages do no I/O and do not log (docs/design.md).

@@ -9,14 +9,12 @@ import (
 	"path/filepath"
 	"syscall"
 
+	"github.com/ptzone/ptzone/internal/buildinfo"
 	"github.com/ptzone/ptzone/internal/storedsn"
 	"github.com/ptzone/ptzone/store"
 	"github.com/ptzone/ptzone/store/postgres"
 	"github.com/ptzone/ptzone/store/sqlite"
 )
-
-// version is set at build time with -ldflags "-X main.version=...".
-var version = "dev"
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -27,6 +25,9 @@ func main() {
 
 // run executes one command line and returns the exit status.
 func run(ctx context.Context, e *env, args []string) int {
+	if len(args) > 0 && (args[0] == "--version" || args[0] == "-version") {
+		args = append([]string{"version"}, args[1:]...)
+	}
 	return exitCode(rootCommand().execute(ctx, e, nil, args), e.stderr)
 }
 
@@ -63,12 +64,20 @@ func versionCommand() *command {
 	return &command{
 		name:     "version",
 		synopsis: "",
-		summary:  "Print the version",
+		summary:  "Print the version, and the source revision it was built from",
+		help: `Prints the version of this binary on one line: the module version, the
+source revision it was built from (its first 12 hex digits), that commit's
+time, "modified" when the tree built had uncommitted changes, and the Go
+release, as in
+
+  ptzone v0.0.0-20261203180000-1a2b3c4d5e6f (rev 1a2b3c4d5e6f, 2026-12-03T18:00:00Z) go1.26.8
+
+'ptzone --version' prints the same.`,
 		run: func(ctx context.Context, e *env, args []string) error {
 			if len(args) > 0 {
 				return usageErrorf("version takes no arguments")
 			}
-			fmt.Fprintf(e.stdout, "ptzone %s\n", version)
+			fmt.Fprintln(e.stdout, buildinfo.String())
 			return nil
 		},
 	}

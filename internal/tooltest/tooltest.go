@@ -31,6 +31,8 @@ var packages = map[string]string{
 	"zonemaster-cli":   "zonemaster-cli",
 	"promtool":         "prometheus",
 	"systemd-analyze":  "systemd",
+	"make":             "make",
+	"git":              "git",
 }
 
 // Require returns the path of a tool, or skips (fails with CI=true).
