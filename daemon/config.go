@@ -48,6 +48,7 @@ type Config struct {
 	SMTP     SMTPConfig     `toml:"smtp"`
 	Webhook  WebhookConfig  `toml:"webhook"`
 	HTTP     HTTPConfig     `toml:"http"`
+	Log      LogConfig      `toml:"log"`
 	// Operators may act through /api/v1/operator/ with their tokens.
 	Operators []OperatorConfig `toml:"operator"`
 
@@ -479,6 +480,7 @@ func (c *Config) check() []error {
 	}
 	c.checkDaemon(bad)
 	c.checkZones(bad)
+	c.Log.check(bad)
 	return errs
 }
 

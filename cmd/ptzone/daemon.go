@@ -46,7 +46,9 @@ refused whole, and the configuration in force kept. Listen addresses,
 the zones served and the store take effect at the next restart.
 
 The registry is --db, else store.dsn, else PTZONE_DB, else SQLite in the
-data directory. See deploy/ptzone.example.toml for every setting.`,
+data directory. The log goes to standard error as the [log] section says
+(JSON unless standard error is a terminal). See
+deploy/ptzone.example.toml for every setting.`,
 		flags: func(fs *flag.FlagSet) {
 			sf.register(fs)
 			fs.StringVar(&configFile, "config", "", "configuration `FILE` (TOML)")
@@ -71,7 +73,7 @@ data directory. See deploy/ptzone.example.toml for every setting.`,
 			if sf.dsn == "" {
 				sf.dsn = cfg.Store.DSN
 			}
-			log := logger(e.stderr)
+			log, level := commandLogger(e, cfg.Log)
 			reg, b, err := sf.open(ctx, e)
 			if err != nil {
 				return err
@@ -116,11 +118,21 @@ data directory. See deploy/ptzone.example.toml for every setting.`,
 					}
 					next, err := daemon.LoadConfig(configFile)
 					if err == nil {
-						err = d.Reload(ctx, next)
+						// The reload's own lines are logged at the new level.
+						prev := level.Level()
+						level.SetLevel(next.Log.ZapLevel())
+						if err = d.Reload(ctx, next); err != nil {
+							level.SetLevel(prev)
+						}
 					}
 					if err != nil {
 						log.Error("SIGHUP: the configuration is refused; the one in force is kept", zap.Error(err))
+						continue
 					}
+					if next.Log.JSON(isTerminal(e.stderr)) != cfg.Log.JSON(isTerminal(e.stderr)) {
+						log.Warn("log.format changed: it takes effect at the next restart")
+					}
+					cfg = next
 				}
 			}
 			stop, cancel := context.WithTimeout(context.WithoutCancel(ctx), drain)

@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"go.uber.org/zap"
-	"go.uber.org/zap/zapcore"
 
 	"github.com/ptzone/ptzone/authserver"
 	"github.com/ptzone/ptzone/daemon"
@@ -27,12 +26,17 @@ type stringList []string
 func (l *stringList) String() string     { return strings.Join(*l, ",") }
 func (l *stringList) Set(s string) error { *l = append(*l, s); return nil }
 
-// logger returns the structured log a long-running command writes to
-// standard error.
+// logger returns a structured log as text, for the demo's log file.
 func logger(w io.Writer) *zap.Logger {
-	enc := zap.NewProductionEncoderConfig()
-	enc.EncodeTime = zapcore.ISO8601TimeEncoder
-	return zap.New(zapcore.NewCore(zapcore.NewConsoleEncoder(enc), zapcore.AddSync(w), zap.InfoLevel))
+	log, _ := daemon.LogConfig{Format: "console"}.NewLogger(w, false)
+	return log
+}
+
+// commandLogger returns the log a long-running command writes to
+// standard error, as the configuration's [log] section says, and its
+// level, which a reload may change.
+func commandLogger(e *env, cfg daemon.LogConfig) (*zap.Logger, zap.AtomicLevel) {
+	return cfg.NewLogger(e.stderr, isTerminal(e.stderr))
 }
 
 func serveCommand() *command {
@@ -81,7 +85,7 @@ allows them.`,
 					return inputError(err)
 				}
 			}
-			log := logger(e.stderr)
+			log, _ := commandLogger(e, cfg.Log)
 			snap, follower, err := servedSnapshot(e, &sf, cfg, zoneFiles, log)
 			if err != nil {
 				return err
