@@ -42,6 +42,7 @@ var layers = []struct {
 	{"internal/atomicfile", nil},
 	{"internal/storedsn", nil},
 	{"internal/buildinfo", nil},
+	{"internal/sdnotify", nil},
 	{"internal/tooltest", nil},
 	{"internal/dnstest", nil},
 	{"delegation/resolve", nil},
@@ -80,7 +81,7 @@ var layers = []struct {
 	// The one binary, on top.
 	{"cmd/ptzone", []string{"store", "store/postgres", "store/sqlite", "store/synth", "policy", "interchange", "zone", "zonegen",
 		"dnssec", "dnssec/keyfile", "delegation", "delegation/resolve", "authserver", "datadir", "publish", "adopt", "httpapi", "daemon",
-		"internal/atomicfile", "internal/storedsn", "internal/demo", "internal/buildinfo"}},
+		"internal/atomicfile", "internal/storedsn", "internal/demo", "internal/buildinfo", "internal/sdnotify"}},
 }
 
 // pure packages do no I/O and do not log (docs/design.md).

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
@@ -14,8 +15,25 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/ptzone/ptzone/daemon"
+	"github.com/ptzone/ptzone/internal/sdnotify"
 	"github.com/ptzone/ptzone/store"
 )
+
+// servingStatus is the daemon's state on one line, for systemctl status.
+func servingStatus(d *daemon.Daemon) string {
+	var addrs []string
+	for _, a := range d.DNSAddrs() {
+		addrs = append(addrs, a.String())
+	}
+	zones := 0
+	if snap := d.Server().Current(); snap != nil {
+		zones = len(snap.Zones())
+	}
+	if zones == 0 {
+		return fmt.Sprintf("DNS on %s: nothing published yet, queries refused until the first publication", strings.Join(addrs, " "))
+	}
+	return fmt.Sprintf("serving %d zones on %s", zones, strings.Join(addrs, " "))
+}
 
 func daemonCommand() *command {
 	var (
@@ -44,6 +62,12 @@ notices, publications, operators' tokens and the server's TSIG keys,
 transfers and answers follow the new one; a file with an error is
 refused whole, and the configuration in force kept. Listen addresses,
 the zones served and the store take effect at the next restart.
+
+Under systemd (a unit of Type=notify, as deploy/ptzone.service is), the
+daemon tells systemd on $NOTIFY_SOCKET when it is ready: its DNS and HTTP
+listeners up and the last published zones served. It says so again after
+each SIGHUP, and when it begins to stop; systemctl status shows its state
+on one line.
 
 The registry is --db, else store.dsn, else PTZONE_DB, else SQLite in the
 data directory. The log goes to standard error as the [log] section says
@@ -74,6 +98,18 @@ deploy/ptzone.example.toml for every setting.`,
 				sf.dsn = cfg.Store.DSN
 			}
 			log, level := commandLogger(e, cfg.Log)
+			systemd, err := sdnotify.New(e.getenv("NOTIFY_SOCKET"))
+			if err != nil {
+				// systemd waits for a READY=1 that cannot come, and
+				// says so when it gives up.
+				log.Error("cannot tell systemd the daemon's state", zap.Error(err))
+				systemd = &sdnotify.Notifier{}
+			}
+			tell := func(err error) {
+				if err != nil {
+					log.Warn("telling systemd the daemon's state", zap.Error(err))
+				}
+			}
 			reg, b, err := sf.open(ctx, e)
 			if err != nil {
 				return err
@@ -107,6 +143,9 @@ deploy/ptzone.example.toml for every setting.`,
 				fmt.Fprintf(e.stdout, "serving HTTP on http://%s/\n", a)
 			}
 			fmt.Fprintf(e.stdout, "registry %s, node %s\n", b, cfg.NodeName())
+			// Start has served the last published zones and bound every
+			// listener: the daemon is ready.
+			tell(systemd.Ready(servingStatus(d)))
 			for done := false; !done; {
 				select {
 				case <-ctx.Done():
@@ -116,6 +155,7 @@ deploy/ptzone.example.toml for every setting.`,
 						log.Warn("SIGHUP: no configuration file to read again")
 						continue
 					}
+					tell(systemd.Reloading("reading " + configFile))
 					next, err := daemon.LoadConfig(configFile)
 					if err == nil {
 						// The reload's own lines are logged at the new level.
@@ -127,14 +167,17 @@ deploy/ptzone.example.toml for every setting.`,
 					}
 					if err != nil {
 						log.Error("SIGHUP: the configuration is refused; the one in force is kept", zap.Error(err))
+						tell(systemd.Ready(servingStatus(d) + "; the configuration reloaded is refused: " + err.Error()))
 						continue
 					}
 					if next.Log.JSON(isTerminal(e.stderr)) != cfg.Log.JSON(isTerminal(e.stderr)) {
 						log.Warn("log.format changed: it takes effect at the next restart")
 					}
 					cfg = next
+					tell(systemd.Ready(servingStatus(d)))
 				}
 			}
+			tell(systemd.Stopping(fmt.Sprintf("stopping: running jobs have %s to finish", drain)))
 			stop, cancel := context.WithTimeout(context.WithoutCancel(ctx), drain)
 			defer cancel()
 			return d.Stop(stop)
