@@ -56,6 +56,7 @@ $XDG_STATE_HOME/ptzone or ~/.local/state/ptzone).`,
 			configCommand(),
 			registrarCommand(),
 			versionCommand(),
+			manCommand(),
 		},
 	}
 }

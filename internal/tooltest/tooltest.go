@@ -33,6 +33,7 @@ var packages = map[string]string{
 	"systemd-analyze":  "systemd",
 	"make":             "make",
 	"git":              "git",
+	"groff":            "groff-base",
 }
 
 // Require returns the path of a tool, or skips (fails with CI=true).
