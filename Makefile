@@ -14,11 +14,15 @@
 #   make build   the ptzone binary in ./ptzone (BIN=PATH elsewhere): static,
 #                position-independent, stripped, with the source revision it
 #                was built from (ptzone version)
+#   make deb     the Debian package in ./dist (OUT=DIR elsewhere): the binary,
+#                the systemd unit, manual pages, docs and examples, made with
+#                dpkg-deb by deploy/debian/build.sh; lintian should pass it
 
 GO       ?= go
 FUZZTIME ?= 20s
 N        ?= 2000000
 BIN      ?= ptzone
+OUT      ?= dist
 
 # The toolchain stamps the source revision into the binary, but not in a
 # git worktree (its .git is a file, which Go does not take for a
@@ -31,7 +35,7 @@ GIT_MODIFIED = $(shell if [ -n "$$(git status --porcelain 2>/dev/null)" ]; then 
 LDFLAGS      = -s -w -X $(BUILDINFO).revision=$(GIT_REVISION) -X $(BUILDINFO).commitTime=$(GIT_TIME) \
                -X $(BUILDINFO).modified=$(GIT_MODIFIED)
 
-.PHONY: test deps fuzz bench bench-store bench-sweep lint build
+.PHONY: test deps fuzz bench bench-store bench-sweep lint build deb
 
 test: deps
 	$(GO) test -race -timeout 30m ./...
@@ -59,3 +63,9 @@ lint:
 # hardening), paths trimmed (the same binary from any checkout).
 build:
 	CGO_ENABLED=0 $(GO) build -buildvcs=auto -trimpath -buildmode=pie -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/ptzone
+
+deb:
+	@mkdir -p $(OUT)
+	$(MAKE) --no-print-directory build BIN=$(abspath $(OUT))/ptzone.bin
+	deploy/debian/build.sh $(abspath $(OUT)) $(abspath $(OUT))/ptzone.bin
+	@rm -f $(OUT)/ptzone.bin

@@ -6,6 +6,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -81,5 +82,89 @@ func TestVersionOfBuiltBinary(t *testing.T) {
 	}
 	if strings.HasPrefix(m[1], "v0.0.0-") && !strings.Contains(m[1], head[:12]) {
 		t.Errorf("pseudo-version %s does not name the revision %s", m[1], head[:12])
+	}
+}
+
+// TestDebianPackage: make deb builds a package that lintian passes
+// without an error, holding the binary, the unit run on it, a manual page
+// for every command (the unit's Documentation= ones among them: systemd
+// finds them), the copyright and changelog, and the example
+// configuration; its version names the commit.
+func TestDebianPackage(t *testing.T) {
+	for _, tool := range []string{"make", "git", "dpkg-deb", "lintian"} {
+		tooltest.Require(t, tool)
+	}
+	ctx := buildContext(t)
+	head, _ := gitHead(t, ctx)
+	out := t.TempDir()
+	printed := runIn(t, ctx, nil, "make", "--no-print-directory", "deb", "OUT="+out)
+	debs, _ := filepath.Glob(filepath.Join(out, "*.deb"))
+	if len(debs) != 1 || !strings.Contains(printed, debs[0]) {
+		t.Fatalf("make deb made %v:\n%s", debs, printed)
+	}
+	deb := debs[0]
+	if leftover, _ := os.ReadDir(out); len(leftover) != 1 {
+		t.Errorf("make deb left more than the package in %s: %v", out, leftover)
+	}
+
+	version := strings.TrimSpace(runIn(t, ctx, nil, "dpkg-deb", "--field", deb, "Version"))
+	if !regexp.MustCompile(`^(0\.0~git\d{8}\.|\S+\+git\d+\.)` + head[:12] + `-1$|^[0-9][^-]*-1$`).MatchString(version) {
+		t.Errorf("package version %q does not follow the commit %s", version, head[:12])
+	}
+
+	var files []string
+	for _, line := range strings.Split(runIn(t, ctx, nil, "dpkg-deb", "--contents", deb), "\n") {
+		if f := strings.Fields(line); len(f) == 6 {
+			files = append(files, strings.TrimPrefix(f[5], "."))
+		}
+	}
+	want := []string{"/usr/bin/ptzone", "/lib/systemd/system/ptzone.service", "/usr/share/doc/ptzone/copyright",
+		"/usr/share/doc/ptzone/changelog.Debian.gz", "/usr/share/doc/ptzone/examples/ptzone.example.toml", "/usr/share/man/man1/ptzone.1.gz"}
+	for _, c := range rootCommand().subs {
+		want = append(want, "/usr/share/man/man1/ptzone-"+c.name+".1.gz")
+	}
+	for _, w := range want {
+		if !slices.Contains(files, w) {
+			t.Errorf("the package lacks %s", w)
+		}
+	}
+
+	lint := exec.CommandContext(ctx, "lintian", "--tag-display-limit", "0", deb)
+	report, _ := lint.CombinedOutput() // exit 1 on errors and on warnings alike: the lines tell
+	for _, line := range strings.Split(string(report), "\n") {
+		if strings.HasPrefix(line, "E:") {
+			t.Errorf("lintian: %s", line)
+		}
+	}
+	if lint.ProcessState == nil || !lint.ProcessState.Exited() {
+		t.Fatalf("lintian did not run:\n%s", report)
+	}
+	t.Logf("lintian:\n%s", report)
+
+	root := t.TempDir()
+	runIn(t, ctx, nil, "dpkg-deb", "--extract", deb, root)
+	if v := runIn(t, ctx, nil, filepath.Join(root, "usr/bin/ptzone"), "version"); !strings.Contains(v, "(rev "+head[:12]) {
+		t.Errorf("the packaged binary says %q, not revision %s", v, head[:12])
+	}
+	unit, err := os.ReadFile(filepath.Join(root, "lib/systemd/system/ptzone.service"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !regexp.MustCompile(`(?m)^ExecStart=/usr/bin/ptzone daemon `).Match(unit) || !strings.Contains(string(unit), "\nType=notify\n") {
+		t.Errorf("the packaged unit does not run /usr/bin/ptzone daemon as Type=notify:\n%s", unit)
+	}
+	if analyze, err := exec.LookPath("systemd-analyze"); err == nil {
+		// systemd checks the unit's Documentation= pages with man: the
+		// package's own pages must be there.
+		copy := filepath.Join(t.TempDir(), "ptzone.service")
+		os.WriteFile(copy, []byte(strings.ReplaceAll(string(unit), "/usr/bin/ptzone", "/bin/true")), 0o644)
+		cmd := exec.CommandContext(ctx, analyze, "verify", copy)
+		cmd.Env = append(os.Environ(), "MANPATH="+filepath.Join(root, "usr/share/man"))
+		out, _ := cmd.CombinedOutput()
+		for _, line := range strings.Split(string(out), "\n") {
+			if strings.Contains(line, "ptzone.service") {
+				t.Errorf("systemd-analyze verify, packaged unit: %s", line)
+			}
+		}
 	}
 }

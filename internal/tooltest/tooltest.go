@@ -31,6 +31,8 @@ var packages = map[string]string{
 	"zonemaster-cli":   "zonemaster-cli",
 	"promtool":         "prometheus",
 	"systemd-analyze":  "systemd",
+	"lintian":          "lintian",
+	"dpkg-deb":         "dpkg",
 	"make":             "make",
 	"git":              "git",
 	"groff":            "groff-base",
