@@ -14,7 +14,7 @@ import (
 // reports it.
 func TestLogConfigRefusesUnknownValues(t *testing.T) {
 	_, err := ParseConfig("bad.toml", "[log]\nformat = \"xml\"\nlevel = \"verbose\"\n")
-	for _, want := range []string{`bad.toml: `, `log.format: "xml": want auto, json or console`, `log.level: "verbose": want debug, info, warn or error`} {
+	for _, want := range []string{`bad.toml:2: log.format: "xml"`, `bad.toml:3: log.level`, `log.format: "xml": want auto, json or console`, `log.level: "verbose": want debug, info, warn or error`} {
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("the error does not say %q: %v", want, err)
 		}
