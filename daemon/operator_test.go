@@ -16,6 +16,7 @@ import (
 	"github.com/miekg/dns"
 	"github.com/prometheus/client_golang/prometheus/testutil/promlint"
 
+	"github.com/ptzone/ptzone/internal/buildinfo"
 	"github.com/ptzone/ptzone/internal/testkit"
 	"github.com/ptzone/ptzone/internal/testkit/testdb"
 	"github.com/ptzone/ptzone/store"
@@ -372,9 +373,30 @@ func TestReloadAppliesEverySetting(t *testing.T) {
 		slices.Sort(out)
 		return out
 	}
+	// receipt is the last publication's: the binary and the
+	// configuration's digest.
+	receipt := func() (binary, digest string) {
+		t.Helper()
+		pubs, err := db.Publications(context.Background(), "pt", 1)
+		if err != nil || len(pubs) == 0 {
+			t.Fatalf("the publication log: %v", err)
+		}
+		var r struct {
+			Binary       string `json:"binary"`
+			ConfigDigest string `json:"config_digest"`
+		}
+		if err := json.Unmarshal(pubs[0].Details, &r); err != nil {
+			t.Fatal(err)
+		}
+		return r.Binary, r.ConfigDigest
+	}
 	publishNow(t, d)
 	if got := apexNS(); !slices.Equal(got, []string{"a.dns.pt.", "b.dns.pt.", "c.dns.pt."}) {
 		t.Fatalf("apex NS before the reload: %q", got)
+	}
+	binary, firstDigest := receipt()
+	if binary != buildinfo.String() || !strings.HasPrefix(binary, "ptzone ") || firstDigest == "" {
+		t.Errorf("the receipt's binary %q (want %q) and configuration digest %q", binary, buildinfo.String(), firstDigest)
 	}
 	if status("ana-token") != http.StatusOK {
 		t.Fatal("ana's token does not work")
@@ -432,6 +454,9 @@ nameservers = [{ name = "a.dns.pt", addrs = ["185.39.208.1"] }, { name = "ns2.ni
 	}
 	if after := servedSerial(d, "pt"); after != before+1 {
 		t.Errorf("serial %d after %d: the increment policy is not in force", after, before)
+	}
+	if _, digest := receipt(); digest == firstDigest || digest == "" {
+		t.Errorf("the configuration's digest %q did not change with the zone's parameters", digest)
 	}
 
 	// A webhook whose secret file is missing cannot be put in force: the

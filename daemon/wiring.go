@@ -11,6 +11,7 @@ import (
 	"github.com/ptzone/ptzone/delegation/resolve"
 	"github.com/ptzone/ptzone/dnssec"
 	"github.com/ptzone/ptzone/httpapi"
+	"github.com/ptzone/ptzone/internal/buildinfo"
 	"github.com/ptzone/ptzone/notify"
 	"github.com/ptzone/ptzone/publish"
 )
@@ -70,7 +71,7 @@ func (c *Config) PublishConfig(dataDir string) (publish.Config, error) {
 	}
 	zc, perZone := c.ZoneBuild()
 	sign := dnssec.DefaultSignOptions(time.Time{})
-	out := publish.Config{Zones: zc, Sign: sign, PerZone: perZone, KeysDir: keys, OutDir: datadir.ZonesDir(dataDir),
+	out := publish.Config{Zones: zc, Sign: sign, PerZone: perZone, KeysDir: keys, OutDir: datadir.ZonesDir(dataDir), Binary: buildinfo.String(),
 		Guard: publish.Guard{Thresholds: publish.DefaultThresholds(), Refresh: sign.Refresh, Window: publish.DefaultWindow}}
 	if f := c.Publish.ParentDSFile; f != "" {
 		ds, err := ReadParentDS(f, zc.Zones)
