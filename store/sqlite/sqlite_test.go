@@ -6,6 +6,9 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -62,26 +65,7 @@ func TestRefusesNewerSchema(t *testing.T) {
 func TestOutboxMigration(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "registry.db")
-	raw := rawOpen(t, path)
-	mustExec := func(q string, args ...any) {
-		t.Helper()
-		if _, err := raw.Exec(q, args...); err != nil {
-			t.Fatalf("%.60s: %v", q, err)
-		}
-	}
-	mustExec(`CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied INTEGER NOT NULL) STRICT`)
-	files, err := filepath.Glob("migrations/000[1-6]_*.sql")
-	if err != nil || len(files) != 6 {
-		t.Fatalf("the migrations before 0007: %v %v", files, err)
-	}
-	for i, f := range files {
-		b, err := os.ReadFile(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		mustExec(string(b))
-		mustExec(`INSERT INTO schema_migrations VALUES (?, ?, 0)`, i+1, filepath.Base(f))
-	}
+	raw, mustExec := migratedBefore(t, path, 7)
 	t0 := time.Date(2026, 11, 23, 3, 0, 0, 0, time.UTC)
 	mustExec(`INSERT INTO outbox (id, created, domain, kind, role, recipient, deadline, findings, attempts, last_error, next_attempt, claimed_until)
 		VALUES (41, ?, 'exemplo.pt', 'delegation_failing', 'tech', 'dns@exemplo.pt', ?, '[{"code":"NO_RESPONSE"}]', 1, 'relay down', ?, ?)`,
@@ -129,7 +113,9 @@ func TestOutboxMigration(t *testing.T) {
 	if err := raw.QueryRow(`SELECT count(*) FROM pragma_index_list('outbox') WHERE name = 'outbox_pending' AND partial = 1`).Scan(&indexed); err != nil || indexed != 1 {
 		t.Errorf("the pending index after the rebuild: %d %v", indexed, err)
 	}
-	mustExec(`INSERT INTO outbox (created, domain, kind, role, recipient) VALUES (0, 'exemplo.pt', 'delegation_failing', 'webhook', 'ops')`)
+	if _, err := raw.Exec(`INSERT INTO outbox (created, domain, kind, role, recipient) VALUES (0, 'exemplo.pt', 'delegation_failing', 'webhook', 'ops')`); err != nil {
+		t.Errorf("the rebuilt outbox refuses a webhook notice: %v", err)
+	}
 	if _, err := raw.Exec(`INSERT INTO outbox (created, domain, kind, role, recipient) VALUES (0, 'exemplo.pt', 'delegation_failing', 'pager', 'x')`); err == nil {
 		t.Error("the rebuilt outbox takes any role")
 	}
@@ -142,26 +128,7 @@ func TestOutboxMigration(t *testing.T) {
 func TestFreezeMigration(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "registry.db")
-	raw := rawOpen(t, path)
-	mustExec := func(q string, args ...any) {
-		t.Helper()
-		if _, err := raw.Exec(q, args...); err != nil {
-			t.Fatalf("%.60s: %v", q, err)
-		}
-	}
-	mustExec(`CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied INTEGER NOT NULL) STRICT`)
-	files, err := filepath.Glob("migrations/000[1-8]_*.sql")
-	if err != nil || len(files) != 8 {
-		t.Fatalf("the migrations before 0009: %v %v", files, err)
-	}
-	for i, f := range files {
-		b, err := os.ReadFile(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		mustExec(string(b))
-		mustExec(`INSERT INTO schema_migrations VALUES (?, ?, 0)`, i+1, filepath.Base(f))
-	}
+	raw, mustExec := migratedBefore(t, path, 9)
 	t0 := time.Date(2026, 11, 23, 3, 0, 0, 0, time.UTC)
 	mustExec(`INSERT INTO publishing_freeze (one, at, actor, reason) VALUES (1, ?, 'ana', 'registry migration tonight')`, t0.UnixMicro())
 	raw.Close()
@@ -260,26 +227,7 @@ func TestConstraints(t *testing.T) {
 func TestPublicationsMigration(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "registry.db")
-	raw := rawOpen(t, path)
-	mustExec := func(q string, args ...any) {
-		t.Helper()
-		if _, err := raw.Exec(q, args...); err != nil {
-			t.Fatalf("%.60s: %v", q, err)
-		}
-	}
-	mustExec(`CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied INTEGER NOT NULL) STRICT`)
-	files, err := filepath.Glob("migrations/000[1-9]_*.sql")
-	if err != nil || len(files) != 9 {
-		t.Fatalf("the migrations before 0010: %v %v", files, err)
-	}
-	for i, f := range files {
-		b, err := os.ReadFile(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		mustExec(string(b))
-		mustExec(`INSERT INTO schema_migrations VALUES (?, ?, 0)`, i+1, filepath.Base(f))
-	}
+	raw, mustExec := migratedBefore(t, path, 10)
 	t0 := time.Date(2026, 12, 1, 3, 0, 0, 0, time.UTC)
 	mustExec(`INSERT INTO publications (id, zone, serial, published_at, outcome, triggered_by, reason, records, delegations, digest, details)
 		VALUES (7, 'pt', 1796000000, ?, 'published', 'cron', '', 120, 40, 'ab12', '{"mode":"full"}')`, t0.UnixMicro())
@@ -315,4 +263,45 @@ func TestPublicationsMigration(t *testing.T) {
 	if _, err := raw.Exec(`INSERT INTO publications (zone, serial, published_at, outcome, triggered_by, records, delegations) VALUES ('pt', 1, 0, 'maybe', 'x', 0, 0)`); err == nil {
 		t.Error("the rebuilt log takes any outcome")
 	}
+}
+
+// migratedBefore opens a store at path made by the migrations numbered
+// below version, as an older ptzone left it, with an Exec that fails the
+// test on error.
+func migratedBefore(t *testing.T, path string, version int) (*sql.DB, func(q string, args ...any)) {
+	t.Helper()
+	raw := rawOpen(t, path)
+	mustExec := func(q string, args ...any) {
+		t.Helper()
+		if _, err := raw.Exec(q, args...); err != nil {
+			t.Fatalf("%.60s: %v", q, err)
+		}
+	}
+	mustExec(`CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied INTEGER NOT NULL) STRICT`)
+	files, err := filepath.Glob("migrations/*.sql")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sort.Strings(files)
+	applied := 0
+	for _, f := range files {
+		n, err := strconv.Atoi(strings.SplitN(filepath.Base(f), "_", 2)[0])
+		if err != nil {
+			t.Fatalf("%s: not a numbered migration", f)
+		}
+		if n >= version {
+			continue
+		}
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		mustExec(string(b))
+		mustExec(`INSERT INTO schema_migrations VALUES (?, ?, 0)`, n, filepath.Base(f))
+		applied++
+	}
+	if applied != version-1 {
+		t.Fatalf("%d migrations before %04d, want %d", applied, version, version-1)
+	}
+	return raw, mustExec
 }
