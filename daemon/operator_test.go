@@ -41,26 +41,9 @@ func TestOperatorAPI(t *testing.T) {
 	sum := store.HashToken("operator-token")
 	cfg.Operators = []OperatorConfig{{Name: "ana", TokenSHA256: hex.EncodeToString(sum)}}
 	d := startDaemon(t, cfg, db, db, keys, nil)
-	base := "http://" + d.HTTPAddr().String() + "/api/v1/operator/"
-
 	call := func(method, path, token, body string, out any) int {
 		t.Helper()
-		req, _ := http.NewRequest(method, base+path, strings.NewReader(body))
-		if token != "" {
-			req.Header.Set("Authorization", "Bearer "+token)
-		}
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
-		if out != nil {
-			if err := json.Unmarshal(b, out); err != nil {
-				t.Fatalf("%s %s: %v: %s", method, path, err, b)
-			}
-		}
-		return resp.StatusCode
+		return operatorCall(t, d, method, path, token, body, out)
 	}
 	const op = "operator-token"
 	for _, tok := range []string{"", "registrar-token", "wrong"} {
@@ -353,14 +336,7 @@ func TestReloadAppliesEverySetting(t *testing.T) {
 	d := startDaemon(t, first, db, db, keys, nil)
 	status := func(tok string) int {
 		t.Helper()
-		req, _ := http.NewRequest("GET", "http://"+d.HTTPAddr().String()+"/api/v1/operator/status", nil)
-		req.Header.Set("Authorization", "Bearer "+tok)
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp.Body.Close()
-		return resp.StatusCode
+		return operatorCall(t, d, "GET", "status", tok, "", nil)
 	}
 	apexNS := func() []string {
 		t.Helper()
@@ -488,23 +464,9 @@ func TestFreezeOneZone(t *testing.T) {
 	cfg.Publish.AssumeChecked = true
 	cfg.Operators = []OperatorConfig{{Name: "ana", TokenSHA256: hex.EncodeToString(store.HashToken("operator-token"))}}
 	d := startDaemon(t, cfg, db, db, keys, nil)
-	base := "http://" + d.HTTPAddr().String() + "/api/v1/operator/"
 	call := func(method, path, body string, out any) int {
 		t.Helper()
-		req, _ := http.NewRequest(method, base+path, strings.NewReader(body))
-		req.Header.Set("Authorization", "Bearer operator-token")
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
-		if out != nil {
-			if err := json.Unmarshal(b, out); err != nil {
-				t.Fatalf("%s %s: %v: %s", method, path, err, b)
-			}
-		}
-		return resp.StatusCode
+		return operatorCall(t, d, method, path, "operator-token", body, out)
 	}
 	type zoneResult struct {
 		Outcome  string
@@ -739,4 +701,27 @@ func TestFreezeOneZone(t *testing.T) {
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Errorf("audit log:\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
+}
+
+// operatorCall asks the daemon's operator API with a bearer token (none
+// when empty), decodes the JSON answer into out when given, and returns
+// the HTTP status.
+func operatorCall(t *testing.T, d *Daemon, method, path, token, body string, out any) int {
+	t.Helper()
+	req, _ := http.NewRequest(method, "http://"+d.HTTPAddr().String()+"/api/v1/operator/"+path, strings.NewReader(body))
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if out != nil {
+		if err := json.Unmarshal(b, out); err != nil {
+			t.Fatalf("%s %s: %v: %s", method, path, err, b)
+		}
+	}
+	return resp.StatusCode
 }
