@@ -72,7 +72,7 @@ var layers = []struct {
 	{"notify", []string{"store"}},
 	{"httpapi", []string{"store", "publish", "datadir"}},
 	{"daemon", []string{"store", "policy", "zonegen", "dnssec", "delegation", "delegation/resolve", "authserver", "datadir",
-		"publish", "notify", "httpapi", "internal/storedsn", "internal/buildinfo"}},
+		"publish", "notify", "httpapi", "zone", "internal/storedsn", "internal/buildinfo"}},
 	{"internal/demo", []string{"", "store", "policy", "interchange", "delegation/lab"}},
 	// Helpers that tests of several packages share: no entry lists them,
 	// so only _test.go files may import them.

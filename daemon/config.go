@@ -88,6 +88,15 @@ type PublishConfig struct {
 	// AssumeChecked delegates every active domain whether or not its
 	// check passed: for labs and first imports only.
 	AssumeChecked bool `toml:"assume_checked"`
+	// Peers are the other daemons' DNS addresses (host:port): a daemon
+	// that is not the publisher transfers each zone the publisher
+	// published from them, so that when it takes over its first
+	// publication is judged against the zone the secondaries serve.
+	// After them it tries the zone's notify addresses (its secondaries).
+	Peers []string `toml:"peers"`
+	// PeersKey is the TSIG key those transfers are signed with (one of
+	// [[tsig]]); empty: the zone's notify_key.
+	PeersKey string `toml:"peers_key"`
 }
 
 // ScheduleConfig holds the jobs' cron specs (five fields, six with
@@ -518,6 +527,14 @@ func (c *Config) checkDaemon(bad func(string, ...any)) {
 		if _, err := storedsn.Parse(dsn); err != nil {
 			bad("store.dsn: %v", err)
 		}
+	}
+	for _, p := range c.Publish.Peers {
+		if _, _, err := net.SplitHostPort(p); err != nil {
+			bad("publish.peers: %q: %v (host:port)", p, err)
+		}
+	}
+	if k := c.Publish.PeersKey; k != "" && !slices.ContainsFunc(c.TSIG, func(t TSIGConfig) bool { return dns.CanonicalName(t.Name) == dns.CanonicalName(k) }) {
+		bad("publish.peers_key: %q is not among the tsig keys", k)
 	}
 	s := c.Schedule
 	for _, j := range []struct{ key, spec string }{{"publish", s.Publish}, {"checks", s.Checks}, {"sweep", s.Sweep},

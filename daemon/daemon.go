@@ -465,6 +465,9 @@ func (d *Daemon) Publish(ctx context.Context, req publish.Request) ([]publish.Zo
 			req.Frozen[f.Zone] = f.String()
 		}
 	}
+	// A takeover the standby had not caught up with: the last published
+	// zones first, to judge this publication against.
+	d.followPublished(ctx)
 	d.mu.Lock()
 	pub := d.pub
 	d.mu.Unlock()
@@ -518,7 +521,13 @@ func (d *Daemon) IsPublisher() bool { return d.leader.Load() }
 
 func (d *Daemon) publishJob(ctx context.Context) error {
 	_, err := d.Publish(ctx, publish.Request{TriggeredBy: "schedule@" + d.Config().NodeName()})
-	if errors.Is(err, ErrNotPublisher) || errors.Is(err, ErrFrozen) {
+	if errors.Is(err, ErrNotPublisher) {
+		// A standby keeps the publisher's last zones, to judge its
+		// first publication against if it takes over.
+		d.followPublished(ctx)
+		return nil
+	}
+	if errors.Is(err, ErrFrozen) {
 		return nil
 	}
 	return err

@@ -26,6 +26,7 @@ import (
 
 	"github.com/ptzone/ptzone/delegation/lab"
 	"github.com/ptzone/ptzone/internal/testkit"
+	"github.com/ptzone/ptzone/internal/testkit/testdb"
 	"github.com/ptzone/ptzone/publish"
 	"github.com/ptzone/ptzone/store"
 	"github.com/ptzone/ptzone/store/postgres"
@@ -350,13 +351,7 @@ func TestTwoDaemons(t *testing.T) {
 	db := openPostgres(t)
 	keys := t.TempDir()
 	testkit.GenerateKeyFiles(t, keys, time.Now().Add(-time.Hour), zonegen.DefaultZones()...)
-	cfg := func(node string) *Config {
-		c := labConfig(node, 53)
-		c.Schedule.Publish = "@every 1s"
-		return c
-	}
-	a := startDaemon(t, cfg("a"), db, db, keys, nil)
-	b := startDaemon(t, cfg("b"), db, db, keys, nil)
+	a, b := twoDaemons(t, db, keys)
 
 	published := func() map[string]int {
 		pubs, err := db.Publications(ctx, "pt", 1000)
@@ -384,6 +379,8 @@ func TestTwoDaemons(t *testing.T) {
 		first, second = b, a
 	}
 	last := servedSerial(first, "pt")
+	// The standby follows: it serves what the publisher published.
+	waitFor(t, "the standby serving the publisher's zone", func() bool { return servedSerial(second, "pt") == servedSerial(first, "pt") })
 
 	stopCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
@@ -401,5 +398,132 @@ func TestTwoDaemons(t *testing.T) {
 	}
 	if by := published(); len(by) != 2 || by["schedule@"+second.Config().NodeName()] == 0 {
 		t.Errorf("publications by %v", by)
+	}
+}
+
+// twoDaemons starts two daemons sharing the PostgreSQL registry db, each
+// publishing every second when it holds the lock, letting loopback
+// transfer its zones, and each the other's peer.
+func twoDaemons(t *testing.T, db *postgres.DB, keys string) (a, b *Daemon) {
+	t.Helper()
+	cfg := func(node string) *Config {
+		c := labConfig(node, 53)
+		c.Schedule.Publish = "@every 1s"
+		c.Publish.AssumeChecked = true
+		c.Transfer = map[string]TransferConfig{}
+		for _, z := range zonegen.DefaultZones() {
+			c.Transfer[z+"."] = TransferConfig{AllowFrom: []string{"127.0.0.0/8"}}
+		}
+		return c
+	}
+	a = startDaemon(t, cfg("a"), db, db, keys, nil)
+	b = startDaemon(t, cfg("b"), db, db, keys, nil)
+	for _, p := range [][2]*Daemon{{a, b}, {b, a}} {
+		next := *p[0].Config()
+		next.Publish.Peers = []string{p[1].DNSAddrs()[0].String()}
+		if err := p[0].Reload(context.Background(), &next); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return a, b
+}
+
+// publisherAndStandby waits for one of the two daemons to publish, and
+// returns it first.
+func publisherAndStandby(t *testing.T, db *postgres.DB, a, b *Daemon) (publisher, standby *Daemon) {
+	t.Helper()
+	waitFor(t, "a first publication", func() bool {
+		pubs, err := db.Publications(context.Background(), "pt", 1)
+		return err == nil && len(pubs) > 0 && (a.IsPublisher() || b.IsPublisher())
+	})
+	if b.IsPublisher() {
+		return b, a
+	}
+	return a, b
+}
+
+// TestTakeoverGuarded: a standby follows the publisher's publications
+// (by transfer from its peer) and serves them; when it takes over after
+// the registry lost 30% of pt's delegations, its first publication is
+// judged against the zone the secondaries serve and refused, and the
+// followed zone stays served. A standby with nothing to follow from is
+// refused too, for want of a baseline (the failover path is where a
+// truncated registry would otherwise go out unchecked).
+func TestTakeoverGuarded(t *testing.T) {
+	ctx := context.Background()
+	db := openPostgres(t)
+	testdb.ImportSample(t, db)
+	keys := t.TempDir()
+	testkit.GenerateKeyFiles(t, keys, time.Now().Add(-time.Hour), zonegen.DefaultZones()...)
+	a, b := twoDaemons(t, db, keys)
+	publisher, standby := publisherAndStandby(t, db, a, b)
+	waitFor(t, "the standby serving the publisher's zone", func() bool {
+		s := servedSerial(standby, "pt")
+		return s != 0 && s == servedSerial(publisher, "pt")
+	})
+	followed := servedSerial(standby, "pt")
+
+	// The registry loses every third active domain of pt.
+	snap, err := db.Snapshot(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for c, err := range snap.Domains(ctx, store.Filter{Zone: "pt", Statuses: []store.Status{store.StatusActive}}) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		names = append(names, c.Domain.Name)
+	}
+	snap.Close()
+	removed := 0
+	for i, n := range names {
+		if i%3 == 0 {
+			if err := db.SetStatus(ctx, n, store.StatusSuspended); err != nil {
+				t.Fatal(err)
+			}
+			removed++
+		}
+	}
+	stopCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if err := publisher.Stop(stopCtx); err != nil {
+		t.Fatal(err)
+	}
+	var outs []publish.ZoneOutcome
+	waitFor(t, "the standby taking the lock", func() bool {
+		outs, err = standby.Publish(ctx, publishRequest("takeover"))
+		return err == nil
+	})
+	for _, o := range outs {
+		if o.Zone != "pt" {
+			continue
+		}
+		if o.Outcome != store.OutcomeRefused || len(o.Refusals) == 0 || o.Refusals[0].Code != publish.RefuseRemoved || o.Delta.Removed < removed {
+			t.Errorf("the takeover's first publication of pt: %s %+v, %d removed; want refused for the %d delegations removed", o.Outcome, o.Refusals, o.Delta.Removed, removed)
+		}
+	}
+	if s := servedSerial(standby, "pt"); s != followed {
+		t.Errorf("after the refusal the standby serves serial %d, want the followed %d", s, followed)
+	}
+
+	// A third daemon with nothing to follow from: refused for want of a
+	// baseline, whatever the registry holds.
+	loneCfg := labConfig("c", 53)
+	loneCfg.Publish.AssumeChecked = true
+	lone := startDaemon(t, loneCfg, db, db, keys, nil)
+	stopCtx2, cancel2 := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel2()
+	if err := standby.Stop(stopCtx2); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the lone daemon taking the lock", func() bool {
+		outs, err = lone.Publish(ctx, publishRequest("takeover"))
+		return err == nil
+	})
+	for _, o := range outs {
+		if o.Outcome != store.OutcomeRefused || len(o.Refusals) == 0 || o.Refusals[0].Code != publish.RefuseBaseline {
+			t.Errorf("%s with no baseline: %s %+v; want refused (baseline)", o.Zone, o.Outcome, o.Refusals)
+		}
 	}
 }

@@ -52,6 +52,9 @@ const (
 	RefuseNSChanged    = "ns-changed"
 	RefuseGlueChanged  = "glue-changed"
 	RefuseDSChanged    = "ds-changed"
+	// RefuseBaseline: the log knows a publication this publisher does
+	// not hold, so nothing to judge the changes against.
+	RefuseBaseline = "baseline"
 	// RefuseFrozen is not the guard's: an operator froze the zone
 	// (OutcomeFrozen); only a thaw ends it.
 	RefuseFrozen = "frozen"
@@ -452,6 +455,19 @@ func (g Guard) Check(c Candidate, prev *Previous, now time.Time) ([]Refusal, Del
 	if prev != nil && prev.Serial != 0 && !zonegen.SerialGreater(c.Serial, prev.Serial) {
 		out = append(out, Refusal{Code: RefuseSerial,
 			Message: fmt.Sprintf("serial %d does not increase on the published %d: secondaries would ignore the zone", c.Serial, prev.Serial)})
+	}
+	if prev != nil && prev.Serial != 0 && (prev.Zone == nil || prev.Zone.Serial() != prev.Serial) {
+		// The publication log knows a published version this publisher
+		// does not hold (a standby taking over, a data directory lost):
+		// the zone the secondaries serve is not here to compare with.
+		held := "no copy of it"
+		if prev.Zone != nil {
+			held = fmt.Sprintf("only serial %d", prev.Zone.Serial())
+		}
+		out = append(out, Refusal{Code: RefuseBaseline, Forceable: true,
+			Message: fmt.Sprintf("serial %d was published, and this publisher holds %s: the changes cannot be judged against the zone the secondaries serve; "+
+				"let it follow the publisher ([publish] peers), adopt the served zone (ptzone zone adopt --axfr SECONDARY --force), or force with a reason",
+				prev.Serial, held)})
 	}
 	var d Delta
 	if prev != nil && prev.Zone != nil {

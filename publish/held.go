@@ -1,6 +1,9 @@
 package publish
 
 import (
+	"fmt"
+	"slices"
+
 	"github.com/ptzone/ptzone/datadir"
 	"github.com/ptzone/ptzone/zone"
 )
@@ -50,4 +53,36 @@ func (p *Publisher) forget(name string) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	delete(p.held, name)
+}
+
+// TakeBaseline puts z, a version of the zone this Publisher did not
+// publish (another daemon did: a standby following the publisher, or
+// taking over), in the data directory as the zone served, and makes it
+// the baseline of the next publication: its serial is followed and its
+// delegations judged against, but its signatures are neither kept nor
+// trusted unchecked, as a zone adopted from another signer's.
+func (p *Publisher) TakeBaseline(name string, z *zone.Zone) error {
+	if !slices.Contains(p.cfg.Zones.Zones, name) {
+		return fmt.Errorf("publish: %s is not one of the zones built", name)
+	}
+	if err := p.dir.Adopt(name, z); err != nil {
+		return fmt.Errorf("publish: %w", err)
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	delete(p.held, name)
+	if p.taken == nil {
+		p.taken = map[string]uint32{}
+	}
+	p.taken[name] = z.Serial()
+	return nil
+}
+
+// takenAt reports whether the zone's version at serial was taken as a
+// baseline rather than published by this Publisher.
+func (p *Publisher) takenAt(name string, serial uint32) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	s, ok := p.taken[name]
+	return ok && s == serial
 }

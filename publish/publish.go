@@ -112,6 +112,9 @@ type Publisher struct {
 
 	mu   sync.Mutex
 	held map[string]*held // by zone: see held
+	// taken are the serials of the versions put in place by TakeBaseline,
+	// by zone.
+	taken map[string]uint32
 
 	// waitPresigned makes signing wait until every DS RRset offered is
 	// presigned, so that tests see what presigning does whatever the
@@ -446,7 +449,8 @@ func (p *Publisher) previous(ctx context.Context, held map[string]*held) (map[st
 		if serial == 0 || zonegen.SerialGreater(logged, serial) {
 			serial = logged
 		}
-		prev[name] = &Previous{Zone: z, Serial: serial, journal: j, Adopted: adopted && z != nil && z.Serial() == logged}
+		taken := z != nil && p.takenAt(name, z.Serial())
+		prev[name] = &Previous{Zone: z, Serial: serial, journal: j, Adopted: (adopted || taken) && z != nil && z.Serial() == logged}
 		serials[name] = serial
 	}
 	return prev, serials, nil
