@@ -4,6 +4,9 @@
 // port), or uses the server named by PTZONE_TEST_DATABASE_URL. Each test
 // gets a fresh database of its own.
 //
+// A test that needs a database outage starts a cluster of its own
+// (NewCluster), which it may stop and start again.
+//
 // Without a server the test is skipped with a message; with CI=true it
 // fails instead, so that CI cannot pass by running nothing.
 package pgtest

@@ -86,7 +86,7 @@ func NewDatabase(t testing.TB) string {
 	}
 	admin := os.Getenv(EnvURL)
 	if admin == "" {
-		once.Do(func() { shared, sharedErr = startCluster() })
+		once.Do(func() { shared, sharedErr = startCluster(false) })
 		if sharedErr != nil {
 			unavailable(t, sharedErr)
 		}
@@ -150,6 +150,8 @@ type cluster struct {
 	bin  string
 	base string // socket directory; the data directory is base/data
 	cred *syscall.Credential
+	// durable: commits survive the server's crash (Cluster.Stop).
+	durable bool
 }
 
 func (c *cluster) url(db string) string {
@@ -204,7 +206,10 @@ func serverUser() (*syscall.Credential, error) {
 	return nil, errors.New("running as root and there is neither a postgres nor a nobody user to run the server as")
 }
 
-func startCluster() (*cluster, error) {
+// startCluster makes a cluster and starts it. A durable one keeps every
+// commit across a crash of its server (synchronous_commit on); the
+// others trade that for speed.
+func startCluster(durable bool) (*cluster, error) {
 	bin, err := findBinaries()
 	if err != nil {
 		return nil, err
@@ -218,7 +223,7 @@ func startCluster() (*cluster, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &cluster{bin: bin, base: base, cred: cred}
+	c := &cluster{bin: bin, base: base, cred: cred, durable: durable}
 	if err := c.init(); err != nil {
 		os.RemoveAll(base)
 		return nil, err
@@ -246,9 +251,16 @@ func (c *cluster) init() error {
 			return fmt.Errorf("initdb: %v: %s\n%s", err2, out, out2)
 		}
 	}
-	// Throwaway data: durability is traded for speed.
+	// Throwaway data: durability is traded for speed, but for a server
+	// the test crashes on purpose: a commit there is written to the WAL
+	// before it returns (the operating system, which does not crash,
+	// keeps it without fsync).
+	commit := "off"
+	if c.durable {
+		commit = "on"
+	}
 	conf := fmt.Sprintf("\nlisten_addresses = ''\nunix_socket_directories = '%s'\n"+
-		"fsync = off\nsynchronous_commit = off\nfull_page_writes = off\nmax_connections = 60\n", c.base)
+		"fsync = off\nsynchronous_commit = %s\nfull_page_writes = off\nmax_connections = 60\n", c.base, commit)
 	f, err := os.OpenFile(filepath.Join(data, "postgresql.conf"), os.O_APPEND|os.O_WRONLY, 0)
 	if err != nil {
 		return err
@@ -260,7 +272,13 @@ func (c *cluster) init() error {
 	if err != nil {
 		return err
 	}
-	if out, err := c.run("pg_ctl", "-D", data, "-l", filepath.Join(c.base, "server.log"), "-w", "-t", "60", "start"); err != nil {
+	return c.start()
+}
+
+// start starts the cluster's server and waits until it accepts
+// connections.
+func (c *cluster) start() error {
+	if out, err := c.run("pg_ctl", "-D", filepath.Join(c.base, "data"), "-l", filepath.Join(c.base, "server.log"), "-w", "-t", "60", "start"); err != nil {
 		log, _ := os.ReadFile(filepath.Join(c.base, "server.log"))
 		return fmt.Errorf("pg_ctl start: %v: %s\n%s", err, out, log)
 	}
@@ -278,12 +296,20 @@ func (c *cluster) run(name string, args ...string) ([]byte, error) {
 	return cmd.CombinedOutput()
 }
 
+// stop stops the cluster and removes it.
 func (c *cluster) stop() error {
-	out, err := c.run("pg_ctl", "-D", filepath.Join(c.base, "data"), "-m", "immediate", "-w", "stop")
+	err := c.halt()
 	if rmErr := os.RemoveAll(c.base); rmErr != nil && err == nil {
 		err = rmErr
 	}
-	if err != nil {
+	return err
+}
+
+// halt stops the cluster's server at once (pg_ctl's immediate mode: the
+// sessions end without a word, as when the server crashes or its
+// machine goes away), and leaves its files for a start.
+func (c *cluster) halt() error {
+	if out, err := c.run("pg_ctl", "-D", filepath.Join(c.base, "data"), "-m", "immediate", "-w", "stop"); err != nil {
 		return fmt.Errorf("stopping the test cluster: %v: %s", err, out)
 	}
 	return nil
