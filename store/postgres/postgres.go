@@ -34,7 +34,8 @@ func SchemaVersion() int {
 // DB is the PostgreSQL registry. It is safe for concurrent use.
 type DB struct {
 	*sqlcore.Core
-	pool *pgxpool.Pool
+	pool   *pgxpool.Pool
+	server string // user@host:port/database, for messages
 }
 
 var _ store.Registry = (*DB)(nil)
@@ -55,20 +56,65 @@ func Open(ctx context.Context, dsn string) (*DB, error) {
 }
 
 func connect(ctx context.Context, dsn string) (*DB, error) {
+	db, err := newDB(ctx, dsn, nil)
+	if err != nil {
+		return nil, err
+	}
+	if err := db.pool.Ping(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("postgres: connecting to %s: %w", db.server, err)
+	}
+	return db, nil
+}
+
+// newDB makes the store and its pool, which connects when first used;
+// adjust, when not nil, amends the pool's configuration first.
+func newDB(ctx context.Context, dsn string, adjust func(*pgxpool.Config)) (*DB, error) {
 	cfg, err := pgxpool.ParseConfig(dsn)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: parsing connection string: %w", err)
 	}
 	cfg.ConnConfig.RuntimeParams["application_name"] = "ptzone"
+	if adjust != nil {
+		adjust(cfg)
+	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: %w", err)
 	}
-	if err := pool.Ping(ctx); err != nil {
-		pool.Close()
-		return nil, fmt.Errorf("postgres: connecting to %s: %w", redact(cfg), err)
+	return &DB{Core: &sqlcore.Core{DB: newDatabase(pool), D: dialect, Now: time.Now}, pool: pool, server: redact(cfg)}, nil
+}
+
+// DefaultConnectTimeout bounds each connection attempt of a store opened
+// by OpenLazy when the DSN sets no connect_timeout.
+const DefaultConnectTimeout = 5 * time.Second
+
+// OpenLazy returns the store at dsn without connecting to it: the daemon
+// serves its zones whatever the database's state, and reaches the
+// database in the background. The pool connects when first used; Ping
+// says whether the database answers, with the schema this binary knows.
+// Each connection attempt gives up after the DSN's connect_timeout, else
+// DefaultConnectTimeout, so that a server that does not answer (stopped
+// behind a firewall that drops, a machine gone) fails the calls that
+// need a new connection rather than holding them for minutes. Only a
+// malformed DSN is an error.
+func OpenLazy(dsn string) (*DB, error) {
+	return newDB(context.Background(), dsn, func(cfg *pgxpool.Config) {
+		if cfg.ConnConfig.ConnectTimeout == 0 {
+			cfg.ConnConfig.ConnectTimeout = DefaultConnectTimeout
+		}
+	})
+}
+
+// Ping connects if need be and checks that the database answers with the
+// schema this binary knows: an error names the server (without
+// credentials) and wraps store.ErrSchema when "ptzone db migrate" is
+// needed.
+func (db *DB) Ping(ctx context.Context) error {
+	if err := db.pool.Ping(ctx); err != nil {
+		return fmt.Errorf("postgres: connecting to %s: %w", db.server, err)
 	}
-	return &DB{Core: &sqlcore.Core{DB: newDatabase(pool), D: dialect, Now: time.Now}, pool: pool}, nil
+	return db.checkSchema(ctx)
 }
 
 // redact names the server without credentials, for error messages.

@@ -3,6 +3,8 @@ package postgres_test
 import (
 	"context"
 	"errors"
+	"fmt"
+	"net"
 	"os"
 	"strings"
 	"testing"
@@ -266,4 +268,80 @@ func TestLockEndsWithSession(t *testing.T) {
 		t.Fatal("the lock was not taken over after its holder died")
 	}
 	la.Release(ctx)
+}
+
+// TestOpenLazy: a store opened lazily is had whatever the database's
+// state, and Ping says what is wrong: no server (naming it, never the
+// password), a server that accepts and never answers (given up after
+// connect_timeout, not the caller's far deadline), a schema to migrate;
+// then, migrated, it answers.
+func TestOpenLazy(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+
+	// Nothing listens on the port of a listener just closed.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	closed := ln.Addr().(*net.TCPAddr).Port
+	ln.Close()
+	db, err := postgres.OpenLazy(fmt.Sprintf("postgres://ptzone:s3cret@127.0.0.1:%d/registry?sslmode=disable", closed))
+	if err != nil {
+		t.Fatalf("OpenLazy with no server: %v", err)
+	}
+	err = db.Ping(ctx)
+	if err == nil || !strings.Contains(err.Error(), fmt.Sprintf("connecting to ptzone@127.0.0.1:%d/registry", closed)) || strings.Contains(err.Error(), "s3cret") {
+		t.Errorf("Ping with no server: %v", err)
+	}
+	if got := postgres.ConnectTimeoutOf(db); got != postgres.DefaultConnectTimeout {
+		t.Errorf("connect timeout with none in the DSN: %v, want %v", got, postgres.DefaultConnectTimeout)
+	}
+	db.Close()
+
+	// A server that takes the connection and says nothing.
+	silent, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer silent.Close()
+	go func() {
+		for {
+			c, err := silent.Accept()
+			if err != nil {
+				return
+			}
+			defer c.Close() // held open, unanswered, until the listener closes
+		}
+	}()
+	db, err = postgres.OpenLazy(fmt.Sprintf("postgres://ptzone@%s/registry?sslmode=disable&connect_timeout=1", silent.Addr()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := postgres.ConnectTimeoutOf(db); got != time.Second {
+		t.Errorf("connect timeout with connect_timeout=1: %v", got)
+	}
+	if err := db.Ping(ctx); err == nil || ctx.Err() != nil {
+		t.Errorf("Ping of a silent server: %v, the caller's context %v: want given up on its own", err, ctx.Err())
+	}
+	db.Close()
+
+	dsn := pgtest.NewDatabase(t)
+	db, err = postgres.OpenLazy(dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if err := db.Ping(ctx); !errors.Is(err, store.ErrSchema) {
+		t.Errorf("Ping of an empty database: %v, want ErrSchema", err)
+	}
+	if _, err := postgres.Migrate(ctx, dsn); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Ping(ctx); err != nil {
+		t.Errorf("Ping, migrated: %v", err)
+	}
+	if zones, err := db.Zones(ctx); err != nil || len(zones) == 0 {
+		t.Errorf("Zones, migrated: %v %v", zones, err)
+	}
 }
