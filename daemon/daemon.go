@@ -43,6 +43,10 @@ type Deps struct {
 	// Now is the clock of publications, checks and notices (default
 	// time.Now); tests drive it.
 	Now func() time.Time
+	// StoreChanged, when set, is called each time the database becomes
+	// unreachable or answers again after Start (StoreProblem says which),
+	// to tell the service manager.
+	StoreChanged func()
 }
 
 var (
@@ -53,7 +57,14 @@ var (
 	// publishing of every zone frozen (a dry run still runs). A zone
 	// frozen alone is not an error: its outcome is publish.OutcomeFrozen.
 	ErrFrozen error = &stateError{"publishing is frozen: thaw it first"}
+	// ErrStoreDown is returned for work that needs the database while it
+	// is unreachable; the zones are still served.
+	ErrStoreDown error = &stateError{"the database is unreachable: the zones last published are served; try again when it answers"}
 )
+
+// OutcomeStoreDown is the outcome of a job's run skipped because the
+// database is unreachable (ptzone_job_runs_total{outcome="database_down"}).
+const OutcomeStoreDown = "database_down"
 
 // stateError is an error that says the daemon's state forbids an action
 // for now, not that the request is wrong or the action failed.
@@ -94,6 +105,13 @@ type Daemon struct {
 	expiryMu sync.Mutex
 	expiry   map[string]time.Time // by zone: the first signature to expire, as last published
 
+	db        *storeWatch
+	started   atomic.Bool // Start is done: changes of the database are told (Deps.StoreChanged)
+	heldMu    sync.Mutex
+	held      map[string]bool // the jobs skipped while the database was unreachable, run when it answers
+	stopWatch context.CancelFunc
+	watchDone chan struct{}
+
 	reload     chan chan struct{}
 	stopFollow context.CancelFunc
 	followDone chan struct{} // guarded by mu: closed when the follower ends; nil before Start
@@ -120,7 +138,8 @@ func New(cfg *Config, deps Deps) (*Daemon, error) {
 	}
 	acfg.Registerer = deps.Metrics
 	d := &Daemon{deps: deps, log: deps.Log, jobs: NewJobMetrics(deps.Metrics), met: newMetrics(deps.Metrics),
-		reload: make(chan chan struct{}), expiry: map[string]time.Time{}}
+		reload: make(chan chan struct{}), expiry: map[string]time.Time{}, held: map[string]bool{}}
+	d.db = newStoreWatch(storeProbe(deps.Registry), deps.Log.Named("store"), d.storeChanged)
 	d.srv = authserver.New(acfg, deps.Log.Named("dns"))
 	sweepMetrics := delegation.NewSweepMetrics(deps.Metrics)
 	if err := d.configure(cfg, sweepMetrics); err != nil {
@@ -161,6 +180,7 @@ func (d *Daemon) configure(cfg *Config, sweepMetrics *delegation.SweepMetrics) e
 		{Name: "notify", Spec: orDefault(cfg.Schedule.Notify, defaultNotify), Run: d.notifyJob},
 		{Name: "prune", Spec: orDefault(cfg.Schedule.Prune, defaultPrune), Run: d.pruneJob},
 	} {
+		j.Run = d.needsStore(j.Name, j.Run)
 		if err := sched.Add(j); err != nil {
 			return err
 		}
@@ -205,8 +225,10 @@ func (d *Daemon) Scheduler() *Scheduler {
 
 // Start serves the zones last published into the data directory (before
 // the store is consulted: a primary answers while its database is down),
-// listens for DNS and HTTP, and starts the schedule. With nothing
-// published yet the server refuses queries until the first publication.
+// listens for DNS and HTTP, asks the database once (for at most a
+// second), keeps asking in the background, and starts the schedule.
+// With nothing published yet the server refuses queries until the first
+// publication.
 func (d *Daemon) Start(ctx context.Context, dnsListen []string, httpListen string) error {
 	cfg := d.Config()
 	dir := datadir.ZonesDir(d.deps.DataDir)
@@ -243,9 +265,22 @@ func (d *Daemon) Start(ctx context.Context, dnsListen []string, httpListen strin
 		defer close(followDone)
 		follower.Run(followCtx, d.srv, cfg.FollowInterval(), d.reload)
 	}()
+	// DNS is answered from here on; the database's state decides only
+	// what the jobs do.
+	d.db.check(ctx, firstProbeTimeout)
+	watchCtx, stopWatch := context.WithCancel(context.WithoutCancel(ctx))
+	watchDone := make(chan struct{})
+	d.mu.Lock()
+	d.stopWatch, d.watchDone = stopWatch, watchDone
+	d.mu.Unlock()
+	go func() {
+		defer close(watchDone)
+		d.db.run(watchCtx)
+	}()
+	d.started.Store(true)
 	d.Scheduler().Start()
 	d.log.Info("daemon started", zap.String("node", cfg.NodeName()), zap.Int("dns_listeners", len(d.dnsAddrs)),
-		zap.Stringer("http", d.httpAddr))
+		zap.Stringer("http", d.httpAddr), zap.Bool("database_up", d.db.state().Up))
 	return nil
 }
 
@@ -295,18 +330,21 @@ func (d *Daemon) startHTTP(addr string) error {
 	return nil
 }
 
-// readyz is ready when zones are served and the store answers.
+// readyz is ready when zones are served and the database answers, as
+// last found (a probe every probeEvery, and after each failed job): it
+// never waits on the database itself. While the database is unreachable
+// the daemon is degraded, not dead: it still serves DNS and transfers
+// (/healthz stays ok, so that no supervisor restarts it for a fault a
+// restart cannot mend), but it does not publish, check or notify, which
+// is what 503 says to a monitor.
 func (d *Daemon) readyz(w http.ResponseWriter, r *http.Request) {
 	snap := d.srv.Current()
 	if snap == nil || len(snap.Zones()) == 0 {
 		http.Error(w, "not ready: no zone published yet", http.StatusServiceUnavailable)
 		return
 	}
-	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
-	defer cancel()
-	if _, err := d.deps.Registry.Zones(ctx); err != nil {
-		// The zones are still served; the store is what is missing.
-		http.Error(w, "not ready: the store does not answer", http.StatusServiceUnavailable)
+	if st := d.db.state(); !st.Up {
+		http.Error(w, fmt.Sprintf("degraded: %d zones served as last published; %s", len(snap.Zones()), st), http.StatusServiceUnavailable)
 		return
 	}
 	fmt.Fprintf(w, "ready: %d zones served\n", len(snap.Zones()))
@@ -329,7 +367,12 @@ func (d *Daemon) Stop(ctx context.Context) error {
 	d.pubMu.Unlock()
 	d.mu.Lock()
 	stopFollow, followDone := d.stopFollow, d.followDone
+	stopWatch, watchDone := d.stopWatch, d.watchDone
 	d.mu.Unlock()
+	if stopWatch != nil {
+		stopWatch()
+		<-watchDone
+	}
 	if stopFollow != nil {
 		stopFollow()
 		<-followDone
@@ -441,6 +484,9 @@ func (d *Daemon) isPublisher(ctx context.Context) (bool, error) {
 // zones frozen alone are left as they are (publish.Request.Frozen), the
 // others published. The served zones follow at once.
 func (d *Daemon) Publish(ctx context.Context, req publish.Request) ([]publish.ZoneOutcome, error) {
+	if err := d.storeAnswers(ctx); err != nil {
+		return nil, err
+	}
 	d.pubMu.Lock()
 	defer d.pubMu.Unlock()
 	ok, err := d.isPublisher(ctx)

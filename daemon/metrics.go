@@ -58,6 +58,12 @@ func (m *metrics) register(reg prometheus.Registerer, d *Daemon) {
 			return 1
 		}
 		return 0
+	}), prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "ptzone_database_up",
+		Help: "1 while the database answers (as last probed), 0 while it is unreachable and the jobs wait."}, func() float64 {
+		if d.db.state().Up {
+			return 1
+		}
+		return 0
 	}), newHealthCollector(d))
 }
 
@@ -131,8 +137,11 @@ func (c *healthCollector) Describe(ch chan<- *prometheus.Desc) {
 }
 
 func (c *healthCollector) Collect(ch chan<- prometheus.Metric) {
+	// While the database is unreachable a scrape does not wait on it,
+	// and what was read from it before is not shown as current.
+	up := c.d.db.state().Up
 	c.mu.Lock()
-	if time.Since(c.at) >= healthEvery {
+	if up && time.Since(c.at) >= healthEvery {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		h, err := c.d.deps.Registry.Health(ctx)
 		var freezes []store.Freeze
@@ -149,7 +158,7 @@ func (c *healthCollector) Collect(ch chan<- prometheus.Metric) {
 			c.at, c.health, c.freezes, c.lastErr = time.Now(), h, freezes, nil
 		}
 	}
-	h, freezes, have := c.health, c.freezes, !c.at.IsZero()
+	h, freezes, have := c.health, c.freezes, up && !c.at.IsZero()
 	c.mu.Unlock()
 	if have {
 		for state, n := range h.Delegations {

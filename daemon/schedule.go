@@ -27,6 +27,16 @@ type Job struct {
 // ErrRunning is returned by RunNow for a job already running.
 var ErrRunning = errors.New("already running")
 
+// Skipped is what a job returns when it did not run for a passing reason
+// (the database unreachable): the run is logged as skipped, with the
+// reason, and counted under Outcome rather than as an error or a success.
+type Skipped struct {
+	Outcome string
+	Reason  string
+}
+
+func (s *Skipped) Error() string { return "skipped: " + s.Reason }
+
 // Scheduler runs jobs at their times. A job never overlaps itself: a run
 // still going when the next is due makes that one skipped (and counted).
 // Stop lets running jobs finish (drains), up to a deadline after which
@@ -58,7 +68,7 @@ type JobMetrics struct {
 func NewJobMetrics(reg prometheus.Registerer) *JobMetrics {
 	m := &JobMetrics{
 		runs: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "ptzone_job_runs_total",
-			Help: "Scheduled job runs, by job and outcome (ok, error, skipped: the previous run was still going)."}, []string{"job", "outcome"}),
+			Help: "Scheduled job runs, by job and outcome (ok, error, skipped: the previous run was still going, database_down: not run while the database is unreachable)."}, []string{"job", "outcome"}),
 		duration: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "ptzone_job_last_duration_seconds",
 			Help: "How long each job's last run took."}, []string{"job"}),
 		lastSuccess: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "ptzone_job_last_success_timestamp_seconds",
@@ -174,15 +184,22 @@ func (s *Scheduler) start(j Job, why string) error {
 		err := j.Run(s.ctx)
 		took := time.Since(begun)
 		outcome := "ok"
-		if err != nil {
+		var skipped *Skipped
+		switch {
+		case errors.As(err, &skipped):
+			outcome = skipped.Outcome
+			s.log.Warn("job skipped", zap.String("job", j.Name), zap.String("trigger", why), zap.String("reason", skipped.Reason))
+		case err != nil:
 			outcome = "error"
 			s.log.Error("job failed", zap.String("job", j.Name), zap.String("trigger", why), zap.Duration("took", took), zap.Error(err))
-		} else {
+		default:
 			s.log.Debug("job done", zap.String("job", j.Name), zap.String("trigger", why), zap.Duration("took", took))
 		}
 		if s.metrics != nil {
 			s.metrics.runs.WithLabelValues(j.Name, outcome).Inc()
-			s.metrics.duration.WithLabelValues(j.Name).Set(took.Seconds())
+			if skipped == nil {
+				s.metrics.duration.WithLabelValues(j.Name).Set(took.Seconds())
+			}
 			if err == nil {
 				s.metrics.lastSuccess.WithLabelValues(j.Name).Set(float64(time.Now().Unix()))
 			}

@@ -34,6 +34,9 @@ func (d *Daemon) noteExpiry(out []publish.ZoneOutcome) {
 func (d *Daemon) Status(ctx context.Context) (httpapi.Status, error) {
 	cfg := d.Config()
 	st := httpapi.Status{Node: cfg.NodeName(), Publisher: d.IsPublisher(), NextRuns: d.Scheduler().Next()}
+	if err := d.storeAnswers(ctx); err != nil {
+		return st, err
+	}
 	freezes, err := d.deps.Registry.Freezes(ctx)
 	if err != nil {
 		return st, err
