@@ -16,7 +16,9 @@ import (
 
 	"github.com/ptzone/ptzone/daemon"
 	"github.com/ptzone/ptzone/internal/sdnotify"
+	"github.com/ptzone/ptzone/internal/storedsn"
 	"github.com/ptzone/ptzone/store"
+	"github.com/ptzone/ptzone/store/postgres"
 )
 
 // servingStatus is the daemon's state on one line, for systemctl status.
@@ -29,10 +31,33 @@ func servingStatus(d *daemon.Daemon) string {
 	if snap := d.Server().Current(); snap != nil {
 		zones = len(snap.Zones())
 	}
+	status := fmt.Sprintf("serving %d zones on %s", zones, strings.Join(addrs, " "))
 	if zones == 0 {
-		return fmt.Sprintf("DNS on %s: nothing published yet, queries refused until the first publication", strings.Join(addrs, " "))
+		status = fmt.Sprintf("DNS on %s: nothing published yet, queries refused until the first publication", strings.Join(addrs, " "))
 	}
-	return fmt.Sprintf("serving %d zones on %s", zones, strings.Join(addrs, " "))
+	if problem := d.StoreProblem(); problem != "" {
+		status += "; " + problem
+	}
+	return status
+}
+
+// openLazily opens the registry the flags name without waiting for it:
+// PostgreSQL is connected to when first used (the daemon serves its
+// zones whatever the database's state, and reaches it in the
+// background); SQLite, a file in the data directory, is opened at once.
+func (s *storeFlags) openLazily(ctx context.Context, e *env) (store.Registry, storedsn.DSN, error) {
+	b, err := s.backend(e)
+	if err != nil {
+		return nil, b, err
+	}
+	if b.Kind != storedsn.Postgres {
+		return s.open(ctx, e)
+	}
+	r, err := postgres.OpenLazy(b.Target)
+	if err != nil {
+		return nil, b, usageErrorf("--db %v", err)
+	}
+	return r, b, nil
 }
 
 func daemonCommand() *command {
@@ -53,6 +78,15 @@ configuration's schedule publishes the zones, checks new and changed
 delegations, sweeps every active domain once a day, delivers the notices
 and prunes old history. The web server (http.listen) serves /metrics,
 /healthz and /readyz.
+
+The database may be down, unreachable or not yet migrated when the
+daemon starts, or go away while it runs: DNS and transfers go on from
+the data directory, the jobs that need the database are skipped (logged,
+and counted as database_down), and the daemon retries in the background,
+every half a second at first, then less often, up to every 30 s. When
+the database answers again the jobs skipped run at once. Meanwhile
+/healthz is ok, /readyz answers 503 "degraded", ptzone_database_up is 0,
+and systemctl status says "database unreachable".
 
 Daemons sharing one PostgreSQL elect one publisher among them; the others
 check and notify, and take over the publishing within one publish interval
@@ -110,7 +144,7 @@ deploy/ptzone.example.toml for every setting.`,
 					log.Warn("telling systemd the daemon's state", zap.Error(err))
 				}
 			}
-			reg, b, err := sf.open(ctx, e)
+			reg, b, err := sf.openLazily(ctx, e)
 			if err != nil {
 				return err
 			}
@@ -118,7 +152,11 @@ deploy/ptzone.example.toml for every setting.`,
 			locker, _ := reg.(store.Locker)
 			metrics := prometheus.NewRegistry()
 			metrics.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-			d, err := daemon.New(cfg, daemon.Deps{Registry: reg, Locker: locker, DataDir: sf.dataDirectory(e), Log: log, Metrics: metrics})
+			var d *daemon.Daemon
+			// Called only once Start is done, when d is set.
+			storeChanged := func() { tell(systemd.Status(servingStatus(d))) }
+			d, err = daemon.New(cfg, daemon.Deps{Registry: reg, Locker: locker, DataDir: sf.dataDirectory(e), Log: log, Metrics: metrics,
+				StoreChanged: storeChanged})
 			if err != nil {
 				return inputError(err)
 			}
@@ -144,7 +182,8 @@ deploy/ptzone.example.toml for every setting.`,
 			}
 			fmt.Fprintf(e.stdout, "registry %s, node %s\n", b, cfg.NodeName())
 			// Start has served the last published zones and bound every
-			// listener: the daemon is ready.
+			// listener: the daemon is ready, whatever the database's state
+			// (the status line says it).
 			tell(systemd.Ready(servingStatus(d)))
 			for done := false; !done; {
 				select {
