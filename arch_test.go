@@ -43,6 +43,7 @@ var layers = []struct {
 	{"internal/storedsn", nil},
 	{"internal/buildinfo", nil},
 	{"internal/sdnotify", nil},
+	{"internal/failpoint", nil},
 	{"internal/tooltest", nil},
 	{"internal/dnstest", nil},
 	{"delegation/resolve", nil},
