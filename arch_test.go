@@ -64,7 +64,7 @@ var layers = []struct {
 	{"dnssec/keyfile", []string{"dnssec", "zone", "internal/atomicfile"}},
 	{"delegation", []string{"store", "delegation/resolve"}},
 	{"authserver", []string{"zone", "dnssec"}},
-	{"datadir", []string{"zone", "zonegen", "authserver", "internal/atomicfile"}},
+	{"datadir", []string{"zone", "zonegen", "authserver", "internal/atomicfile", "internal/failpoint"}},
 	// One publication cycle.
 	{"publish", []string{"store", "policy", "zone", "zonegen", "dnssec", "dnssec/keyfile", "internal/atomicfile", "datadir"}},
 	// Taking a zone over from the signer before ptzone.

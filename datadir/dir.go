@@ -1,12 +1,15 @@
 package datadir
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
+	"syscall"
 
 	"github.com/ptzone/ptzone/internal/atomicfile"
+	"github.com/ptzone/ptzone/internal/failpoint"
 	"github.com/ptzone/ptzone/zone"
 )
 
@@ -94,80 +97,162 @@ type Version struct {
 // flushed. The state comes last: a crash before it costs the next
 // publication a full build, nothing more. It returns the master file's
 // path.
+//
+// What a flush writes (master file and image) is written and synced
+// beside its place before the version is published, so that a disk too
+// full for it fails the publication with nothing of it published and no
+// temporary file left; the error then says the file system is full.
+// Published means the journal's record appended or, for a version not
+// kept in the journal, the image renamed into place: an error after that
+// point says the version is published all the same.
 func (d Dir) Write(name string, j *Journal, v Version, lim Limits) (string, error) {
 	if j == nil {
 		return "", fmt.Errorf("publishing %s: its journal was not loaded", name)
 	}
-	if v.Patch != nil {
-		if err := j.append(v.Patch); err != nil {
-			return "", fmt.Errorf("publishing %s: %w", name, err)
-		}
-		if j.valid > lim.flushAfter() {
-			if err := d.flush(name, v.Zone, j, lim); err != nil {
-				return "", err
-			}
-		}
+	published, err := d.write(name, j, v, lim)
+	if err == nil {
+		return d.ZoneFile(name), nil
+	}
+	if errors.Is(err, syscall.ENOSPC) {
+		err = fmt.Errorf("%w: the file system holding %s is full (ENOSPC)", err, d.path)
+	}
+	if published {
+		err = fmt.Errorf("%w; serial %d of %s is published all the same", err, v.Zone.Serial(), name)
 	} else {
-		if prev := v.Prev; prev != nil {
-			patch, err := zone.DiffPatch(prev, v.Zone, prev.Serial(), v.Zone.Serial())
-			if err != nil {
-				return "", err
-			}
-			// A patch as large as the zone (new keys re-sign everything)
-			// is not kept: transfers fall back to AXFR.
-			if int64(patch.Old.Stats().Bytes+patch.New.Stats().Bytes) < lim.journalKeep() {
-				if err := j.append(patch); err != nil {
-					return "", fmt.Errorf("publishing %s: %w", name, err)
-				}
-			}
+		err = fmt.Errorf("%w; nothing of serial %d of %s was published", err, v.Zone.Serial(), name)
+	}
+	return "", err
+}
+
+// write is Write, saying whether the version was published when it fails.
+func (d Dir) write(name string, j *Journal, v Version, lim Limits) (published bool, err error) {
+	// The journal's record: an incremental version's patch, or a full
+	// one's difference from the version before. A patch as large as the
+	// zone (new keys re-sign everything) is not kept: transfers fall back
+	// to AXFR.
+	patch := v.Patch
+	if patch == nil && v.Prev != nil {
+		diff, err := zone.DiffPatch(v.Prev, v.Zone, v.Prev.Serial(), v.Zone.Serial())
+		if err != nil {
+			return false, err
 		}
-		if err := d.flush(name, v.Zone, j, lim); err != nil {
-			return "", err
+		if int64(diff.Old.Stats().Bytes+diff.New.Stats().Bytes) < lim.journalKeep() {
+			patch = diff
 		}
+	}
+	var rec []byte
+	if patch != nil {
+		if rec, err = encodeRecord(patch); err != nil {
+			return false, fmt.Errorf("publishing %s: %w", name, err)
+		}
+	}
+	var img *imageWrite
+	if v.Patch == nil || j.valid+int64(len(rec)) > lim.flushAfter() {
+		if img, err = d.prepareImage(name, v.Zone); err != nil {
+			return false, err
+		}
+		defer img.discard()
+	}
+	failpoint.Kill(FailBeforeJournal)
+	if rec != nil {
+		if err := j.appendRecord(rec, patch.From, patch.To); err != nil {
+			return false, fmt.Errorf("publishing %s: %w", name, err)
+		}
+		published = true
+		failpoint.Kill(FailJournalAppended)
+	}
+	if img != nil {
+		if err := img.commit(); err != nil {
+			return published, err
+		}
+		published = true
+		if err := j.keep(lim.journalKeep()); err != nil {
+			return true, fmt.Errorf("trimming the journal of %s: %w", name, err)
+		}
+		failpoint.Kill(FailJournalTrimmed)
 	}
 	if v.State != nil {
 		if err := v.State.Commit(); err != nil {
-			return "", fmt.Errorf("writing the state of %s: %w", name, err)
+			return true, fmt.Errorf("writing the state of %s: %w", name, err)
 		}
+		failpoint.Kill(FailStateCommitted)
 	}
-	return d.ZoneFile(name), nil
+	return true, nil
 }
 
-// flush writes the zone's master file and image, then trims the journal
-// to the history it keeps.
-func (d Dir) flush(name string, z *zone.Zone, j *Journal, lim Limits) error {
-	if err := d.writeImage(name, z); err != nil {
-		return err
-	}
-	if err := j.keep(lim.journalKeep()); err != nil {
-		return fmt.Errorf("trimming the journal of %s: %w", name, err)
-	}
-	return nil
+// imageWrite is a zone's master file and image written beside their
+// places, not yet renamed into them.
+type imageWrite struct {
+	d           Dir
+	name        string
+	text, image *atomicfile.Pending
 }
 
-// writeImage puts the zone's master file and image in place, the image
-// last: it is what a restart serves. The image before is kept, for
-// rollback and for a server that finds the new one damaged.
-func (d Dir) writeImage(name string, z *zone.Zone) error {
-	if err := atomicfile.Write(d.ZoneFile(name), 0o644, func(w io.Writer) error {
-		_, err := z.WriteTo(w)
+// prepareImage writes the zone's master file and image beside their
+// places, synced.
+func (d Dir) prepareImage(name string, z *zone.Zone) (*imageWrite, error) {
+	w := &imageWrite{d: d, name: name}
+	var err error
+	w.text, err = atomicfile.Prepare(d.ZoneFile(name), 0o644, func(out io.Writer) error {
+		_, err := z.WriteTo(out)
 		return err
-	}); err != nil {
+	})
+	if err != nil {
+		return nil, fmt.Errorf("writing %s: %w", d.ZoneFile(name), err)
+	}
+	if w.image, err = atomicfile.Prepare(d.imageFile(name), 0o644, z.WriteBinary); err != nil {
+		w.text.Discard()
+		return nil, fmt.Errorf("writing %s: %w", d.imageFile(name), err)
+	}
+	return w, nil
+}
+
+// commit puts the master file and the image in place, the image last: it
+// is what a restart serves. The image before is kept, for rollback and
+// for a server that finds the new one damaged.
+func (w *imageWrite) commit() error {
+	d, name := w.d, w.name
+	if err := w.text.Commit(); err != nil {
 		return fmt.Errorf("writing %s: %w", d.ZoneFile(name), err)
 	}
+	failpoint.Kill(FailZoneFileWritten)
 	image, prev := d.imageFile(name), d.prevFile(name)
-	if _, err := os.Stat(image); err == nil {
-		tmp := prev + ".tmp"
-		os.Remove(tmp)
-		if err := os.Link(image, tmp); err != nil {
-			return fmt.Errorf("keeping the previous image of %s: %w", name, err)
-		}
-		if err := os.Rename(tmp, prev); err != nil {
-			return fmt.Errorf("keeping the previous image of %s: %w", name, err)
+	// The image in place becomes the previous one, unless it is already
+	// (a crash after this step): renaming a link over the same file
+	// would leave the link. A crash between the link and its rename
+	// leaves a temporary file the next publication removes (Prepare).
+	if cur, err := os.Stat(image); err == nil {
+		if before, err := os.Stat(prev); err != nil || !os.SameFile(cur, before) {
+			tmp := filepath.Join(d.path, "."+name+".prev.bin.tmp-link")
+			os.Remove(tmp)
+			if err := os.Link(image, tmp); err != nil {
+				return fmt.Errorf("keeping the previous image of %s: %w", name, err)
+			}
+			if err := os.Rename(tmp, prev); err != nil {
+				return fmt.Errorf("keeping the previous image of %s: %w", name, err)
+			}
 		}
 	}
-	if err := atomicfile.Write(image, 0o644, z.WriteBinary); err != nil {
+	failpoint.Kill(FailImageBeforeRename)
+	if err := w.image.Commit(); err != nil {
 		return fmt.Errorf("writing %s: %w", image, err)
 	}
+	failpoint.Kill(FailImageRenamed)
 	return nil
+}
+
+// discard removes what was not committed; safe after commit.
+func (w *imageWrite) discard() {
+	w.text.Discard()
+	w.image.Discard()
+}
+
+// writeImage puts the zone's master file and image in place.
+func (d Dir) writeImage(name string, z *zone.Zone) error {
+	w, err := d.prepareImage(name, z)
+	if err != nil {
+		return err
+	}
+	defer w.discard()
+	return w.commit()
 }

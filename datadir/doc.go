@@ -29,5 +29,6 @@
 //
 // One publication at a time writes into a directory; any number of
 // readers may load it meanwhile, and see the version before a publication
-// or the one after, never a part of one.
+// or the one after, never a part of one; a crash while it writes leaves
+// the same (Failpoints names the steps where a test kills it to show so).
 package datadir

@@ -141,27 +141,44 @@ func (j *Journal) append(p *zone.Patch) error {
 	if err != nil {
 		return err
 	}
+	return j.appendRecord(rec, p.From, p.To)
+}
+
+// appendRecord adds an encoded record, the patch from serial from to
+// serial to, and syncs it. A record that cannot be written whole (the
+// disk full) is cut off again, so that the file ends with the last
+// record published (and a journal it created is removed).
+func (j *Journal) appendRecord(rec []byte, from, to uint32) error {
 	_, statErr := os.Stat(j.path)
+	created := errors.Is(statErr, os.ErrNotExist)
 	f, err := os.OpenFile(j.path, os.O_RDWR|os.O_CREATE, 0o644)
 	if err != nil {
 		return err
 	}
 	defer f.Close()
+	undo := func(err error) error {
+		if created {
+			os.Remove(j.path)
+		} else {
+			f.Truncate(j.valid)
+		}
+		return fmt.Errorf("%s: %w", j.path, err)
+	}
 	if err := f.Truncate(j.valid); err != nil {
 		return fmt.Errorf("%s: %w", j.path, err)
 	}
 	if _, err := f.WriteAt(rec, j.valid); err != nil {
-		return fmt.Errorf("%s: %w", j.path, err)
+		return undo(err)
 	}
 	if err := f.Sync(); err != nil {
-		return fmt.Errorf("%s: %w", j.path, err)
+		return undo(err)
 	}
-	if errors.Is(statErr, os.ErrNotExist) {
+	if created {
 		if err := atomicfile.SyncDir(filepath.Dir(j.path)); err != nil {
-			return err
+			return undo(err)
 		}
 	}
-	j.records = append(j.records, journalRecord{at: j.valid, size: int64(len(rec)), from: p.From, to: p.To})
+	j.records = append(j.records, journalRecord{at: j.valid, size: int64(len(rec)), from: from, to: to})
 	j.valid += int64(len(rec))
 	j.torn = false
 	return nil

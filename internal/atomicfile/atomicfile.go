@@ -75,6 +75,13 @@ type Pending struct {
 	done      bool
 }
 
+// Prepare writes what write produces beside path, synced as Write does,
+// and leaves it for Commit: a caller can then mark the moment just
+// before the file takes its place.
+func Prepare(path string, mode os.FileMode, write func(w io.Writer) error) (*Pending, error) {
+	return prepare(path, mode, func(w *Rewriter) error { return write(w) }, true)
+}
+
 // PrepareCache writes what write produces beside path, unsynced as
 // WriteCache does, and leaves it for Commit: a large cache file can then
 // be written while other work goes on and put in place after it.

@@ -65,16 +65,25 @@ func TestWriteCache(t *testing.T) {
 	}
 }
 
-// TestPrepareCache: a prepared file is not in place until committed, and
-// a discarded one leaves nothing behind.
+// TestPrepareCache: a prepared file, synced (Prepare) or not
+// (PrepareCache), is not in place until committed, and a discarded one
+// leaves nothing behind.
 func TestPrepareCache(t *testing.T) {
+	for name, prep := range map[string]func(string, os.FileMode, func(io.Writer) error) (*Pending, error){
+		"Prepare": Prepare, "PrepareCache": PrepareCache,
+	} {
+		t.Run(name, func(t *testing.T) { testPrepare(t, prep) })
+	}
+}
+
+func testPrepare(t *testing.T, prep func(string, os.FileMode, func(io.Writer) error) (*Pending, error)) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "state")
 	if err := WriteBytes(path, 0o644, []byte("old")); err != nil {
 		t.Fatal(err)
 	}
 	prepare := func(content string) *Pending {
-		p, err := PrepareCache(path, 0o644, func(w io.Writer) error {
+		p, err := prep(path, 0o644, func(w io.Writer) error {
 			_, err := w.Write([]byte(content))
 			return err
 		})
@@ -104,7 +113,7 @@ func TestPrepareCache(t *testing.T) {
 	if entries, _ := os.ReadDir(dir); len(entries) != 1 {
 		t.Errorf("%d files left in the directory, want 1", len(entries))
 	}
-	if _, err := PrepareCache(path, 0o644, func(w io.Writer) error { return errors.New("boom") }); err == nil {
+	if _, err := prep(path, 0o644, func(w io.Writer) error { return errors.New("boom") }); err == nil {
 		t.Error("a failing writer's error was lost")
 	}
 	if entries, _ := os.ReadDir(dir); len(entries) != 1 {
