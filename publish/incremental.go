@@ -185,6 +185,9 @@ func (p *Publisher) BuildIncremental(ctx context.Context, req BuildRequest) (*Bu
 			if errors.Is(err, dnssec.ErrFullSigning) {
 				return nil, fullBuild("%s: %v", zc.Name, err)
 			}
+			if err == nil {
+				fill, err = p.damage(b.Final, fill)
+			}
 			var verified func() *dnssec.Report
 			if err == nil && !req.NoVerify {
 				// Its digest is taken beside the signer's.

@@ -120,6 +120,10 @@ type Publisher struct {
 	// presigned, so that tests see what presigning does whatever the
 	// scheduling.
 	waitPresigned bool
+	// damageSigned, a test's fault, damages in place what the signer
+	// made, once it is complete and before the verifier sees it: a
+	// signer that corrupts a signature, which the verifier must catch.
+	damageSigned func(*zone.Zone)
 }
 
 // New returns a publisher.
@@ -509,6 +513,9 @@ func (p *Publisher) sign(b *Built, now time.Time, childDS map[string][]store.DS,
 	if presigner != nil {
 		_, b.Presigned = presigner.Stats()
 	}
+	if err == nil {
+		fill, err = p.damage(signed, fill)
+	}
 	if err != nil {
 		b.Err = err
 		return
@@ -533,6 +540,20 @@ func (p *Publisher) sign(b *Built, now time.Time, childDS map[string][]store.DS,
 	start = time.Now()
 	b.Report = verified()
 	b.VerifyTime = time.Since(start)
+}
+
+// damage applies the test's fault (damageSigned), if any, to a signing's
+// output, completed first: nothing reads the zone meanwhile. It returns
+// what is left of fill.
+func (p *Publisher) damage(signed *zone.Zone, fill func() error) (func() error, error) {
+	if p.damageSigned == nil {
+		return fill, nil
+	}
+	if err := fill(); err != nil {
+		return nil, err
+	}
+	p.damageSigned(signed)
+	return func() error { return nil }, nil
 }
 
 // signOptions are the options of a signing of zone name at now after
