@@ -199,15 +199,26 @@ type CheckQueue interface {
 // daemons sharing a store. A lock goes with its holder: a daemon that
 // dies, or loses the database, holds it no more, and another may take it.
 type Locker interface {
-	// TryLock takes the lock named, or returns false when another holds it.
+	// TryLock takes the lock named, or returns false when another holds
+	// it. Each taking of a lock gets the next of its generations.
 	TryLock(ctx context.Context, name string) (Lock, bool, error)
 }
 
+// PublisherLock is the name of the lock that elects the publisher: the
+// publication log fences its entries with its generation.
+const PublisherLock = "publisher"
+
 // Lock is a held lock.
 type Lock interface {
-	// Held reports whether the lock is still held; a holder checks before
-	// each act the lock guards.
+	// Held reports whether the lock is still held and nobody took it
+	// since (its generation is still the latest); a holder checks
+	// before each act the lock guards. A lock lost stays lost.
 	Held(ctx context.Context) bool
+	// Generation numbers this taking of the lock, counting every taking
+	// of it in the store, by whichever daemon (1, 2, ...): the fencing
+	// token of what is written under the lock. A later holder's is
+	// larger.
+	Generation() int64
 	Release(ctx context.Context) error
 }
 
@@ -356,6 +367,10 @@ type PruneResult struct {
 
 // PublicationLog records every publication attempt.
 type PublicationLog interface {
+	// RecordPublication appends an entry and returns its ID. An entry
+	// with a Generation is recorded only while that generation is the
+	// publisher's lock's latest: otherwise ErrFenced, and nothing is
+	// written (its publisher lost the lock, and another took it).
 	RecordPublication(ctx context.Context, p Publication) (int64, error)
 	// Publications returns the newest entries first; zone "" means all zones.
 	Publications(ctx context.Context, zone string, limit int) ([]Publication, error)

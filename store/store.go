@@ -324,6 +324,10 @@ type Publication struct {
 	// Details is the build receipt as a JSON object (keys, snapshot time,
 	// policy version, guard verdict); opaque to the store.
 	Details []byte
+	// Generation is the generation of the publisher's lock
+	// (PublisherLock) the entry was recorded under; 0 for one recorded
+	// without the lock (the command line).
+	Generation int64
 }
 
 // ZoneCount is the number of domains of one zone in one status.
@@ -346,6 +350,9 @@ var (
 	// ErrFrozen: publishing of the zone (or of every zone) is frozen
 	// already.
 	ErrFrozen = errors.New("publishing is frozen")
+	// ErrFenced: a write made under a lock whose generation is no longer
+	// the latest: its holder lost the lock, and another took it since.
+	ErrFenced = errors.New("the lock was taken by another holder since")
 )
 
 // Conflict is one imported name that already exists in the store.

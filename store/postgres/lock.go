@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"hash/fnv"
 	"sync"
+	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
@@ -13,10 +14,13 @@ import (
 
 // lock is a session-level advisory lock held on a connection of its own,
 // taken out of the pool: the lock lives as long as that session, so a
-// daemon that dies, or whose connection breaks, holds it no more.
+// daemon that dies, or whose connection breaks, holds it no more. Its
+// generation is numbered in that session once the lock is taken.
 type lock struct {
+	db   *DB
 	name string
 	key  int64
+	gen  int64
 	mu   sync.Mutex
 	conn *pgxpool.Conn
 }
@@ -45,22 +49,50 @@ func (db *DB) TryLock(ctx context.Context, name string) (store.Lock, bool, error
 		conn.Release()
 		return nil, false, nil
 	}
-	return &lock{name: name, key: key, conn: conn}, true, nil
+	l := &lock{db: db, name: name, key: key, conn: conn}
+	if l.gen, err = db.NextGeneration(ctx, querier{conn}, name, time.Now()); err != nil {
+		l.Release(context.WithoutCancel(ctx))
+		return nil, false, fmt.Errorf("postgres: lock %s: %w", name, err)
+	}
+	return l, true, nil
 }
 
-// Held asks the lock's own session whether it still holds the lock: a
-// broken connection, or a session ended by the server, does not.
+// Held asks the lock's own session whether it still holds the lock, and
+// whether the lock's latest generation is still its own: a broken
+// connection, or a session ended by the server, does not hold it. A lock
+// found lost is let go.
 func (l *lock) Held(ctx context.Context) bool {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.conn == nil {
 		return false
 	}
-	var held bool
+	var held, latest bool
 	err := l.conn.QueryRow(ctx, `
 		SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND pid = pg_backend_pid() AND granted
-		               AND objsubid = 1 AND ((classid::bigint << 32) | objid::bigint) = $1)`, l.key).Scan(&held)
-	return err == nil && held
+		               AND objsubid = 1 AND ((classid::bigint << 32) | objid::bigint) = $1),
+		       EXISTS (SELECT 1 FROM lock_generations WHERE name = $2 AND generation = $3)`, l.key, l.name, l.gen).Scan(&held, &latest)
+	if err != nil || !held || !latest {
+		// Whatever the cause, the session cannot be trusted with the
+		// lock any more: ending it ends the lock, if it still has it.
+		l.drop()
+		return false
+	}
+	return true
+}
+
+// Generation implements store.Lock.
+func (l *lock) Generation() int64 { return l.gen }
+
+// drop ends the lock's session, and the lock with it. Called with mu
+// held.
+func (l *lock) drop() {
+	conn := l.conn
+	l.conn = nil
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	conn.Conn().Close(ctx)
+	conn.Release()
 }
 
 // Release lets the lock go and returns its connection to the pool (or
@@ -71,13 +103,12 @@ func (l *lock) Release(ctx context.Context) error {
 	if l.conn == nil {
 		return nil
 	}
-	conn := l.conn
-	l.conn = nil
-	if _, err := conn.Exec(ctx, `SELECT pg_advisory_unlock($1)`, l.key); err != nil {
-		conn.Conn().Close(ctx) // the session, and the lock, end with it
-		conn.Release()
+	if _, err := l.conn.Exec(ctx, `SELECT pg_advisory_unlock($1)`, l.key); err != nil {
+		l.drop() // the session, and the lock, end with it
 		return fmt.Errorf("postgres: releasing lock %s: %w", l.name, err)
 	}
+	conn := l.conn
+	l.conn = nil
 	conn.Release()
 	return nil
 }

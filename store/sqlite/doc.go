@@ -3,7 +3,7 @@
 // default when no database is configured, for the demo, tests and small
 // installations run by one process. It owns its schema and migrations, kept
 // semantically equal to store/postgres by the storetest conformance suite,
-// the domain writers, the publisher's file lock, and the snapshot with its
-// change-feed counter; the statements both backends share are
-// store/internal/sqlcore's.
+// the domain writers, the publisher's file lock and its generations, and
+// the snapshot with its change-feed counter; the statements both backends
+// share are store/internal/sqlcore's.
 package sqlite

@@ -7,21 +7,43 @@ import (
 	"github.com/ptzone/ptzone/store"
 )
 
-// RecordPublication implements store.PublicationLog.
+// RecordPublication implements store.PublicationLog. An entry fenced
+// by a generation is inserted only if that generation is the
+// publisher's lock's latest, in the same statement: on PostgreSQL, the
+// lock's row is read FOR SHARE, so that a taking of the lock committed
+// meanwhile is seen (and one under way waits for the insert).
 func (c *Core) RecordPublication(ctx context.Context, p store.Publication) (int64, error) {
 	if !p.Outcome.Valid() {
 		return 0, c.D.errorf("publication of %s: %q is not an outcome", p.Zone, p.Outcome)
+	}
+	if p.Generation < 0 {
+		return 0, c.D.errorf("publication of %s: generation %d", p.Zone, p.Generation)
 	}
 	details := string(p.Details)
 	if details == "" {
 		details = "{}"
 	}
+	var generation any // NULL: recorded without the lock
+	if p.Generation > 0 {
+		generation = p.Generation
+	}
+	lock := ""
+	if c.D.RowLocks {
+		lock = " FOR SHARE"
+	}
 	var id int64
 	err := c.DB.QueryRow(ctx, `
-		INSERT INTO publications (zone, serial, published_at, outcome, triggered_by, reason, records, delegations, digest, details)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, `+c.D.json("$10")+`) RETURNING id`,
+		INSERT INTO publications (zone, serial, published_at, outcome, triggered_by, reason, records, delegations, digest, details, lock_generation)
+		SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, `+c.D.json("$10")+`, CAST($11 AS bigint)
+		WHERE CAST($11 AS bigint) IS NULL OR EXISTS (
+			SELECT 1 FROM lock_generations WHERE name = $12 AND generation = CAST($11 AS bigint)`+lock+`)
+		RETURNING id`,
 		p.Zone, int64(p.Serial), c.D.Time(p.Time), string(p.Outcome), p.TriggeredBy, p.Reason,
-		p.Records, p.Delegations, p.Digest, details).Scan(&id)
+		p.Records, p.Delegations, p.Digest, details, generation, store.PublisherLock).Scan(&id)
+	if err == ErrNoRows {
+		return 0, c.D.errorf("recording publication of %s serial %d under generation %d of the publisher's lock: %w",
+			p.Zone, p.Serial, p.Generation, store.ErrFenced)
+	}
 	if err != nil {
 		return 0, c.D.errorf("recording publication of %s serial %d: %w", p.Zone, p.Serial, err)
 	}
@@ -29,14 +51,15 @@ func (c *Core) RecordPublication(ctx context.Context, p store.Publication) (int6
 }
 
 // publicationColumns are the columns scanPublication reads.
-const publicationColumns = `id, zone, serial, published_at, CAST(outcome AS text), triggered_by, reason, records, delegations, digest, details`
+const publicationColumns = `id, zone, serial, published_at, CAST(outcome AS text), triggered_by, reason, records, delegations, digest, details,
+	coalesce(lock_generation, 0)`
 
 func scanPublication(r Rows) (store.Publication, error) {
 	var p store.Publication
 	var serial int64
 	var at TimeCol
 	err := r.Scan(&p.ID, &p.Zone, &serial, &at, &p.Outcome, &p.TriggeredBy, &p.Reason,
-		&p.Records, &p.Delegations, &p.Digest, &p.Details)
+		&p.Records, &p.Delegations, &p.Digest, &p.Details, &p.Generation)
 	p.Serial, p.Time = uint32(serial), at.T
 	return p, err
 }

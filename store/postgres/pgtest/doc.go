@@ -7,6 +7,9 @@
 // A test that needs a database outage starts a cluster of its own
 // (NewCluster), which it may stop and start again.
 //
+// It also makes the database's faults a test needs: the sessions holding
+// advisory locks ended as the server ends them (EndLockSessions).
+//
 // Without a server the test is skipped with a message; with CI=true it
 // fails instead, so that CI cannot pass by running nothing.
 package pgtest
