@@ -467,14 +467,14 @@ func (d *Daemon) isPublisher(ctx context.Context) (bool, error) {
 		d.lock = nil
 		d.leader.Store(false)
 	}
-	l, ok, err := d.deps.Locker.TryLock(ctx, "publisher")
+	l, ok, err := d.deps.Locker.TryLock(ctx, store.PublisherLock)
 	if err != nil {
 		return false, fmt.Errorf("taking the publisher's lock: %w", err)
 	}
 	if ok {
 		d.lock = l
 		d.leader.Store(true)
-		d.log.Info("this daemon is now the publisher")
+		d.log.Info("this daemon is now the publisher", zap.Int64("generation", l.Generation()))
 	}
 	return ok, nil
 }
@@ -520,6 +520,9 @@ func (d *Daemon) Publish(ctx context.Context, req publish.Request) ([]publish.Zo
 	if req.Now.IsZero() {
 		req.Now = d.deps.Now().UTC().Truncate(time.Second)
 	}
+	// Each zone is written, and recorded, only while the lock is held
+	// and nobody took it since (nil without a Locker: one daemon alone).
+	req.Lock = d.lock
 	start := time.Now()
 	out, err := pub.RunOnce(ctx, req)
 	d.met.published(out, err, time.Since(start))

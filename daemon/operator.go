@@ -40,7 +40,7 @@ func (d *Daemon) Rollback(ctx context.Context, zoneName, by, reason string) (pub
 	d.mu.Unlock()
 	now := d.deps.Now().UTC().Truncate(time.Second)
 	start := time.Now()
-	o, err := pub.Rollback(ctx, publish.RollbackRequest{Zone: zoneName, Now: now, By: by, Reason: reason})
+	o, err := pub.Rollback(ctx, publish.RollbackRequest{Zone: zoneName, Now: now, By: by, Reason: reason, Lock: d.lock})
 	if err != nil {
 		return o, err
 	}

@@ -124,6 +124,10 @@ type Publisher struct {
 	// made, once it is complete and before the verifier sees it: a
 	// signer that corrupts a signature, which the verifier must catch.
 	damageSigned func(*zone.Zone)
+	// beforeCommit, when set, is called with a zone's name once it is
+	// judged, before the lock is checked and its files written: a test
+	// takes the lock away there.
+	beforeCommit func(zone string)
 }
 
 // New returns a publisher.
@@ -144,6 +148,13 @@ type Request struct {
 	// Frozen are the zones an operator froze, each with why: built, but
 	// neither judged nor published (OutcomeFrozen), whatever the force.
 	Frozen map[string]string
+	// Lock, when set, is the publisher's lock the publication runs under
+	// (the daemon's): a zone is written only while the lock is held and
+	// nobody took it since, checked once the zone is judged, right
+	// before its files are; and the publication log records it only
+	// under the lock's generation (store.ErrFenced otherwise). Without
+	// it (the command line) nothing is fenced.
+	Lock store.Lock
 	// note, when set, is the publication log's reason for a publication
 	// that neither refusals nor a forcing explain (a rollback).
 	note string
@@ -675,8 +686,10 @@ func (p *Publisher) publishZone(ctx context.Context, req Request, b *Built, set 
 	}
 	fail := func(err error) ZoneOutcome {
 		o.Outcome = store.OutcomeFailed
-		o.Refusals = []Refusal{{Code: "error", Message: err.Error()}}
-		p.record(ctx, req, o, b, set, log)
+		o.Refusals = []Refusal{{Code: failureCode(err), Message: err.Error()}}
+		if o.Refusals[0].Code != RefuseFenced { // the log would refuse it
+			p.record(ctx, req, o, b, set, log)
+		}
 		return o
 	}
 	if why, frozen := req.Frozen[res.Name]; frozen {
@@ -698,6 +711,12 @@ func (p *Publisher) publishZone(ctx context.Context, req Request, b *Built, set 
 	if b.Unchanged {
 		o.Outcome = OutcomeUnchanged
 		if !req.DryRun && b.stateWrite != nil {
+			if err := p.fence(ctx, req, res.Name); err != nil {
+				// Nothing to publish, and nothing written: the state
+				// stays as the files it goes with.
+				log.Error("zone unchanged; its state not written", zap.Error(err))
+				return o
+			}
 			if err := b.stateWrite.Commit(); err != nil {
 				p.forget(res.Name)
 				return fail(fmt.Errorf("writing the state of %s: %w", res.Name, err))
@@ -732,6 +751,10 @@ func (p *Publisher) publishZone(ctx context.Context, req Request, b *Built, set 
 	case req.DryRun:
 		o.Outcome = store.OutcomeDryRun
 	default:
+		if err := p.fence(ctx, req, res.Name); err != nil {
+			log.Error("publication fenced: nothing written", zap.Error(err))
+			return fail(err)
+		}
 		start := time.Now()
 		file, err := p.persist(res.Name, b, set.Token)
 		o.Times.Write = time.Since(start)
@@ -750,8 +773,40 @@ func (p *Publisher) publishZone(ctx context.Context, req Request, b *Built, set 
 			log.Warn("publication forced", zap.String("by", req.Force.By), zap.String("reason", req.Force.Reason))
 		}
 	}
-	p.record(ctx, req, o, b, set, log)
+	if err := p.record(ctx, req, o, b, set, log); errors.Is(err, store.ErrFenced) && o.Outcome == store.OutcomePublished {
+		// Taken between the check and the record: the files are written,
+		// but the publication is not the publisher's.
+		o.Outcome = store.OutcomeFailed
+		o.Refusals = []Refusal{{Code: RefuseFenced, Message: fmt.Sprintf("%s serial %d was written into %s, but not recorded: %v",
+			res.Name, o.Serial, p.cfg.OutDir, err)}}
+	}
 	return o
+}
+
+// RefuseFenced is the code of a zone not published because the
+// publication's lock was lost or taken by another daemon meanwhile
+// (Request.Lock): its outcome is failed.
+const RefuseFenced = "fenced"
+
+// failureCode is the refusal code of a failed zone.
+func failureCode(err error) string {
+	if errors.Is(err, store.ErrFenced) {
+		return RefuseFenced
+	}
+	return "error"
+}
+
+// fence checks, right before a zone's files are written, that the
+// publication's lock (if any) is held still and nobody took it since.
+func (p *Publisher) fence(ctx context.Context, req Request, name string) error {
+	if p.beforeCommit != nil {
+		p.beforeCommit(name)
+	}
+	if req.Lock == nil || req.Lock.Held(ctx) {
+		return nil
+	}
+	return fmt.Errorf("the publisher's lock (generation %d) was lost, or another daemon took it, before %s was written: %w",
+		req.Lock.Generation(), name, store.ErrFenced)
 }
 
 // guardFor returns the guard that judges the zone's publications.
@@ -921,7 +976,10 @@ type forcedReceipt struct {
 	Refusals []Refusal `json:"refusals"`
 }
 
-func (p *Publisher) record(ctx context.Context, req Request, o ZoneOutcome, b *Built, set *BuildSet, log *zap.Logger) {
+// record writes the zone's entry in the publication log, under the
+// lock's generation when there is a lock; it logs what fails, and
+// returns it.
+func (p *Publisher) record(ctx context.Context, req Request, o ZoneOutcome, b *Built, set *BuildSet, log *zap.Logger) error {
 	res, keys := b.Result, b.Keys
 	r := receipt{SnapshotTime: set.SnapshotTime, Mode: "full", PolicyVersion: p.pol.Version(), Binary: p.cfg.Binary, ConfigDigest: p.digest,
 		Delegations:       res.Delegations,
@@ -964,7 +1022,7 @@ func (p *Publisher) record(ctx context.Context, req Request, o ZoneOutcome, b *B
 	details, err := json.Marshal(r)
 	if err != nil {
 		log.Error("encoding the receipt", zap.Error(err))
-		return
+		return err
 	}
 	reason := ""
 	if len(o.Refusals) > 0 {
@@ -982,9 +1040,17 @@ func (p *Publisher) record(ctx context.Context, req Request, o ZoneOutcome, b *B
 	pub := store.Publication{Zone: o.Zone, Serial: o.Serial, Time: req.Now, Outcome: o.Outcome,
 		TriggeredBy: req.TriggeredBy, Reason: reason, Records: stats.Records, Delegations: res.Delegations,
 		Digest: o.Digest, Details: details}
+	if req.Lock != nil {
+		pub.Generation = req.Lock.Generation()
+	}
 	if _, err := p.reg.RecordPublication(ctx, pub); err != nil {
-		log.Error("recording the publication", zap.Error(err))
-		return
+		if errors.Is(err, store.ErrFenced) {
+			log.Error("not recorded: another daemon took the publisher's lock", zap.String("outcome", string(o.Outcome)), zap.Error(err))
+		} else {
+			log.Error("recording the publication", zap.Error(err))
+		}
+		return err
 	}
 	log.Info("zone "+string(o.Outcome), zap.Int("records", stats.Records), zap.Int("delegations", res.Delegations))
+	return nil
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/ptzone/ptzone/datadir"
 	"github.com/ptzone/ptzone/dnssec"
+	"github.com/ptzone/ptzone/store"
 	"github.com/ptzone/ptzone/zone"
 	"github.com/ptzone/ptzone/zonegen"
 )
@@ -19,6 +20,9 @@ type RollbackRequest struct {
 	Zone       string
 	Now        time.Time
 	By, Reason string
+	// Lock is the publisher's lock the rollback runs under, as
+	// Request.Lock.
+	Lock store.Lock
 }
 
 // Rollback publishes again the records of the zone's version before the
@@ -98,7 +102,7 @@ func (p *Publisher) Rollback(ctx context.Context, req RollbackRequest) (ZoneOutc
 	p.forget(name)
 	preq := Request{Now: req.Now, TriggeredBy: "rollback:" + req.By,
 		Force: &Force{By: req.By, Reason: fmt.Sprintf("rollback to the records of serial %d: %s", back, req.Reason)},
-		note:  fmt.Sprintf("rolled back by %s to the records of serial %d: %s", req.By, back, req.Reason)}
+		note:  fmt.Sprintf("rolled back by %s to the records of serial %d: %s", req.By, back, req.Reason), Lock: req.Lock}
 	o := p.publishZone(ctx, preq, b, &BuildSet{SnapshotTime: req.Now})
 	o.Mode = "rollback"
 	return o, nil
