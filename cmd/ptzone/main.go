@@ -88,6 +88,9 @@ release, as in
 type storeFlags struct {
 	dsn     string
 	dataDir string
+	// postgres bounds the statements of a PostgreSQL registry: the
+	// configuration's, when the command reads one.
+	postgres postgres.Options
 }
 
 func (s *storeFlags) register(fs *flag.FlagSet) {
@@ -138,7 +141,7 @@ func (s *storeFlags) open(ctx context.Context, e *env) (store.Registry, storedsn
 	var r store.Registry
 	switch b.Kind {
 	case storedsn.Postgres:
-		r, err = postgres.Open(ctx, b.Target)
+		r, err = postgres.OpenWith(ctx, b.Target, s.postgres)
 	default:
 		r, err = sqlite.Open(ctx, b.Target)
 	}

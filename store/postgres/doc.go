@@ -2,7 +2,9 @@
 // PostgreSQL through a pgx/v5 pool. It owns the SQL schema, its numbered
 // migrations (embedded in the binary, never edited once released), bulk
 // import through COPY, the publisher's advisory lock and its generations
-// (the fencing token), and the consistent snapshot the publisher reads
-// with its change-feed token; the statements both backends share are
+// (the fencing token), the consistent snapshot the publisher reads with
+// its change-feed token, and the bounds of every call: the connections'
+// statement_timeout, and a deadline on each call for a server that stops
+// answering (Options); the statements both backends share are
 // store/internal/sqlcore's.
 package postgres

@@ -55,31 +55,44 @@ func scanLean(rs sqlcore.Rows, r *sqlcore.LeanRow) error {
 // connection.
 type snapshot struct {
 	sqlcore.Snapshot
-	tx    pgx.Tx
-	conn  *pgxpool.Conn // nil once closed
-	at    time.Time
-	token string
+	timeout time.Duration // the store's call timeout
+	tx      pgx.Tx
+	conn    *pgxpool.Conn // nil once closed
+	at      time.Time
+	token   string
 }
 
 // Snapshot implements store.DomainReader.
 func (db *DB) Snapshot(ctx context.Context) (store.Snapshot, error) {
+	s, err := db.snapshot(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// snapshot opens the snapshot's transaction under the call timeout; its
+// queries are each bounded by it.
+func (db *DB) snapshot(ctx context.Context) (*snapshot, error) {
+	ctx, cancel := db.bound(ctx)
+	defer cancel()
 	conn, err := db.pool.Acquire(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("postgres: snapshot: %w", err)
+		return nil, fmt.Errorf("postgres: snapshot: %w", unanswered(ctx, err))
 	}
 	tx, err := conn.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly})
 	if err != nil {
 		conn.Release()
-		return nil, fmt.Errorf("postgres: snapshot: %w", err)
+		return nil, fmt.Errorf("postgres: snapshot: %w", unanswered(ctx, err))
 	}
-	s := &snapshot{tx: tx, conn: conn}
-	s.Snapshot = sqlcore.Snapshot{Core: db.Core, Tx: querier{tx}, ChangedSince: s.changedSince, ScanLean: scanLean}
+	s := &snapshot{tx: tx, conn: conn, timeout: db.opts.callTimeout()}
+	s.Snapshot = sqlcore.Snapshot{Core: db.Core, Tx: querier{tx, db.opts.callTimeout()}, ChangedSince: s.changedSince, ScanLean: scanLean}
 	// The first statement fixes the snapshot; read the clock and the
 	// snapshot's place in the change feed with it.
 	var epoch, snap string
 	if err := tx.QueryRow(ctx, `SELECT transaction_timestamp(), (SELECT epoch FROM change_feed), pg_current_snapshot()::text`).Scan(&s.at, &epoch, &snap); err != nil {
 		s.Close()
-		return nil, fmt.Errorf("postgres: snapshot: %w", err)
+		return nil, fmt.Errorf("postgres: snapshot: %w", unanswered(ctx, err))
 	}
 	s.at = s.at.UTC()
 	s.token = "pg:" + epoch + ":" + snap
@@ -88,7 +101,7 @@ func (db *DB) Snapshot(ctx context.Context) (store.Snapshot, error) {
 	// the planner knows the table's size) than it ever saves.
 	if _, err := tx.Exec(ctx, `SET LOCAL jit = off`); err != nil {
 		s.Close()
-		return nil, fmt.Errorf("postgres: snapshot: %w", err)
+		return nil, fmt.Errorf("postgres: snapshot: %w", unanswered(ctx, err))
 	}
 	return s, nil
 }
@@ -104,6 +117,8 @@ func (s *snapshot) changedSince(ctx context.Context, since string) (string, []an
 	}
 	// A token from the future (a database restored from an older
 	// backup) would hide changes: refuse it.
+	ctx, cancel := bound(ctx, s.timeout)
+	defer cancel()
 	var future bool
 	if err := s.tx.QueryRow(ctx, `SELECT pg_snapshot_xmax($1::pg_snapshot) > pg_snapshot_xmax(pg_current_snapshot())`, prev).Scan(&future); err != nil {
 		return "", nil, fmt.Errorf("postgres: changes since %q: %v: %w", since, err, store.ErrChangeToken)
@@ -133,7 +148,9 @@ func (s *snapshot) Close() error {
 	if s.conn == nil {
 		return nil
 	}
-	err := s.tx.Rollback(context.Background())
+	ctx, cancel := bound(context.Background(), s.timeout)
+	defer cancel()
+	err := s.tx.Rollback(ctx)
 	s.conn.Release()
 	s.conn = nil
 	if err != nil && !errors.Is(err, pgx.ErrTxClosed) {

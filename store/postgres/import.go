@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"iter"
+	"strconv"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -16,8 +18,17 @@ import (
 // table first, so that conflicts can be reported by input line and the set
 // operations of ImportReplace run in SQL; then everything moves into the
 // registry tables within the same transaction.
+//
+// The import runs under Options.ImportTimeout rather than the statement
+// timeout: a whole registry goes through one COPY.
 func (db *DB) Import(ctx context.Context, src iter.Seq2[store.ImportRecord, error], mode store.ImportMode) (store.ImportResult, error) {
-	res, err := db.importInTx(ctx, src, mode)
+	limit := db.opts.importTimeout()
+	if limit > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = bound(ctx, withMargin(limit))
+		defer cancel()
+	}
+	res, err := db.importInTx(ctx, src, mode, limit)
 	if err != nil {
 		return store.ImportResult{}, err
 	}
@@ -31,9 +42,12 @@ func (db *DB) Import(ctx context.Context, src iter.Seq2[store.ImportRecord, erro
 }
 
 // importInTx stages, checks and moves the records in one transaction.
-func (db *DB) importInTx(ctx context.Context, src iter.Seq2[store.ImportRecord, error], mode store.ImportMode) (store.ImportResult, error) {
+func (db *DB) importInTx(ctx context.Context, src iter.Seq2[store.ImportRecord, error], mode store.ImportMode, limit time.Duration) (store.ImportResult, error) {
 	var res store.ImportResult
 	err := db.inTx(ctx, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `SELECT set_config('statement_timeout', $1, true)`, strconv.FormatInt(limit.Milliseconds(), 10)); err != nil {
+			return fmt.Errorf("postgres: import: %w", unanswered(ctx, err))
+		}
 		if err := stage(ctx, tx, src); err != nil {
 			return err
 		}

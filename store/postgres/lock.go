@@ -35,22 +35,24 @@ func lockKey(name string) int64 {
 
 // TryLock implements store.Locker with pg_try_advisory_lock.
 func (db *DB) TryLock(ctx context.Context, name string) (store.Lock, bool, error) {
+	ctx, cancel := db.bound(ctx)
+	defer cancel()
 	conn, err := db.pool.Acquire(ctx)
 	if err != nil {
-		return nil, false, fmt.Errorf("postgres: lock %s: %w", name, err)
+		return nil, false, fmt.Errorf("postgres: lock %s: %w", name, unanswered(ctx, err))
 	}
 	key := lockKey(name)
 	var ok bool
 	if err := conn.QueryRow(ctx, `SELECT pg_try_advisory_lock($1)`, key).Scan(&ok); err != nil {
 		conn.Release()
-		return nil, false, fmt.Errorf("postgres: lock %s: %w", name, err)
+		return nil, false, fmt.Errorf("postgres: lock %s: %w", name, unanswered(ctx, err))
 	}
 	if !ok {
 		conn.Release()
 		return nil, false, nil
 	}
 	l := &lock{db: db, name: name, key: key, conn: conn}
-	if l.gen, err = db.NextGeneration(ctx, querier{conn}, name, time.Now()); err != nil {
+	if l.gen, err = db.NextGeneration(ctx, querier{conn, db.opts.callTimeout()}, name, time.Now()); err != nil {
 		l.Release(context.WithoutCancel(ctx))
 		return nil, false, fmt.Errorf("postgres: lock %s: %w", name, err)
 	}
@@ -67,6 +69,8 @@ func (l *lock) Held(ctx context.Context) bool {
 	if l.conn == nil {
 		return false
 	}
+	ctx, cancel := l.db.bound(ctx)
+	defer cancel()
 	var held, latest bool
 	err := l.conn.QueryRow(ctx, `
 		SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND pid = pg_backend_pid() AND granted
@@ -103,9 +107,11 @@ func (l *lock) Release(ctx context.Context) error {
 	if l.conn == nil {
 		return nil
 	}
+	ctx, cancel := l.db.bound(ctx)
+	defer cancel()
 	if _, err := l.conn.Exec(ctx, `SELECT pg_advisory_unlock($1)`, l.key); err != nil {
 		l.drop() // the session, and the lock, end with it
-		return fmt.Errorf("postgres: releasing lock %s: %w", l.name, err)
+		return fmt.Errorf("postgres: releasing lock %s: %w", l.name, unanswered(ctx, err))
 	}
 	conn := l.conn
 	l.conn = nil

@@ -5,6 +5,7 @@ import (
 	"embed"
 	"errors"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -36,15 +37,76 @@ type DB struct {
 	*sqlcore.Core
 	pool   *pgxpool.Pool
 	server string // user@host:port/database, for messages
+	opts   Options
 }
 
 var _ store.Registry = (*DB)(nil)
 
+// Options bound how long the store's statements may run.
+type Options struct {
+	// StatementTimeout is PostgreSQL's statement_timeout on every
+	// connection of the pool (replacing any the DSN sets): the server
+	// cancels a statement that runs longer, a query waiting on a lock
+	// included (SQLSTATE 57014). Each call is also given that long and a
+	// margin more (a tenth, at least a second: time for the server to
+	// say it cancelled), unless its context ends sooner: a server that
+	// does not answer at all cannot cancel anything. Zero is
+	// DefaultStatementTimeout; negative, none.
+	StatementTimeout time.Duration
+	// ImportTimeout replaces StatementTimeout for an import's statements
+	// (the COPY of a whole registry) and for the migrations. Zero is
+	// DefaultImportTimeout; negative, none.
+	ImportTimeout time.Duration
+}
+
+// The defaults of Options: the daemon's longest statement, the stream of
+// two million domains into a build, takes seconds (4.7 s in
+// docs/benchmarks.md); the import of as many, minutes (138 s).
+const (
+	DefaultStatementTimeout = 5 * time.Minute
+	DefaultImportTimeout    = time.Hour
+)
+
+func (o Options) statementTimeout() time.Duration {
+	return orDefault(o.StatementTimeout, DefaultStatementTimeout)
+}
+func (o Options) importTimeout() time.Duration {
+	return orDefault(o.ImportTimeout, DefaultImportTimeout)
+}
+
+// callTimeout is how long one call waits for its answer; 0: no bound.
+func (o Options) callTimeout() time.Duration { return withMargin(o.statementTimeout()) }
+
+// withMargin is how long a client waits for a statement the server
+// cancels after t: a tenth more, at least a second; 0 for 0.
+func withMargin(t time.Duration) time.Duration {
+	if t <= 0 {
+		return 0
+	}
+	return t + max(time.Second, t/10)
+}
+
+func orDefault(d, def time.Duration) time.Duration {
+	switch {
+	case d == 0:
+		return def
+	case d < 0:
+		return 0
+	}
+	return d
+}
+
 // Open connects to the database at dsn (a postgres:// URL or key=value
-// string) and checks that its schema is current; it returns an error
-// wrapping store.ErrSchema when "ptzone db migrate" is needed.
+// string) with the default Options and checks that its schema is
+// current; it returns an error wrapping store.ErrSchema when "ptzone db
+// migrate" is needed.
 func Open(ctx context.Context, dsn string) (*DB, error) {
-	db, err := connect(ctx, dsn)
+	return OpenWith(ctx, dsn, Options{})
+}
+
+// OpenWith is Open with the options given.
+func OpenWith(ctx context.Context, dsn string, opts Options) (*DB, error) {
+	db, err := connect(ctx, dsn, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -55,26 +117,30 @@ func Open(ctx context.Context, dsn string) (*DB, error) {
 	return db, nil
 }
 
-func connect(ctx context.Context, dsn string) (*DB, error) {
-	db, err := newDB(ctx, dsn, nil)
+func connect(ctx context.Context, dsn string, opts Options) (*DB, error) {
+	db, err := newDB(ctx, dsn, opts, nil)
 	if err != nil {
 		return nil, err
 	}
-	if err := db.pool.Ping(ctx); err != nil {
+	pctx, cancel := db.bound(ctx)
+	defer cancel()
+	if err := db.pool.Ping(pctx); err != nil {
 		db.Close()
-		return nil, fmt.Errorf("postgres: connecting to %s: %w", db.server, err)
+		return nil, fmt.Errorf("postgres: connecting to %s: %w", db.server, unanswered(pctx, err))
 	}
 	return db, nil
 }
 
 // newDB makes the store and its pool, which connects when first used;
 // adjust, when not nil, amends the pool's configuration first.
-func newDB(ctx context.Context, dsn string, adjust func(*pgxpool.Config)) (*DB, error) {
+func newDB(ctx context.Context, dsn string, opts Options, adjust func(*pgxpool.Config)) (*DB, error) {
 	cfg, err := pgxpool.ParseConfig(dsn)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: parsing connection string: %w", err)
 	}
 	cfg.ConnConfig.RuntimeParams["application_name"] = "ptzone"
+	// In milliseconds, PostgreSQL's unit; 0 is its "none".
+	cfg.ConnConfig.RuntimeParams["statement_timeout"] = strconv.FormatInt(opts.statementTimeout().Milliseconds(), 10)
 	if adjust != nil {
 		adjust(cfg)
 	}
@@ -82,7 +148,7 @@ func newDB(ctx context.Context, dsn string, adjust func(*pgxpool.Config)) (*DB, 
 	if err != nil {
 		return nil, fmt.Errorf("postgres: %w", err)
 	}
-	return &DB{Core: &sqlcore.Core{DB: newDatabase(pool), D: dialect, Now: time.Now}, pool: pool, server: redact(cfg)}, nil
+	return &DB{Core: &sqlcore.Core{DB: newDatabase(pool, opts.callTimeout()), D: dialect, Now: time.Now}, pool: pool, server: redact(cfg), opts: opts}, nil
 }
 
 // DefaultConnectTimeout bounds each connection attempt of a store opened
@@ -98,8 +164,11 @@ const DefaultConnectTimeout = 5 * time.Second
 // behind a firewall that drops, a machine gone) fails the calls that
 // need a new connection rather than holding them for minutes. Only a
 // malformed DSN is an error.
-func OpenLazy(dsn string) (*DB, error) {
-	return newDB(context.Background(), dsn, func(cfg *pgxpool.Config) {
+func OpenLazy(dsn string) (*DB, error) { return OpenLazyWith(dsn, Options{}) }
+
+// OpenLazyWith is OpenLazy with the options given.
+func OpenLazyWith(dsn string, opts Options) (*DB, error) {
+	return newDB(context.Background(), dsn, opts, func(cfg *pgxpool.Config) {
 		if cfg.ConnConfig.ConnectTimeout == 0 {
 			cfg.ConnConfig.ConnectTimeout = DefaultConnectTimeout
 		}
@@ -111,10 +180,18 @@ func OpenLazy(dsn string) (*DB, error) {
 // credentials) and wraps store.ErrSchema when "ptzone db migrate" is
 // needed.
 func (db *DB) Ping(ctx context.Context) error {
-	if err := db.pool.Ping(ctx); err != nil {
-		return fmt.Errorf("postgres: connecting to %s: %w", db.server, err)
+	pctx, cancel := db.bound(ctx)
+	defer cancel()
+	if err := db.pool.Ping(pctx); err != nil {
+		return fmt.Errorf("postgres: connecting to %s: %w", db.server, unanswered(pctx, err))
 	}
 	return db.checkSchema(ctx)
+}
+
+// bound gives ctx the call timeout, for the calls that go to pgx
+// directly.
+func (db *DB) bound(ctx context.Context) (context.Context, context.CancelFunc) {
+	return bound(ctx, db.opts.callTimeout())
 }
 
 // redact names the server without credentials, for error messages.
@@ -130,6 +207,8 @@ func (db *DB) Close() error {
 }
 
 func (db *DB) checkSchema(ctx context.Context) error {
+	ctx, cancel := db.bound(ctx)
+	defer cancel()
 	var v int
 	err := db.pool.QueryRow(ctx, `SELECT coalesce(max(version), 0) FROM schema_migrations`).Scan(&v)
 	var pgErr *pgconn.PgError
@@ -156,7 +235,9 @@ const migrateLockID = 0x70747a6f6e65 // "ptzone"
 // in its own transaction. It is idempotent and safe to run from several
 // processes at once. It returns the versions applied.
 func Migrate(ctx context.Context, dsn string) ([]int, error) {
-	db, err := connect(ctx, dsn)
+	// A migration may rewrite or index a whole registry: it runs under
+	// the import's timeout.
+	db, err := connect(ctx, dsn, Options{StatementTimeout: DefaultImportTimeout})
 	if err != nil {
 		return nil, err
 	}
@@ -174,7 +255,7 @@ func Migrate(ctx context.Context, dsn string) ([]int, error) {
 		return nil, fmt.Errorf("postgres: taking the migration lock: %w", err)
 	}
 	defer conn.Exec(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock($1)`, int64(migrateLockID))
-	applied, err := sqlcore.Migrate(ctx, newDatabase(conn), dialect, ms, `CREATE TABLE IF NOT EXISTS schema_migrations (
+	applied, err := sqlcore.Migrate(ctx, newDatabase(conn, db.opts.callTimeout()), dialect, ms, `CREATE TABLE IF NOT EXISTS schema_migrations (
 		version integer PRIMARY KEY,
 		name    text NOT NULL,
 		applied timestamptz NOT NULL DEFAULT now())`, time.Now())

@@ -5,5 +5,7 @@
 // semantically equal to store/postgres by the storetest conformance suite,
 // the domain writers, the publisher's file lock and its generations, and
 // the snapshot with its change-feed counter; the statements both backends
-// share are store/internal/sqlcore's.
+// share are store/internal/sqlcore's. A local file cannot stop answering
+// as a server can: a writer waits on another at most the busy timeout
+// (10 s), and calls take no deadline of their own.
 package sqlite

@@ -8,7 +8,8 @@
 // (NewCluster), which it may stop and start again.
 //
 // It also makes the database's faults a test needs: the sessions holding
-// advisory locks ended as the server ends them (EndLockSessions).
+// advisory locks ended as the server ends them (EndLockSessions), and a
+// TCP way in that turns into a black hole on demand (Proxy).
 //
 // Without a server the test is skipped with a message; with CI=true it
 // fails instead, so that CI cannot pass by running nothing.
