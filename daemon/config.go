@@ -76,6 +76,10 @@ type StoreConfig struct {
 	// directory). The password belongs in ~/.pgpass or PGPASSFILE, not
 	// here.
 	DSN string `toml:"dsn"`
+	// StatementTimeout is PostgreSQL's statement_timeout on the daemon's
+	// connections (default 5m); each call waits that long and a tenth
+	// more for the server's answer.
+	StatementTimeout Duration `toml:"statement_timeout"`
 }
 
 // PublishConfig is the publications' section.
@@ -113,6 +117,13 @@ type ScheduleConfig struct {
 	// KeepHistory is how long check results, sent notices and sweeps
 	// are kept (the last check of each domain always is).
 	KeepHistory Duration `toml:"keep_history"`
+	// The jobs' deadlines: a run still going after its deadline is
+	// cancelled (Job.Deadline); defaults in wiring.go.
+	PublishDeadline Duration `toml:"publish_deadline"`
+	ChecksDeadline  Duration `toml:"checks_deadline"`
+	SweepDeadline   Duration `toml:"sweep_deadline"`
+	NotifyDeadline  Duration `toml:"notify_deadline"`
+	PruneDeadline   Duration `toml:"prune_deadline"`
 }
 
 // ChecksConfig is the delegation checker's section.
@@ -547,6 +558,18 @@ func (c *Config) checkDaemon(bad func(string, ...any)) {
 	}
 	if p := s.SweepPeriod.Duration; p != 0 && p < time.Minute {
 		bad("schedule.sweep_period: %s is under a minute", p)
+	}
+	for _, d := range []struct {
+		key string
+		d   time.Duration
+	}{{"publish_deadline", s.PublishDeadline.Duration}, {"checks_deadline", s.ChecksDeadline.Duration},
+		{"sweep_deadline", s.SweepDeadline.Duration}, {"notify_deadline", s.NotifyDeadline.Duration}, {"prune_deadline", s.PruneDeadline.Duration}} {
+		if d.d > 0 && d.d < time.Second {
+			bad("schedule.%s: %s is under a second (every job has a deadline: leave it out for the default)", d.key, d.d)
+		}
+	}
+	if st := c.Store.StatementTimeout.Duration; st > 0 && st < time.Second {
+		bad("store.statement_timeout: %s is under a second (every statement has a timeout: leave it out for the default, 5m)", st)
 	}
 	ch := c.Checks
 	if ch.Resolver != "" && ch.HintsFile != "" {

@@ -150,6 +150,15 @@ secret_file = "/etc/ptzone/webhook.secret"
 		{"webhook without url", `[webhook]
 secret_file = "/etc/ptzone/webhook.secret"
 `, []string{"webhook: secret_file or name without a url"}},
+		{"deadlines", `[store]
+statement_timeout = "500ms"
+[schedule]
+publish_deadline = "200ms"
+prune_deadline = "1s"
+`, []string{
+			"store.statement_timeout: 500ms is under a second",
+			"schedule.publish_deadline: 200ms is under a second",
+		}},
 		{"sqlite without a path", `[store]
 dsn = "sqlite:"
 `, []string{`store.dsn: "sqlite:": needs a file path, as in sqlite:/var/lib/ptzone/registry.db`}},

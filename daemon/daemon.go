@@ -173,6 +173,7 @@ func (d *Daemon) configure(cfg *Config, sweepMetrics *delegation.SweepMetrics) e
 	}
 	log := d.log.With(zap.String("node", cfg.NodeName()))
 	sched := NewScheduler(log.Named("schedule"), d.jobs)
+	deadlines := cfg.Deadlines()
 	for _, j := range []Job{
 		{Name: "publish", Spec: orDefault(cfg.Schedule.Publish, defaultPublish), Run: d.publishJob},
 		{Name: "checks", Spec: orDefault(cfg.Schedule.Checks, defaultChecks), Run: d.checksJob},
@@ -181,6 +182,7 @@ func (d *Daemon) configure(cfg *Config, sweepMetrics *delegation.SweepMetrics) e
 		{Name: "prune", Spec: orDefault(cfg.Schedule.Prune, defaultPrune), Run: d.pruneJob},
 	} {
 		j.Run = d.needsStore(j.Name, j.Run)
+		j.Deadline = deadlines[j.Name]
 		if err := sched.Add(j); err != nil {
 			return err
 		}
@@ -487,6 +489,9 @@ func (d *Daemon) Publish(ctx context.Context, req publish.Request) ([]publish.Zo
 	if err := d.storeAnswers(ctx); err != nil {
 		return nil, err
 	}
+	// An operator's publication is bounded as the scheduled ones are.
+	ctx, cancel := context.WithTimeout(ctx, d.Config().Deadlines()["publish"])
+	defer cancel()
 	d.pubMu.Lock()
 	defer d.pubMu.Unlock()
 	ok, err := d.isPublisher(ctx)

@@ -26,6 +26,8 @@ import (
 // while publishing is frozen: it is how an operator answers a bad
 // publication.
 func (d *Daemon) Rollback(ctx context.Context, zoneName, by, reason string) (publish.ZoneOutcome, error) {
+	ctx, cancel := context.WithTimeout(ctx, d.Config().Deadlines()["publish"])
+	defer cancel()
 	d.pubMu.Lock()
 	defer d.pubMu.Unlock()
 	ok, err := d.isPublisher(ctx)

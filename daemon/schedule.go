@@ -14,14 +14,30 @@ import (
 )
 
 // Job is a task the daemon runs on a schedule. The schedule only
-// triggers it: the work, and its bounds, are the job's own.
+// triggers it, and bounds each run by its deadline: the work is the
+// job's own.
 type Job struct {
 	Name string
 	// Spec is a cron spec: five fields ("*/15 * * * *"), six with
 	// seconds first, or a descriptor ("@every 1m", "@hourly"); "off"
 	// schedules no run (RunNow still runs it).
 	Spec string
-	Run  func(ctx context.Context) error
+	// Deadline bounds each run: its context ends that long after it
+	// began, and a run that fails for it is counted apart (outcome
+	// "deadline") and logged as such. Zero: no deadline.
+	Deadline time.Duration
+	Run      func(ctx context.Context) error
+}
+
+// DeadlineError is the cause of a run's context ended by its job's
+// deadline.
+type DeadlineError struct {
+	Job      string
+	Deadline time.Duration
+}
+
+func (e *DeadlineError) Error() string {
+	return fmt.Sprintf("job %s ran past its deadline of %s", e.Job, e.Deadline)
 }
 
 // ErrRunning is returned by RunNow for a job already running.
@@ -68,7 +84,7 @@ type JobMetrics struct {
 func NewJobMetrics(reg prometheus.Registerer) *JobMetrics {
 	m := &JobMetrics{
 		runs: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "ptzone_job_runs_total",
-			Help: "Scheduled job runs, by job and outcome (ok, error, skipped: the previous run was still going, database_down: not run while the database is unreachable)."}, []string{"job", "outcome"}),
+			Help: "Scheduled job runs, by job and outcome (ok, error, deadline: cut short by its deadline, skipped: the previous run was still going, database_down: not run while the database is unreachable)."}, []string{"job", "outcome"}),
 		duration: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "ptzone_job_last_duration_seconds",
 			Help: "How long each job's last run took."}, []string{"job"}),
 		lastSuccess: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "ptzone_job_last_success_timestamp_seconds",
@@ -181,14 +197,25 @@ func (s *Scheduler) start(j Job, why string) error {
 			s.mu.Unlock()
 		}()
 		begun := time.Now()
-		err := j.Run(s.ctx)
+		ctx, cancel := s.ctx, context.CancelFunc(func() {})
+		if j.Deadline > 0 {
+			ctx, cancel = context.WithTimeoutCause(s.ctx, j.Deadline, &DeadlineError{Job: j.Name, Deadline: j.Deadline})
+		}
+		err := j.Run(ctx)
+		cause := context.Cause(ctx)
+		cancel()
 		took := time.Since(begun)
 		outcome := "ok"
 		var skipped *Skipped
+		var late *DeadlineError
 		switch {
 		case errors.As(err, &skipped):
 			outcome = skipped.Outcome
 			s.log.Warn("job skipped", zap.String("job", j.Name), zap.String("trigger", why), zap.String("reason", skipped.Reason))
+		case err != nil && errors.As(cause, &late):
+			outcome = "deadline"
+			s.log.Error("job cut short by its deadline", zap.String("job", j.Name), zap.String("trigger", why), zap.Duration("deadline", j.Deadline),
+				zap.Duration("took", took), zap.Error(fmt.Errorf("%w: %w", late, err)))
 		case err != nil:
 			outcome = "error"
 			s.log.Error("job failed", zap.String("job", j.Name), zap.String("trigger", why), zap.Duration("took", took), zap.Error(err))

@@ -25,6 +25,36 @@ const (
 	defaultPrune   = "30 3 * * *"
 )
 
+// The jobs' default deadlines: a full publication of pt's two million
+// delegations takes minutes, a sweep's share of them (its rate per
+// address the bound) tens of minutes; the others, seconds.
+const (
+	defaultPublishDeadline = 30 * time.Minute
+	defaultChecksDeadline  = 10 * time.Minute
+	defaultSweepDeadline   = time.Hour
+	defaultNotifyDeadline  = 10 * time.Minute
+	defaultPruneDeadline   = time.Hour
+)
+
+// Deadlines returns each job's deadline, by name: the configuration's,
+// or the default.
+func (c *Config) Deadlines() map[string]time.Duration {
+	s := c.Schedule
+	or := func(d Duration, def time.Duration) time.Duration {
+		if d.Duration > 0 {
+			return d.Duration
+		}
+		return def
+	}
+	return map[string]time.Duration{
+		"publish": or(s.PublishDeadline, defaultPublishDeadline),
+		"checks":  or(s.ChecksDeadline, defaultChecksDeadline),
+		"sweep":   or(s.SweepDeadline, defaultSweepDeadline),
+		"notify":  or(s.NotifyDeadline, defaultNotifyDeadline),
+		"prune":   or(s.PruneDeadline, defaultPruneDeadline),
+	}
+}
+
 func orDefault(spec, def string) string {
 	if spec == "" {
 		return def

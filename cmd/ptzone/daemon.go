@@ -131,6 +131,7 @@ deploy/ptzone.example.toml for every setting.`,
 			if sf.dsn == "" {
 				sf.dsn = cfg.Store.DSN
 			}
+			sf.postgres.StatementTimeout = cfg.Store.StatementTimeout.Duration
 			log, level := commandLogger(e, cfg.Log)
 			systemd, err := sdnotify.New(e.getenv("NOTIFY_SOCKET"))
 			if err != nil {

@@ -80,6 +80,7 @@ func (p *pipelineFlags) loadConfig() (*daemon.Config, error) {
 	if p.sf.dsn == "" {
 		p.sf.dsn = cfg.Store.DSN
 	}
+	p.sf.postgres.StatementTimeout = cfg.Store.StatementTimeout.Duration
 	return cfg, nil
 }
 
