@@ -53,7 +53,7 @@ func (s *storeFlags) openLazily(ctx context.Context, e *env) (store.Registry, st
 	if b.Kind != storedsn.Postgres {
 		return s.open(ctx, e)
 	}
-	r, err := postgres.OpenLazy(b.Target)
+	r, err := postgres.OpenLazyWith(b.Target, s.postgres)
 	if err != nil {
 		return nil, b, usageErrorf("--db %v", err)
 	}
