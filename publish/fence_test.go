@@ -145,6 +145,9 @@ func TestFencedPublisherWritesNothing(t *testing.T) {
 			// The new holder publishes, under its generation.
 			g := newFixtureOn(t, b)
 			g.keys, g.cfg.KeysDir = f.keys, f.keys
+			// The zones the fenced publisher left: the baseline the new
+			// holder's publication is judged against.
+			g.out, g.cfg.OutDir = f.out, f.out
 			next := g.runWith(t, publish.New(g.cfg, b, pol, zap.NewNop()), publish.Request{Now: t0.Add(2 * time.Minute), Lock: lb})
 			if o := next["pt"]; o.Outcome != store.OutcomePublished {
 				t.Errorf("pt under the new holder's lock: %s %v", o.Outcome, o.Refusals)
