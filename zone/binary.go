@@ -140,29 +140,33 @@ func ReadBinary(r io.Reader) (*Zone, error) {
 }
 
 // remaining returns how many bytes r can give at most, when it can tell
-// (a file's size, a limited reader's limit, an in-memory reader's
-// length), or 0.
-func remaining(r io.Reader) uint64 {
+// (a file's size, an in-memory reader's length, a limited reader's limit
+// over either), or -1. A limited reader over a reader that cannot tell
+// is not told: its limit is a length read from the input (a journal
+// record's), which a damaged input can make gigabytes.
+func remaining(r io.Reader) int64 {
 	switch v := r.(type) {
 	case *io.LimitedReader:
-		return uint64(max(v.N, 0))
+		if inner := remaining(v.R); inner >= 0 {
+			return min(max(v.N, 0), inner)
+		}
 	case interface{ Len() int }:
-		return uint64(v.Len())
+		return int64(v.Len())
 	case interface{ Stat() (fs.FileInfo, error) }:
 		if fi, err := v.Stat(); err == nil && fi.Mode().IsRegular() {
-			return uint64(fi.Size())
+			return fi.Size()
 		}
 	}
-	return 0
+	return -1
 }
 
 // readBytes reads a table of n octets from an input of at most size
-// octets (0: unknown).
-func readBytes(r io.Reader, n, size uint64) ([]byte, error) {
-	if size > 0 {
+// octets (-1: unknown).
+func readBytes(r io.Reader, n uint64, size int64) ([]byte, error) {
+	if size >= 0 {
 		// Known to fit: read in place, in one allocation (a zone image
 		// is hundreds of megabytes, which chunks grew by copying).
-		if n > size {
+		if n > uint64(size) {
 			return nil, fmt.Errorf("%w: a table of %d octets in an input of %d", ErrCorrupt, n, size)
 		}
 		out := make([]byte, n)
@@ -185,7 +189,7 @@ func readBytes(r io.Reader, n, size uint64) ([]byte, error) {
 	return out, nil
 }
 
-func readUint32s(r io.Reader, n, size uint64) ([]uint32, error) {
+func readUint32s(r io.Reader, n uint64, size int64) ([]uint32, error) {
 	b, err := readBytes(r, 4*n, size)
 	if err != nil {
 		return nil, err
