@@ -447,6 +447,9 @@ func TestParseDS(t *testing.T) {
 	if _, err := dnssec.ParseDS([]byte("1 2 3 XY\n"), "ds.txt"); err == nil || !strings.Contains(err.Error(), "ds.txt:1") {
 		t.Errorf("bad digest: %v", err)
 	}
+	if _, err := dnssec.ParseDS([]byte("; the parent's DS\n\n1 2 3 "+strings.Repeat("AB", 40<<10)+"\n"), "ds.txt"); err == nil || !strings.HasPrefix(err.Error(), "ds.txt:3: ") {
+		t.Errorf("a line too long to read: %v", err)
+	}
 }
 
 func TestRFC6605Example(t *testing.T) {

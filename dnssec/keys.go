@@ -148,7 +148,8 @@ func (k *Key) DS(digestType uint8) (DS, error) {
 func ParseDS(text []byte, name string) ([]DS, error) {
 	var out []DS
 	sc := bufio.NewScanner(bytes.NewReader(text))
-	for line := 1; sc.Scan(); line++ {
+	line := 1
+	for ; sc.Scan(); line++ {
 		l := strings.TrimSpace(sc.Text())
 		if i := strings.IndexByte(l, ';'); i >= 0 {
 			l = strings.TrimSpace(l[:i])
@@ -177,7 +178,11 @@ func ParseDS(text []byte, name string) ([]DS, error) {
 		d.KeyTag, d.Algorithm, d.DigestType, d.Digest = uint16(tag), uint8(alg), uint8(typ), digest
 		out = append(out, d)
 	}
-	return out, sc.Err()
+	if err := sc.Err(); err != nil {
+		// A line too long for the scanner: no DS is that long.
+		return nil, fmt.Errorf("%s:%d: %w", name, line, err)
+	}
+	return out, nil
 }
 
 // String names the key as BIND does: "pt./ECDSAP256SHA256/12345".
