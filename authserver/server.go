@@ -482,12 +482,18 @@ func (s *Server) Listen(addr string) (net.Addr, error) {
 	if err != nil {
 		return nil, fmt.Errorf("authserver: %w", err)
 	}
+	s.serve(pc, ln)
+	return pc.LocalAddr(), nil
+}
+
+// serve answers the queries pc (UDP) and ln (TCP) bring until Shutdown.
+func (s *Server) serve(pc net.PacketConn, ln net.Listener) {
 	idle := s.conf().TCPIdleTimeout
 	// The key ring verifies every signed request, even with no keys
 	// configured (they all get BADKEY then).
-	udp := &dns.Server{PacketConn: pc, Handler: s, UDPSize: int(s.conf().EDNSSize), TsigProvider: s.keys}
+	udp := &dns.Server{PacketConn: pc, Handler: s, UDPSize: int(s.conf().EDNSSize), TsigProvider: s.keys, MsgAcceptFunc: acceptRequest}
 	tcp := &dns.Server{Listener: newLimitListener(ln, s.conf().MaxTCPConnections, s.conf().MaxTCPPerClient), Handler: s,
-		IdleTimeout: func() time.Duration { return idle }, ReadTimeout: idle, TsigProvider: s.keys}
+		IdleTimeout: func() time.Duration { return idle }, ReadTimeout: idle, TsigProvider: s.keys, MsgAcceptFunc: acceptRequest}
 	s.mu.Lock()
 	s.servers = append(s.servers, udp, tcp)
 	s.mu.Unlock()
@@ -510,7 +516,20 @@ func (s *Server) Listen(addr string) (net.Addr, error) {
 			}
 		}
 	})
-	return pc.LocalAddr(), nil
+}
+
+// acceptRequest hands every request to ServeDNS, which answers those it
+// does not serve (an opcode other than QUERY, a count of questions other
+// than one) itself, and signs that answer when the request's TSIG
+// verifies (RFC 8945 §5.3). miekg/dns's default answers them before
+// verifying the TSIG, unsigned. Responses are ignored, as the default
+// does; a request's size is bounded by the transport and MaxQuerySize.
+func acceptRequest(dh dns.Header) dns.MsgAcceptAction {
+	const qr = 1 << 15
+	if dh.Bits&qr != 0 {
+		return dns.MsgIgnore
+	}
+	return dns.MsgAccept
 }
 
 // listenBoth binds UDP and TCP to one address. With port 0, the port the

@@ -159,8 +159,9 @@ func macVerifies(t *testing.T, raw []byte, requestMAC string, secret string) boo
 // TestSignedAnswers: every response to a request signed with a key the
 // server has is signed with that key, over the request's MAC, at the
 // server's time, whatever it says: an answer, NXDOMAIN, REFUSED for a
-// zone not served, NOTIMP for an opcode not served, FORMERR, a CHAOS
-// answer or refusal, the SOA an IXFR over UDP gets (RFC 8945 §5.3).
+// zone not served, NOTIMP for an opcode not served (NOTIFY, UPDATE),
+// FORMERR (a meta type, two questions), a CHAOS answer or refusal, the
+// SOA an IXFR over UDP gets (RFC 8945 §5.3).
 func TestSignedAnswers(t *testing.T) {
 	clock := time.Now().Truncate(time.Second)
 	_, addr := tsigServer(t, clock, transferKey, sha512Key)
@@ -187,6 +188,12 @@ func TestSignedAnswers(t *testing.T) {
 		{"a CHAOS version not given", question("version.bind.", dns.TypeTXT, dns.ClassCHAOS), dns.RcodeRefused, 0},
 		{"a meta type", question("pt.", dns.TypeMAILB, dns.ClassINET), dns.RcodeFormatError, 0},
 		{"NOTIFY", func() *dns.Msg { q := new(dns.Msg); q.SetNotify("pt."); return q }, dns.RcodeNotImplemented, 0},
+		{"UPDATE", func() *dns.Msg { q := new(dns.Msg); q.SetUpdate("pt."); return q }, dns.RcodeNotImplemented, 0},
+		{"two questions", func() *dns.Msg {
+			q := question("pt.", dns.TypeSOA, dns.ClassINET)()
+			q.Question = append(q.Question, q.Question[0])
+			return q
+		}, dns.RcodeFormatError, 0},
 		{"IXFR", func() *dns.Msg {
 			q := new(dns.Msg)
 			q.SetIxfr("pt.", 1, "a.dns.pt.", "hostmaster.dns.pt.")
