@@ -88,8 +88,15 @@ func New(opt Options) *API {
 	return a
 }
 
+// Mux is what Routes adds the handlers to: an *http.ServeMux, or what
+// wraps one (a test's list of every route).
+type Mux interface {
+	Handle(pattern string, handler http.Handler)
+	HandleFunc(pattern string, handler func(http.ResponseWriter, *http.Request))
+}
+
 // Routes adds the surfaces' handlers to mux.
-func (a *API) Routes(mux *http.ServeMux) {
+func (a *API) Routes(mux Mux) {
 	mux.Handle("GET /api/v1/registrar/domains", a.registrarAPI(a.listDomains))
 	mux.Handle("GET /api/v1/registrar/domains/{name}", a.registrarAPI(a.getDomain))
 	mux.Handle("POST /api/v1/registrar/domains/{name}/check", a.registrarAPI(a.recheckDomain))

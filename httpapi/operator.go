@@ -143,7 +143,7 @@ type OperatorToken struct {
 	SHA256 []byte
 }
 
-func (a *API) operatorRoutes(mux *http.ServeMux) {
+func (a *API) operatorRoutes(mux Mux) {
 	if a.opt.Operator == nil {
 		return
 	}

@@ -158,7 +158,7 @@ type pageData struct {
 const sessionCookie = "ptzone_registrar"
 const langCookie = "ptzone_lang"
 
-func (a *API) pageRoutes(mux *http.ServeMux) {
+func (a *API) pageRoutes(mux Mux) {
 	mux.HandleFunc("GET /registrar/{$}", func(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, "/registrar/domains", http.StatusSeeOther)
 	})
