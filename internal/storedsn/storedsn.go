@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/url"
 	"path/filepath"
+	"regexp"
 	"strings"
 )
 
@@ -60,20 +61,28 @@ func Parse(s string) (DSN, error) {
 }
 
 // String is the DSN as it may be printed and logged: a PostgreSQL URL
-// with its password hidden.
+// with its password hidden, whether in its user information or in a
+// password parameter (which the driver takes as well).
 func (d DSN) String() string {
 	if d.Kind == SQLite {
 		return "sqlite:" + d.Target
 	}
-	if u, err := url.Parse(d.Target); err == nil {
-		return u.Redacted()
+	if _, err := url.Parse(d.Target); err != nil {
+		return "postgres database"
 	}
-	return "postgres database"
+	return redact(d.Target)
 }
 
-// redact hides the password of a DSN: a URL's by url.Redacted, and in a
-// DSN that does not parse as one, whatever comes before its last '@'.
+// passwordParameter is a password given as a parameter: a URL's
+// ?password=… (up to the next parameter), or a key=value connection
+// string's password=… (quoted, or up to the next space).
+var passwordParameter = regexp.MustCompile(`(?i)(\bpassword\s*=\s*)('(?:[^'\\]|\\.)*'?|[^\s&]*)`)
+
+// redact hides the password of a DSN: a password parameter's value; a
+// URL's user password by url.Redacted; and in a DSN that does not parse
+// as a URL, whatever comes before its last '@'.
 func redact(s string) string {
+	s = passwordParameter.ReplaceAllString(s, "${1}xxxxx")
 	u, err := url.Parse(s)
 	switch {
 	case err == nil && u.User != nil:

@@ -27,6 +27,9 @@ func TestParse(t *testing.T) {
 		{in: "POSTGRES://x/db", err: `"POSTGRES://x/db": want postgres://`},
 		{in: "mysql://ops:hunter2@db.example/r", err: `"mysql://ops:xxxxx@db.example/r": want postgres://`},
 		{in: "mysql://ops:hunter2%zz@db.example/r", err: `"…@db.example/r": want postgres://`},
+		{in: "mysql://ops@db.example/r?sslmode=require&password=hunter2&x=1", err: `"mysql://ops@db.example/r?sslmode=require&password=xxxxx&x=1": want postgres://`},
+		{in: "host=db.example user=ops password=hunter2 dbname=r", err: `"host=db.example user=ops password=xxxxx dbname=r": want postgres://`},
+		{in: "host=db.example PASSWORD = 'hunter2 \\' hunter2' dbname=r", err: `"host=db.example PASSWORD = xxxxx dbname=r": want postgres://`},
 	} {
 		got, err := Parse(c.in)
 		if c.err == "" {
@@ -55,6 +58,9 @@ func TestString(t *testing.T) {
 		{DSN{Postgres, "postgres://ptzone:hunter2@db.example/registry"}, "postgres://ptzone:xxxxx@db.example/registry"},
 		{DSN{Postgres, "postgres://ptzone@db.example/registry"}, "postgres://ptzone@db.example/registry"},
 		{DSN{Postgres, "postgres://ptzone:hunter2%zz@db.example/registry"}, "postgres database"},
+		{DSN{Postgres, "postgres://ptzone@db.example/registry?password=hunter2&sslmode=verify-full"},
+			"postgres://ptzone@db.example/registry?password=xxxxx&sslmode=verify-full"},
+		{DSN{Postgres, "postgresql://ptzone:hunter2@db.example/registry?Password=hunter2"}, "postgresql://ptzone:xxxxx@db.example/registry?Password=xxxxx"},
 	} {
 		if got := c.dsn.String(); got != c.want {
 			t.Errorf("%+v prints %q, want %q", c.dsn, got, c.want)
