@@ -320,8 +320,7 @@ func (d *Daemon) startHTTP(addr string) error {
 		return fmt.Errorf("http.listen %s: %w", addr, err)
 	}
 	d.httpAddr = ln.Addr()
-	d.http = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute,
-		ErrorLog: zap.NewStdLog(d.log.Named("http"))}
+	d.http = newHTTPServer(mux, d.log.Named("http"), webLimits)
 	d.httpDone = make(chan struct{})
 	go func() {
 		defer close(d.httpDone)

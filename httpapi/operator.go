@@ -149,14 +149,28 @@ func (a *API) operatorRoutes(mux Mux) {
 	}
 	mux.HandleFunc("GET /operator/{$}", a.operatorStatusPage)
 	mux.Handle("GET /api/v1/operator/status", a.operatorAPI(a.status))
-	mux.Handle("POST /api/v1/operator/publish", a.operatorAPI(a.publishNow))
+	mux.Handle("POST /api/v1/operator/publish", a.operatorAPI(untimed(a.publishNow)))
 	mux.Handle("POST /api/v1/operator/freeze", a.operatorAPI(a.freeze))
 	mux.Handle("POST /api/v1/operator/thaw", a.operatorAPI(a.thaw))
 	mux.Handle("GET /api/v1/operator/publications", a.operatorAPI(a.publications))
 	mux.Handle("GET /api/v1/operator/audit", a.operatorAPI(a.auditLog))
 	mux.Handle("POST /api/v1/operator/domains/{name}/check", a.operatorAPI(a.operatorCheck))
 	mux.Handle("GET /api/v1/operator/domains/{name}/why", a.operatorAPI(a.why))
-	mux.Handle("POST /api/v1/operator/zones/{zone}/rollback", a.operatorAPI(a.rollback))
+	mux.Handle("POST /api/v1/operator/zones/{zone}/rollback", a.operatorAPI(untimed(a.rollback)))
+}
+
+// untimed lifts the server's write timeout for an operator's long call:
+// a publication or a rollback of pt takes minutes, and the operator
+// waits for its outcome. The timeout bounds every other answer (see
+// the daemon's web server); here the operator is authenticated already,
+// so a client that is not one cannot hold a connection this way, and
+// one that goes away cancels the call through its context.
+func untimed(h func(w http.ResponseWriter, r *http.Request, operator string) error) func(w http.ResponseWriter, r *http.Request, operator string) error {
+	return func(w http.ResponseWriter, r *http.Request, operator string) error {
+		// A writer that cannot (a test's recorder) has no deadline.
+		http.NewResponseController(w).SetWriteDeadline(time.Time{})
+		return h(w, r, operator)
+	}
 }
 
 // operatorOf finds the operator holding a token; tokens are compared in

@@ -238,3 +238,69 @@ func TestEveryRouteRefusesOthers(t *testing.T) {
 		t.Errorf("only %d routes are an operator's or a registrar's: the list is not the one Routes makes", protected)
 	}
 }
+
+// slowOperator takes its time over everything it is asked.
+type slowOperator struct {
+	recordingOperator
+	delay time.Duration
+}
+
+func (o *slowOperator) Publish(ctx context.Context, r publish.Request) ([]publish.ZoneOutcome, error) {
+	time.Sleep(o.delay)
+	return []publish.ZoneOutcome{{Zone: "pt", Outcome: store.OutcomePublished}}, nil
+}
+
+func (o *slowOperator) Rollback(ctx context.Context, zone, by, reason string) (publish.ZoneOutcome, error) {
+	time.Sleep(o.delay)
+	return publish.ZoneOutcome{Zone: zone, Outcome: store.OutcomePublished}, nil
+}
+
+func (o *slowOperator) Status(ctx context.Context) (Status, error) {
+	time.Sleep(o.delay)
+	return Status{Node: "n"}, nil
+}
+
+// TestLongOperatorCallsOutliveTheWriteTimeout: behind a server whose
+// write timeout is shorter than the operator's service takes, a
+// publication and a rollback asked by an operator get their outcome
+// (they lift the timeout, once the operator is authenticated), while
+// the status, as slow, is cut by it, as every other route would be.
+// The service's delay is three times the timeout: what is asserted is
+// which answers arrive, not when.
+func TestLongOperatorCallsOutliveTheWriteTimeout(t *testing.T) {
+	const timeout = 100 * time.Millisecond
+	db := testdb.Open(t)
+	api := New(Options{Store: db, Operator: &slowOperator{delay: 3 * timeout}, OperatorStore: db,
+		Operators: []OperatorToken{{Name: "ana", SHA256: store.HashToken(operatorToken_)}}})
+	mux := http.NewServeMux()
+	api.Routes(mux)
+	srv := httptest.NewUnstartedServer(mux)
+	srv.Config.WriteTimeout = timeout
+	srv.Start()
+	t.Cleanup(srv.Close)
+	for _, c := range []struct {
+		method, path string
+		answered     bool
+	}{
+		{"POST", "/api/v1/operator/publish", true},
+		{"POST", "/api/v1/operator/zones/pt/rollback", true},
+		{"GET", "/api/v1/operator/status", false},
+	} {
+		req, err := http.NewRequest(c.method, srv.URL+c.path, strings.NewReader(`{"reason":"a test"}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Authorization", "Bearer "+operatorToken_)
+		resp, err := (&http.Client{Timeout: 30 * time.Second}).Do(req)
+		if err == nil {
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+		}
+		switch {
+		case c.answered && (err != nil || resp.StatusCode != http.StatusOK):
+			t.Errorf("%s %s: %v %v, want its outcome", c.method, c.path, resp, err)
+		case !c.answered && err == nil:
+			t.Errorf("%s %s: %s, want it cut by the write timeout", c.method, c.path, resp.Status)
+		}
+	}
+}
