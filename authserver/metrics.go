@@ -18,6 +18,7 @@ type metrics struct {
 	queries         *prometheus.CounterVec
 	responses       *prometheus.CounterVec
 	rateLimited     *prometheus.CounterVec
+	rrlEvictions    prometheus.Counter
 	transfers       *prometheus.CounterVec
 	tsigErrors      *prometheus.CounterVec
 	servedSerial    *prometheus.GaugeVec
@@ -32,6 +33,8 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Help: "DNS responses sent, by transport and response code."}, []string{"transport", "rcode"}),
 		rateLimited: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: "ptzone", Name: "dns_rate_limited_total",
 			Help: "UDP responses the rate limit dropped or sent truncated (slipped)."}, []string{"action"}),
+		rrlEvictions: prometheus.NewCounter(prometheus.CounterOpts{Namespace: "ptzone", Name: "dns_rate_limit_evictions_total",
+			Help: "Rate-limit buckets still in use forgotten to make room in the full table (their networks' counts start again)."}),
 		transfers: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: "ptzone", Name: "zone_transfers_total",
 			Help: "Zone transfers requested, by zone, kind (AXFR, IXFR) and outcome."}, []string{"zone", "kind", "outcome"}),
 		tsigErrors: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: "ptzone", Name: "dns_tsig_errors_total",
@@ -43,7 +46,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Help: "SOA serial each secondary last answered for a zone (polled)."}, []string{"zone", "secondary"}),
 	}
 	if reg != nil {
-		for _, c := range []prometheus.Collector{m.queries, m.responses, m.rateLimited, m.transfers, m.tsigErrors, m.servedSerial, m.secondarySerial} {
+		for _, c := range []prometheus.Collector{m.queries, m.responses, m.rateLimited, m.rrlEvictions, m.transfers, m.tsigErrors, m.servedSerial, m.secondarySerial} {
 			reg.MustRegister(c)
 		}
 	}

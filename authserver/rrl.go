@@ -46,16 +46,28 @@ func (r RateLimit) withDefaults() RateLimit {
 	return r
 }
 
-// rrlBuckets bounds the buckets kept; past it, those idle for a second
-// or more are forgotten.
-const rrlBuckets = 1 << 20
+// rrlBuckets bounds the buckets kept, whatever the traffic: a flood of
+// queries from as many spoofed networks as it likes cannot grow the
+// table past it (a bucket with its key takes some 200 octets: 50 MB at
+// most). BIND's table holds 20,000 entries by default, Knot's 393,241.
+const rrlBuckets = 1 << 18
 
-// limiter holds the token buckets.
+// limiter holds the token buckets, in the order they were last used.
+// A bucket idle for a second is full again, so it is forgotten as soon
+// as a new one comes (from the old end of the order, at no cost per
+// query); when the table is full of buckets in use, the one used least
+// recently makes room, and its network's count starts again
+// (onEvict counts it). A network limited because it is flooded is used
+// all the time, so it is not the one forgotten.
 type limiter struct {
-	cfg RateLimit
+	cfg     RateLimit
+	max     int
+	onEvict func()
 
 	mu      sync.Mutex
 	buckets map[rrlKey]*bucket
+	// newest and oldest are the ends of the order of use.
+	newest, oldest *bucket
 }
 
 type rrlKey struct {
@@ -64,13 +76,18 @@ type rrlKey struct {
 }
 
 type bucket struct {
+	key     rrlKey
 	tokens  float64
 	last    time.Time
 	dropped int
+	// newer and older are the buckets used just after and just before.
+	newer, older *bucket
 }
 
-func newLimiter(cfg RateLimit) *limiter {
-	return &limiter{cfg: cfg.withDefaults(), buckets: map[rrlKey]*bucket{}}
+// newLimiter returns a limiter of cfg; onEvict, if set, is called for
+// each bucket in use forgotten to make room.
+func newLimiter(cfg RateLimit, onEvict func()) *limiter {
+	return &limiter{cfg: cfg.withDefaults(), max: rrlBuckets, onEvict: onEvict, buckets: map[rrlKey]*bucket{}}
 }
 
 // verdict is what to do with a response.
@@ -105,12 +122,19 @@ func (l *limiter) judge(client netip.Addr, kind string, now time.Time) verdict {
 	defer l.mu.Unlock()
 	b := l.buckets[k]
 	if b == nil {
-		if len(l.buckets) >= rrlBuckets {
-			l.forget(now)
+		l.forget(now)
+		if len(l.buckets) >= l.max {
+			l.remove(l.oldest)
+			if l.onEvict != nil {
+				l.onEvict()
+			}
 		}
-		b = &bucket{tokens: rate, last: now}
+		b = &bucket{key: k, tokens: rate, last: now}
 		l.buckets[k] = b
+	} else {
+		l.unlink(b)
 	}
+	l.pushNewest(b)
 	b.tokens = min(rate, b.tokens+now.Sub(b.last).Seconds()*rate)
 	b.last = now
 	if b.tokens >= 1 {
@@ -124,14 +148,41 @@ func (l *limiter) judge(client netip.Addr, kind string, now time.Time) verdict {
 	return drop
 }
 
-// forget drops the buckets idle for a second or more: they are full
-// again.
+// forget drops the buckets idle for a second or more, from the old end
+// of the order: they are full again.
 func (l *limiter) forget(now time.Time) {
-	for k, b := range l.buckets {
-		if now.Sub(b.last) >= time.Second {
-			delete(l.buckets, k)
-		}
+	for l.oldest != nil && now.Sub(l.oldest.last) >= time.Second {
+		l.remove(l.oldest)
 	}
+}
+
+func (l *limiter) remove(b *bucket) {
+	l.unlink(b)
+	delete(l.buckets, b.key)
+}
+
+func (l *limiter) unlink(b *bucket) {
+	if b.newer != nil {
+		b.newer.older = b.older
+	} else {
+		l.newest = b.older
+	}
+	if b.older != nil {
+		b.older.newer = b.newer
+	} else {
+		l.oldest = b.newer
+	}
+	b.newer, b.older = nil, nil
+}
+
+func (l *limiter) pushNewest(b *bucket) {
+	b.older = l.newest
+	if l.newest != nil {
+		l.newest.newer = b
+	} else {
+		l.oldest = b
+	}
+	l.newest = b
 }
 
 // responseKind names what a response is, for rate limiting: the same

@@ -150,7 +150,7 @@ func (s *Server) put(cfg Config) {
 	keys := newKeyring(cfg.TSIG)
 	s.keys.Store(&keys)
 	if old := s.cfg.Load(); old == nil || !reflect.DeepEqual(old.RateLimit, cfg.RateLimit) {
-		s.rrl.Store(newLimiter(cfg.RateLimit))
+		s.rrl.Store(newLimiter(cfg.RateLimit, s.metrics.rrlEvictions.Inc))
 	}
 	s.cfg.Store(&cfg)
 }

@@ -291,7 +291,7 @@ func FuzzRespond(f *testing.F) {
 // another network, has its own bucket; an exempt network has none; time
 // refills the bucket.
 func TestRateLimit(t *testing.T) {
-	l := newLimiter(RateLimit{Rate: 5, Exempt: []netip.Prefix{netip.MustParsePrefix("192.0.2.0/28")}})
+	l := newLimiter(RateLimit{Rate: 5, Exempt: []netip.Prefix{netip.MustParsePrefix("192.0.2.0/28")}}, nil)
 	tz := signedPT(t, testPT)
 	answer := tz.ask(t, "pt.", dns.TypeSOA, false)
 	nx := tz.ask(t, "nao-existe.pt.", dns.TypeA, false)
