@@ -23,6 +23,7 @@ type metrics struct {
 	tsigErrors      *prometheus.CounterVec
 	servedSerial    *prometheus.GaugeVec
 	secondarySerial *prometheus.GaugeVec
+	secondaryLag    *prometheus.GaugeVec
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -44,9 +45,13 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Help: "SOA serial of each zone the server answers from."}, []string{"zone"}),
 		secondarySerial: prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: "ptzone", Name: "secondary_serial",
 			Help: "SOA serial each secondary last answered for a zone (polled)."}, []string{"zone", "secondary"}),
+		secondaryLag: prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: "ptzone", Name: "secondary_lag_seconds",
+			Help: "How long each secondary has lacked a serial the primary serves, by the serial it last answered (RFC 1982): " +
+				"since the first publication after it was served; 0 when it has the serial served or a later one."},
+			[]string{"zone", "secondary"}),
 	}
 	if reg != nil {
-		for _, c := range []prometheus.Collector{m.queries, m.responses, m.rateLimited, m.rrlEvictions, m.transfers, m.tsigErrors, m.servedSerial, m.secondarySerial} {
+		for _, c := range []prometheus.Collector{m.queries, m.responses, m.rateLimited, m.rrlEvictions, m.transfers, m.tsigErrors, m.servedSerial, m.secondarySerial, m.secondaryLag} {
 			reg.MustRegister(c)
 		}
 	}
@@ -92,6 +97,10 @@ type SecondaryState struct {
 	Serial    uint32    `json:"serial,omitempty"` // 0 when it did not answer
 	Checked   time.Time `json:"checked"`
 	Error     string    `json:"error,omitempty"`
+	// Lag is how long it has lacked a serial served, by the last serial
+	// it answered (this time or before): 0 when it has the serial served
+	// or a later one, in RFC 1982 terms, or never answered.
+	Lag time.Duration `json:"lag"`
 }
 
 // Secondaries returns what each secondary the zones notify last answered
@@ -144,14 +153,26 @@ func (s *Server) pollSecondaries(ctx context.Context, interval time.Duration) {
 					if st.Error != "" {
 						s.log.Debug("secondary not answering its SOA", zap.String("zone", origin), zap.String("secondary", target), zap.String("error", st.Error))
 					}
+					key := [2]string{origin, target}
 					s.mu.Lock()
 					if s.secondaries == nil {
 						s.secondaries = map[[2]string]SecondaryState{}
+						s.answered = map[[2]string]uint32{}
 					}
-					s.secondaries[[2]string{origin, target}] = st
+					if st.Error == "" {
+						s.answered[key] = st.Serial
+					}
+					last, ever := s.answered[key]
+					if ever {
+						st.Lag = s.lagOf(origin, last, s.now())
+					}
+					s.secondaries[key] = st
 					s.mu.Unlock()
 					if st.Error == "" { // the metric keeps the last serial answered
 						s.metrics.secondarySerial.WithLabelValues(origin, target).Set(float64(st.Serial))
+					}
+					if ever { // and the lag grows while it answers no more
+						s.metrics.secondaryLag.WithLabelValues(origin, target).Set(st.Lag.Seconds())
 					}
 				}
 			}

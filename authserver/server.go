@@ -126,6 +126,11 @@ type Server struct {
 	servers     []*dns.Server
 	notifyTo    map[[2]string]context.CancelFunc
 	secondaries map[[2]string]SecondaryState // by zone and secondary
+	// servedAt holds, by zone, its last serials and when each began to
+	// be served: how long a secondary has lacked one (lag.go).
+	servedAt map[string][]servedFrom
+	// answered is the last serial each secondary answered, by zone.
+	answered map[[2]string]uint32
 }
 
 // New returns a server with no zones: it refuses every query until a
@@ -186,6 +191,7 @@ func (s *Server) Reconfigure(cfg Config) (needRestart []string) {
 // Swap makes snap the snapshot answered from, and notifies the
 // secondaries of every zone whose serial it changes.
 func (s *Server) Swap(snap *Snapshot) {
+	s.noteServed(snap, s.now())
 	old := s.snap.Swap(snap)
 	if snap != nil {
 		for _, sv := range snap.zones {

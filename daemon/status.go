@@ -13,6 +13,7 @@ import (
 	"github.com/ptzone/ptzone/httpapi"
 	"github.com/ptzone/ptzone/publish"
 	"github.com/ptzone/ptzone/store"
+	"github.com/ptzone/ptzone/zonegen"
 )
 
 // noteExpiry keeps each zone's earliest signature expiry as published.
@@ -66,7 +67,7 @@ func (d *Daemon) Status(ctx context.Context) (httpapi.Status, error) {
 		for _, sec := range secondaries {
 			if sec.Zone == origin {
 				zs.Secondaries = append(zs.Secondaries, httpapi.SecondaryStatus{Secondary: sec.Secondary, Serial: sec.Serial,
-					Behind: sec.Error != "" || sec.Serial != zs.ServedSerial, Checked: sec.Checked, Error: sec.Error})
+					Behind: sec.Error != "" || zonegen.SerialGreater(zs.ServedSerial, sec.Serial), Checked: sec.Checked, Error: sec.Error})
 			}
 		}
 		pubs, err := d.deps.Registry.Publications(ctx, name, 50)

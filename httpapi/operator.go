@@ -132,7 +132,7 @@ type KeyStatus struct {
 type SecondaryStatus struct {
 	Secondary string    `json:"secondary"`
 	Serial    uint32    `json:"serial,omitempty"`
-	Behind    bool      `json:"behind"` // its serial is not the one served
+	Behind    bool      `json:"behind"` // it did not answer, or answers a serial older (RFC 1982) than the one served
 	Checked   time.Time `json:"checked"`
 	Error     string    `json:"error,omitempty"`
 }
