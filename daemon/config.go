@@ -114,8 +114,10 @@ type ScheduleConfig struct {
 	SweepPeriod Duration `toml:"sweep_period"`
 	Notify      string   `toml:"notify"`
 	Prune       string   `toml:"prune"`
-	// KeepHistory is how long check results, sent notices and sweeps
-	// are kept (the last check of each domain always is).
+	// KeepHistory is how long check results, sent notices, sweeps, the
+	// change feed's deletions and the publication log are kept (the
+	// last check of each domain and each zone's last publication always
+	// are; the publication log at least the guard's window: pruneCut).
 	KeepHistory Duration `toml:"keep_history"`
 	// The jobs' deadlines: a run still going after its deadline is
 	// cancelled (Job.Deadline); defaults in wiring.go.

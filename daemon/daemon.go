@@ -677,18 +677,19 @@ func (d *Daemon) notifyJob(ctx context.Context) error {
 	return ctx.Err()
 }
 
-// pruneJob removes history older than keep_history.
+// pruneJob removes history older than keep_history (pruneCut).
 func (d *Daemon) pruneJob(ctx context.Context) error {
 	pr, ok := d.deps.Registry.(store.Pruner)
 	if !ok {
 		return nil
 	}
-	before := d.deps.Now().Add(-d.Config().KeepHistory())
-	res, err := pr.Prune(ctx, before)
+	cut := d.Config().pruneCut(d.deps.Now())
+	res, err := pr.Prune(ctx, cut)
 	if err != nil {
 		return fmt.Errorf("prune: %w", err)
 	}
-	d.log.Info("history pruned", zap.Time("before", before), zap.Int64("checks", res.Checks), zap.Int64("notices", res.Notices),
-		zap.Int64("sweeps", res.Sweeps))
+	d.log.Info("history pruned", zap.Time("before", cut.History), zap.Time("publications_before", cut.Publications),
+		zap.Int64("checks", res.Checks), zap.Int64("notices", res.Notices), zap.Int64("sweeps", res.Sweeps),
+		zap.Int64("publications", res.Publications), zap.Int64("deletions", res.Deletions))
 	return nil
 }

@@ -71,8 +71,8 @@ func (c *Config) SweepPeriod() time.Duration {
 	return 24 * time.Hour
 }
 
-// KeepHistory is how long check results, sent notices and finished
-// sweeps are kept (default 90 days).
+// KeepHistory is how long history is kept (default 90 days): pruneCut
+// says what goes.
 func (c *Config) KeepHistory() time.Duration {
 	if k := c.Schedule.KeepHistory.Duration; k > 0 {
 		return k

@@ -353,16 +353,34 @@ func (f Freeze) String() string {
 
 // Pruner removes old history.
 type Pruner interface {
-	// Prune deletes what is older than before: check results (each
-	// domain's newest is kept, whatever its age), notices sent, and
-	// finished sweeps (the newest is kept). The publication log and the
-	// change feed are kept.
-	Prune(ctx context.Context, before time.Time) (PruneResult, error)
+	// Prune deletes, in one transaction, the history older than the
+	// cut says.
+	Prune(ctx context.Context, cut PruneCut) (PruneResult, error)
+}
+
+// PruneCut says, for each kind of history, what is old enough to go:
+// what is older than its time; a zero time keeps all of that kind.
+type PruneCut struct {
+	// History: check results (each domain's newest is kept, whatever
+	// its age), notices sent, and finished sweeps (the newest is kept).
+	History time.Time
+	// Publications: the publication log's entries, each zone's newest
+	// published or adopted one kept whatever its age (the serial the
+	// next publication goes on from, and the zone a daemon taking over
+	// finds published). The publish guard sums a zone's publications
+	// over its window (publish.Guard.Window): the caller keeps at least
+	// that much.
+	Publications time.Time
+	// Deletions: the change feed's deleted domains. A change token
+	// taken before the newest of those deleted is refused afterwards
+	// (ErrChangeToken): a publisher that has not published since builds
+	// from the whole registry rather than miss a deletion.
+	Deletions time.Time
 }
 
 // PruneResult counts the rows Prune deleted.
 type PruneResult struct {
-	Checks, Notices, Sweeps int64
+	Checks, Notices, Sweeps, Publications, Deletions int64
 }
 
 // PublicationLog records every publication attempt.

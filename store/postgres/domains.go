@@ -116,15 +116,20 @@ func (s *snapshot) changedSince(ctx context.Context, since string) (string, []an
 		return "", nil, fmt.Errorf("postgres: changes since %q: %w", since, store.ErrChangeToken)
 	}
 	// A token from the future (a database restored from an older
-	// backup) would hide changes: refuse it.
+	// backup) would hide changes: refuse it. So would one from before
+	// deletions the prune job removed (0012_prune_change_feed.sql).
 	ctx, cancel := bound(ctx, s.timeout)
 	defer cancel()
-	var future bool
-	if err := s.tx.QueryRow(ctx, `SELECT pg_snapshot_xmax($1::pg_snapshot) > pg_snapshot_xmax(pg_current_snapshot())`, prev).Scan(&future); err != nil {
+	var future, pruned bool
+	if err := s.tx.QueryRow(ctx, `SELECT pg_snapshot_xmax($1::pg_snapshot) > pg_snapshot_xmax(pg_current_snapshot()),
+		(SELECT pruned FROM change_feed) >= pg_snapshot_xmin($1::pg_snapshot)`, prev).Scan(&future, &pruned); err != nil {
 		return "", nil, fmt.Errorf("postgres: changes since %q: %v: %w", since, err, store.ErrChangeToken)
 	}
 	if future {
 		return "", nil, fmt.Errorf("postgres: changes since %q: the token is newer than the database: %w", since, store.ErrChangeToken)
+	}
+	if pruned {
+		return "", nil, fmt.Errorf("postgres: changes since %q: the token is older than deletions pruned from the change feed: %w", since, store.ErrChangeToken)
 	}
 	return `d.changed >= pg_snapshot_xmin($1::pg_snapshot) AND NOT pg_visible_in_snapshot(d.changed, $1::pg_snapshot)`, []any{prev}, nil
 }

@@ -22,6 +22,7 @@ var dialect = &sqlcore.Dialect{
 	DSText:          "d.ds_text",
 	HasNameservers:  "cardinality(d.nameservers) > 0",
 	RowLocks:        true,
+	Greatest:        "greatest",
 }
 
 // pgxQuerier is what a pool, a connection and a transaction of pgx share.

@@ -24,6 +24,9 @@ type snapshot struct {
 	at    time.Time
 	epoch string
 	token int64
+	// pruned is the newest counter of the deletions the prune job
+	// removed: a token at or before it would need them.
+	pruned int64
 }
 
 // Snapshot implements store.DomainReader.
@@ -46,7 +49,7 @@ func (db *DB) Snapshot(ctx context.Context) (store.Snapshot, error) {
 	s := &snapshot{conn: conn, tx: tx, at: db.Now().UTC()}
 	s.Snapshot = sqlcore.Snapshot{Core: db.Core, Tx: querier{tx}, ChangedSince: s.changedSince}
 	// A deferred transaction takes its snapshot at the first read: read now.
-	if err := tx.QueryRowContext(ctx, `SELECT epoch, counter FROM change_feed`).Scan(&s.epoch, &s.token); err != nil {
+	if err := tx.QueryRowContext(ctx, `SELECT epoch, counter, pruned FROM change_feed`).Scan(&s.epoch, &s.token, &s.pruned); err != nil {
 		s.Close()
 		return nil, fmt.Errorf("sqlite: snapshot: %w", err)
 	}
@@ -64,6 +67,9 @@ func (s *snapshot) changedSince(_ context.Context, since string) (string, []any,
 	from, ok := s.sinceCounter(since)
 	if !ok {
 		return "", nil, fmt.Errorf("sqlite: changes since %q: %w", since, store.ErrChangeToken)
+	}
+	if from <= s.pruned {
+		return "", nil, fmt.Errorf("sqlite: changes since %q: the token is older than deletions pruned from the change feed: %w", since, store.ErrChangeToken)
 	}
 	return changedCond, []any{from}, nil
 }

@@ -20,6 +20,7 @@ var dialect = &sqlcore.Dialect{
 	DSText:          "d.ds",
 	HasNameservers:  "d.nameservers <> ''",
 	JSONFunc:        "json",
+	Greatest:        "max",
 	Unindexed:       "+",
 }
 

@@ -56,6 +56,8 @@ func run(t *testing.T, open func(testing.TB) store.Registry) {
 		{"OutboxByRole", testOutboxByRole},
 		{"CheckQueue", testCheckQueue},
 		{"Prune", testPrune},
+		{"PrunePublications", testPrunePublications},
+		{"PruneChangeFeed", testPruneChangeFeed},
 		{"Operations", testOperations},
 		{"Health", testHealth},
 	}

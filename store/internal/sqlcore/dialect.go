@@ -88,6 +88,9 @@ type Dialect struct {
 	// through (SQLite's json() stores it minified, as PostgreSQL's jsonb
 	// does by itself).
 	JSONFunc string
+	// Greatest is the SQL function of the larger of two values:
+	// PostgreSQL's greatest, SQLite's two-argument max.
+	Greatest string
 	// Unindexed prefixes a column the planner must not pick an index for
 	// in the change feed's query (SQLite's unary +): without statistics it
 	// would rather walk a whole zone in name order than sort the few rows

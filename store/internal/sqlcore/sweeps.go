@@ -2,6 +2,7 @@ package sqlcore
 
 import (
 	"context"
+	"strings"
 	"time"
 
 	"github.com/ptzone/ptzone/store"
@@ -55,28 +56,56 @@ func (c *Core) Sweeps(ctx context.Context, limit int) ([]store.Sweep, error) {
 }
 
 // Prune implements store.Pruner.
-func (c *Core) Prune(ctx context.Context, before time.Time) (store.PruneResult, error) {
+func (c *Core) Prune(ctx context.Context, cut store.PruneCut) (store.PruneResult, error) {
 	var res store.PruneResult
 	err := c.inTx(ctx, func(tx Querier) error {
 		for _, q := range []struct {
-			n   *int64
-			sql string
+			n    *int64
+			from time.Time
+			sql  string
 		}{
-			{&res.Checks, `DELETE FROM check_results AS c WHERE checked_at < $1 AND EXISTS (
+			{&res.Checks, cut.History, `DELETE FROM check_results AS c WHERE checked_at < $1 AND EXISTS (
 				SELECT 1 FROM check_results n WHERE n.domain_id = c.domain_id AND (n.checked_at, n.id) > (c.checked_at, c.id))`},
-			{&res.Notices, `DELETE FROM outbox WHERE sent < $1`},
-			{&res.Sweeps, `DELETE FROM sweeps WHERE finished < $1 AND id <> (SELECT max(id) FROM sweeps WHERE finished IS NOT NULL)`},
+			{&res.Notices, cut.History, `DELETE FROM outbox WHERE sent < $1`},
+			{&res.Sweeps, cut.History, `DELETE FROM sweeps WHERE finished < $1 AND id <> (SELECT max(id) FROM sweeps WHERE finished IS NOT NULL)`},
+			{&res.Publications, cut.Publications, `DELETE FROM publications AS p WHERE published_at < $1 AND p.id <> coalesce((
+				SELECT max(l.id) FROM publications l WHERE l.zone = p.zone AND l.outcome IN ('published', 'adopted')), 0)`},
+			// The newest counter (SQLite) or transaction (PostgreSQL) of
+			// the deletions that go, before they go: a token from before
+			// it would need them (0012_prune_change_feed.sql).
+			{nil, cut.Deletions, `UPDATE change_feed SET pruned = ` + c.D.Greatest + `(pruned, coalesce((
+				SELECT changed FROM domain_deletions WHERE deleted_at < $1 ORDER BY changed DESC LIMIT 1), pruned))`},
+			{&res.Deletions, cut.Deletions, `DELETE FROM domain_deletions WHERE deleted_at < $1`},
 		} {
-			n, err := tx.Exec(ctx, q.sql, c.D.Time(before))
+			if q.from.IsZero() {
+				continue
+			}
+			n, err := tx.Exec(ctx, q.sql, c.D.Time(q.from))
 			if err != nil {
 				return err
 			}
-			*q.n = n
+			if q.n != nil {
+				*q.n = n
+			}
 		}
 		return nil
 	})
 	if err != nil {
-		return res, c.D.errorf("pruning history before %s: %w", before.Format(time.RFC3339), err)
+		return res, c.D.errorf("pruning history (%s): %w", describeCut(cut), err)
 	}
 	return res, nil
+}
+
+// describeCut names a cut's times, for errors.
+func describeCut(cut store.PruneCut) string {
+	var parts []string
+	for _, p := range []struct {
+		what string
+		t    time.Time
+	}{{"history", cut.History}, {"publications", cut.Publications}, {"deletions", cut.Deletions}} {
+		if !p.t.IsZero() {
+			parts = append(parts, p.what+" before "+p.t.UTC().Format(time.RFC3339))
+		}
+	}
+	return strings.Join(parts, ", ")
 }
