@@ -42,18 +42,7 @@ func get(t *testing.T, url string) (int, string) {
 // good one; interrupted, it stops cleanly.
 func TestDaemonCommand(t *testing.T) {
 	home, data := registryWithKeys(t, ptzone.SampleRegistry)
-	cfg := writeFile(t, home, "ptzone.toml", []byte(`node = "test-node"
-[publish]
-assume_checked = true
-[schedule]
-publish = "@every 1s"
-checks = "off"
-sweep = "off"
-notify = "off"
-prune = "off"
-[server]
-follow_interval = "100ms"
-`))
+	cfg := labDaemonConfig(t, home, "test-node", "@every 1s", "")
 	args := append([]string{"daemon", "--config", cfg, "--listen", "127.0.0.1:0", "--http", "127.0.0.1:0"}, data...)
 	addr, stdout, stderr := running(t, home, args...)
 	base := httpBase(t, stdout)
@@ -167,21 +156,8 @@ func TestOperatorToken(t *testing.T) {
 func TestOperatorCommands(t *testing.T) {
 	home, data := registryWithKeys(t, ptzone.SampleRegistry)
 	token := newToken()
-	cfg := writeFile(t, home, "ptzone.toml", []byte(fmt.Sprintf(`node = "ops-node"
-[publish]
-assume_checked = true
-[schedule]
-publish = "off"
-checks = "off"
-sweep = "off"
-notify = "off"
-prune = "off"
-[server]
-follow_interval = "100ms"
-[[operator]]
-name = "ana"
-token_sha256 = %q
-`, hex.EncodeToString(store.HashToken(token)))))
+	cfg := labDaemonConfig(t, home, "ops-node", "off",
+		fmt.Sprintf("[[operator]]\nname = \"ana\"\ntoken_sha256 = %q\n", hex.EncodeToString(store.HashToken(token))))
 	addr, stdout, _ := running(t, home, append([]string{"daemon", "--config", cfg, "--listen", "127.0.0.1:0", "--http", "127.0.0.1:0"}, data...)...)
 	base := httpBase(t, stdout)
 	deadline := time.Now().Add(30 * time.Second)
@@ -291,4 +267,24 @@ func TestSystemdUnitCommandLine(t *testing.T) {
 	if err := fs.Parse(strings.Fields(m[1])); err != nil || fs.NArg() > 0 {
 		t.Errorf("ptzone daemon does not take the unit's command line %q: %v", m[1], err)
 	}
+}
+
+// labDaemonConfig writes a daemon's configuration for a test into home:
+// node's name, every domain delegated (assume_checked), the publish job
+// on the schedule spec publish and the others off, the data directory
+// followed every 100 ms, then extra (more TOML).
+func labDaemonConfig(t *testing.T, home, node, publish, extra string) string {
+	t.Helper()
+	return writeFile(t, home, "ptzone.toml", []byte(fmt.Sprintf(`node = %q
+[publish]
+assume_checked = true
+[schedule]
+publish = %q
+checks = "off"
+sweep = "off"
+notify = "off"
+prune = "off"
+[server]
+follow_interval = "100ms"
+%s`, node, publish, extra)))
 }

@@ -144,18 +144,7 @@ func TestDaemonServesWhileDatabaseDown(t *testing.T) {
 	without := writeFile(t, home, "without.jsonl", []byte(strings.Join(kept, "\n")))
 	cli(t, home, append([]string{"db", "import", "--db", dsn, "--replace", without}, dataDir...)...).want(t, exitOK)
 	cluster.Stop(t)
-	cfg := writeFile(t, home, "ptzone.toml", []byte(`node = "dbdown"
-[publish]
-assume_checked = true
-[schedule]
-publish = "@every 1s"
-checks = "off"
-sweep = "off"
-notify = "off"
-prune = "off"
-[server]
-follow_interval = "100ms"
-`))
+	cfg := labDaemonConfig(t, home, "dbdown", "@every 1s", "")
 	daemonArgs := func(dsn string) []string { return append([]string{"--config", cfg, "--db", dsn}, dataDir...) }
 	degraded := func(t *testing.T, d *dbDownDaemon) {
 		t.Helper()
